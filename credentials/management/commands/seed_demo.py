@@ -1,0 +1,28 @@
+"""Load demo accounts so a newcomer can sign in at once; safe to run again and again."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from credentials.services import demo_data_seed
+
+
+class Command(BaseCommand):
+    help = "Create the demo staff account and holders (idempotent). Refuses to run with DEBUG off."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even with DEBUG off (never on a real production database).",
+        )
+
+    def handle(self, *args, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "DEBUG is off: demo accounts are for laptops. Use --force to insist."
+            )
+        result = demo_data_seed()
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  Staff login:  {result.staff_email} / {result.password}")
+        for email in result.holder_emails:
+            self.stdout.write(f"  Holder login: {email} / {result.password}")

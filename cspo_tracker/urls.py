@@ -1,0 +1,16 @@
+"""Top-level URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "CSPO Tracker staff"
+admin.site.site_title = "CSPO Tracker staff"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("credentials.account_urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Models of the SEU/PDU ledger. The ledger may refer to credentials; never the reverse."""

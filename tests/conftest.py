@@ -1,0 +1,84 @@
+"""Fixtures shared by the whole suite."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def password():
+    return DEFAULT_PASSWORD
+
+
+@pytest.fixture
+def holder(db):
+    return UserFactory(first_name="Pat", last_name="Owner", email="pat@example.com")
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffFactory(email="staff@example.com")
+
+
+def database_url_for_subprocess() -> str:
+    """The URL of the database the tests are using now (the test database, not the dev one)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db):
+    """A real `celery worker` process on the configured broker, reading the test database.
+
+    Tests using it see committed data only, hence transactional_db.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cspo_tracker.test_settings",
+        "DATABASE_URL": database_url_for_subprocess(),
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "cspo_tracker",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=WARNING",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    time.sleep(0.2)
+    if process.poll() is not None:
+        output = process.stdout.read().decode(errors="replace")
+        pytest.fail(f"celery worker exited at start:\n{output}")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

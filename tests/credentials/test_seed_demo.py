@@ -1,0 +1,40 @@
+"""`manage.py seed_demo` gives a newcomer working logins, however often it runs."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from credentials.models import User
+from credentials.services import DEMO_STAFF_EMAIL
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_prints_working_staff_and_holder_logins(settings):
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    output = out.getvalue()
+    assert f"Staff login:  {DEMO_STAFF_EMAIL} / " in output
+    password = output.split(f"{DEMO_STAFF_EMAIL} / ")[1].split()[0]
+    staff = User.objects.get(email=DEMO_STAFF_EMAIL)
+    assert staff.is_staff
+    assert staff.is_superuser
+    assert staff.check_password(password)
+    assert "Holder login:" in output
+
+
+def test_seed_demo_twice_changes_nothing(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    before = list(User.objects.order_by("pk").values_list("pk", "email", "is_staff"))
+    call_command("seed_demo", stdout=StringIO())
+    assert list(User.objects.order_by("pk").values_list("pk", "email", "is_staff")) == before
+
+
+def test_seed_demo_refuses_to_run_with_debug_off(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not User.objects.exists()
