@@ -1,14 +1,44 @@
 """Staff screens for people and, later, their credentials."""
 
+import datetime
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import Max, Min
 
 from .forms import UserChangeForm, UserCreationForm
-from .models import User
+from .models import Attendance, Course, Credential, Issuer, Membership, Program, Term, User
+from .selectors import (
+    Status,
+    credential_days_left,
+    credential_status,
+    credential_valid_through,
+    status_condition,
+    today,
+)
+from .services import credential_issue
+
+
+class CredentialInline(admin.TabularInline):
+    model = Credential
+    fk_name = "holder"
+    extra = 0
+    fields = ("program", "issued_on", "source_course")
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False  # issuing goes through the Credential page, which creates the first term
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    inlines = [CredentialInline, MembershipInline]
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -34,3 +64,185 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+
+@admin.register(Issuer)
+class IssuerAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "combined_renewal")
+    search_fields = ("name", "code")
+    prepopulated_fields = {"code": ("name",)}
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = (
+        "code",
+        "name",
+        "issuer",
+        "level",
+        "validity",
+        "units_required",
+        "unit_name",
+        "fee_amount",
+        "grace_days",
+        "is_active",
+    )
+    list_filter = ("issuer", "level", "is_active")
+    search_fields = ("code", "name")
+    fieldsets = (
+        (None, {"fields": ("issuer", "code", "name", "track", "level", "is_active")}),
+        ("Term", {"fields": ("validity_months", "grace_days", "reminder_horizon_days")}),
+        (
+            "Renewal",
+            {
+                "fields": (
+                    "units_required",
+                    "unit_name",
+                    "lookback_months",
+                    "daily_unit_cap",
+                    "combined_addon_units",
+                )
+            },
+        ),
+        ("Fee", {"fields": ("fee_required", "fee_amount", "member_fee_amount", "currency")}),
+        ("Courses", {"fields": ("min_course_hours",)}),
+    )
+
+    @admin.display(description="Validity")
+    def validity(self, program):
+        return "lifetime" if program.is_lifetime else f"{program.validity_months} months"
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("holder", "issuer", "member_id", "is_paying_member")
+    list_filter = ("issuer", "is_paying_member")
+    search_fields = ("holder__email", "member_id")
+    autocomplete_fields = ("holder",)
+
+
+class AttendanceInline(admin.TabularInline):
+    model = Attendance
+    extra = 0
+    autocomplete_fields = ("holder",)
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ("code", "title", "program", "trainer", "start_date", "end_date", "hours")
+    list_filter = ("program", "delivery", "end_date")
+    search_fields = ("code", "title", "trainer")
+    date_hierarchy = "end_date"
+    inlines = [AttendanceInline]
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(admin.ModelAdmin):
+    list_display = ("holder", "course", "hours_attended", "completed")
+    list_filter = ("completed", "course__program")
+    search_fields = ("holder__email", "course__code")
+    autocomplete_fields = ("holder", "course")
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status today"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Status.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Status.values:
+            return queryset.filter(status_condition(Status(self.value()), today()))
+        return queryset
+
+
+class ExpiringWithinFilter(admin.SimpleListFilter):
+    title = "expiring within"
+    parameter_name = "expiring_within"
+
+    def lookups(self, request, model_admin):
+        return [("30", "30 days"), ("60", "60 days"), ("90", "90 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("30", "60", "90"):
+            start = today()
+            end = start + datetime.timedelta(days=int(self.value()))
+            return queryset.filter(valid_through__gte=start, valid_through__lte=end)
+        return queryset
+
+
+class TermInline(admin.TabularInline):
+    model = Term
+    extra = 0
+    fields = ("sequence", "starts_on", "ends_on", "aligned_from")
+    readonly_fields = ("aligned_from",)
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    list_display = (
+        "holder",
+        "program",
+        "issued_on",
+        "valid_through_display",
+        "status_display",
+        "days_left",
+    )
+    list_filter = (StatusFilter, ExpiringWithinFilter, "program__issuer", "program")
+    list_select_related = ("holder", "program__issuer")
+    list_per_page = 25
+    search_fields = ("holder__email", "holder__first_name", "holder__last_name", "program__code")
+    autocomplete_fields = ("holder", "source_course")
+    readonly_fields = ("verification_code", "status_display", "valid_through_display")
+    inlines = [TermInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []  # the first term comes from credential_issue
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = credential_issue(
+            holder=obj.holder,
+            program=obj.program,
+            issued_on=obj.issued_on,
+            source_course=obj.source_course,
+        )
+        obj.pk = issued.pk
+        obj.verification_code = issued.verification_code
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return queryset.annotate(
+            valid_through=Max("terms__ends_on"), first_starts_on=Min("terms__starts_on")
+        ).prefetch_related("terms")
+
+    @admin.display(description="Valid through", ordering="valid_through")
+    def valid_through_display(self, credential):
+        if not credential.pk:
+            return "-"
+        return credential_valid_through(credential) or "lifetime"
+
+    @admin.display(description="Status")
+    def status_display(self, credential):
+        if not credential.pk or not credential.terms.all():
+            return "-"
+        return credential_status(credential).label
+
+    @admin.display(description="Days left")
+    def days_left(self, credential):
+        if not credential.terms.all():
+            return "-"
+        days = credential_days_left(credential)
+        return "-" if days is None else days
+
+
+@admin.register(Term)
+class TermAdmin(admin.ModelAdmin):
+    list_display = ("credential", "sequence", "starts_on", "ends_on", "aligned_from")
+    list_filter = ("credential__program",)
+    search_fields = ("credential__holder__email", "credential__program__code")
+    list_select_related = ("credential__holder", "credential__program")
+    date_hierarchy = "ends_on"

@@ -1,4 +1,6 @@
-"""People who hold credentials, and (in later migrations) what they hold."""
+"""People, the programs they certify in, their courses, credentials and terms."""
+
+import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -104,3 +106,271 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+
+class Issuer(models.Model):
+    """A certifying body (Scrum Alliance, PMI...). Rules that differ by issuer are fields here."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=120, unique=True)
+    combined_renewal = models.BooleanField(
+        default=False,
+        help_text=(
+            "A holder's credentials from this issuer share one renewal date (earning a new one "
+            "aligns the others) and renew together for one fee (Scrum Alliance)."
+        ),
+    )
+    website = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Program(models.Model):
+    """A certification and its renewal rules, as data: staff add one with no code change."""
+
+    class Level(models.IntegerChoices):
+        FOUNDATIONAL = 1, "Foundational"
+        ADVANCED = 2, "Advanced"
+        PROFESSIONAL = 3, "Professional"
+
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="programs")
+    code = models.CharField(max_length=40, unique=True, help_text="Short name, e.g. CSPO.")
+    name = models.CharField(max_length=200)
+    track = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Career track within the issuer (e.g. PO, SM, DEV); lower levels of a track "
+        "renew with the top one.",
+    )
+    level = models.PositiveSmallIntegerField(choices=Level, default=Level.FOUNDATIONAL)
+    validity_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Length of a term. Empty: the credential never expires."
+    )
+    units_required = models.DecimalField(
+        max_digits=6, decimal_places=2, default=0, help_text="Units needed to renew one term."
+    )
+    unit_name = models.CharField(max_length=20, default="SEU", help_text="SEU, PDU, hours...")
+    fee_required = models.BooleanField(default=True, help_text="A renewal needs a fee paid.")
+    fee_amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Renewal fee. Empty with a fee required: staff record the amount when paid.",
+    )
+    member_fee_amount = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Fee for paying members of the issuer, where it has one (PMI).",
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    grace_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Days after the end during which the credential is in grace."
+    )
+    lookback_months = models.PositiveSmallIntegerField(
+        default=24, help_text="Units dated within this many months before a term's end count."
+    )
+    daily_unit_cap = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most units that count per calendar day (Scrum Alliance: 8). Empty: no cap.",
+    )
+    combined_addon_units = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=0,
+        help_text="Units this credential adds to a combined renewal when it tops another track.",
+    )
+    min_course_hours = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Hours of attendance a course must reach to complete (CSPO: 16).",
+    )
+    reminder_horizon_days = models.PositiveSmallIntegerField(
+        default=90, help_text="A credential is 'expiring' this many days before its end."
+    )
+    is_active = models.BooleanField(default=True, help_text="Offered for new courses.")
+
+    class Meta:
+        ordering = ["issuer__name", "level", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(units_required__gte=0),
+                name="credentials_program_units_required_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(fee_amount__isnull=True) | models.Q(fee_amount__gte=0),
+                name="credentials_program_fee_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(member_fee_amount__isnull=True)
+                | models.Q(member_fee_amount__gte=0),
+                name="credentials_program_member_fee_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(daily_unit_cap__isnull=True) | models.Q(daily_unit_cap__gt=0),
+                name="credentials_program_daily_cap_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(validity_months__isnull=True) | models.Q(validity_months__gt=0),
+                name="credentials_program_validity_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def is_lifetime(self) -> bool:
+        return self.validity_months is None
+
+
+class Membership(models.Model):
+    """A holder's membership number with an issuer, and whether they pay its member fee."""
+
+    holder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="memberships")
+    member_id = models.CharField(max_length=64, blank=True)
+    is_paying_member = models.BooleanField(
+        default=False, help_text="Pays the issuer's membership, so renews at the member fee."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "issuer"], name="credentials_membership_one_per_issuer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.holder} at {self.issuer}"
+
+
+class Course(models.Model):
+    """A class that earns a credential, known by the trainer's external course code."""
+
+    class Delivery(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+
+    code = models.CharField(max_length=64, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="courses")
+    trainer = models.CharField(max_length=200, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    hours = models.DecimalField(max_digits=5, decimal_places=2)
+    delivery = models.CharField(max_length=12, choices=Delivery, default=Delivery.ONLINE)
+
+    class Meta:
+        ordering = ["-end_date", "code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0), name="credentials_course_hours_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(end_date__gte=models.F("start_date")),
+                name="credentials_course_ends_after_start",
+                violation_error_message="A course cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.program.code})"
+
+
+class Attendance(models.Model):
+    """One holder on one course: hours attended and whether the roster marks them complete."""
+
+    holder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="attendances")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="attendances")
+    hours_attended = models.DecimalField(max_digits=5, decimal_places=2, default=0)
+    completed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "course"], name="credentials_attendance_one_per_holder_course"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours_attended__gte=0),
+                name="credentials_attendance_hours_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.holder} on {self.course.code}"
+
+
+class Credential(models.Model):
+    """A holder's certification in one program, with its history of terms."""
+
+    holder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="credentials")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="credentials")
+    issued_on = models.DateField()
+    source_course = models.ForeignKey(
+        Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="credentials"
+    )
+    verification_code = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="Random code in the public verification link; cannot be guessed.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["holder", "program__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder", "program"], name="credentials_credential_one_per_program"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.program.code} held by {self.holder}"
+
+
+class Term(models.Model):
+    """One validity window of a credential, valid through `ends_on` inclusive."""
+
+    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="terms")
+    sequence = models.PositiveSmallIntegerField()
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True, help_text="Empty for a lifetime credential.")
+    aligned_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The end date before it was aligned to a newer credential of the same issuer.",
+    )
+
+    class Meta:
+        ordering = ["credential", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credential", "sequence"], name="credentials_term_one_per_sequence"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="credentials_term_sequence_from_one"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ends_on__isnull=True)
+                | models.Q(ends_on__gt=models.F("starts_on")),
+                name="credentials_term_ends_after_start",
+                violation_error_message="A term must end after it starts.",
+            ),
+        ]
+
+    def __str__(self):
+        end = self.ends_on.isoformat() if self.ends_on else "lifetime"
+        return f"{self.credential} term {self.sequence} ({self.starts_on.isoformat()} to {end})"

@@ -1,48 +1,129 @@
 """Writes for people and their credentials. Views, admin, tasks and commands call these."""
 
+import datetime
 import os
-from dataclasses import dataclass, field
+from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import User
+from .dates import add_months
+from .models import Attendance, Course, Credential, Program, Term, User
+from .selectors import Status, credential_terms, status_for_dates, today
+
+ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
+COMPLETED_WITHOUT_HOURS = (
+    "Marked completed with {attended} hours attended; {program} needs at least {needed} hours."
+)
+NEGATIVE_HOURS = "Hours attended cannot be negative."
+
+
+@transaction.atomic
+def credential_issue(
+    *,
+    holder: User,
+    program: Program,
+    issued_on: datetime.date,
+    source_course: Course | None = None,
+) -> Credential:
+    """Issue `program` to `holder` from `issued_on`; issuing again returns the first credential.
+
+    The first term runs from the issue date for the program's validity. For an issuer with
+    combined renewal, the holder's other current credentials of that issuer are aligned to the
+    latest end date among them.
+    """
+    if issued_on > today():
+        raise ValidationError({"issued_on": ISSUED_IN_FUTURE})
+    credential, created = Credential.objects.get_or_create(
+        holder=holder,
+        program=program,
+        defaults={"issued_on": issued_on, "source_course": source_course},
+    )
+    if not created:
+        return credential
+    ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
+    Term.objects.create(credential=credential, sequence=1, starts_on=issued_on, ends_on=ends_on)
+    if program.issuer.combined_renewal and ends_on is not None:
+        renewal_dates_align(holder=holder, issuer_id=program.issuer_id, on=issued_on)
+    return credential
+
+
+def renewal_dates_align(*, holder: User, issuer_id: int, on: datetime.date) -> datetime.date | None:
+    """Move the current term of each of the holder's live credentials of the issuer to the
+    latest end date among them, so they renew on one day. Lapsed ones are left alone."""
+    credentials = (
+        Credential.objects.filter(holder=holder, program__issuer_id=issuer_id)
+        .select_related("program")
+        .select_for_update(of=("self",))
+        .prefetch_related("terms")
+    )
+    live_terms = []
+    for credential in credentials:
+        terms = credential_terms(credential)
+        current = terms[-1]
+        if current.ends_on is None:
+            continue
+        status = status_for_dates(
+            program=credential.program,
+            first_starts_on=terms[0].starts_on,
+            valid_through=current.ends_on,
+            on=on,
+        )
+        if status != Status.LAPSED:
+            live_terms.append(current)
+    if not live_terms:
+        return None
+    target = max(term.ends_on for term in live_terms)
+    for term in live_terms:
+        if term.ends_on < target:
+            term.aligned_from = term.aligned_from or term.ends_on
+            term.ends_on = target
+            term.save(update_fields=["ends_on", "aligned_from"])
+    return target
+
+
+@transaction.atomic
+def attendance_record(
+    *, holder: User, course: Course, hours_attended: Decimal, completed: bool
+) -> tuple[Attendance, Credential | None]:
+    """Record (or correct) a holder's attendance; completion with enough hours issues the
+    credential from the course end date. Completion with too few hours is refused."""
+    hours_attended = Decimal(hours_attended)
+    if hours_attended < 0:
+        raise ValidationError({"hours_attended": NEGATIVE_HOURS})
+    needed = course.program.min_course_hours
+    if completed and needed is not None and hours_attended < needed:
+        raise ValidationError(
+            {
+                "hours_attended": COMPLETED_WITHOUT_HOURS.format(
+                    attended=hours_attended, program=course.program.code, needed=needed
+                )
+            }
+        )
+    attendance, _ = Attendance.objects.update_or_create(
+        holder=holder,
+        course=course,
+        defaults={"hours_attended": hours_attended, "completed": completed},
+    )
+    credential = None
+    if completed:
+        credential = credential_issue(
+            holder=holder, program=course.program, issued_on=course.end_date, source_course=course
+        )
+    return attendance, credential
+
 
 DEMO_STAFF_EMAIL = "admin@example.com"
 DEMO_PASSWORD_DEFAULT = "cspo-demo-2026"  # noqa: S105 -- a laptop demo, refused with DEBUG off
 
 
-@dataclass
-class DemoSeedResult:
-    staff_email: str
-    password: str
-    holder_emails: list[str] = field(default_factory=list)
+def demo_user_upsert(*, email: str, password: str, **fields) -> User:
+    """Create or reset a demo account to known values."""
+    user, _ = User.objects.update_or_create(email=email, defaults={"is_active": True, **fields})
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
 
 
-@transaction.atomic
-def demo_data_seed(*, password: str | None = None) -> DemoSeedResult:
-    """Create (or reset to known values) the demo staff account and demo holders."""
-    password = password or os.environ.get("DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT
-    staff, _ = User.objects.update_or_create(
-        email=DEMO_STAFF_EMAIL,
-        defaults={
-            "first_name": "Avery",
-            "last_name": "Admin",
-            "is_staff": True,
-            "is_superuser": True,
-            "is_active": True,
-        },
-    )
-    staff.set_password(password)
-    staff.save(update_fields=["password"])
-
-    holders = [("pat.owner@example.com", "Pat", "Owner")]
-    for email, first_name, last_name in holders:
-        holder, _ = User.objects.update_or_create(
-            email=email,
-            defaults={"first_name": first_name, "last_name": last_name, "is_active": True},
-        )
-        holder.set_password(password)
-        holder.save(update_fields=["password"])
-    return DemoSeedResult(
-        staff_email=staff.email, password=password, holder_emails=[e for e, _, _ in holders]
-    )
+def demo_password() -> str:
+    return os.environ.get("DEMO_PASSWORD") or DEMO_PASSWORD_DEFAULT

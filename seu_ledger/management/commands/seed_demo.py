@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from credentials.services import demo_data_seed
+from seu_ledger.demo import demo_data_seed
 
 
 class Command(BaseCommand):
@@ -18,11 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError(
-                "DEBUG is off: demo accounts are for laptops. Use --force to insist."
-            )
+            raise CommandError("DEBUG is off: demo accounts are for laptops. Use --force to insist.")
         result = demo_data_seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Staff login:  {result.staff_email} / {result.password}")
-        for email in result.holder_emails:
-            self.stdout.write(f"  Holder login: {email} / {result.password}")
+        for email, shows in result.holders:
+            self.stdout.write(f"  Holder login: {email} / {result.password}  ({shows})")

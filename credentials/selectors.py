@@ -1,0 +1,207 @@
+"""Reads about credentials: status on a day, valid-through dates, renewal groups."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+
+from .models import Credential, Membership, Program, Term
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRING = "expiring", "Expiring"
+    IN_GRACE = "in_grace", "In grace"
+    LAPSED = "lapsed", "Lapsed"
+    NOT_YET_VALID = "not_yet_valid", "Not yet valid"
+
+
+def today() -> datetime.date:
+    """The current date in the configured time zone: what "today" means for every rule."""
+    return timezone.localdate()
+
+
+def status_for_dates(
+    *,
+    program: Program,
+    first_starts_on: datetime.date,
+    valid_through: datetime.date | None,
+    on: datetime.date,
+) -> Status:
+    """The status rule on plain values: lifetime, not yet valid, active, expiring, grace, lapsed."""
+    if on < first_starts_on:
+        return Status.NOT_YET_VALID
+    if program.is_lifetime or valid_through is None:
+        return Status.ACTIVE
+    days_left = (valid_through - on).days
+    if days_left < 0:
+        return Status.IN_GRACE if -days_left <= program.grace_days else Status.LAPSED
+    if days_left <= program.reminder_horizon_days:
+        return Status.EXPIRING
+    return Status.ACTIVE
+
+
+def credential_terms(credential: Credential) -> list[Term]:
+    """Terms in order, using a prefetch when the caller made one."""
+    return sorted(credential.terms.all(), key=lambda term: term.sequence)
+
+
+def credential_current_term(credential: Credential) -> Term:
+    """The latest term: the one a renewal would close."""
+    return credential_terms(credential)[-1]
+
+
+def credential_valid_through(credential: Credential) -> datetime.date | None:
+    """Last day the credential is valid (None for lifetime)."""
+    return credential_current_term(credential).ends_on
+
+
+def credential_status(credential: Credential, on: datetime.date | None = None) -> Status:
+    """Status of a credential on a day (today by default)."""
+    terms = credential_terms(credential)
+    return status_for_dates(
+        program=credential.program,
+        first_starts_on=terms[0].starts_on,
+        valid_through=terms[-1].ends_on,
+        on=on or today(),
+    )
+
+
+def credential_days_left(credential: Credential, on: datetime.date | None = None) -> int | None:
+    """Days from `on` to the valid-through date (negative once past it; None for lifetime)."""
+    valid_through = credential_valid_through(credential)
+    if valid_through is None:
+        return None
+    return (valid_through - (on or today())).days
+
+
+def credentials_with_valid_through() -> QuerySet[Credential]:
+    """Credentials annotated with `valid_through` (the latest term end) and `first_starts_on`."""
+    return Credential.objects.annotate(
+        valid_through=Max("terms__ends_on"), first_starts_on=models.Min("terms__starts_on")
+    )
+
+
+def status_condition(status: Status, on: datetime.date) -> Q:
+    """A filter on `credentials_with_valid_through()` matching one status on a day, in SQL.
+
+    Horizon and grace differ by program, so the condition is a union over programs; there are
+    tens of programs, not thousands.
+    """
+    if status == Status.NOT_YET_VALID:
+        return Q(first_starts_on__gt=on)
+    started = Q(first_starts_on__lte=on)
+    condition = Q(valid_through__isnull=True) if status == Status.ACTIVE else Q(pk__in=[])
+    for program in Program.objects.only("pk", "grace_days", "reminder_horizon_days"):
+        horizon_end = on + datetime.timedelta(days=program.reminder_horizon_days)
+        grace_start = on - datetime.timedelta(days=program.grace_days)
+        by_status = {
+            Status.ACTIVE: Q(valid_through__gt=horizon_end),
+            Status.EXPIRING: Q(valid_through__gte=on, valid_through__lte=horizon_end),
+            Status.IN_GRACE: Q(valid_through__lt=on, valid_through__gte=grace_start),
+            Status.LAPSED: Q(valid_through__lt=grace_start),
+        }
+        condition |= Q(program_id=program.pk) & by_status[status]
+    return started & condition
+
+
+def credentials_in_status(status: Status, on: datetime.date | None = None) -> QuerySet[Credential]:
+    """Every credential that has `status` on a day, as one query."""
+    return credentials_with_valid_through().filter(status_condition(status, on or today()))
+
+
+@dataclass(frozen=True)
+class RenewalGroup:
+    """The credentials that renew together, and what that renewal needs.
+
+    For an issuer with combined renewal (Scrum Alliance) this is every credential of the holder
+    from that issuer whose current term ends on the same day; elsewhere it is one credential.
+    """
+
+    credentials: tuple[Credential, ...]
+    ends_on: datetime.date | None
+    top: Credential
+    units_required: Decimal
+    fee_amount: Decimal | None
+    fee_required: bool
+    currency: str
+
+    @property
+    def combined(self) -> bool:
+        return self.top.program.issuer.combined_renewal
+
+    @property
+    def programs(self) -> list[Program]:
+        return [credential.program for credential in self.credentials]
+
+    @property
+    def unit_name(self) -> str:
+        return self.top.program.unit_name
+
+    @property
+    def label(self) -> str:
+        return " + ".join(program.code for program in self.programs)
+
+
+def _rank(credential: Credential) -> tuple:
+    program = credential.program
+    return (program.level, program.units_required, program.code)
+
+
+def combined_units_required(credentials: list[Credential]) -> Decimal:
+    """Highest level's units, plus the add-on of the top credential of each other track."""
+    top = max(credentials, key=_rank)
+    tops_by_track: dict[str, Credential] = {}
+    for credential in credentials:
+        track = credential.program.track or credential.program.code
+        current = tops_by_track.get(track)
+        if current is None or _rank(credential) > _rank(current):
+            tops_by_track[track] = credential
+    top_track = top.program.track or top.program.code
+    addons = sum(
+        (c.program.combined_addon_units for t, c in tops_by_track.items() if t != top_track),
+        Decimal(0),
+    )
+    return top.program.units_required + addons
+
+
+def program_fee_for(program: Program, holder_id: int, memberships=None) -> Decimal | None:
+    """The renewal fee a holder pays: the member fee where they are a paying member."""
+    if program.member_fee_amount is not None:
+        if memberships is None:
+            memberships = Membership.objects.filter(holder_id=holder_id, is_paying_member=True)
+        if any(m.issuer_id == program.issuer_id and m.is_paying_member for m in memberships):
+            return program.member_fee_amount
+    return program.fee_amount
+
+
+def renewal_group(credential: Credential) -> RenewalGroup:
+    """The credentials that renew together with this one, the units they need and the fee."""
+    program = credential.program
+    ends_on = credential_valid_through(credential)
+    members = [credential]
+    if program.issuer.combined_renewal and ends_on is not None:
+        siblings = (
+            credentials_with_valid_through()
+            .filter(holder_id=credential.holder_id, program__issuer_id=program.issuer_id)
+            .filter(valid_through=ends_on)
+            .exclude(pk=credential.pk)
+            .select_related("program__issuer")
+            .prefetch_related("terms")
+        )
+        members.extend(siblings)
+    members.sort(key=_rank, reverse=True)
+    top = members[0]
+    units = combined_units_required(members) if len(members) > 1 else top.program.units_required
+    return RenewalGroup(
+        credentials=tuple(members),
+        ends_on=ends_on,
+        top=top,
+        units_required=units,
+        fee_amount=program_fee_for(top.program, credential.holder_id),
+        fee_required=top.program.fee_required,
+        currency=top.program.currency,
+    )

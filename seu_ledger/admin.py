@@ -1,0 +1,158 @@
+"""Staff screens for the ledger, fees and renewals; adds ledger columns to credentials."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from credentials.admin import CredentialAdmin, UserAdmin
+from credentials.models import Credential
+
+from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
+from .selectors import fmt_units, renewal_requirements
+
+
+class CategoryMappingInline(admin.TabularInline):
+    model = CategoryMapping
+    fk_name = "source"
+    extra = 0
+    verbose_name = "also counts as"
+    verbose_name_plural = "also counts as"
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("name", "issuer", "code")
+    list_filter = ("issuer",)
+    search_fields = ("name", "code")
+    inlines = [CategoryMappingInline]
+
+
+@admin.register(ProgramCategoryRule)
+class ProgramCategoryRuleAdmin(admin.ModelAdmin):
+    list_display = ("program", "category", "min_units", "max_units")
+    list_filter = ("program__issuer", "program")
+
+
+class VoidedFilter(admin.SimpleListFilter):
+    title = "voided"
+    parameter_name = "voided"
+
+    def lookups(self, request, model_admin):
+        return [("no", "Live"), ("yes", "Voided")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(voided_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(voided_at__isnull=False)
+        return queryset
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):
+    list_display = ("activity_date", "holder", "title", "category", "hours", "voided_at")
+    list_filter = (VoidedFilter, "category__issuer", "category", "activity_date")
+    search_fields = ("title", "provider", "holder__email")
+    list_select_related = ("holder", "category__issuer")
+    date_hierarchy = "activity_date"
+    autocomplete_fields = ("holder",)
+    readonly_fields = ("created_at", "updated_at", "source_course")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # entries are voided with a reason, never deleted
+
+
+@admin.register(Fee)
+class FeeAdmin(admin.ModelAdmin):
+    list_display = (
+        "description",
+        "holder",
+        "amount",
+        "currency",
+        "status",
+        "reference",
+        "recorded_by",
+    )
+    list_filter = ("status", "issuer")
+    search_fields = ("holder__email", "reference", "description")
+    list_select_related = ("holder", "recorded_by", "issuer")
+    readonly_fields = ("recorded_by", "recorded_at")
+    autocomplete_fields = ("holder", "credential")
+
+    def save_model(self, request, obj, form, change):
+        if "status" in form.changed_data:
+            obj.recorded_by = request.user
+            obj.recorded_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Renewal)
+class RenewalAdmin(admin.ModelAdmin):
+    list_display = ("closed_term", "new_term", "renewed_on", "units_counted", "units_required")
+    list_select_related = ("closed_term__credential__program", "new_term")
+    search_fields = ("closed_term__credential__holder__email",)
+    readonly_fields = [field.name for field in Renewal._meta.get_fields() if field.concrete]
+    date_hierarchy = "renewed_on"
+
+    def has_add_permission(self, request):
+        return False  # renewals come from credential_renew, which keeps them all-or-nothing
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fk_name = "holder"
+    extra = 0
+    fields = ("activity_date", "category", "title", "hours", "voided_at")
+    readonly_fields = fields
+    show_change_link = True
+    ordering = ("-activity_date",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class HolderAdmin(UserAdmin):
+    inlines = [*UserAdmin.inlines, EntryInline]
+
+
+admin.site.unregister(Credential)
+
+
+@admin.register(Credential)
+class CredentialWithUnitsAdmin(CredentialAdmin):
+    list_display = (*CredentialAdmin.list_display, "units_counted", "units_missing")
+    readonly_fields = (*CredentialAdmin.readonly_fields, "renewal_needs")
+
+    def _requirements(self, credential):
+        # Memoised on the row object, so the columns of one row share one computation.
+        if not hasattr(credential, "_renewal_requirements"):
+            credential._renewal_requirements = renewal_requirements(credential)
+        return credential._renewal_requirements
+
+    @admin.display(description="Units counted")
+    def units_counted(self, credential):
+        balance = self._requirements(credential).balance
+        return (
+            "-"
+            if balance is None
+            else f"{fmt_units(balance.counted)} / {fmt_units(balance.required)}"
+        )
+
+    @admin.display(description="Units missing")
+    def units_missing(self, credential):
+        balance = self._requirements(credential).balance
+        return "-" if balance is None else fmt_units(balance.missing)
+
+    @admin.display(description="Renewal needs")
+    def renewal_needs(self, credential):
+        if not credential.pk:
+            return "-"
+        messages = self._requirements(credential).messages()
+        return " ".join(messages) if messages else "Ready to renew."

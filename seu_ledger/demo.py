@@ -1,0 +1,164 @@
+"""Demo data: a staff account and holders whose credentials show every status.
+
+Dates are relative to today, so a fresh demo always shows an expiring, an in-grace and a lapsed
+credential. Running it again changes nothing but resets the demo passwords.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+
+from credentials.dates import add_months
+from credentials.models import Course, Program, User
+from credentials.selectors import today
+from credentials.services import (
+    DEMO_STAFF_EMAIL,
+    credential_issue,
+    demo_password,
+    demo_user_upsert,
+)
+
+from .models import Category, Entry
+from .services import course_completion_record, credential_renew, entry_log, fee_record
+
+
+@dataclass
+class DemoSeedResult:
+    staff_email: str
+    password: str
+    holders: list[tuple[str, str]] = field(default_factory=list)  # (email, what it shows)
+
+
+def _days_ago(days: int) -> datetime.date:
+    return today() - datetime.timedelta(days=days)
+
+
+def _category(issuer_code: str, code: str) -> Category:
+    return Category.objects.get(issuer__code=issuer_code, code=code)
+
+
+def _log_once(holder: User, rows: list[tuple[int, str, str, str]]) -> None:
+    """Log (days ago, issuer:category, title, hours) rows unless the holder logged any already."""
+    if Entry.objects.filter(holder=holder, source_course__isnull=True).exists():
+        return
+    for days_ago, category, title, hours in rows:
+        issuer_code, code = category.split(":")
+        entry_log(
+            holder=holder,
+            activity_date=_days_ago(days_ago),
+            category=_category(issuer_code, code),
+            title=title,
+            provider="Demo provider",
+            hours=Decimal(hours),
+        )
+
+
+def _issue(holder: User, program_code: str, issued_on: datetime.date):
+    return credential_issue(
+        holder=holder, program=Program.objects.get(code=program_code), issued_on=issued_on
+    )
+
+
+def _ending_in(days: int, validity_months: int = 24) -> datetime.date:
+    """The issue date whose first term ends `days` from today (negative: ended that long ago)."""
+    return add_months(today() + datetime.timedelta(days=days), -validity_months)
+
+
+@transaction.atomic
+def demo_data_seed() -> DemoSeedResult:
+    password = demo_password()
+    staff = demo_user_upsert(
+        email=DEMO_STAFF_EMAIL,
+        password=password,
+        first_name="Avery",
+        last_name="Admin",
+        is_staff=True,
+        is_superuser=True,
+    )
+    result = DemoSeedResult(staff_email=staff.email, password=password)
+
+    def holder(email, first, last, shows):
+        result.holders.append((email, shows))
+        return demo_user_upsert(email=email, password=password, first_name=first, last_name=last)
+
+    # Active: a CSPO earned on a course two hundred days ago, part-way to renewal.
+    pat = holder("pat.owner@example.com", "Pat", "Owner", "CSPO, active, units on the way")
+    course, _ = Course.objects.get_or_create(
+        code="DEMO-CSPO-1",
+        defaults={
+            "title": "Certified Scrum Product Owner (demo)",
+            "program": Program.objects.get(code="CSPO"),
+            "trainer": "Dana Trainer",
+            "start_date": _days_ago(201),
+            "end_date": _days_ago(200),
+            "hours": Decimal(16),
+            "delivery": Course.Delivery.ONLINE,
+        },
+    )
+    course_completion_record(holder=pat, course=course, hours_attended=Decimal(16), completed=True)
+    _log_once(
+        pat,
+        [
+            (150, "scrum-alliance:learning", "Product discovery workshop", "6"),
+            (90, "scrum-alliance:events", "Agile meetup: backlog refinement", "2.5"),
+            (30, "scrum-alliance:volunteering", "Mentored a new product owner", "3"),
+        ],
+    )
+
+    # Expiring: a CSM ending in thirty days, units short.
+    sam = holder("sam.scrum@example.com", "Sam", "Scrum", "CSM, expiring in 30 days, units short")
+    _issue(sam, "CSM", _ending_in(30))
+    _log_once(
+        sam,
+        [
+            (400, "scrum-alliance:learning", "Scrum patterns reading group", "8"),
+            (120, "scrum-alliance:events", "Regional Scrum gathering", "4"),
+        ],
+    )
+
+    # In grace: a CSP-PO that ended twenty days ago (90 days of grace).
+    gia = holder("gia.grace@example.com", "Gia", "Grace", "CSP-PO, in its 90-day grace")
+    _issue(gia, "CSP-PO", _ending_in(-20))
+
+    # Lapsed: a CSPO that ended sixty days ago (no grace).
+    lee = holder("lee.lapsed@example.com", "Lee", "Lapsed", "CSPO, lapsed")
+    _issue(lee, "CSPO", _ending_in(-60))
+
+    # Renewed: a CSPO renewed early with units and fee, now in its second term.
+    rene = holder("rene.renewed@example.com", "Rene", "Renewed", "CSPO, renewed once")
+    cspo = _issue(rene, "CSPO", _ending_in(10))
+    _log_once(
+        rene,
+        [
+            (300, "scrum-alliance:learning", "Product strategy course", "8"),
+            (299, "scrum-alliance:learning", "Product strategy course, day 2", "8"),
+            (60, "scrum-alliance:events", "Product conference", "6"),
+        ],
+    )
+    if cspo.terms.count() == 1:
+        fee_record(credential=cspo, recorded_by=staff, reference="SA-DEMO-0001")
+        credential_renew(credential=cspo, renewed_by=rene)
+
+    # Lifetime: PSPO I never expires.
+    lou = holder("lou.lifetime@example.com", "Lou", "Lifetime", "PSPO I, lifetime")
+    _issue(lou, "PSPO I", _days_ago(700))
+
+    # Combined: CSM + CSPO renew together (30 SEU, US$100) on the date the newer one set.
+    casey = holder("casey.combo@example.com", "Casey", "Combo", "CSM + CSPO renewing together")
+    _issue(casey, "CSM", _days_ago(400))
+    _issue(casey, "CSPO", _days_ago(100))
+    _log_once(casey, [(50, "scrum-alliance:learning", "Liberating Structures workshop", "7")])
+
+    # PMI: a PMI-ACP with Education and Giving Back logged (one activity counts for both issuers).
+    pam = holder("pam.pmi@example.com", "Pam", "Practitioner", "PMI-ACP with category limits")
+    _issue(pam, "PMI-ACP", _days_ago(500))
+    _log_once(
+        pam,
+        [
+            (200, "pmi:education", "Agile estimation course", "10"),
+            (100, "pmi:giving-back", "Spoke at a PMI chapter meeting", "14"),
+        ],
+    )
+    return result

@@ -1,0 +1,319 @@
+"""Writes to the ledger: log, edit and void entries; fees; renewals; course completion."""
+
+import datetime
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from credentials.dates import add_months
+from credentials.models import Course, Credential, Term, User
+from credentials.selectors import credential_current_term, renewal_group, today
+from credentials.services import attendance_record
+
+from .models import Category, Entry, Fee, Renewal
+from .selectors import fee_lookup, renewal_requirements
+
+QUARTER = Decimal("0.25")
+ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
+ENTRY_NOT_QUARTERS = "Hours are counted in steps of 0.25 (a quarter of an hour)."
+ENTRY_NOT_POSITIVE = "Hours must be more than zero."
+ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
+ENTRY_ALREADY_VOIDED = "This entry is already voided."
+VOID_REASON_REQUIRED = "Say why the entry is voided."
+WAIVE_REASON_REQUIRED = "Say why the fee is waived."
+FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
+FEE_ALREADY_USED = "This fee was used by a renewal and cannot change."
+REFERENCE_REQUIRED = "Enter the receipt or transaction reference from the issuer."
+ENTRY_FIELDS = (
+    "activity_date",
+    "category",
+    "title",
+    "provider",
+    "hours",
+    "description",
+    "evidence",
+)
+
+
+def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
+    errors = {}
+    if entry.activity_date and entry.activity_date > on:
+        errors["activity_date"] = [ENTRY_IN_FUTURE]
+    if entry.hours is not None:
+        hours = Decimal(entry.hours)
+        if hours <= 0:
+            errors["hours"] = [ENTRY_NOT_POSITIVE]
+        elif hours % QUARTER != 0:
+            errors["hours"] = [ENTRY_NOT_QUARTERS]
+    try:
+        entry.full_clean()
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _refuse_if_consumed(entry: Entry) -> None:
+    renewal = (
+        Renewal.objects.filter(entries=entry)
+        .select_related("closed_term__credential__program")
+        .first()
+    )
+    if renewal:
+        raise ValidationError(
+            ENTRY_CONSUMED.format(
+                credential=renewal.closed_term.credential.program.code,
+                date=renewal.renewed_on.isoformat(),
+            )
+        )
+
+
+@transaction.atomic
+def entry_log(
+    *,
+    holder: User,
+    activity_date: datetime.date,
+    category: Category,
+    title: str,
+    hours: Decimal,
+    provider: str = "",
+    description: str = "",
+    evidence=None,
+    source_course: Course | None = None,
+) -> Entry:
+    """Add an activity to a holder's ledger. Invalid input raises ValidationError by field."""
+    entry = Entry(
+        holder=holder,
+        activity_date=activity_date,
+        category=category,
+        title=title,
+        hours=hours,
+        provider=provider,
+        description=description,
+        source_course=source_course,
+    )
+    if evidence:
+        entry.evidence = evidence
+    _validate_entry(entry, on=today())
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def entry_edit(*, entry: Entry, **changes) -> Entry:
+    """Change a live entry's fields; a voided entry, or one a renewal used, cannot change."""
+    unknown = set(changes) - set(ENTRY_FIELDS)
+    if unknown:
+        raise TypeError(f"entry_edit() got unknown fields: {', '.join(sorted(unknown))}")
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    if entry.is_voided:
+        raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_if_consumed(entry)
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    _validate_entry(entry, on=today())
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def entry_void(*, entry: Entry, reason: str) -> Entry:
+    """Void an entry with a reason: it stays in the history and stops counting."""
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    if not (reason or "").strip():
+        raise ValidationError({"void_reason": [VOID_REASON_REQUIRED]})
+    if entry.is_voided:
+        raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_if_consumed(entry)
+    entry.voided_at = timezone.now()
+    entry.void_reason = reason.strip()
+    entry.save(update_fields=["voided_at", "void_reason", "updated_at"])
+    return entry
+
+
+def _fee_for(credential: Credential) -> Fee:
+    """The fee row for renewing the credential's group, created as due when first needed."""
+    group = renewal_group(credential)
+    program = group.top.program
+    if group.ends_on is None or not group.fee_required:
+        raise ValidationError(FEE_NOT_APPLICABLE.format(program=program.code))
+    fee = fee_lookup(group).select_for_update().first()
+    if fee is None:
+        fee = Fee.objects.create(
+            holder_id=group.top.holder_id,
+            issuer_id=program.issuer_id,
+            credential=None if group.combined else group.top,
+            period_ends_on=group.ends_on,
+            description=f"Renewal of {group.label} ending {group.ends_on.isoformat()}",
+            amount=group.fee_amount,
+            currency=group.currency,
+        )
+    elif Renewal.objects.filter(fee=fee).exists():
+        raise ValidationError(FEE_ALREADY_USED)
+    return fee
+
+
+@transaction.atomic
+def fee_submit(*, credential: Credential, reference: str) -> Fee:
+    """A holder says they paid the issuer, giving the receipt reference; staff confirm it."""
+    if not (reference or "").strip():
+        raise ValidationError({"reference": [REFERENCE_REQUIRED]})
+    fee = _fee_for(credential)
+    if fee.is_settled:
+        return fee
+    fee.status = Fee.Status.SUBMITTED
+    fee.reference = reference.strip()
+    fee.save()
+    return fee
+
+
+@transaction.atomic
+def fee_record(
+    *,
+    credential: Credential,
+    recorded_by: User,
+    reference: str = "",
+    amount: Decimal | None = None,
+) -> Fee:
+    """Staff record (or confirm) the renewal fee as paid."""
+    fee = _fee_for(credential)
+    if amount is not None:
+        if Decimal(amount) < 0:
+            raise ValidationError({"amount": ["The amount cannot be negative."]})
+        fee.amount = amount
+    if fee.amount is None:
+        raise ValidationError(
+            {"amount": ["Enter the amount paid: this program's fee is set by staff."]}
+        )
+    fee.status = Fee.Status.PAID
+    fee.reference = (reference or fee.reference).strip()
+    fee.recorded_by = recorded_by
+    fee.recorded_at = timezone.now()
+    fee.save()
+    return fee
+
+
+@transaction.atomic
+def fee_waive(*, credential: Credential, recorded_by: User, reason: str) -> Fee:
+    """Staff waive the renewal fee, saying why."""
+    if not (reason or "").strip():
+        raise ValidationError({"note": [WAIVE_REASON_REQUIRED]})
+    fee = _fee_for(credential)
+    fee.status = Fee.Status.WAIVED
+    fee.note = reason.strip()
+    fee.recorded_by = recorded_by
+    fee.recorded_at = timezone.now()
+    fee.save()
+    return fee
+
+
+@dataclass(frozen=True)
+class RenewalOutcome:
+    renewals: list[Renewal]
+    created: bool
+
+    @property
+    def new_terms(self) -> list[Term]:
+        return [renewal.new_term for renewal in self.renewals]
+
+
+@transaction.atomic
+def credential_renew(
+    *,
+    credential: Credential,
+    term: Term | None = None,
+    on: datetime.date | None = None,
+    renewed_by: User | None = None,
+) -> RenewalOutcome:
+    """Renew the credential (with its group): next terms, fee and consumed entries, all or
+    nothing. Renewing a term that is already renewed returns that renewal and changes nothing.
+    Refused with a ValidationError naming what is missing."""
+    on = on or today()
+    # One renewal at a time per holder and issuer: lock their credentials first.
+    list(
+        Credential.objects.select_for_update()
+        .filter(holder_id=credential.holder_id, program__issuer_id=credential.program.issuer_id)
+        .values_list("pk", flat=True)
+    )
+    credential = (
+        Credential.objects.select_related("program__issuer")
+        .prefetch_related("terms")
+        .get(pk=credential.pk)
+    )
+    term = term or credential_current_term(credential)
+    if term.credential_id != credential.pk:
+        raise ValidationError({"term": ["That term belongs to another credential."]})
+    done = Renewal.objects.filter(closed_term=term).select_related("new_term").first()
+    if done:
+        return RenewalOutcome(renewals=[done], created=False)
+
+    requirements = renewal_requirements(credential, on=on)
+    if not requirements.ready:
+        raise ValidationError(requirements.reasons)
+    group = requirements.group
+    top = group.top.program
+    next_end = add_months(group.ends_on, top.validity_months)
+    entry_ids = list(requirements.balance.entry_ids)
+    renewals = []
+    for member in group.credentials:
+        current = credential_current_term(member)
+        new_term = Term.objects.create(
+            credential=member,
+            sequence=current.sequence + 1,
+            starts_on=current.ends_on,
+            ends_on=next_end,
+        )
+        renewal = Renewal.objects.create(
+            closed_term=current,
+            new_term=new_term,
+            fee=requirements.fee,
+            units_counted=requirements.balance.counted,
+            units_required=requirements.balance.required,
+            renewed_on=on,
+            renewed_by=renewed_by,
+        )
+        renewal.entries.set(entry_ids)
+        renewals.append(renewal)
+    return RenewalOutcome(renewals=renewals, created=True)
+
+
+def _split_hours(total: Decimal, days: int) -> list[Decimal]:
+    """Spread hours over days in quarter steps, any remainder on the first days."""
+    quarters = int((total / QUARTER).to_integral_value(rounding=ROUND_DOWN))
+    base, extra = divmod(quarters, days)
+    return [QUARTER * (base + (1 if index < extra else 0)) for index in range(days)]
+
+
+@transaction.atomic
+def course_completion_record(
+    *, holder: User, course: Course, hours_attended: Decimal, completed: bool
+) -> Credential | None:
+    """Record attendance; on completion issue the credential and add the attended hours to the
+    ledger as Learning units, one entry per course day so the daily cap reads them right.
+    Recording the same completion again adds nothing."""
+    _, credential = attendance_record(
+        holder=holder, course=course, hours_attended=hours_attended, completed=completed
+    )
+    if not completed:
+        return None
+    learning = Category.objects.filter(issuer_id=course.program.issuer_id, code="learning").first()
+    if learning is None or Entry.objects.filter(holder=holder, source_course=course).exists():
+        return credential
+    days = (course.end_date - course.start_date).days + 1
+    hours = min(Decimal(hours_attended), course.hours)
+    for offset, day_hours in enumerate(_split_hours(hours, days)):
+        if day_hours > 0:
+            Entry.objects.create(
+                holder=holder,
+                activity_date=course.start_date + datetime.timedelta(days=offset),
+                category=learning,
+                title=course.title or f"{course.program.code} course {course.code}",
+                provider=course.trainer,
+                hours=day_hours,
+                source_course=course,
+            )
+    return credential
