@@ -4,6 +4,7 @@ import datetime
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.db.models import Max, Min
 
 from .forms import UserChangeForm, UserCreationForm
@@ -39,6 +40,10 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
@@ -69,6 +74,7 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(Issuer)
 class IssuerAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "combined_renewal")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     search_fields = ("name", "code")
     prepopulated_fields = {"code": ("name",)}
 

@@ -13,13 +13,14 @@ from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
 from credentials.services import attendance_record
 
-from .models import Category, Entry, Fee, Renewal
+from .models import MAX_ENTRY_HOURS, Category, Entry, Fee, Renewal
 from .selectors import fee_lookup, renewal_requirements
 
 QUARTER = Decimal("0.25")
 ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
 ENTRY_NOT_QUARTERS = "Hours are counted in steps of 0.25 (a quarter of an hour)."
 ENTRY_NOT_POSITIVE = "Hours must be more than zero."
+ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as several."
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
 VOID_REASON_REQUIRED = "Say why the entry is voided."
@@ -46,10 +47,14 @@ def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
         hours = Decimal(entry.hours)
         if hours <= 0:
             errors["hours"] = [ENTRY_NOT_POSITIVE]
+        elif hours > MAX_ENTRY_HOURS:
+            errors["hours"] = [ENTRY_TOO_LONG.format(max=MAX_ENTRY_HOURS)]
         elif hours % QUARTER != 0:
             errors["hours"] = [ENTRY_NOT_QUARTERS]
     try:
-        entry.full_clean()
+        # The check constraints are mirrored above with messages that name the field; the
+        # database still enforces them.
+        entry.full_clean(validate_constraints=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))

@@ -52,10 +52,25 @@ class UnitBalance:
         return self.missing == 0
 
 
-def _day_order(entry: EntryFacts) -> tuple:
-    # Within a capped day the larger entries count first; the rest of the key only separates
-    # entries that differ, so the order they were logged in never changes the result.
-    return (-entry.hours, entry.category_id, entry.title, entry.entry_id)
+def _day_order(rules: CountingRules):
+    """Order in which a capped day's room is handed out.
+
+    Categories with no maximum go first: every unit they get counts, while room given to a
+    category past its maximum is wasted, so this order counts the most units (and voiding an
+    entry can never raise the total). Then larger entries first; the rest of the key only
+    separates entries that differ, so the order they were logged in never changes the result.
+    """
+
+    def key(entry: EntryFacts) -> tuple:
+        return (
+            entry.category_id in rules.category_max,
+            -entry.hours,
+            entry.category_id,
+            entry.title,
+            entry.entry_id,
+        )
+
+    return key
 
 
 def count_units(entries: list[EntryFacts], rules: CountingRules) -> UnitBalance:
@@ -70,7 +85,7 @@ def count_units(entries: list[EntryFacts], rules: CountingRules) -> UnitBalance:
     raw_by_category: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for day_entries in by_day.values():
         room = rules.daily_cap
-        for entry in sorted(day_entries, key=_day_order):
+        for entry in sorted(day_entries, key=_day_order(rules)):
             units = entry.hours if room is None else min(entry.hours, room)
             if room is not None:
                 room -= units

@@ -25,3 +25,18 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class StaffFactory(UserFactory):
     is_staff = True
+
+
+def program(code: str):
+    """A program seeded by the data migration."""
+    from credentials.models import Program
+
+    return Program.objects.select_related("issuer").get(code=code)
+
+
+def category(key: str):
+    """A seeded category by "issuer-code:category-code", e.g. "scrum-alliance:learning"."""
+    from seu_ledger.models import Category
+
+    issuer_code, code = key.split(":")
+    return Category.objects.get(issuer__code=issuer_code, code=code)

@@ -25,12 +25,39 @@ def test_seed_demo_prints_working_staff_and_holder_logins(settings):
     assert "Holder login:" in output
 
 
+def test_seed_demo_holders_cover_every_status(settings):
+    from credentials.models import Credential
+    from credentials.selectors import credential_status
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    credentials = Credential.objects.select_related("program").prefetch_related("terms")
+    statuses = {credential_status(c).value for c in credentials}
+    assert {"active", "expiring", "in_grace", "lapsed"} <= statuses
+    assert any(c.terms.count() == 2 for c in credentials), "a renewed credential"
+    assert any(c.program.is_lifetime for c in credentials)
+    combined = credentials.filter(holder__email="casey.combo@example.com")
+    assert sorted(c.program.code for c in combined) == ["CSM", "CSPO"]
+
+
 def test_seed_demo_twice_changes_nothing(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())
-    before = list(User.objects.order_by("pk").values_list("pk", "email", "is_staff"))
+    from credentials.models import Term
+    from seu_ledger.models import Entry, Fee, Renewal
+
+    def snapshot():
+        return (
+            list(User.objects.order_by("pk").values_list("pk", "email", "is_staff")),
+            list(Term.objects.order_by("pk").values_list("pk", "starts_on", "ends_on")),
+            Entry.objects.count(),
+            Fee.objects.count(),
+            Renewal.objects.count(),
+        )
+
+    before = snapshot()
     call_command("seed_demo", stdout=StringIO())
-    assert list(User.objects.order_by("pk").values_list("pk", "email", "is_staff")) == before
+    assert snapshot() == before
 
 
 def test_seed_demo_refuses_to_run_with_debug_off(settings):

@@ -18,7 +18,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, force=False, **options):
         if not settings.DEBUG and not force:
-            raise CommandError("DEBUG is off: demo accounts are for laptops. Use --force to insist.")
+            raise CommandError(
+                "DEBUG is off: demo accounts are for laptops. Use --force to insist."
+            )
         result = demo_data_seed()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(f"  Staff login:  {result.staff_email} / {result.password}")

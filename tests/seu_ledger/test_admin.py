@@ -1,0 +1,148 @@
+"""Staff screens: every model's list and form open, filters and computed columns work."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from credentials.services import credential_issue
+from seu_ledger.selectors import renewal_requirements
+from seu_ledger.services import entry_log
+from tests.factories import UserFactory, category, program
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    "credentials/user",
+    "credentials/issuer",
+    "credentials/program",
+    "credentials/membership",
+    "credentials/course",
+    "credentials/attendance",
+    "credentials/credential",
+    "credentials/term",
+    "seu_ledger/category",
+    "seu_ledger/programcategoryrule",
+    "seu_ledger/entry",
+    "seu_ledger/fee",
+    "seu_ledger/renewal",
+]
+
+
+@pytest.fixture
+def holdings():
+    with time_machine.travel(datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), tick=False):
+        holder = UserFactory(email="pat@example.com")
+        expiring = credential_issue(
+            holder=holder, program=program("CSM"), issued_on=datetime.date(2024, 2, 1)
+        )
+        active = credential_issue(
+            holder=UserFactory(), program=program("PMI-ACP"), issued_on=datetime.date(2025, 6, 1)
+        )
+        entry_log(
+            holder=holder,
+            activity_date=datetime.date(2025, 5, 1),
+            category=category("scrum-alliance:learning"),
+            title="Story mapping course",
+            hours=Decimal(6),
+        )
+        yield {"expiring": expiring, "active": active, "holder": holder}
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_admin_list_and_add_page_opens(admin_client, holdings, model):
+    assert admin_client.get(f"/admin/{model}/").status_code == 200
+    if model != "seu_ledger/renewal":
+        assert admin_client.get(f"/admin/{model}/add/").status_code == 200
+
+
+def test_holder_page_shows_credentials_and_entries_inline(admin_client, holdings):
+    html = admin_client.get(
+        reverse("admin:credentials_user_change", args=[holdings["holder"].pk])
+    ).content.decode()
+    assert "CSM" in html
+    assert "Story mapping course" in html
+
+
+def test_credential_list_shows_status_and_units(admin_client, holdings):
+    with time_machine.travel(datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), tick=False):
+        html = admin_client.get("/admin/credentials/credential/").content.decode()
+    assert "Expiring" in html
+    assert "Active" in html
+    assert "6 / 20" in html  # units counted / required for the CSM
+    assert "14" in html  # units missing
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=expiring", {"CSM"}),
+        ("status=active", {"PMI-ACP"}),
+        ("status=lapsed", set()),
+        ("expiring_within=30", {"CSM"}),
+        ("expiring_within=90", {"CSM"}),
+    ],
+)
+def test_credential_filters(admin_client, holdings, query, expected):
+    with time_machine.travel(datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), tick=False):
+        response = admin_client.get(f"/admin/credentials/credential/?{query}")
+    shown = {c.program.code for c in response.context["cl"].result_list}
+    assert shown == expected
+
+
+def test_adding_a_credential_in_the_admin_issues_it_with_its_first_term(admin_client):
+    holder = UserFactory()
+    response = admin_client.post(
+        "/admin/credentials/credential/add/",
+        {"holder": holder.pk, "program": program("CSPO").pk, "issued_on": "2025-02-01"},
+    )
+    assert response.status_code == 302
+    credential = holder.credentials.get()
+    assert [(t.starts_on, t.ends_on) for t in credential.terms.all()] == [
+        (datetime.date(2025, 2, 1), datetime.date(2027, 2, 1))
+    ]
+
+
+def test_entries_and_renewals_cannot_be_deleted_from_the_admin(admin_client, holdings):
+    entry = holdings["holder"].entries.get()
+    assert admin_client.get(f"/admin/seu_ledger/entry/{entry.pk}/delete/").status_code == 403
+
+
+def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin_client):
+    issuer = program("CSPO").issuer
+    response = admin_client.post(
+        "/admin/credentials/program/add/",
+        {
+            "issuer": issuer.pk,
+            "code": "CPO",
+            "name": "Certified Product Owner (staff-defined)",
+            "track": "PO",
+            "level": 1,
+            "is_active": "on",
+            "validity_months": 36,
+            "grace_days": 30,
+            "reminder_horizon_days": 60,
+            "units_required": "12",
+            "unit_name": "hours",
+            "lookback_months": 36,
+            "daily_unit_cap": "",
+            "combined_addon_units": "0",
+            "fee_required": "on",
+            "fee_amount": "80",
+            "member_fee_amount": "",
+            "currency": "EUR",
+            "min_course_hours": "",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    with time_machine.travel(datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), tick=False):
+        holder = UserFactory()
+        credential = credential_issue(
+            holder=holder, program=program("CPO"), issued_on=datetime.date(2024, 2, 29)
+        )
+        requirements = renewal_requirements(credential)
+    assert credential.terms.get().ends_on == datetime.date(2027, 2, 28)
+    assert requirements.group.units_required == Decimal(12)
+    assert "fee of €80" in requirements.reasons["fee"][0]
