@@ -156,3 +156,10 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
             return "-"
         messages = self._requirements(credential).messages()
         return " ".join(messages) if messages else "Ready to renew."
+
+
+@admin.register(CategoryMapping)
+class CategoryMappingAdmin(admin.ModelAdmin):
+    list_display = ("source", "target")
+    list_filter = ("source__issuer", "target__issuer")
+    list_select_related = ("source__issuer", "target__issuer")

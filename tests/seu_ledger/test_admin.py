@@ -24,6 +24,7 @@ MODELS = [
     "credentials/credential",
     "credentials/term",
     "seu_ledger/category",
+    "seu_ledger/categorymapping",
     "seu_ledger/programcategoryrule",
     "seu_ledger/entry",
     "seu_ledger/fee",
