@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -82,3 +83,19 @@ def celery_worker_process(transactional_db):
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """Issuers, programs and categories for tests that commit.
+
+    Data migrations seed them, but a transactional test empties every table when it ends, so
+    such tests re-run the (idempotent) seeding.
+    """
+    from django.apps import apps
+
+    for module in (
+        "credentials.migrations.0003_seed_issuers_and_programs",
+        "seu_ledger.migrations.0002_seed_categories",
+    ):
+        importlib.import_module(module).seed(apps, None)

@@ -15,7 +15,7 @@ from tests.factories import StaffFactory, UserFactory, category, program
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_renewals_make_one_new_term():
+def test_two_simultaneous_renewals_make_one_new_term(reference_data):
     if connection.vendor != "postgresql":
         pytest.skip("row locks are what is under test; SQLite serialises every writer anyway")
     holder = UserFactory()

@@ -162,6 +162,13 @@ def world_today() -> str:
     return _today[0]
 
 
+# Three activities in June 2025 worth 20 SEU (the 8-a-day cap does not bite).
+TWENTY_SEU_IN_JUNE_2025 = [
+    ("log", "2025-06-01", "sa:learning", "8"),
+    ("log", "2025-06-02", "sa:learning", "8"),
+    ("log", "2025-06-03", "sa:learning", "4"),
+]
+
 CASES = [
     # --- Term ends: the same calendar date `validity` later, Feb 29 -> Feb 28 -------------
     Case(
@@ -526,9 +533,7 @@ CASES = [
         "2025-12-01",
         [
             ("issue", "CSPO", "2024-03-15"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
             ("pay", "CSPO"),
             ("renew", "CSPO", "2025-12-01"),
         ],
@@ -539,9 +544,7 @@ CASES = [
         "2026-03-15",
         [
             ("issue", "CSPO", "2024-03-15"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
             ("pay", "CSPO"),
             ("renew", "CSPO", "2026-03-15"),
         ],
@@ -574,9 +577,7 @@ CASES = [
         "2026-02-28",
         [
             ("issue", "CSPO", "2024-02-29"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
             ("waive", "CSPO"),
             ("renew", "CSPO", "2026-02-28"),
         ],
@@ -587,9 +588,7 @@ CASES = [
         "2025-12-01",
         [
             ("issue", "CSPO", "2024-03-15"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
             ("pay", "CSPO"),
             ("renew", "CSPO", "2025-12-01"),
             ("renew_again", "CSPO", "2025-12-02"),
@@ -601,9 +600,7 @@ CASES = [
         "2025-12-01",
         [
             ("issue", "CSPO", "2024-03-15"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
             ("pay", "CSPO"),
             ("renew", "CSPO", "2025-12-01"),
             ("renew_again", "CSPO", "2025-12-02"),
@@ -627,9 +624,7 @@ CASES = [
         "2025-12-01",
         [
             ("issue", "CSPO", "2024-03-15"),
-            ("log", "2025-06-01", "sa:learning", "8"),
-            ("log", "2025-06-02", "sa:learning", "8"),
-            ("log", "2025-06-03", "sa:learning", "4"),
+            *TWENTY_SEU_IN_JUNE_2025,
         ],
         ("renew_refused", "CSPO", "fee", "fee of US$100 has not been paid"),
     ),
