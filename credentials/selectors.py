@@ -168,40 +168,70 @@ def combined_units_required(credentials: list[Credential]) -> Decimal:
     return top.program.units_required + addons
 
 
-def program_fee_for(program: Program, holder_id: int, memberships=None) -> Decimal | None:
+def program_fee_for(program: Program, memberships: list[Membership]) -> Decimal | None:
     """The renewal fee a holder pays: the member fee where they are a paying member."""
-    if program.member_fee_amount is not None:
-        if memberships is None:
-            memberships = Membership.objects.filter(holder_id=holder_id, is_paying_member=True)
-        if any(m.issuer_id == program.issuer_id and m.is_paying_member for m in memberships):
-            return program.member_fee_amount
+    if program.member_fee_amount is not None and any(
+        m.issuer_id == program.issuer_id and m.is_paying_member for m in memberships
+    ):
+        return program.member_fee_amount
     return program.fee_amount
+
+
+def holder_credentials(holder_id: int) -> QuerySet[Credential]:
+    """A holder's credentials with program, issuer and terms loaded (three queries)."""
+    return (
+        Credential.objects.filter(holder_id=holder_id)
+        .select_related("program__issuer", "source_course")
+        .prefetch_related("terms")
+        .order_by("program__issuer__name", "-program__level", "program__code")
+    )
+
+
+def renewal_groups_of(
+    credentials: list[Credential], memberships: list[Membership]
+) -> list[RenewalGroup]:
+    """Partition one holder's credentials into the groups that renew together.
+
+    For an issuer with combined renewal, credentials whose current terms end on the same day
+    form one group (units: the top level plus add-ons; fee: the top level's); every other
+    credential is a group of its own. Needs no queries beyond what `holder_credentials` loads.
+    """
+    buckets: dict[tuple, list[Credential]] = {}
+    for credential in credentials:
+        program = credential.program
+        ends_on = credential_valid_through(credential)
+        if program.issuer.combined_renewal and ends_on is not None:
+            key = ("combined", program.issuer_id, ends_on)
+        else:
+            key = ("single", credential.pk)
+        buckets.setdefault(key, []).append(credential)
+    groups = []
+    for members in buckets.values():
+        members.sort(key=_rank, reverse=True)
+        top = members[0]
+        units = combined_units_required(members) if len(members) > 1 else top.program.units_required
+        groups.append(
+            RenewalGroup(
+                credentials=tuple(members),
+                ends_on=credential_valid_through(top),
+                top=top,
+                units_required=units,
+                fee_amount=program_fee_for(top.program, memberships),
+                fee_required=top.program.fee_required,
+                currency=top.program.currency,
+            )
+        )
+    return groups
+
+
+def holder_memberships(holder_id: int) -> list[Membership]:
+    return list(Membership.objects.filter(holder_id=holder_id))
 
 
 def renewal_group(credential: Credential) -> RenewalGroup:
     """The credentials that renew together with this one, the units they need and the fee."""
-    program = credential.program
-    ends_on = credential_valid_through(credential)
-    members = [credential]
-    if program.issuer.combined_renewal and ends_on is not None:
-        siblings = (
-            credentials_with_valid_through()
-            .filter(holder_id=credential.holder_id, program__issuer_id=program.issuer_id)
-            .filter(valid_through=ends_on)
-            .exclude(pk=credential.pk)
-            .select_related("program__issuer")
-            .prefetch_related("terms")
-        )
-        members.extend(siblings)
-    members.sort(key=_rank, reverse=True)
-    top = members[0]
-    units = combined_units_required(members) if len(members) > 1 else top.program.units_required
-    return RenewalGroup(
-        credentials=tuple(members),
-        ends_on=ends_on,
-        top=top,
-        units_required=units,
-        fee_amount=program_fee_for(top.program, credential.holder_id),
-        fee_required=top.program.fee_required,
-        currency=top.program.currency,
-    )
+    credentials = list(holder_credentials(credential.holder_id))
+    for group in renewal_groups_of(credentials, holder_memberships(credential.holder_id)):
+        if any(member.pk == credential.pk for member in group.credentials):
+            return group
+    raise Credential.DoesNotExist(f"credential {credential.pk} not found")

@@ -8,9 +8,15 @@ from django.db.models import QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential
-from credentials.selectors import RenewalGroup, renewal_group, today
+from credentials.selectors import (
+    RenewalGroup,
+    holder_credentials,
+    holder_memberships,
+    renewal_groups_of,
+    today,
+)
 
-from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule
+from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
 from .units import CountingRules, EntryFacts, UnitBalance, count_units
 
 
@@ -20,34 +26,87 @@ def entries_of(holder_id: int, *, include_voided: bool = True) -> QuerySet[Entry
     return entries if include_voided else entries.filter(voided_at__isnull=True)
 
 
-def category_targets(issuer_id: int) -> dict[int, int]:
-    """Category id -> the category it counts under for `issuer_id` (its own, or by mapping)."""
-    targets = {
-        pk: pk for pk in Category.objects.filter(issuer_id=issuer_id).values_list("pk", flat=True)
-    }
-    for source_id, target_id in CategoryMapping.objects.filter(
-        target__issuer_id=issuer_id
-    ).values_list("source_id", "target_id"):
-        targets.setdefault(source_id, target_id)
-    return targets
+@dataclass
+class HolderLedger:
+    """Everything renewal arithmetic needs about one holder, loaded in a fixed number of queries
+    however many entries they have; the rules then run in Python on these values."""
+
+    holder_id: int
+    credentials: list[Credential]
+    groups: list[RenewalGroup]
+    entries: list[tuple]  # live entries: (pk, activity_date, category_id, hours, title, course)
+    consumed: dict[int, set[int]]  # entry id -> credentials whose renewal consumed it
+    targets: dict[int, dict[int, int]]  # issuer id -> {category id: category it counts under}
+    rules: dict[int, list[ProgramCategoryRule]]  # program id -> category rules
+    fees: list[Fee]
+    category_names: dict[int, str]
+
+    def group_of(self, credential_id: int) -> RenewalGroup:
+        for group in self.groups:
+            if any(member.pk == credential_id for member in group.credentials):
+                return group
+        raise Credential.DoesNotExist(f"credential {credential_id} is not this holder's")
 
 
-def counting_rules(group: RenewalGroup) -> CountingRules:
+def holder_ledger(holder_id: int) -> HolderLedger:
+    """Load a holder's credentials, live entries, consumption, categories, rules and fees."""
+    credentials = list(holder_credentials(holder_id))
+    groups = renewal_groups_of(credentials, holder_memberships(holder_id))
+    issuer_ids = {credential.program.issuer_id for credential in credentials}
+    entries = list(
+        Entry.objects.filter(holder_id=holder_id, voided_at__isnull=True).values_list(
+            "pk", "activity_date", "category_id", "hours", "title", "source_course_id"
+        )
+    )
+    consumed: dict[int, set[int]] = {}
+    for entry_id, credential_id in Renewal.entries.through.objects.filter(
+        entry__holder_id=holder_id
+    ).values_list("entry_id", "renewal__closed_term__credential_id"):
+        consumed.setdefault(entry_id, set()).add(credential_id)
+    targets: dict[int, dict[int, int]] = {issuer_id: {} for issuer_id in issuer_ids}
+    names = {}
+    for pk, issuer_id, name in Category.objects.values_list("pk", "issuer_id", "name"):
+        names[pk] = name
+        if issuer_id in targets:
+            targets[issuer_id][pk] = pk
+    for source_id, target_id, issuer_id in CategoryMapping.objects.filter(
+        target__issuer_id__in=issuer_ids
+    ).values_list("source_id", "target_id", "target__issuer_id"):
+        targets[issuer_id].setdefault(source_id, target_id)
+    rules: dict[int, list[ProgramCategoryRule]] = {}
+    for rule in ProgramCategoryRule.objects.filter(
+        program_id__in={credential.program_id for credential in credentials}
+    ):
+        rules.setdefault(rule.program_id, []).append(rule)
+    return HolderLedger(
+        holder_id=holder_id,
+        credentials=credentials,
+        groups=groups,
+        entries=entries,
+        consumed=consumed,
+        targets=targets,
+        rules=rules,
+        fees=list(Fee.objects.filter(holder_id=holder_id)),
+        category_names=names,
+    )
+
+
+def counting_rules(group: RenewalGroup, ledger: HolderLedger) -> CountingRules:
     """The window, daily cap and category limits that apply to renewing a group."""
     top = group.top.program
     caps = [p.daily_unit_cap for p in group.programs if p.daily_unit_cap is not None]
     category_min: dict[int, Decimal] = {}
     category_max: dict[int, Decimal] = {}
-    for rule in ProgramCategoryRule.objects.filter(program__in=group.programs):
-        if rule.min_units is not None:
-            category_min[rule.category_id] = max(
-                category_min.get(rule.category_id, 0), rule.min_units
-            )
-        if rule.max_units is not None:
-            current = category_max.get(rule.category_id)
-            category_max[rule.category_id] = (
-                rule.max_units if current is None else min(current, rule.max_units)
-            )
+    for program in group.programs:
+        for rule in ledger.rules.get(program.pk, []):
+            if rule.min_units is not None:
+                category_min[rule.category_id] = max(
+                    category_min.get(rule.category_id, rule.min_units), rule.min_units
+                )
+            if rule.max_units is not None:
+                category_max[rule.category_id] = min(
+                    category_max.get(rule.category_id, rule.max_units), rule.max_units
+                )
     return CountingRules(
         window_start=add_months(group.ends_on, -top.lookback_months),
         window_end=group.ends_on,
@@ -58,32 +117,14 @@ def counting_rules(group: RenewalGroup) -> CountingRules:
     )
 
 
-def renewal_candidates(group: RenewalGroup, rules: CountingRules) -> QuerySet[Entry]:
-    """Live entries that may count toward renewing the group: inside the window, under a
-    category the issuer recognises, not consumed by an earlier renewal of any credential in the
-    group, and not from the course that earned one of them."""
-    credential_ids = [credential.pk for credential in group.credentials]
-    earning_courses = [c.source_course_id for c in group.credentials if c.source_course_id]
-    targets = category_targets(group.top.program.issuer_id)
-    return (
-        Entry.objects.filter(
-            holder_id=group.top.holder_id,
-            voided_at__isnull=True,
-            activity_date__gte=rules.window_start,
-            activity_date__lte=rules.window_end,
-            category_id__in=list(targets),
-        )
-        .exclude(renewals__closed_term__credential_id__in=credential_ids)
-        .exclude(source_course_id__in=earning_courses)
-        .distinct()
-    )
-
-
-def group_balance(group: RenewalGroup) -> UnitBalance:
-    """Units counted toward renewing the group and what is missing, from one entries query."""
-    rules = counting_rules(group)
-    targets = category_targets(group.top.program.issuer_id)
-    facts = [
+def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFacts]:
+    """Live entries that may count toward renewing the group: under a category the issuer
+    recognises, not consumed by an earlier renewal of any credential in the group, and not
+    from the course that earned one of them. (The window is applied by `count_units`.)"""
+    credential_ids = {credential.pk for credential in group.credentials}
+    earning_courses = {c.source_course_id for c in group.credentials if c.source_course_id}
+    targets = ledger.targets.get(group.top.program.issuer_id, {})
+    return [
         EntryFacts(
             entry_id=pk,
             activity_date=activity_date,
@@ -91,21 +132,21 @@ def group_balance(group: RenewalGroup) -> UnitBalance:
             hours=hours,
             title=title,
         )
-        for pk, activity_date, category_id, hours, title in renewal_candidates(
-            group, rules
-        ).values_list("pk", "activity_date", "category_id", "hours", "title")
+        for pk, activity_date, category_id, hours, title, course_id in ledger.entries
+        if category_id in targets
+        and not (ledger.consumed.get(pk, set()) & credential_ids)
+        and course_id not in earning_courses
     ]
-    return count_units(facts, rules)
 
 
-def group_fee(group: RenewalGroup) -> Fee | None:
-    """The fee record for renewing the group, if anyone has recorded one."""
-    if group.ends_on is None:
-        return None
-    return fee_lookup(group).first()
+def group_balance(group: RenewalGroup, ledger: HolderLedger | None = None) -> UnitBalance:
+    """Units counted toward renewing the group, and what is missing."""
+    ledger = ledger or holder_ledger(group.top.holder_id)
+    return count_units(candidate_facts(group, ledger), counting_rules(group, ledger))
 
 
 def fee_lookup(group: RenewalGroup) -> QuerySet[Fee]:
+    """The fee row of a group's renewal period, as a query (for locking)."""
     if group.combined:
         return Fee.objects.filter(
             holder_id=group.top.holder_id,
@@ -114,6 +155,22 @@ def fee_lookup(group: RenewalGroup) -> QuerySet[Fee]:
             period_ends_on=group.ends_on,
         )
     return Fee.objects.filter(credential=group.top, period_ends_on=group.ends_on)
+
+
+def group_fee(group: RenewalGroup, ledger: HolderLedger) -> Fee | None:
+    """The fee record for renewing the group, if anyone has recorded one."""
+    for fee in ledger.fees:
+        if fee.period_ends_on != group.ends_on:
+            continue
+        if (
+            group.combined
+            and fee.credential_id is None
+            and fee.issuer_id == group.top.program.issuer_id
+        ):
+            return fee
+        if not group.combined and fee.credential_id == group.top.pk:
+            return fee
+    return None
 
 
 @dataclass(frozen=True)
@@ -168,8 +225,15 @@ def renewal_requirements(
     credential: Credential, on: datetime.date | None = None
 ) -> RenewalRequirements:
     """What renewing this credential (with its group) needs on a day, and what is missing."""
+    ledger = holder_ledger(credential.holder_id)
+    return group_requirements(ledger.group_of(credential.pk), ledger, on)
+
+
+def group_requirements(
+    group: RenewalGroup, ledger: HolderLedger, on: datetime.date | None = None
+) -> RenewalRequirements:
+    """What renewing a group needs on a day, from a loaded ledger (no queries)."""
     on = on or today()
-    group = renewal_group(credential)
     program = group.top.program
     if group.ends_on is None:
         return RenewalRequirements(
@@ -185,12 +249,9 @@ def renewal_requirements(
         reasons["term"] = [
             LAPSED_TOO_LONG.format(ends_on=group.ends_on.isoformat(), issuer=program.issuer.name)
         ]
-    balance = group_balance(group)
-    names = dict(
-        Category.objects.filter(
-            pk__in=[*balance.by_category, *balance.missing_by_category]
-        ).values_list("pk", "name")
-    )
+    rules = counting_rules(group, ledger)
+    balance = count_units(candidate_facts(group, ledger), rules)
+    names = ledger.category_names
     unit_messages = []
     if balance.counted < balance.required:
         unit_messages.append(
@@ -201,7 +262,6 @@ def renewal_requirements(
                 counted=fmt_units(balance.counted),
             )
         )
-    rules = counting_rules(group)
     for category_id, missing in balance.missing_by_category.items():
         unit_messages.append(
             CATEGORY_SHORT.format(
@@ -213,7 +273,7 @@ def renewal_requirements(
         )
     if unit_messages:
         reasons["units"] = unit_messages
-    fee = group_fee(group)
+    fee = group_fee(group, ledger)
     if group.fee_required and not (fee and fee.is_settled):
         if fee and fee.status == Fee.Status.SUBMITTED:
             reasons["fee"] = [FEE_SUBMITTED.format(reference=fee.reference)]
@@ -222,13 +282,4 @@ def renewal_requirements(
             reasons["fee"] = [FEE_DUE.format(amount=f" of {amount}" if amount else "")]
     return RenewalRequirements(
         group=group, balance=balance, fee=fee, reasons=reasons, category_names=names
-    )
-
-
-def credentials_of(holder_id: int) -> QuerySet[Credential]:
-    """A holder's credentials with what the status rules need, in few queries."""
-    return (
-        Credential.objects.filter(holder_id=holder_id)
-        .select_related("program__issuer", "source_course")
-        .prefetch_related("terms")
     )
