@@ -4,9 +4,13 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import forms
+from . import forms, views
 
 urlpatterns = [
+    path("invitation/<uidb64>/<token>/", views.invitation_accept, name="invitation_accept"),
+    path("licence/", views.licence, name="licence"),
+    path("sign-up/", views.sign_up, name="sign_up"),
+    path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign_up_confirm"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -69,6 +69,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="Unset this instead of deleting the account: records stay, sign-in stops.",
     )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
+    licence_accepted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the holder accepted the licence agreement."
+    )
+    calendar_token = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Secret in the holder's private calendar feed URL; reset to revoke old links.",
+    )
 
     objects = UserManager()
 
@@ -320,6 +331,14 @@ class Credential(models.Model):
     issued_on = models.DateField()
     source_course = models.ForeignKey(
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="credentials"
+    )
+    certificate_number = models.CharField(
+        max_length=64, blank=True, help_text="The issuer's certificate or member number."
+    )
+    verified = models.BooleanField(
+        default=True,
+        help_text="Self-reported credentials stay unverified until staff check them with the "
+        "issuer; unverified ones are not shown on the public verification page.",
     )
     verification_code = models.UUIDField(
         default=uuid.uuid4,

@@ -2,13 +2,31 @@
 
 import datetime
 import os
+import secrets
 from decimal import Decimal
 
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+
+from cspo_tracker.emails import email_send
 
 from .dates import add_months
-from .models import Attendance, Course, Credential, Program, Term, User
+from .models import (
+    EMAIL_TAKEN,
+    Attendance,
+    Course,
+    Credential,
+    Program,
+    Term,
+    User,
+    normalize_email,
+)
 from .selectors import Status, credential_terms, status_for_dates, today
 
 ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
@@ -111,6 +129,101 @@ def attendance_record(
             holder=holder, program=course.program, issued_on=course.end_date, source_course=course
         )
     return attendance, credential
+
+
+def _account_link(user: User, url_name: str) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.SITE_URL + reverse(url_name, kwargs={"uidb64": uid, "token": token})
+
+
+def holder_invite(*, holder: User) -> None:
+    """Email a holder created by staff (or a roster) a link to set a password and accept the
+    licence agreement. The link works once and for PASSWORD_RESET_TIMEOUT."""
+    email_send(
+        to=holder.email,
+        template="invitation",
+        context={"user": holder, "link": _account_link(holder, "invitation_accept")},
+    )
+
+
+def licence_accept(*, user: User) -> None:
+    """Record that the holder accepted the licence agreement (once)."""
+    if user.licence_accepted_at is None:
+        user.licence_accepted_at = timezone.now()
+        user.save(update_fields=["licence_accepted_at"])
+
+
+@transaction.atomic
+def holder_sign_up(*, email: str, first_name: str, last_name: str, password: str) -> User:
+    """Create an inactive account and email a link that confirms the address and activates it."""
+    email = normalize_email(email)
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": [EMAIL_TAKEN]})
+    user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+    user.is_active = False
+    user.set_password(password)
+    user.licence_accepted_at = timezone.now()
+    user.full_clean()
+    user.save()
+    email_send(
+        to=user.email,
+        template="confirm_email",
+        context={"user": user, "link": _account_link(user, "sign_up_confirm")},
+    )
+    return user
+
+
+def user_from_link(uidb64: str, token: str) -> User | None:
+    """The user an emailed account link was made for, if the link is still valid."""
+    try:
+        user = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        return None
+    return user if default_token_generator.check_token(user, token) else None
+
+
+def sign_up_confirm(*, user: User) -> User:
+    """Activate an account whose email address has been confirmed."""
+    if not user.is_active:
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+    return user
+
+
+@transaction.atomic
+def credential_claim(
+    *, holder: User, program: Program, issued_on: datetime.date, certificate_number: str
+) -> Credential:
+    """A holder adds a credential earned elsewhere; it stays unverified until staff check it."""
+    certificate_number = (certificate_number or "").strip()
+    if not certificate_number:
+        raise ValidationError({"certificate_number": ["Enter the certificate number."]})
+    if Credential.objects.filter(holder=holder, program=program).exists():
+        raise ValidationError({"program": [f"You already have a {program.code} credential here."]})
+    credential = credential_issue(holder=holder, program=program, issued_on=issued_on)
+    credential.certificate_number = certificate_number
+    credential.verified = False
+    credential.save(update_fields=["certificate_number", "verified"])
+    return credential
+
+
+def credential_verify(*, credential: Credential) -> Credential:
+    """Staff confirmed a self-reported credential with the issuer."""
+    credential.verified = True
+    credential.save(update_fields=["verified"])
+    return credential
+
+
+def calendar_token_reset(*, user: User) -> str:
+    """Give the holder a new secret calendar URL; the old one stops working."""
+    user.calendar_token = secrets.token_urlsafe(32)
+    user.save(update_fields=["calendar_token"])
+    return user.calendar_token
+
+
+def calendar_token_for(user: User) -> str:
+    return user.calendar_token or calendar_token_reset(user=user)
 
 
 DEMO_STAFF_EMAIL = "admin@example.com"

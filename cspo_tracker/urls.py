@@ -12,5 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("credentials.account_urls")),
+    path("", include("credentials.urls")),
+    path("", include("seu_ledger.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,7 @@
 """Project-wide pages: the home page and the health probe."""
 
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -10,7 +10,9 @@ from .health import broker_state, database_state
 
 @require_GET
 def home(request):
-    """Landing page: what the product does, and where to go next."""
+    """Landing page for visitors; signed-in people go straight to their dashboard."""
+    if request.user.is_authenticated:
+        return redirect("ledger:dashboard")
     return render(request, "home.html")
 
 

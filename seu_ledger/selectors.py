@@ -7,9 +7,12 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from credentials.dates import add_months
-from credentials.models import Credential
+from credentials.models import Credential, Term
 from credentials.selectors import (
     RenewalGroup,
+    Status,
+    credential_current_term,
+    credential_status,
     holder_credentials,
     holder_memberships,
     renewal_groups_of,
@@ -283,3 +286,116 @@ def group_requirements(
     return RenewalRequirements(
         group=group, balance=balance, fee=fee, reasons=reasons, category_names=names
     )
+
+
+@dataclass(frozen=True)
+class CategoryProgress:
+    name: str
+    counted: Decimal
+    minimum: Decimal | None
+    maximum: Decimal | None
+
+    @property
+    def percent(self) -> int:
+        target = self.minimum or self.maximum
+        return 100 if not target else min(100, int(self.counted * 100 / target))
+
+
+@dataclass(frozen=True)
+class CredentialCard:
+    """One card of the dashboard: a credential, or a group that renews together."""
+
+    requirements: RenewalRequirements
+    status: Status
+    days_left: int | None
+    current_term: Term
+    on: datetime.date
+    category_rules: tuple[ProgramCategoryRule, ...] = ()
+
+    @property
+    def group(self) -> RenewalGroup:
+        return self.requirements.group
+
+    @property
+    def balance(self) -> UnitBalance | None:
+        return self.requirements.balance
+
+    @property
+    def lifetime(self) -> bool:
+        return self.group.ends_on is None
+
+    @property
+    def percent(self) -> int:
+        balance = self.balance
+        if balance is None or not balance.required:
+            return 100
+        return min(100, int(balance.counted * 100 / balance.required))
+
+    @property
+    def categories(self) -> list[CategoryProgress]:
+        if self.balance is None:
+            return []
+        rules = {rule.category_id: rule for rule in self.category_rules}
+        return [
+            CategoryProgress(
+                name=self.requirements.category_names.get(category_id, "?"),
+                counted=self.balance.by_category.get(category_id, Decimal(0)),
+                minimum=rule.min_units,
+                maximum=rule.max_units,
+            )
+            for category_id, rule in rules.items()
+        ]
+
+    @property
+    def next_action(self) -> str | None:
+        """ "log", "fee", "renew" or None: the one thing to do next."""
+        if self.lifetime or "term" in self.requirements.reasons:
+            return None
+        if "units" in self.requirements.reasons:
+            return "log"
+        if "fee" in self.requirements.reasons:
+            return "fee"
+        return "renew"
+
+    @property
+    def unverified(self) -> list[Credential]:
+        return [credential for credential in self.group.credentials if not credential.verified]
+
+
+def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[CredentialCard]:
+    """Every credential of a holder as cards, in a number of queries that does not grow with
+    their entries or credentials."""
+    on = on or today()
+    ledger = holder_ledger(holder_id)
+    cards = []
+    for group in ledger.groups:
+        top = group.top
+        cards.append(
+            CredentialCard(
+                requirements=group_requirements(group, ledger, on),
+                status=credential_status(top, on),
+                days_left=None if group.ends_on is None else (group.ends_on - on).days,
+                current_term=credential_current_term(top),
+                on=on,
+                category_rules=tuple(
+                    rule for program in group.programs for rule in ledger.rules.get(program.pk, [])
+                ),
+            )
+        )
+    urgency = {Status.IN_GRACE: 0, Status.EXPIRING: 1, Status.LAPSED: 2, Status.ACTIVE: 3}
+    cards.sort(key=lambda card: (urgency.get(card.status, 4), card.days_left or 10**6))
+    return cards
+
+
+def entry_counts_toward(entry: Entry) -> list[str]:
+    """Labels of the holder's renewals (credentials or groups) that this entry counts toward."""
+    ledger = holder_ledger(entry.holder_id)
+    labels = []
+    for group in ledger.groups:
+        if group.ends_on is None:
+            continue
+        rules = counting_rules(group, ledger)
+        facts = [f for f in candidate_facts(group, ledger) if f.entry_id == entry.pk]
+        if facts and rules.window_start <= facts[0].activity_date <= rules.window_end:
+            labels.append(group.label)
+    return labels

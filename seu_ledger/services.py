@@ -1,6 +1,7 @@
 """Writes to the ledger: log, edit and void entries; fees; renewals; course completion."""
 
 import datetime
+import uuid
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -28,6 +29,17 @@ WAIVE_REASON_REQUIRED = "Say why the fee is waived."
 FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
 FEE_ALREADY_USED = "This fee was used by a renewal and cannot change."
 REFERENCE_REQUIRED = "Enter the receipt or transaction reference from the issuer."
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+EVIDENCE_SIGNATURES = {  # first bytes of the file -> extension we store it under
+    b"%PDF-": "pdf",
+    b"\x89PNG\r\n\x1a\n": "png",
+    b"\xff\xd8\xff": "jpg",
+}
+EVIDENCE_TOO_BIG = "Evidence files can be at most 10 MB; this one is {size:.1f} MB."
+EVIDENCE_WRONG_TYPE = (
+    "Evidence must be a PDF, PNG or JPEG file. This file's content is none of those, "
+    "whatever its name says."
+)
 ENTRY_FIELDS = (
     "activity_date",
     "category",
@@ -60,6 +72,22 @@ def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
             errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))
     if errors:
         raise ValidationError(errors)
+
+
+def evidence_check(upload) -> None:
+    """Accept a PDF, PNG or JPEG of at most 10 MB, judged by its content, and give it a random
+    name (the holder's file name is never used as a path)."""
+    if upload.size > EVIDENCE_MAX_BYTES:
+        raise ValidationError({"evidence": [EVIDENCE_TOO_BIG.format(size=upload.size / 2**20)]})
+    upload.seek(0)
+    head = upload.read(8)
+    upload.seek(0)
+    extension = next(
+        (ext for sig, ext in EVIDENCE_SIGNATURES.items() if head.startswith(sig)), None
+    )
+    if extension is None:
+        raise ValidationError({"evidence": [EVIDENCE_WRONG_TYPE]})
+    upload.name = f"{uuid.uuid4().hex}.{extension}"
 
 
 def _refuse_if_consumed(entry: Entry) -> None:
@@ -102,6 +130,7 @@ def entry_log(
         source_course=source_course,
     )
     if evidence:
+        evidence_check(evidence)
         entry.evidence = evidence
     _validate_entry(entry, on=today())
     entry.save()
@@ -118,6 +147,8 @@ def entry_edit(*, entry: Entry, **changes) -> Entry:
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
     _refuse_if_consumed(entry)
+    if changes.get("evidence"):
+        evidence_check(changes["evidence"])
     for name, value in changes.items():
         setattr(entry, name, value)
     _validate_entry(entry, on=today())
@@ -196,6 +227,21 @@ def fee_record(
         )
     fee.status = Fee.Status.PAID
     fee.reference = (reference or fee.reference).strip()
+    fee.recorded_by = recorded_by
+    fee.recorded_at = timezone.now()
+    fee.save()
+    return fee
+
+
+@transaction.atomic
+def fee_confirm(*, fee: Fee, recorded_by: User) -> Fee:
+    """Staff confirm a fee (typically one a holder submitted with a receipt reference)."""
+    fee = Fee.objects.select_for_update().get(pk=fee.pk)
+    if fee.status == Fee.Status.WAIVED:
+        return fee
+    if fee.amount is None:
+        raise ValidationError({"amount": ["Enter the amount paid before confirming."]})
+    fee.status = Fee.Status.PAID
     fee.recorded_by = recorded_by
     fee.recorded_at = timezone.now()
     fee.save()

@@ -1,6 +1,7 @@
 """Shared factory-boy factories."""
 
 import factory
+from django.utils import timezone
 
 from credentials.models import User
 
@@ -16,6 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+    licence_accepted_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
     def _save_password(obj, create, extracted, **kwargs):  # noqa: N805

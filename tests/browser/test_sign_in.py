@@ -22,7 +22,7 @@ def test_sign_in_shows_the_home_page_then_sign_out(page, password, screenshot_di
     page.get_by_label("Email address").fill("Pat@Example.com")
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Welcome, Pat")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your certifications")).to_be_visible()
 
     page.get_by_role("button", name="Pat").click()  # the account menu needs Bootstrap's JS
     page.get_by_role("button", name="Sign out").click()

@@ -28,9 +28,9 @@ def test_sign_in_with_the_email_in_any_case(client, holder, password):
     response = client.post(
         reverse("login"), {"username": "PAT@Example.com", "password": password}, follow=True
     )
-    assert response.redirect_chain[-1][0] == reverse("home")
+    assert response.redirect_chain[-1][0] == reverse("ledger:dashboard")
     assert response.context["user"] == holder
-    assert "Welcome, Pat" in response.content.decode()
+    assert "Your certifications" in response.content.decode()
 
 
 def test_wrong_password_shows_a_clear_message_and_stays_signed_out(client, holder):
@@ -57,7 +57,7 @@ def test_sign_out_is_a_post_and_returns_to_sign_in(client, holder):
 
 def test_signed_in_navbar_offers_sign_out_as_a_form(client, holder):
     client.force_login(holder)
-    html = client.get(reverse("home")).content.decode()
+    html = client.get(reverse("ledger:dashboard")).content.decode()
     assert f'action="{reverse("logout")}"' in html
     assert "Change password" in html
     assert "Staff admin" not in html
@@ -65,7 +65,7 @@ def test_signed_in_navbar_offers_sign_out_as_a_form(client, holder):
 
 def test_staff_see_the_admin_link(client, staff_user):
     client.force_login(staff_user)
-    assert "Staff admin" in client.get(reverse("home")).content.decode()
+    assert "Staff admin" in client.get(reverse("ledger:dashboard")).content.decode()
 
 
 def reset_link_from(message) -> str:

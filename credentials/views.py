@@ -1,0 +1,188 @@
+"""Holder pages of the credentials app: joining, claiming a credential, the calendar feed and
+public verification. Thin: each calls a service or a selector."""
+
+import segno
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import forms, services
+from .access import holder_required
+from .calendar import calendar_ics
+from .models import Credential, Term, User
+from .selectors import Status, credential_status, credential_terms, holder_credentials
+
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@never_cache
+def invitation_accept(request, uidb64, token):
+    """An invited holder sets a password and accepts the licence agreement, then is signed in."""
+    user = services.user_from_link(uidb64, token)
+    if user is None:
+        return render(request, "credentials/invitation_invalid.html", status=400)
+    form = forms.InvitationAcceptForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        services.licence_accept(user=user)
+        login(request, user, backend=BACKEND)
+        messages.success(request, "Welcome! Your password is set.")
+        return redirect("ledger:dashboard")
+    return render(request, "credentials/invitation_accept.html", {"form": form, "invitee": user})
+
+
+@login_required
+def licence(request):
+    """Ask once for the licence agreement before any holder page opens."""
+    next_url = _safe_next(request, reverse("ledger:dashboard"))
+    if request.user.licence_accepted_at is not None:
+        return redirect(next_url)
+    form = forms.LicenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.licence_accept(user=request.user)
+        return redirect(next_url)
+    return render(request, "credentials/licence.html", {"form": form, "next": next_url})
+
+
+def sign_up(request):
+    """Self sign-up for holders the system has not seen: confirmed by email before use."""
+    if request.user.is_authenticated:
+        return redirect("ledger:dashboard")
+    form = forms.SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.holder_sign_up(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password1"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return render(request, "credentials/sign_up_sent.html", {"email": data["email"]})
+    return render(request, "credentials/sign_up.html", {"form": form})
+
+
+@never_cache
+def sign_up_confirm(request, uidb64, token):
+    user = services.user_from_link(uidb64, token)
+    if user is None:
+        return render(request, "credentials/invitation_invalid.html", status=400)
+    services.sign_up_confirm(user=user)
+    login(request, user, backend=BACKEND)
+    messages.success(request, "Your address is confirmed. Add the credentials you hold.")
+    return redirect("credentials:claim")
+
+
+@holder_required
+def credential_claim(request):
+    """Add a credential earned elsewhere; staff verify it with the issuer."""
+    form = forms.CredentialClaimForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = services.credential_claim(holder=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{credential.program.code} added. Staff will verify it with "
+                f"{credential.program.issuer.name}; until then it shows as unverified.",
+            )
+            return redirect("ledger:dashboard")
+    return render(request, "credentials/claim.html", {"form": form})
+
+
+@holder_required
+def calendar(request):
+    """Show the holder's private calendar feed URL, and reset it on request."""
+    if request.method == "POST":
+        services.calendar_token_reset(user=request.user)
+        messages.success(request, "Your calendar link was replaced; the old one no longer works.")
+        return redirect("credentials:calendar")
+    token = services.calendar_token_for(request.user)
+    feed_url = settings.SITE_URL + reverse("credentials:calendar_feed", args=[token])
+    return render(request, "credentials/calendar.html", {"feed_url": feed_url})
+
+
+@require_GET
+def calendar_feed(request, token):
+    """The iCalendar feed; the secret token in the URL is the only key."""
+    user = get_object_or_404(User, calendar_token=token, is_active=True)
+    body = calendar_ics(
+        list(holder_credentials(user.pk)), site_url=settings.SITE_URL, now=timezone.now()
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="certifications.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+PUBLIC_STATUS = {
+    Status.ACTIVE: "Active",
+    Status.EXPIRING: "Active",
+    Status.IN_GRACE: "In grace period",
+    Status.LAPSED: "Lapsed",
+    Status.NOT_YET_VALID: "Not yet valid",
+}
+
+
+def _public_credential(code) -> Credential:
+    try:
+        return (
+            Credential.objects.select_related("holder", "program__issuer")
+            .prefetch_related("terms")
+            .get(verification_code=code, verified=True, holder__is_active=True)
+        )
+    except Credential.DoesNotExist as missing:
+        raise Http404("No verified credential has this code.") from missing
+
+
+@require_GET
+def verify(request, code):
+    """Public proof that a credential is genuine and current: nothing else personal."""
+    credential = _public_credential(code)
+    terms: list[Term] = credential_terms(credential)
+    context = {
+        "credential": credential,
+        "holder_name": credential.holder.get_full_name(),
+        "status": credential_status(credential),
+        "public_status": PUBLIC_STATUS[credential_status(credential)],
+        "issued_on": terms[0].starts_on,
+        "valid_through": terms[-1].ends_on,
+        "terms": terms,
+        "verify_url": settings.SITE_URL + request.path,
+        "checked_on": timezone.localdate(),
+    }
+    response = render(request, "credentials/verify.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_GET
+def verify_qr(request, code):
+    """A QR code (SVG) that opens the verification page."""
+    credential = _public_credential(code)
+    url = settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
+    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,49 @@
+"""Small display helpers for ledger pages."""
+
+from django import template
+
+from credentials.selectors import Status
+
+from ..models import Fee
+from ..selectors import fmt_units, money
+
+register = template.Library()
+
+BADGES = {
+    Status.ACTIVE: "text-bg-success",
+    Status.EXPIRING: "text-bg-warning",
+    Status.IN_GRACE: "text-bg-danger",
+    Status.LAPSED: "text-bg-secondary",
+    Status.NOT_YET_VALID: "text-bg-light",
+}
+
+
+@register.filter
+def status_badge(status) -> str:
+    return BADGES.get(status, "text-bg-light")
+
+
+@register.filter
+def units(value) -> str:
+    return "0" if value is None else fmt_units(value)
+
+
+@register.filter
+def abs_value(value) -> int:
+    return abs(value)
+
+
+@register.filter
+def fee_text(requirements) -> str:
+    """The renewal fee and where it stands, in words."""
+    group = requirements.group
+    if not group.fee_required:
+        return "none"
+    amount = money(group.fee_amount, group.currency) or "set by staff"
+    fee = requirements.fee
+    state = {
+        Fee.Status.PAID: "paid",
+        Fee.Status.WAIVED: "waived",
+        Fee.Status.SUBMITTED: "paid, awaiting confirmation",
+    }.get(fee.status if fee else Fee.Status.DUE, "due")
+    return f"{amount}, {state}"

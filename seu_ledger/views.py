@@ -1,0 +1,315 @@
+"""Holder pages of the ledger: dashboard, activities, history, renewal, transcripts.
+
+Thin: every rule lives in services and selectors. Every object is looked up through the
+signed-in holder, so someone else's id answers 404.
+"""
+
+import csv
+import mimetypes
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from credentials.access import holder_required
+from credentials.dates import add_months
+from credentials.models import Credential, Term
+from credentials.selectors import credential_status
+
+from . import services
+from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
+from .models import Entry
+from .selectors import (
+    dashboard_cards,
+    entries_of,
+    entry_counts_toward,
+    group_requirements,
+    holder_ledger,
+)
+from .transcript import transcript_pdf
+
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _own_credential(request, pk) -> Credential:
+    return get_object_or_404(
+        Credential.objects.select_related("program__issuer").prefetch_related("terms"),
+        pk=pk,
+        holder=request.user,
+    )
+
+
+def _own_entry(request, pk) -> Entry:
+    return get_object_or_404(
+        Entry.objects.select_related("category__issuer"), pk=pk, holder=request.user
+    )
+
+
+@require_GET
+@holder_required
+def dashboard(request):
+    """One card per credential (or group renewing together) with what to do next."""
+    return render(request, "seu_ledger/dashboard.html", {"cards": dashboard_cards(request.user.pk)})
+
+
+def _entry_saved_message(request, entry: Entry, verb: str) -> None:
+    toward = entry_counts_toward(entry)
+    if toward:
+        messages.success(request, f"{verb} “{entry.title}”. It counts toward: {', '.join(toward)}.")
+    else:
+        messages.warning(
+            request,
+            f"{verb} “{entry.title}”. It does not count toward any current renewal: its date is "
+            "outside every renewal window, or no issuer you hold recognises its category.",
+        )
+
+
+@holder_required
+def entry_create(request):
+    """Log an activity; errors appear next to their fields."""
+    form = EntryForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.entry_log(holder=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _entry_saved_message(request, entry, "Logged")
+            return redirect("ledger:dashboard")
+    return render(
+        request, "seu_ledger/entry_form.html", {"form": form, "heading": "Log an activity"}
+    )
+
+
+@holder_required
+def entry_edit(request, pk):
+    entry = _own_entry(request, pk)
+    initial = {name: getattr(entry, name) for name in services.ENTRY_FIELDS if name != "evidence"}
+    form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        changes = dict(form.cleaned_data)
+        if not changes.get("evidence"):
+            changes.pop("evidence", None)
+        try:
+            entry = services.entry_edit(entry=entry, **changes)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _entry_saved_message(request, entry, "Saved")
+            return redirect("ledger:history")
+    return render(
+        request,
+        "seu_ledger/entry_form.html",
+        {"form": form, "heading": "Edit activity", "entry": entry},
+    )
+
+
+@holder_required
+def entry_void(request, pk):
+    entry = _own_entry(request, pk)
+    form = VoidForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.entry_void(entry=entry, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            form.add_error("reason" if hasattr(error, "error_dict") else None, error)
+        else:
+            messages.success(request, f"Voided “{entry.title}”. It stays in your history.")
+            return redirect("ledger:history")
+    return render(request, "seu_ledger/entry_void.html", {"form": form, "entry": entry})
+
+
+@require_GET
+@login_required
+def entry_evidence(request, pk):
+    """An evidence file, to its owner and to staff only; never from a public media URL."""
+    entries = (
+        Entry.objects.all() if request.user.is_staff else Entry.objects.filter(holder=request.user)
+    )
+    entry = get_object_or_404(entries, pk=pk)
+    if not entry.evidence:
+        raise Http404("This entry has no evidence file.")
+    content_type = mimetypes.guess_type(entry.evidence.name)[0] or "application/octet-stream"
+    response = FileResponse(entry.evidence.open("rb"), content_type=content_type)
+    response["Content-Disposition"] = (
+        f'inline; filename="evidence-{entry.pk}{entry.evidence.name[-4:]}"'
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _history_queryset(request, form: HistoryFilterForm):
+    entries = entries_of(request.user.pk)
+    if not form.is_valid():
+        return entries
+    data = form.cleaned_data
+    if data.get("term"):
+        term = get_object_or_404(
+            Term.objects.select_related("credential__program__issuer"),
+            pk=data["term"],
+            credential__holder=request.user,
+        )
+        program = term.credential.program
+        if term.ends_on:
+            entries = entries.filter(
+                activity_date__gte=add_months(term.ends_on, -program.lookback_months),
+                activity_date__lte=term.ends_on,
+            )
+        entries = entries.filter(
+            Q(category__issuer_id=program.issuer_id)
+            | Q(category__mappings__target__issuer_id=program.issuer_id)
+        ).distinct()
+    if data.get("category"):
+        entries = entries.filter(category=data["category"])
+    if data.get("date_from"):
+        entries = entries.filter(activity_date__gte=data["date_from"])
+    if data.get("date_to"):
+        entries = entries.filter(activity_date__lte=data["date_to"])
+    return entries
+
+
+def _holder_terms(request) -> list[Term]:
+    return list(
+        Term.objects.filter(credential__holder=request.user)
+        .select_related("credential__program")
+        .order_by("credential__program__code", "-sequence")
+    )
+
+
+@require_GET
+@holder_required
+def history(request):
+    """Every activity, voided ones included, filtered and paginated."""
+    form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
+    page = Paginator(_history_queryset(request, form), 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "seu_ledger/history.html",
+        {"form": form, "page": page, "query": query.urlencode()},
+    )
+
+
+def csv_safe(value) -> str:
+    """Neutralise text a spreadsheet would run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+
+
+@require_GET
+@holder_required
+def history_csv(request):
+    form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="activities.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "date",
+            "issuer",
+            "category",
+            "title",
+            "provider",
+            "hours",
+            "description",
+            "voided",
+            "void reason",
+        ]
+    )
+    for entry in _history_queryset(request, form).iterator():
+        writer.writerow(
+            [
+                entry.activity_date.isoformat(),
+                entry.category.issuer.name,
+                entry.category.name,
+                csv_safe(entry.title),
+                csv_safe(entry.provider),
+                entry.hours,
+                csv_safe(entry.description),
+                "yes" if entry.is_voided else "no",
+                csv_safe(entry.void_reason),
+            ]
+        )
+    return response
+
+
+@require_GET
+@holder_required
+def renewal(request, pk):
+    """Units and fee for renewing a credential (with its group), and the Renew button."""
+    credential = _own_credential(request, pk)
+    ledger = holder_ledger(request.user.pk)
+    requirements = group_requirements(ledger.group_of(credential.pk), ledger)
+    return render(
+        request,
+        "seu_ledger/renewal.html",
+        {
+            "credential": credential,
+            "requirements": requirements,
+            "status": credential_status(credential),
+            "term": credential.terms.order_by("-sequence").first(),
+            "fee_form": FeeReferenceForm(action=reverse("ledger:fee_submit", args=[credential.pk])),
+            "ledger_renewals": credential.terms.filter(renewal__isnull=False).count(),
+        },
+    )
+
+
+@require_POST
+@holder_required
+def fee_submit(request, pk):
+    credential = _own_credential(request, pk)
+    form = FeeReferenceForm(request.POST)
+    if form.is_valid():
+        try:
+            services.fee_submit(credential=credential, reference=form.cleaned_data["reference"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Receipt recorded. Staff will confirm the payment.")
+    else:
+        messages.error(request, "Enter the receipt reference from the issuer.")
+    return redirect("ledger:renewal", pk=credential.pk)
+
+
+@require_POST
+@holder_required
+def renew(request, pk):
+    credential = _own_credential(request, pk)
+    term = get_object_or_404(Term, pk=request.POST.get("term"), credential=credential)
+    try:
+        outcome = services.credential_renew(
+            credential=credential, term=term, renewed_by=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, "Not renewed: " + " ".join(error.messages))
+        return redirect("ledger:renewal", pk=credential.pk)
+    new_term = outcome.new_terms[0]
+    if outcome.created:
+        messages.success(
+            request,
+            f"Renewed. Your new term runs from {new_term.starts_on:%d %b %Y} "
+            f"to {new_term.ends_on:%d %b %Y}.",
+        )
+    else:
+        messages.info(request, "This term was already renewed; nothing changed.")
+    return redirect("ledger:renewal", pk=credential.pk)
+
+
+@require_GET
+@holder_required
+def transcript(request, pk, term_pk):
+    """A PDF of what counted toward one term, to hand to an auditor."""
+    credential = _own_credential(request, pk)
+    term = get_object_or_404(Term, pk=term_pk, credential=credential)
+    pdf = transcript_pdf(credential=credential, term=term)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    filename = f"transcript-{credential.program.code}-term-{term.sequence}.pdf".replace(" ", "_")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,435 @@
+"""The holder's pages, through the real views."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from credentials.services import credential_issue, licence_accept
+from seu_ledger.models import Entry, Fee
+from seu_ledger.services import entry_log, entry_void, fee_record
+from tests.factories import StaffFactory, UserFactory, category, program
+
+pytestmark = pytest.mark.django_db
+NOW = datetime.datetime(2025, 12, 1, 12, tzinfo=datetime.UTC)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%test\n"
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def pat():
+    user = UserFactory(email="pat@example.com", first_name="Pat")
+    licence_accept(user=user)
+    credential_issue(holder=user, program=program("CSPO"), issued_on=datetime.date(2024, 3, 15))
+    return user
+
+
+@pytest.fixture
+def signed_in(client, pat):
+    client.force_login(pat)
+    return client
+
+
+def entry_data(**overrides):
+    data = {
+        "activity_date": "2025-06-01",
+        "category": category("scrum-alliance:learning").pk,
+        "title": "Story mapping workshop",
+        "provider": "Agile Co",
+        "hours": "6",
+        "description": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_holder_pages_ask_for_the_licence_once(client):
+    user = UserFactory(licence_accepted_at=None)
+    client.force_login(user)
+    response = client.get(reverse("ledger:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("licence"))
+    response = client.post(
+        reverse("licence"), {"accept_licence": "on", "next": reverse("ledger:history")}
+    )
+    assert response["Location"] == reverse("ledger:history")
+    assert client.get(reverse("ledger:dashboard")).status_code == 200
+
+
+def test_dashboard_shows_a_card_with_status_days_left_progress_and_next_action(signed_in, pat):
+    entry_log(
+        holder=pat,
+        activity_date=datetime.date(2025, 6, 1),
+        category=category("scrum-alliance:learning"),
+        title="Course",
+        hours=Decimal(5),
+    )
+    html = signed_in.get(reverse("ledger:dashboard")).content.decode()
+    assert "CSPO" in html
+    assert ">Active</span>" in html  # ends 2026-03-15: 104 days away, outside the 90-day horizon
+    assert '<dd class="col-7 mb-1 days-left">104</dd>' in html
+    assert "5</span> of 20 SEU counted" in html
+    assert 'value="25"' in html  # progress bar at 25 %
+    assert "15 more SEU needed" in html
+    assert "Log units" in html
+
+
+def test_signed_in_visitors_go_from_home_to_the_dashboard(signed_in):
+    assert signed_in.get("/")["Location"] == reverse("ledger:dashboard")
+
+
+def test_dashboard_queries_do_not_grow_with_entries(client, django_assert_num_queries):
+    holder = UserFactory()
+    licence_accept(user=holder)
+    for code in ("CSM", "CSPO", "PMI-ACP"):
+        credential_issue(holder=holder, program=program(code), issued_on=datetime.date(2024, 6, 1))
+    client.force_login(holder)
+
+    def add_entries(count):
+        Entry.objects.bulk_create(
+            Entry(
+                holder=holder,
+                activity_date=datetime.date(2024, 7, 1) + datetime.timedelta(days=i % 500),
+                category=category("scrum-alliance:learning"),
+                title=f"Activity {i}",
+                hours=Decimal("0.5"),
+            )
+            for i in range(count)
+        )
+
+    add_entries(3)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(reverse("ledger:dashboard")).status_code == 200
+    add_entries(2997)
+    with django_assert_num_queries(len(few)):
+        response = client.get(reverse("ledger:dashboard"))
+    assert "CSPO + CSM" in response.content.decode()
+    assert len(few) <= 15
+
+
+def test_logging_an_activity_says_what_it_counts_toward(signed_in, pat):
+    response = signed_in.post(reverse("ledger:entry_create"), entry_data(), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("ledger:dashboard")
+    assert "It counts toward: CSPO" in response.content.decode()
+    assert Entry.objects.get(holder=pat).hours == Decimal(6)
+
+
+def test_an_activity_outside_every_window_says_it_counts_toward_nothing(signed_in):
+    response = signed_in.post(
+        reverse("ledger:entry_create"), entry_data(activity_date="2020-01-01"), follow=True
+    )
+    assert "does not count toward any current renewal" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"hours": "1.3"}, "hours", "steps of 0.25"),
+        ({"hours": "-1"}, "hours", "more than zero"),
+        ({"activity_date": "2025-12-02"}, "activity_date", "future"),
+        ({"title": ""}, "title", "required"),
+        ({"hours": "abc"}, "hours", "Enter a number"),
+    ],
+)
+def test_invalid_activity_shows_the_error_next_to_the_field(signed_in, overrides, field, message):
+    response = signed_in.post(reverse("ledger:entry_create"), entry_data(**overrides))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert any(message in error for error in errors[field]), errors
+    html = response.content.decode()
+    assert f'id="error_1_id_{field}"' in html  # crispy ties the message to the input
+    assert 'aria-invalid="true"' in html or "is-invalid" in html
+    assert not Entry.objects.exists()
+
+
+def test_evidence_is_checked_by_content_not_by_name(signed_in):
+    fake = SimpleUploadedFile("receipt.pdf", b"just text pretending", content_type="application/pdf")
+    response = signed_in.post(reverse("ledger:entry_create"), {**entry_data(), "evidence": fake})
+    assert "none of those" in response.context["form"].errors["evidence"][0]
+    assert not Entry.objects.exists()
+    real = SimpleUploadedFile("scan.png", PNG, content_type="image/png")
+    signed_in.post(reverse("ledger:entry_create"), {**entry_data(), "evidence": real})
+    entry = Entry.objects.get()
+    assert entry.evidence.name.endswith(".png")
+    assert "scan" not in entry.evidence.name
+
+
+def test_evidence_over_ten_megabytes_is_refused(signed_in):
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (10 * 2**20), content_type="application/pdf")
+    response = signed_in.post(reverse("ledger:entry_create"), {**entry_data(), "evidence": big})
+    assert "at most 10 MB" in response.context["form"].errors["evidence"][0]
+    assert not Entry.objects.exists()
+
+
+def test_evidence_is_served_to_its_owner_and_staff_only(client, signed_in, pat):
+    signed_in.post(
+        reverse("ledger:entry_create"),
+        {**entry_data(), "evidence": SimpleUploadedFile("a.pdf", PDF)},
+    )
+    entry = Entry.objects.get()
+    url = reverse("ledger:entry_evidence", args=[entry.pk])
+    response = signed_in.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF
+    assert response["Content-Type"] == "application/pdf"
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    client.force_login(StaffFactory())
+    assert client.get(url).status_code == 200
+    client.logout()
+    assert client.get(url).status_code == 302
+    assert client.get("/media/" + entry.evidence.name).status_code == 404
+
+
+def test_edit_and_void_own_entries_and_voided_ones_stay_in_history(signed_in, pat):
+    entry = entry_log(
+        holder=pat,
+        activity_date=datetime.date(2025, 6, 1),
+        category=category("scrum-alliance:learning"),
+        title="Course",
+        hours=Decimal(5),
+    )
+    response = signed_in.post(
+        reverse("ledger:entry_edit", args=[entry.pk]), entry_data(title="Course, corrected")
+    )
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.title == "Course, corrected"
+    response = signed_in.post(reverse("ledger:entry_void", args=[entry.pk]), {"reason": ""})
+    assert "required" in response.context["form"].errors["reason"][0]
+    signed_in.post(reverse("ledger:entry_void", args=[entry.pk]), {"reason": "Logged twice"})
+    html = signed_in.get(reverse("ledger:history")).content.decode()
+    assert "<del>Course, corrected</del>" in html
+    assert "Logged twice" in html
+
+
+def test_history_filters_paginates_and_exports_csv_safely(signed_in, pat):
+    learning, events = category("scrum-alliance:learning"), category("scrum-alliance:events")
+    for day in range(1, 31):
+        entry_log(
+            holder=pat,
+            activity_date=datetime.date(2025, 5, day),
+            category=learning if day % 2 else events,
+            title="=HYPERLINK(\"http://evil\")" if day == 1 else f"Activity {day}",
+            hours=Decimal(1),
+        )
+    page_one = signed_in.get(reverse("ledger:history"))
+    assert len(page_one.context["page"].object_list) == 25
+    assert page_one.context["page"].paginator.count == 30
+    filtered = signed_in.get(
+        reverse("ledger:history"),
+        {"category": events.pk, "date_from": "2025-05-10", "date_to": "2025-05-20"},
+    )
+    assert {e.activity_date.day for e in filtered.context["page"].object_list} == {
+        10, 12, 14, 16, 18, 20
+    }
+    term = pat.credentials.get().terms.get()
+    by_term = signed_in.get(reverse("ledger:history"), {"term": term.pk})
+    assert by_term.context["page"].paginator.count == 30
+    csv_text = signed_in.get(reverse("ledger:history_csv"), {"category": learning.pk}).content.decode()
+    lines = csv_text.strip().splitlines()
+    assert lines[0].startswith("date,issuer,category,title")
+    assert len(lines) == 1 + 15
+    assert "'=HYPERLINK" in csv_text
+    assert ',=HYPERLINK' not in csv_text
+
+
+def test_renewal_page_records_a_fee_reference_then_renews(signed_in, pat):
+    credential = pat.credentials.get()
+    for day in (1, 2, 3):
+        entry_log(
+            holder=pat,
+            activity_date=datetime.date(2025, 6, day),
+            category=category("scrum-alliance:learning"),
+            title=f"Day {day}",
+            hours=Decimal(8),
+        )
+    page = signed_in.get(reverse("ledger:renewal", args=[credential.pk])).content.decode()
+    assert "fee of US$100 has not been paid" in page
+    response = signed_in.post(
+        reverse("ledger:fee_submit", args=[credential.pk]), {"reference": "SA-998877"}, follow=True
+    )
+    assert "Staff will confirm" in response.content.decode()
+    fee = Fee.objects.get()
+    assert fee.status == Fee.Status.SUBMITTED
+    fee_record(credential=credential, recorded_by=StaffFactory())
+    page = signed_in.get(reverse("ledger:renewal", args=[credential.pk])).content.decode()
+    assert "Renew CSPO</button>" in page
+    term = credential.terms.get()
+    response = signed_in.post(
+        reverse("ledger:renew", args=[credential.pk]), {"term": term.pk}, follow=True
+    )
+    assert "Your new term runs from 15 Mar 2026 to 15 Mar 2028" in response.content.decode()
+    again = signed_in.post(
+        reverse("ledger:renew", args=[credential.pk]), {"term": term.pk}, follow=True
+    )
+    assert "already renewed; nothing changed" in again.content.decode()
+    assert credential.terms.count() == 2
+
+
+def test_renewing_without_units_says_what_is_missing(signed_in, pat):
+    credential = pat.credentials.get()
+    response = signed_in.post(
+        reverse("ledger:renew", args=[credential.pk]),
+        {"term": credential.terms.get().pk},
+        follow=True,
+    )
+    assert "Not renewed: 20 more SEU needed" in response.content.decode()
+    assert credential.terms.count() == 1
+
+
+def test_transcript_is_a_pdf(signed_in, pat):
+    credential = pat.credentials.get()
+    response = signed_in.get(
+        reverse("ledger:transcript", args=[credential.pk, credential.terms.get().pk])
+    )
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
+    assert response["Content-Type"] == "application/pdf"
+
+
+def test_calendar_feed_lists_expiry_and_reminder_days_and_can_be_reset(signed_in, pat):
+    from django.test import Client
+
+    page = signed_in.get(reverse("credentials:calendar"))
+    feed_url = page.context["feed_url"]
+    path = feed_url.removeprefix("http://testserver")
+    anonymous = Client()
+    feed = anonymous.get(path)
+    assert feed.status_code == 200
+    body = feed.content.decode()
+    assert "BEGIN:VCALENDAR" in body
+    assert "DTSTART;VALUE=DATE:20260315" in body  # last valid day
+    assert "DTSTART;VALUE=DATE:20251215" in body  # 90 days before
+    assert "DTSTART;VALUE=DATE:20260308" in body  # 7 days before
+    assert "\r\n" in body
+    signed_in.post(reverse("credentials:calendar"))
+    assert anonymous.get(path).status_code == 404
+
+
+def test_public_verification_shows_only_what_it_should(client, pat):
+    credential = pat.credentials.get()
+    response = client.get(reverse("credentials:verify", args=[credential.verification_code]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Pat" in html
+    assert "Certified Scrum Product Owner" in html
+    assert "15 March 2026" in html
+    assert "Active" in html
+    assert pat.email not in html
+    assert '<meta name="robots" content="noindex, nofollow">' in html
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    qr = client.get(reverse("credentials:verify_qr", args=[credential.verification_code]))
+    assert qr["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in qr.content
+
+
+def test_public_verification_of_unknown_or_unverified_codes_is_404(client, pat):
+    import uuid
+
+    assert client.get(reverse("credentials:verify", args=[uuid.uuid4()])).status_code == 404
+    credential = pat.credentials.get()
+    credential.verified = False
+    credential.save()
+    assert client.get(reverse("credentials:verify", args=[credential.verification_code])).status_code == 404
+
+
+def test_invited_holder_sets_a_password_accepts_the_licence_and_lands_on_the_dashboard(client):
+    from credentials.models import User
+    from credentials.services import holder_invite
+
+    invitee = User.objects.create_user("new.holder@example.com", first_name="Nia")
+    holder_invite(holder=invitee)
+    message = mail.outbox[0]
+    assert message.subject == "Your CSPO Tracker account is ready"
+    link = re.search(r"http://testserver(\S+/invitation/\S+/)", message.body).group(1)
+    assert link in message.alternatives[0][0]
+    page = client.get(link)
+    assert "Welcome, Nia" in page.content.decode()
+    response = client.post(
+        link,
+        {"new_password1": "a-fresh-pass-2025", "new_password2": "a-fresh-pass-2025"},
+    )
+    assert "accept_licence" in response.context["form"].errors
+    response = client.post(
+        link,
+        {
+            "new_password1": "a-fresh-pass-2025",
+            "new_password2": "a-fresh-pass-2025",
+            "accept_licence": "on",
+        },
+    )
+    assert response["Location"] == reverse("ledger:dashboard")
+    invitee.refresh_from_db()
+    assert invitee.check_password("a-fresh-pass-2025")
+    assert invitee.licence_accepted_at is not None
+    client.logout()
+    assert client.get(link).status_code == 400  # used once
+
+
+def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(client):
+    from credentials.models import User
+
+    data = {
+        "email": "Sol@Example.com",
+        "first_name": "Sol",
+        "last_name": "Seeker",
+        "password1": "sign-up-pass-2025",
+        "password2": "sign-up-pass-2025",
+        "accept_licence": "on",
+    }
+    response = client.post(reverse("sign_up"), data)
+    assert "Check your email" in response.content.decode()
+    user = User.objects.get(email="sol@example.com")
+    assert not user.is_active
+    again = client.post(reverse("sign_up"), data)
+    assert "already signs in with this email" in again.content.decode()
+    link = re.search(r"http://testserver(\S+/confirm/\S+/)", mail.outbox[0].body).group(1)
+    response = client.get(link)
+    assert response["Location"] == reverse("credentials:claim")
+    user.refresh_from_db()
+    assert user.is_active
+    response = client.post(
+        reverse("credentials:claim"),
+        {"program": program("CSM").pk, "certificate_number": "000123", "issued_on": "2025-02-01"},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Unverified" in html
+    credential = user.credentials.get()
+    assert (credential.verified, credential.certificate_number) == (False, "000123")
+
+
+def test_claiming_a_credential_in_the_future_names_the_field(signed_in):
+    response = signed_in.post(
+        reverse("credentials:claim"),
+        {"program": program("CSM").pk, "certificate_number": "1", "issued_on": "2026-01-01"},
+    )
+    assert "issued_on" in response.context["form"].errors
+
+
+def test_voided_entries_cannot_be_edited_through_the_page(signed_in, pat):
+    entry = entry_log(
+        holder=pat,
+        activity_date=datetime.date(2025, 6, 1),
+        category=category("scrum-alliance:learning"),
+        title="Course",
+        hours=Decimal(5),
+    )
+    entry_void(entry=entry, reason="Duplicate")
+    response = signed_in.post(reverse("ledger:entry_edit", args=[entry.pk]), entry_data())
+    assert "already voided" in response.content.decode()
