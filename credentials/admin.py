@@ -17,7 +17,7 @@ from .selectors import (
     status_condition,
     today,
 )
-from .services import credential_issue
+from .services import credential_issue, credential_verify, holder_invite
 
 
 class CredentialInline(admin.TabularInline):
@@ -40,6 +40,13 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
+    actions = ["send_invitation"]
+
+    @admin.action(description="Email an invitation to set a password")
+    def send_invitation(self, request, queryset):
+        for user in queryset:
+            holder_invite(holder=user)
+        self.message_user(request, f"Sent {queryset.count()} invitation(s).")
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
@@ -195,7 +202,8 @@ class CredentialAdmin(admin.ModelAdmin):
         "status_display",
         "days_left",
     )
-    list_filter = (StatusFilter, ExpiringWithinFilter, "program__issuer", "program")
+    list_filter = (StatusFilter, ExpiringWithinFilter, "verified", "program__issuer", "program")
+    actions = ["mark_verified"]
     list_select_related = ("holder", "program__issuer")
     list_per_page = 25
     search_fields = ("holder__email", "holder__first_name", "holder__last_name", "program__code")
@@ -205,6 +213,12 @@ class CredentialAdmin(admin.ModelAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []  # the first term comes from credential_issue
+
+    @admin.action(description="Mark selected credentials verified with the issuer")
+    def mark_verified(self, request, queryset):
+        for credential in queryset:
+            credential_verify(credential=credential)
+        self.message_user(request, f"Marked {queryset.count()} credential(s) verified.")
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -1,6 +1,8 @@
 """Holder pages of the credentials app: joining, claiming a credential, the calendar feed and
 public verification. Thin: each calls a service or a selector."""
 
+import io
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -182,7 +184,8 @@ def verify_qr(request, code):
     """A QR code (SVG) that opens the verification page."""
     credential = _public_credential(code)
     url = settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
-    svg = segno.make(url, error="m").svg_inline(scale=4, dark="#000", light="#fff")
-    response = HttpResponse(svg, content_type="image/svg+xml")
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=4, dark="#000", light="#fff")
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -17,3 +17,6 @@ SITE_URL = "http://testserver"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker process or a live server can share the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+else:
+    # Live-server threads must not keep connections open, or the test database cannot be dropped.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0

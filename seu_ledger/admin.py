@@ -1,7 +1,8 @@
 """Staff screens for the ledger, fees and renewals; adds ledger columns to credentials."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from credentials.admin import CredentialAdmin, UserAdmin
@@ -9,6 +10,7 @@ from credentials.models import Credential
 
 from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
 from .selectors import fmt_units, renewal_requirements
+from .services import fee_confirm
 
 
 class CategoryMappingInline(admin.TabularInline):
@@ -78,6 +80,22 @@ class FeeAdmin(admin.ModelAdmin):
     list_select_related = ("holder", "recorded_by", "issuer")
     readonly_fields = ("recorded_by", "recorded_at")
     autocomplete_fields = ("holder", "credential")
+    actions = ["confirm_paid"]
+
+    @admin.action(description="Confirm selected fees as paid")
+    def confirm_paid(self, request, queryset):
+        confirmed, refused = 0, []
+        for fee in queryset:
+            try:
+                fee_confirm(fee=fee, recorded_by=request.user)
+            except ValidationError as error:
+                refused.append(f"{fee}: {' '.join(error.messages)}")
+            else:
+                confirmed += 1
+        if confirmed:
+            self.message_user(request, f"Confirmed {confirmed} fee(s) as paid.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.ERROR)
 
     def save_model(self, request, obj, form, change):
         if "status" in form.changed_data:
