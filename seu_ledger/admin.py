@@ -3,7 +3,9 @@
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from credentials.admin import CredentialAdmin, UserAdmin
 from credentials.models import Credential
@@ -58,7 +60,16 @@ class EntryAdmin(admin.ModelAdmin):
     list_select_related = ("holder", "category__issuer")
     date_hierarchy = "activity_date"
     autocomplete_fields = ("holder",)
-    readonly_fields = ("created_at", "updated_at", "source_course")
+    readonly_fields = ("evidence_file", "created_at", "updated_at", "source_course")
+    exclude = ("evidence",)
+
+    @admin.display(description="Evidence")
+    def evidence_file(self, entry):
+        if not entry.evidence:
+            return "-"
+        # Served by a view that checks the viewer; there is no public media URL.
+        url = reverse("ledger:entry_evidence", args=[entry.pk])
+        return format_html('<a href="{}">Open the evidence file</a>', url)
 
     def has_delete_permission(self, request, obj=None):
         return False  # entries are voided with a reason, never deleted

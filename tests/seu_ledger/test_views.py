@@ -151,8 +151,12 @@ def test_invalid_activity_shows_the_error_next_to_the_field(signed_in, overrides
     errors = response.context["form"].errors
     assert any(message in error for error in errors[field]), errors
     html = response.content.decode()
-    assert f'id="error_1_id_{field}"' in html  # crispy ties the message to the input
-    assert 'aria-invalid="true"' in html or "is-invalid" in html
+    assert f'id="error_1_id_{field}"' in html
+    # The input points screen readers at its error message.
+    described = re.search(rf'aria-describedby="([^"]*)"[^>]*id="id_{field}"', html)
+    assert described, html
+    assert f"id_{field}_error" in described.group(1)
+    assert 'aria-invalid="true"' in html
     assert not Entry.objects.exists()
 
 
