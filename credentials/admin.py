@@ -8,7 +8,17 @@ from django.db import models
 from django.db.models import Max, Min
 
 from .forms import UserChangeForm, UserCreationForm
-from .models import Attendance, Course, Credential, Issuer, Membership, Program, Term, User
+from .models import (
+    Attendance,
+    Course,
+    Credential,
+    Issuer,
+    Membership,
+    Program,
+    RosterImport,
+    Term,
+    User,
+)
 from .selectors import (
     Status,
     credential_days_left,
@@ -188,6 +198,7 @@ class ExpiringWithinFilter(admin.SimpleListFilter):
 class TermInline(admin.TabularInline):
     model = Term
     extra = 0
+    can_delete = False  # a credential always keeps its terms; correct dates instead
     fields = ("sequence", "starts_on", "ends_on", "aligned_from")
     readonly_fields = ("aligned_from",)
 
@@ -266,3 +277,15 @@ class TermAdmin(admin.ModelAdmin):
     search_fields = ("credential__holder__email", "credential__program__code")
     list_select_related = ("credential__holder", "credential__program")
     date_hierarchy = "ends_on"
+
+
+@admin.register(RosterImport)
+class RosterImportAdmin(admin.ModelAdmin):
+    """History of roster imports; uploading and confirming happen on the staff roster pages."""
+
+    list_display = ("original_name", "uploaded_by", "created_at", "status", "rows_total")
+    list_filter = ("status",)
+    readonly_fields = [field.name for field in RosterImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False

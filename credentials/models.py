@@ -72,6 +72,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     licence_accepted_at = models.DateTimeField(
         null=True, blank=True, help_text="When the holder accepted the licence agreement."
     )
+    invited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the invitation to set a password was emailed."
+    )
     calendar_token = models.CharField(
         max_length=64,
         unique=True,
@@ -393,3 +396,45 @@ class Term(models.Model):
     def __str__(self):
         end = self.ends_on.isoformat() if self.ends_on else "lifetime"
         return f"{self.credential} term {self.sequence} ({self.starts_on.isoformat()} to {end})"
+
+
+def roster_path(roster_import, filename):
+    return f"rosters/{uuid.uuid4().hex}/{filename}"
+
+
+class RosterImport(models.Model):
+    """One uploaded roster: its file, what validation found, and how applying it went."""
+
+    class Status(models.TextChoices):
+        VALIDATED = "validated", "Validated, waiting for confirmation"
+        REJECTED = "rejected", "Rejected"
+        QUEUED = "queued", "Queued"
+        APPLYING = "applying", "Applying"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed, can be run again"
+
+    file = models.FileField(upload_to=roster_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    uploaded_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="roster_imports"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.VALIDATED)
+    only_valid_rows = models.BooleanField(default=False)
+    totals = models.JSONField(default=dict, blank=True, help_text="Counts found by validation.")
+    errors = models.JSONField(default=list, blank=True, help_text="Bad rows: line, column, reason.")
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict, blank=True, help_text="What applying changed.")
+    failure = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def percent_done(self) -> int:
+        return 100 if not self.rows_total else int(self.rows_done * 100 / self.rows_total)

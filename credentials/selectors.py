@@ -192,15 +192,15 @@ def renewal_groups_of(
 ) -> list[RenewalGroup]:
     """Partition one holder's credentials into the groups that renew together.
 
-    For an issuer with combined renewal, credentials whose current terms end on the same day
-    form one group (units: the top level plus add-ons; fee: the top level's); every other
+    For an issuer with combined renewal, verified credentials whose current terms end on the
+    same day form one group (units: the top level plus add-ons; fee: the top level's); every other
     credential is a group of its own. Needs no queries beyond what `holder_credentials` loads.
     """
     buckets: dict[tuple, list[Credential]] = {}
     for credential in credentials:
         program = credential.program
         ends_on = credential_valid_through(credential)
-        if program.issuer.combined_renewal and ends_on is not None:
+        if program.issuer.combined_renewal and ends_on is not None and credential.verified:
             key = ("combined", program.issuer_id, ends_on)
         else:
             key = ("single", credential.pk)

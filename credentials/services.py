@@ -27,7 +27,8 @@ from .models import (
     User,
     normalize_email,
 )
-from .selectors import Status, credential_terms, status_for_dates, today
+from .selectors import credential_terms, today
+from .signals import attendances_recorded
 
 ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
 COMPLETED_WITHOUT_HOURS = (
@@ -43,52 +44,57 @@ def credential_issue(
     program: Program,
     issued_on: datetime.date,
     source_course: Course | None = None,
+    certificate_number: str = "",
+    verified: bool = True,
 ) -> Credential:
-    """Issue `program` to `holder` from `issued_on`; issuing again returns the first credential.
+    """Issue `program` to `holder` from `issued_on`; issuing again returns the first credential
+    (and a course completion verifies one the holder had only claimed).
 
     The first term runs from the issue date for the program's validity. For an issuer with
-    combined renewal, the holder's other current credentials of that issuer are aligned to the
-    latest end date among them.
+    combined renewal, a verified credential aligns the holder's current ones of that issuer.
     """
     if issued_on > today():
         raise ValidationError({"issued_on": ISSUED_IN_FUTURE})
     credential, created = Credential.objects.get_or_create(
         holder=holder,
         program=program,
-        defaults={"issued_on": issued_on, "source_course": source_course},
+        defaults={
+            "issued_on": issued_on,
+            "source_course": source_course,
+            "certificate_number": certificate_number,
+            "verified": verified,
+        },
     )
     if not created:
+        if source_course is not None and credential.source_course_id is None:
+            # A course completion proves a credential the holder had claimed.
+            credential.source_course = source_course
+            credential.verified = True
+            credential.save(update_fields=["source_course", "verified"])
         return credential
     ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
     Term.objects.create(credential=credential, sequence=1, starts_on=issued_on, ends_on=ends_on)
-    if program.issuer.combined_renewal and ends_on is not None:
-        renewal_dates_align(holder=holder, issuer_id=program.issuer_id, on=issued_on)
+    if verified and program.issuer.combined_renewal and ends_on is not None:
+        renewal_dates_align(holder=holder, issuer_id=program.issuer_id)
     return credential
 
 
-def renewal_dates_align(*, holder: User, issuer_id: int, on: datetime.date) -> datetime.date | None:
-    """Move the current term of each of the holder's live credentials of the issuer to the
-    latest end date among them, so they renew on one day. Lapsed ones are left alone."""
+def renewal_dates_align(*, holder: User, issuer_id: int) -> datetime.date | None:
+    """Move the current term of each of the holder's current, verified credentials of the
+    issuer to the latest end date among them, so they renew on one day. Credentials already
+    past their end (in grace or lapsed) and unverified claims are left alone."""
     credentials = (
-        Credential.objects.filter(holder=holder, program__issuer_id=issuer_id)
+        Credential.objects.filter(holder=holder, program__issuer_id=issuer_id, verified=True)
         .select_related("program")
         .select_for_update(of=("self",))
         .prefetch_related("terms")
     )
-    live_terms = []
-    for credential in credentials:
-        terms = credential_terms(credential)
-        current = terms[-1]
-        if current.ends_on is None:
-            continue
-        status = status_for_dates(
-            program=credential.program,
-            first_starts_on=terms[0].starts_on,
-            valid_through=current.ends_on,
-            on=on,
-        )
-        if status != Status.LAPSED:
-            live_terms.append(current)
+    on = today()
+    live_terms = [
+        term
+        for term in (credential_terms(credential)[-1] for credential in credentials)
+        if term.ends_on is not None and term.ends_on >= on
+    ]
     if not live_terms:
         return None
     target = max(term.ends_on for term in live_terms)
@@ -104,8 +110,9 @@ def renewal_dates_align(*, holder: User, issuer_id: int, on: datetime.date) -> d
 def attendance_record(
     *, holder: User, course: Course, hours_attended: Decimal, completed: bool
 ) -> tuple[Attendance, Credential | None]:
-    """Record (or correct) a holder's attendance; completion with enough hours issues the
-    credential from the course end date. Completion with too few hours is refused."""
+    """Record (or correct) a holder's attendance. The ledger logs the hours as Learning units;
+    completion with enough hours issues the credential from the course end date. Completion
+    with too few hours is refused, and nothing is written."""
     hours_attended = Decimal(hours_attended)
     if hours_attended < 0:
         raise ValidationError({"hours_attended": NEGATIVE_HOURS})
@@ -122,6 +129,9 @@ def attendance_record(
         holder=holder,
         course=course,
         defaults={"hours_attended": hours_attended, "completed": completed},
+    )
+    attendances_recorded.send(
+        sender=Attendance, attendances=[(holder.pk, course, hours_attended, completed)]
     )
     credential = None
     if completed:
@@ -201,17 +211,24 @@ def credential_claim(
         raise ValidationError({"certificate_number": ["Enter the certificate number."]})
     if Credential.objects.filter(holder=holder, program=program).exists():
         raise ValidationError({"program": [f"You already have a {program.code} credential here."]})
-    credential = credential_issue(holder=holder, program=program, issued_on=issued_on)
-    credential.certificate_number = certificate_number
-    credential.verified = False
-    credential.save(update_fields=["certificate_number", "verified"])
-    return credential
+    return credential_issue(
+        holder=holder,
+        program=program,
+        issued_on=issued_on,
+        certificate_number=certificate_number,
+        verified=False,
+    )
 
 
+@transaction.atomic
 def credential_verify(*, credential: Credential) -> Credential:
-    """Staff confirmed a self-reported credential with the issuer."""
-    credential.verified = True
-    credential.save(update_fields=["verified"])
+    """Staff confirmed a self-reported credential with the issuer: it now counts, and aligns
+    the holder's renewal dates like any newly earned credential."""
+    if not credential.verified:
+        credential.verified = True
+        credential.save(update_fields=["verified"])
+        if credential.program.issuer.combined_renewal:
+            renewal_dates_align(holder=credential.holder, issuer_id=credential.program.issuer_id)
     return credential
 
 

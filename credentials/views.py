@@ -165,7 +165,9 @@ def verify(request, code):
     terms: list[Term] = credential_terms(credential)
     context = {
         "credential": credential,
-        "holder_name": credential.holder.get_full_name(),
+        # Names only: the email address is never shown publicly.
+        "holder_name": f"{credential.holder.first_name} {credential.holder.last_name}".strip()
+        or "Name not given",
         "status": credential_status(credential),
         "public_status": PUBLIC_STATUS[credential_status(credential)],
         "issued_on": terms[0].starts_on,

@@ -219,3 +219,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Roster import ----------------------------------------------------------------------------
+ROSTER_MAX_BYTES = env.int("ROSTER_MAX_BYTES", default=20 * 2**20)
+ROSTER_MAX_ROWS = env.int("ROSTER_MAX_ROWS", default=100_000)
+ROSTER_MAX_XLSX_EXPANDED_BYTES = env.int("ROSTER_MAX_XLSX_EXPANDED_BYTES", default=200 * 2**20)
+ROSTER_BATCH_ROWS = env.int("ROSTER_BATCH_ROWS", default=2000)

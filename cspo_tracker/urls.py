@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/", include("credentials.account_urls")),
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),
+    path("staff/rosters/", include("credentials.roster.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -6,3 +6,6 @@ class SeuLedgerConfig(AppConfig):
 
     name = "seu_ledger"
     verbose_name = "SEU ledger"
+
+    def ready(self):
+        from . import receivers  # noqa: F401 - connects the signal receivers

@@ -15,13 +15,14 @@ from credentials.models import Course, Program, User
 from credentials.selectors import today
 from credentials.services import (
     DEMO_STAFF_EMAIL,
+    attendance_record,
     credential_issue,
     demo_password,
     demo_user_upsert,
 )
 
 from .models import Category, Entry
-from .services import course_completion_record, credential_renew, entry_log, fee_record
+from .services import credential_renew, entry_log, fee_record
 
 
 @dataclass
@@ -97,7 +98,7 @@ def demo_data_seed() -> DemoSeedResult:
             "delivery": Course.Delivery.ONLINE,
         },
     )
-    course_completion_record(holder=pat, course=course, hours_attended=Decimal(16), completed=True)
+    attendance_record(holder=pat, course=course, hours_attended=Decimal(16), completed=True)
     _log_once(
         pat,
         [

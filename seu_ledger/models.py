@@ -161,8 +161,8 @@ class Entry(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["holder", "source_course", "activity_date"],
-                condition=models.Q(source_course__isnull=False),
-                name="seu_ledger_entry_one_per_course_day",
+                condition=models.Q(source_course__isnull=False, voided_at__isnull=True),
+                name="seu_ledger_entry_one_live_per_course_day",
             ),
         ]
 

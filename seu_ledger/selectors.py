@@ -383,7 +383,12 @@ def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[Cre
             )
         )
     urgency = {Status.IN_GRACE: 0, Status.EXPIRING: 1, Status.LAPSED: 2, Status.ACTIVE: 3}
-    cards.sort(key=lambda card: (urgency.get(card.status, 4), card.days_left or 10**6))
+    cards.sort(
+        key=lambda card: (
+            urgency.get(card.status, 4),
+            10**6 if card.days_left is None else card.days_left,
+        )
+    )
     return cards
 
 

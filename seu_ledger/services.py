@@ -1,9 +1,9 @@
-"""Writes to the ledger: log, edit and void entries; fees; renewals; course completion."""
+"""Writes to the ledger: log, edit and void entries; fees; renewals."""
 
 import datetime
 import uuid
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +12,6 @@ from django.utils import timezone
 from credentials.dates import add_months
 from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
-from credentials.services import attendance_record
 
 from .models import MAX_ENTRY_HOURS, Category, Entry, Fee, Renewal
 from .selectors import fee_lookup, renewal_requirements
@@ -330,41 +329,3 @@ def credential_renew(
         renewal.entries.set(entry_ids)
         renewals.append(renewal)
     return RenewalOutcome(renewals=renewals, created=True)
-
-
-def _split_hours(total: Decimal, days: int) -> list[Decimal]:
-    """Spread hours over days in quarter steps, any remainder on the first days."""
-    quarters = int((total / QUARTER).to_integral_value(rounding=ROUND_DOWN))
-    base, extra = divmod(quarters, days)
-    return [QUARTER * (base + (1 if index < extra else 0)) for index in range(days)]
-
-
-@transaction.atomic
-def course_completion_record(
-    *, holder: User, course: Course, hours_attended: Decimal, completed: bool
-) -> Credential | None:
-    """Record attendance; on completion issue the credential and add the attended hours to the
-    ledger as Learning units, one entry per course day so the daily cap reads them right.
-    Recording the same completion again adds nothing."""
-    _, credential = attendance_record(
-        holder=holder, course=course, hours_attended=hours_attended, completed=completed
-    )
-    if not completed:
-        return None
-    learning = Category.objects.filter(issuer_id=course.program.issuer_id, code="learning").first()
-    if learning is None or Entry.objects.filter(holder=holder, source_course=course).exists():
-        return credential
-    days = (course.end_date - course.start_date).days + 1
-    hours = min(Decimal(hours_attended), course.hours)
-    for offset, day_hours in enumerate(_split_hours(hours, days)):
-        if day_hours > 0:
-            Entry.objects.create(
-                holder=holder,
-                activity_date=course.start_date + datetime.timedelta(days=offset),
-                category=learning,
-                title=course.title or f"{course.program.code} course {course.code}",
-                provider=course.trainer,
-                hours=day_hours,
-                source_course=course,
-            )
-    return credential

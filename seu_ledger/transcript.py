@@ -47,6 +47,8 @@ class _Document(FPDF):
 
 def _term_entries(credential: Credential, term: Term):
     """Entries that counted toward the term, and (units counted, units required)."""
+    if term.ends_on is None:
+        return [], Decimal(0), Decimal(0), None  # a lifetime term: nothing to count
     renewal = Renewal.objects.filter(closed_term=term).first()
     if renewal:
         entries = renewal.entries.select_related("category__issuer").order_by("activity_date")

@@ -282,7 +282,10 @@ def fee_submit(request, pk):
 @holder_required
 def renew(request, pk):
     credential = _own_credential(request, pk)
-    term = get_object_or_404(Term, pk=request.POST.get("term"), credential=credential)
+    term_id = request.POST.get("term", "")
+    if not term_id.isdigit():
+        raise Http404("No such term.")
+    term = get_object_or_404(Term, pk=int(term_id), credential=credential)
     try:
         outcome = services.credential_renew(
             credential=credential, term=term, renewed_by=request.user

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 
 from credentials.models import Credential, Membership
 from credentials.selectors import credential_status, credential_valid_through, renewal_group
-from credentials.services import credential_issue
+from credentials.services import credential_claim, credential_issue
 from seu_ledger.models import Entry
 from seu_ledger.selectors import group_balance, renewal_requirements
 from seu_ledger.services import credential_renew, entry_log, entry_void, fee_record, fee_waive
@@ -47,6 +47,7 @@ class World:
         self.staff = StaffFactory()
         self.entries: list[Entry] = []
         self.outcomes = []
+        self.travellers = []
 
     def credential(self, code: str) -> Credential:
         return (
@@ -54,6 +55,15 @@ class World:
             .prefetch_related("terms")
             .get(holder=self.holder, program__code=code)
         )
+
+    def do_travel(self, to_day):
+        """Move "today" forward, for scenarios that span years."""
+        traveller = time_machine.travel(
+            datetime.datetime.fromisoformat(f"{to_day}T12:00:00+00:00"), tick=False
+        )
+        traveller.start()
+        self.travellers.append(traveller)
+        _today[:] = [to_day]
 
     def run(self, step: tuple):
         action, *args = step
@@ -76,6 +86,14 @@ class World:
 
     def do_void(self, index):
         entry_void(entry=self.entries[index], reason="Logged twice by mistake")
+
+    def do_claim(self, code, issued_on):
+        credential_claim(
+            holder=self.holder,
+            program=program(code),
+            issued_on=day(issued_on),
+            certificate_number="000-123",
+        )
 
     def do_pay(self, code):
         fee_record(credential=self.credential(code), recorded_by=self.staff, reference="R-1")
@@ -517,15 +535,28 @@ CASES = [
     ),
     Case(
         "CSM + CSPO renew together: both get the same next term",
-        "2027-06-01",
+        "2025-06-02",
         [
             ("issue", "CSM", "2024-01-10"),
             ("issue", "CSPO", "2025-06-01"),
+            ("travel", "2027-06-01"),
             *[("log", f"2026-0{m}-01", "sa:learning", "8") for m in range(1, 5)],
             ("pay", "CSPO"),
             ("renew", "CSPO", "2027-06-01"),
         ],
         ("terms", "CSM", [("2024-01-10", "2027-06-01"), ("2027-06-01", "2029-06-01")]),
+    ),
+    Case(
+        "A CSM already past its end is not aligned by a new CSPO",
+        "2026-02-01",
+        [("issue", "CSM", "2024-01-10"), ("issue", "CSPO", "2026-01-20")],
+        ("valid_through", "CSM", "2026-01-10"),
+    ),
+    Case(
+        "An unverified claim neither aligns nor joins the group",
+        "2025-06-02",
+        [("issue", "CSM", "2024-01-10"), ("claim", "CSD", "2025-06-01")],
+        ("group", "CSM", ["CSM"]),
     ),
     # --- Renewal keeps the anniversary ------------------------------------------------------
     Case(
@@ -669,9 +700,13 @@ def test_rule(case: Case):
         datetime.datetime.fromisoformat(f"{case.today}T12:00:00+00:00"), tick=False
     ):
         world = World()
-        for step in case.steps:
-            world.run(step)
-        check(world, case.expect)
+        try:
+            for step in case.steps:
+                world.run(step)
+            check(world, case.expect)
+        finally:
+            for traveller in reversed(world.travellers):
+                traveller.stop()
 
 
 def test_the_table_has_at_least_forty_cases():

@@ -10,7 +10,7 @@ from django.db import IntegrityError
 
 from credentials.models import Attendance, Course, Credential
 from credentials.selectors import renewal_group
-from credentials.services import credential_issue
+from credentials.services import attendance_record, credential_issue
 from seu_ledger.models import Entry, Fee, Renewal
 from seu_ledger.selectors import entries_of, group_balance, renewal_requirements
 from seu_ledger.services import (
@@ -20,7 +20,6 @@ from seu_ledger.services import (
     REFERENCE_REQUIRED,
     VOID_REASON_REQUIRED,
     WAIVE_REASON_REQUIRED,
-    course_completion_record,
     credential_renew,
     entry_edit,
     entry_log,
@@ -254,7 +253,7 @@ def test_course_completion_issues_the_credential_and_logs_the_hours_per_day():
         end_date=datetime.date(2025, 11, 4),
         hours=Decimal(16),
     )
-    credential = course_completion_record(
+    _, credential = attendance_record(
         holder=holder, course=course, hours_attended=Decimal(16), completed=True
     )
     assert credential.issued_on == datetime.date(2025, 11, 4)
@@ -267,9 +266,7 @@ def test_course_completion_issues_the_credential_and_logs_the_hours_per_day():
     # The hours of the course that earned the CSPO never renew that CSPO.
     assert group_balance(renewal_group(credential)).counted == 0
     # Recording the same completion again changes nothing.
-    course_completion_record(
-        holder=holder, course=course, hours_attended=Decimal(16), completed=True
-    )
+    attendance_record(holder=holder, course=course, hours_attended=Decimal(16), completed=True)
     assert Entry.objects.filter(holder=holder).count() == 2
     assert Credential.objects.filter(holder=holder).count() == 1
 
@@ -284,9 +281,7 @@ def test_completion_with_too_few_hours_is_refused_and_stores_nothing():
         hours=Decimal(16),
     )
     with pytest.raises(ValidationError) as excinfo:
-        course_completion_record(
-            holder=holder, course=course, hours_attended=Decimal(12), completed=True
-        )
+        attendance_record(holder=holder, course=course, hours_attended=Decimal(12), completed=True)
     assert "at least 16" in excinfo.value.message_dict["hours_attended"][0]
     assert not Attendance.objects.exists()
     assert not Credential.objects.exists()
@@ -302,12 +297,10 @@ def test_attendance_without_completion_is_recorded_and_issues_nothing():
         end_date=datetime.date(2025, 11, 4),
         hours=Decimal(16),
     )
-    assert (
-        course_completion_record(
-            holder=holder, course=course, hours_attended=Decimal(8), completed=False
-        )
-        is None
+    _, credential = attendance_record(
+        holder=holder, course=course, hours_attended=Decimal(8), completed=False
     )
+    assert credential is None
     assert Attendance.objects.get().hours_attended == Decimal(8)
     assert not Credential.objects.exists()
     assert not Entry.objects.exists()

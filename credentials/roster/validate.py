@@ -1,0 +1,338 @@
+"""Checking every roster row, against the file and the database, without writing anything.
+
+Database look-ups are one query per table for the whole file (sets, never per row).
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from ..models import Attendance, Course, Credential, Membership, Program, User, normalize_email
+from ..selectors import today
+from .parse import RawRow
+
+QUARTER = Decimal("0.25")
+TRUE_WORDS = {"yes", "y", "true", "1", "x", "completed", "complete"}
+FALSE_WORDS = {"no", "n", "false", "0", ""}
+DEFAULT_PROGRAM = "CSPO"
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One valid row, with typed values."""
+
+    line: int
+    email: str
+    first_name: str
+    last_name: str
+    course_code: str
+    course_title: str
+    program_code: str
+    trainer: str
+    start_date: datetime.date | None
+    end_date: datetime.date | None
+    hours_attended: Decimal
+    completed: bool
+    member_id: str
+
+
+@dataclass
+class ValidationReport:
+    rows: list[RosterRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    totals: dict = field(default_factory=dict)
+    course_hours: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def rows_checked(self) -> int:
+        return self.totals.get("rows", 0)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(
+            self.totals.get(key)
+            for key in ("new_holders", "new_courses", "attendances", "credentials_to_issue")
+        )
+
+
+def _text(row: RawRow, column: str) -> str:
+    value = row.values.get(column, "")
+    return "" if value is None else str(value).strip()
+
+
+def _date(row: RawRow, column: str, errors: list[RowError]) -> datetime.date | None:
+    value = row.values.get(column, "")
+    if isinstance(value, datetime.date):
+        return value
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return None
+    try:
+        return datetime.date.fromisoformat(text[:10])
+    except ValueError:
+        errors.append(RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD."))
+        return None
+
+
+def _hours(row: RawRow, errors: list[RowError]) -> Decimal | None:
+    value = row.values.get("hours_attended", "")
+    text = "" if value is None else str(value).strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        hours = Decimal(text)
+    except InvalidOperation:
+        errors.append(RowError(row.line, "hours_attended", f"“{text}” is not a number of hours."))
+        return None
+    if not hours.is_finite() or hours < 0:
+        errors.append(RowError(row.line, "hours_attended", "Hours cannot be negative."))
+        return None
+    if hours > 1000:
+        errors.append(RowError(row.line, "hours_attended", "More than 1000 hours in one course."))
+        return None
+    if hours % QUARTER:
+        errors.append(RowError(row.line, "hours_attended", "Hours go in steps of 0.25."))
+        return None
+    return hours
+
+
+def _completed(row: RawRow, errors: list[RowError]) -> bool:
+    value = row.values.get("completed", "")
+    text = "" if value is None else str(value).strip().lower()
+    if isinstance(value, bool):
+        return value
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    errors.append(RowError(row.line, "completed", f"“{text}” is not yes or no."))
+    return False
+
+
+def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]):
+    start = len(errors)
+    email = normalize_email(_text(row, "email"))
+    if not email:
+        errors.append(RowError(row.line, "email", "The email address is missing."))
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            shown = _text(row, "email")
+            errors.append(RowError(row.line, "email", f"“{shown}” is not a valid email address."))
+    for column in ("first_name", "last_name", "course_code"):
+        if not _text(row, column):
+            errors.append(RowError(row.line, column, f"{column} is missing."))
+    for column, limit in (
+        ("first_name", 150),
+        ("last_name", 150),
+        ("course_code", 64),
+        ("course_title", 200),
+        ("trainer", 200),
+        ("member_id", 64),
+    ):
+        if len(_text(row, column)) > limit:
+            errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
+    program_code = _text(row, "program") or DEFAULT_PROGRAM
+    program = programs.get(program_code.upper())
+    if program is None:
+        errors.append(RowError(row.line, "program", f"Unknown program “{program_code}”."))
+    start_date = _date(row, "start_date", errors)
+    end_date = _date(row, "end_date", errors)
+    if start_date and end_date and end_date < start_date:
+        errors.append(RowError(row.line, "end_date", "The course ends before it starts."))
+    hours = _hours(row, errors)
+    completed = _completed(row, errors)
+    if len(errors) > start:
+        return None
+    if hours is None:
+        hours = (program.min_course_hours or Decimal(0)) if completed else Decimal(0)
+    if completed and program.min_course_hours is not None and hours < program.min_course_hours:
+        errors.append(
+            RowError(
+                row.line,
+                "hours_attended",
+                f"Marked completed with {hours.normalize():f} hours; {program.code} needs at "
+                f"least {program.min_course_hours.normalize():f}.",
+            )
+        )
+        return None
+    if completed and end_date and end_date > today():
+        errors.append(
+            RowError(row.line, "end_date", "Completed on a course that ends in the future.")
+        )
+        return None
+    return RosterRow(
+        line=row.line,
+        email=email,
+        first_name=_text(row, "first_name"),
+        last_name=_text(row, "last_name"),
+        course_code=_text(row, "course_code"),
+        course_title=_text(row, "course_title"),
+        program_code=program.code,
+        trainer=_text(row, "trainer"),
+        start_date=start_date or end_date,
+        end_date=end_date,
+        hours_attended=hours,
+        completed=completed,
+        member_id=_text(row, "member_id"),
+    )
+
+
+COURSE_FIELDS = ("program_code", "course_title", "trainer", "start_date", "end_date")
+
+
+def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
+    """Check every row; nothing is written. Errors name the line, the column and the reason."""
+    report = ValidationReport()
+    errors = report.errors
+    programs = {p.code.upper(): p for p in Program.objects.select_related("issuer")}
+    parsed = [row for row in (_parse_row(raw, programs, errors) for raw in raw_rows) if row]
+
+    # Within the file: one course has one set of course details; one row per attendee.
+    first_of_course: dict[str, RosterRow] = {}
+    seen: dict[tuple[str, str], int] = {}
+    candidates = []
+    for row in parsed:
+        key = (row.course_code.upper(), row.email)
+        if key in seen:
+            errors.append(
+                RowError(row.line, "email", f"Repeats line {seen[key]} (same course and email).")
+            )
+            continue
+        first = first_of_course.setdefault(row.course_code.upper(), row)
+        clash = next(
+            (
+                name
+                for name in COURSE_FIELDS
+                if getattr(row, name)
+                and getattr(first, name)
+                and getattr(row, name) != getattr(first, name)
+            ),
+            None,
+        )
+        if clash:
+            errors.append(
+                RowError(
+                    row.line,
+                    clash.replace("_code", ""),
+                    f"Differs from line {first.line} for the same course "
+                    f"(“{getattr(row, clash)}” against “{getattr(first, clash)}”).",
+                )
+            )
+            continue
+        seen[key] = row.line
+        candidates.append(row)
+
+    # Against the database, one query per table.
+    emails = {row.email for row in candidates}
+    codes = {row.course_code for row in candidates}
+    users = {u.email: u for u in User.objects.filter(email__in=emails)}
+    courses = {
+        c.code.upper(): c for c in Course.objects.filter(code__in=codes).select_related("program")
+    }
+    memberships = {
+        (m.holder_id, m.issuer_id): m.member_id
+        for m in Membership.objects.filter(holder__in=users.values())
+    }
+    attendances = {
+        (a.holder_id, a.course_id): a
+        for a in Attendance.objects.filter(holder__in=users.values(), course__in=courses.values())
+    }
+    held = set(
+        Credential.objects.filter(holder__in=users.values()).values_list("holder_id", "program_id")
+    )
+
+    course_dates: dict[str, datetime.date | None] = {}
+    hours_by_course: dict[str, Decimal] = defaultdict(Decimal)
+    for row in candidates:
+        course = courses.get(row.course_code.upper())
+        program = programs[row.program_code.upper()]
+        user = users.get(row.email)
+        problem = None
+        if course and course.program_id != program.pk:
+            problem = ("program", f"Course {course.code} is stored as {course.program.code}.")
+        elif course is None and first_of_course[row.course_code.upper()].end_date is None:
+            problem = ("end_date", f"end_date is needed to create course {row.course_code}.")
+        elif user and row.member_id:
+            stored = memberships.get((user.pk, program.issuer_id))
+            if stored and stored != row.member_id:
+                problem = ("member_id", f"{row.email} is stored with member id {stored}.")
+        if not problem and user and course:
+            attendance = attendances.get((user.pk, course.pk))
+            if attendance and attendance.completed and not row.completed:
+                problem = (
+                    "completed",
+                    "Already completed and the credential issued; correct it in the admin.",
+                )
+        if problem:
+            errors.append(RowError(row.line, *problem))
+            continue
+        report.rows.append(row)
+        course_dates[row.course_code.upper()] = first_of_course[row.course_code.upper()].end_date
+        hours_by_course[row.course_code] = max(hours_by_course[row.course_code], row.hours_attended)
+
+    # Course hours: the most anyone attended, and at least the program's minimum.
+    for row in report.rows:
+        program = programs[row.program_code.upper()]
+        floor = program.min_course_hours or Decimal(1)
+        report.course_hours[row.course_code] = max(hours_by_course[row.course_code], floor)
+
+    report.totals = _totals(report, raw_rows, users, courses, attendances, held, programs)
+    errors.sort(key=lambda error: (error.line, error.column))
+    return report
+
+
+def _totals(report, raw_rows, users, courses, attendances, held, programs) -> dict:
+    new_holders = {row.email for row in report.rows if row.email not in users}
+    new_courses = {
+        row.course_code.upper() for row in report.rows if row.course_code.upper() not in courses
+    }
+    attendance_changes = unchanged = 0
+    to_issue = set()
+    for row in report.rows:
+        user, course = users.get(row.email), courses.get(row.course_code.upper())
+        program = programs[row.program_code.upper()]
+        if row.completed and (user is None or (user.pk, program.pk) not in held):
+            to_issue.add((row.email, program.pk))
+        stored = attendances.get((user.pk, course.pk)) if user and course else None
+        same_attendance = (
+            stored is not None
+            and stored.hours_attended == row.hours_attended
+            and stored.completed == row.completed
+        )
+        same_holder = user is not None and (user.first_name, user.last_name) == (
+            row.first_name,
+            row.last_name,
+        )
+        same_course = course is not None and (
+            (row.course_title or course.title) == course.title
+            and (row.trainer or course.trainer) == course.trainer
+            and (row.start_date or course.start_date) == course.start_date
+            and (row.end_date or course.end_date) == course.end_date
+        )
+        if same_attendance and same_holder and same_course:
+            unchanged += 1
+        elif not same_attendance:
+            attendance_changes += 1
+    return {
+        "rows": len(raw_rows),
+        "valid_rows": len(report.rows),
+        "rows_with_errors": len({error.line for error in report.errors}),
+        "new_holders": len(new_holders),
+        "new_courses": len(new_courses),
+        "attendances": attendance_changes,
+        "credentials_to_issue": len(to_issue),
+        "unchanged_rows": unchanged,
+    }

@@ -1,0 +1,78 @@
+"""The ledger's side of recording attendance: course hours become Learning units."""
+
+import datetime
+from decimal import ROUND_DOWN, Decimal
+
+from django.dispatch import receiver
+from django.utils import timezone
+
+from credentials.signals import attendances_recorded
+
+from .models import Category, Entry, Renewal
+
+QUARTER = Decimal("0.25")
+CORRECTED = "The roster was corrected; replaced by the new hours."
+
+
+def split_hours(total: Decimal, days: int) -> list[Decimal]:
+    """Spread hours over days in quarter steps, any remainder on the first days."""
+    quarters = int((total / QUARTER).to_integral_value(rounding=ROUND_DOWN))
+    base, extra = divmod(quarters, days)
+    return [QUARTER * (base + (1 if index < extra else 0)) for index in range(days)]
+
+
+@receiver(attendances_recorded)
+def course_hours_log(sender, attendances, **kwargs) -> int:
+    """Completion adds the course hours (as attended, at most the course's) to the holder's
+    ledger as Learning entries, one per course day so the daily cap reads them right; attendance
+    without completion adds nothing. Changed hours replace the earlier entries unless a renewal
+    used them. Returns the number of entries written. A few queries per call, not per row."""
+    attendances = [
+        (holder_id, course, min(hours, course.hours))
+        for holder_id, course, hours, completed in attendances
+        if completed
+    ]
+    if not attendances:
+        return 0
+    holder_ids = {holder_id for holder_id, _, _ in attendances}
+    course_ids = {course.pk for _, course, _ in attendances}
+    live = {}
+    for pk, holder_id, course_id, hours in Entry.objects.filter(
+        holder_id__in=holder_ids, source_course_id__in=course_ids, voided_at__isnull=True
+    ).values_list("pk", "holder_id", "source_course_id", "hours"):
+        ids, total = live.get((holder_id, course_id), ([], Decimal(0)))
+        live[(holder_id, course_id)] = ([*ids, pk], total + hours)
+    consumed = set(
+        Renewal.entries.through.objects.filter(
+            entry_id__in=[pk for ids, _ in live.values() for pk in ids]
+        ).values_list("entry_id", flat=True)
+    )
+    learning = {
+        issuer_id: pk
+        for pk, issuer_id in Category.objects.filter(code="learning").values_list("pk", "issuer_id")
+    }
+    to_void, new = [], []
+    for holder_id, course, hours in attendances:
+        ids, logged = live.get((holder_id, course.pk), ([], Decimal(0)))
+        category_id = learning.get(course.program.issuer_id)
+        if logged == hours or category_id is None or consumed.intersection(ids):
+            continue
+        to_void.extend(ids)
+        days = (course.end_date - course.start_date).days + 1
+        for offset, day_hours in enumerate(split_hours(hours, days)):
+            if day_hours > 0:
+                new.append(
+                    Entry(
+                        holder_id=holder_id,
+                        activity_date=course.start_date + datetime.timedelta(days=offset),
+                        category_id=category_id,
+                        title=course.title or f"{course.program.code} course {course.code}",
+                        provider=course.trainer,
+                        hours=day_hours,
+                        source_course=course,
+                    )
+                )
+    if to_void:
+        Entry.objects.filter(pk__in=to_void).update(voided_at=timezone.now(), void_reason=CORRECTED)
+    Entry.objects.bulk_create(new, batch_size=2000)
+    return len(new)
