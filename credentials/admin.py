@@ -2,6 +2,7 @@
 
 import datetime
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
@@ -27,7 +28,7 @@ from .selectors import (
     status_condition,
     today,
 )
-from .services import credential_issue, credential_verify, holder_invite
+from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify, holder_invite
 
 
 class CredentialInline(admin.TabularInline):
@@ -203,8 +204,28 @@ class TermInline(admin.TabularInline):
     readonly_fields = ("aligned_from",)
 
 
+class CredentialForm(forms.ModelForm):
+    class Meta:
+        model = Credential
+        fields = (
+            "holder",
+            "program",
+            "issued_on",
+            "source_course",
+            "certificate_number",
+            "verified",
+        )
+
+    def clean_issued_on(self):
+        issued_on = self.cleaned_data["issued_on"]
+        if issued_on and issued_on > today():
+            raise forms.ValidationError(ISSUED_IN_FUTURE)
+        return issued_on
+
+
 @admin.register(Credential)
 class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialForm
     list_display = (
         "holder",
         "program",
@@ -240,6 +261,8 @@ class CredentialAdmin(admin.ModelAdmin):
             program=obj.program,
             issued_on=obj.issued_on,
             source_course=obj.source_course,
+            certificate_number=obj.certificate_number,
+            verified=obj.verified,
         )
         obj.pk = issued.pk
         obj.verification_code = issued.verification_code

@@ -6,7 +6,7 @@ import secrets
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -18,7 +18,6 @@ from cspo_tracker.emails import email_send
 
 from .dates import add_months
 from .models import (
-    EMAIL_TAKEN,
     Attendance,
     Course,
     Credential,
@@ -141,9 +140,22 @@ def attendance_record(
     return attendance, credential
 
 
-def _account_link(user: User, url_name: str) -> str:
+class SignUpTokenGenerator(PasswordResetTokenGenerator):
+    """Tokens for confirming a sign-up: not interchangeable with password or invitation links,
+    and spent once the account is active or has been signed in to."""
+
+    key_salt = "cspo_tracker.credentials.SignUpTokenGenerator"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
+
+
+sign_up_token_generator = SignUpTokenGenerator()
+
+
+def _account_link(user: User, url_name: str, generator=default_token_generator) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
+    token = generator.make_token(user)
     return settings.SITE_URL + reverse(url_name, kwargs={"uidb64": uid, "token": token})
 
 
@@ -165,39 +177,57 @@ def licence_accept(*, user: User) -> None:
 
 
 @transaction.atomic
-def holder_sign_up(*, email: str, first_name: str, last_name: str, password: str) -> User:
-    """Create an inactive account and email a link that confirms the address and activates it."""
+def holder_sign_up(*, email: str, first_name: str, last_name: str, password: str) -> None:
+    """Start a self sign-up: an inactive account and an email that confirms the address.
+
+    The outcome is the same page whoever asks, so it never tells whether an address has an
+    account: an address that already signs in gets a note pointing to password reset, and a
+    sign-up that was never confirmed is refreshed and sent again.
+    """
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": [EMAIL_TAKEN]})
-    user = User(email=email, first_name=first_name.strip(), last_name=last_name.strip())
+    user = User.objects.filter(email=email).first()
+    if user is not None and user.is_active:
+        email_send(
+            to=user.email,
+            template="account_exists",
+            context={"user": user, "link": settings.SITE_URL + reverse("password_reset")},
+        )
+        return
+    if user is not None and user.last_login is not None:
+        return  # deactivated by staff: signing up again does not reopen it
+    user = user or User(email=email)
+    user.first_name, user.last_name = first_name.strip(), last_name.strip()
     user.is_active = False
     user.set_password(password)
     user.licence_accepted_at = timezone.now()
-    user.full_clean()
+    user.full_clean(validate_unique=False)
     user.save()
     email_send(
         to=user.email,
         template="confirm_email",
-        context={"user": user, "link": _account_link(user, "sign_up_confirm")},
+        context={
+            "user": user,
+            "link": _account_link(user, "sign_up_confirm", sign_up_token_generator),
+        },
     )
-    return user
 
 
-def user_from_link(uidb64: str, token: str) -> User | None:
+def user_from_link(uidb64: str, token: str, generator=default_token_generator) -> User | None:
     """The user an emailed account link was made for, if the link is still valid."""
     try:
         user = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
     except (TypeError, ValueError, OverflowError, User.DoesNotExist):
         return None
-    return user if default_token_generator.check_token(user, token) else None
+    return user if generator.check_token(user, token) else None
 
 
-def sign_up_confirm(*, user: User) -> User:
-    """Activate an account whose email address has been confirmed."""
-    if not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
+def sign_up_confirm(*, uidb64: str, token: str) -> User | None:
+    """Activate the account a sign-up link was sent for; None when the link is not valid."""
+    user = user_from_link(uidb64, token, sign_up_token_generator)
+    if user is None or user.is_active or user.last_login is not None:
+        return None
+    user.is_active = True
+    user.save(update_fields=["is_active"])
     return user
 
 

@@ -69,26 +69,21 @@ def sign_up(request):
     form = forms.SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.holder_sign_up(
-                email=data["email"],
-                first_name=data["first_name"],
-                last_name=data["last_name"],
-                password=data["password1"],
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            return render(request, "credentials/sign_up_sent.html", {"email": data["email"]})
+        services.holder_sign_up(
+            email=data["email"],
+            first_name=data["first_name"],
+            last_name=data["last_name"],
+            password=data["password1"],
+        )
+        return render(request, "credentials/sign_up_sent.html", {"email": data["email"]})
     return render(request, "credentials/sign_up.html", {"form": form})
 
 
 @never_cache
 def sign_up_confirm(request, uidb64, token):
-    user = services.user_from_link(uidb64, token)
+    user = services.sign_up_confirm(uidb64=uidb64, token=token)
     if user is None:
         return render(request, "credentials/invitation_invalid.html", status=400)
-    services.sign_up_confirm(user=user)
     login(request, user, backend=BACKEND)
     messages.success(request, "Your address is confirmed. Add the credentials you hold.")
     return redirect("credentials:claim")

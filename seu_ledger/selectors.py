@@ -42,6 +42,7 @@ class HolderLedger:
     targets: dict[int, dict[int, int]]  # issuer id -> {category id: category it counts under}
     rules: dict[int, list[ProgramCategoryRule]]  # program id -> category rules
     fees: list[Fee]
+    used_fee_ids: set[int]
     category_names: dict[int, str]
 
     def group_of(self, credential_id: int) -> RenewalGroup:
@@ -90,6 +91,9 @@ def holder_ledger(holder_id: int) -> HolderLedger:
         targets=targets,
         rules=rules,
         fees=list(Fee.objects.filter(holder_id=holder_id)),
+        used_fee_ids=set(
+            Renewal.objects.filter(fee__holder_id=holder_id).values_list("fee_id", flat=True)
+        ),
         category_names=names,
     )
 
@@ -149,31 +153,46 @@ def group_balance(group: RenewalGroup, ledger: HolderLedger | None = None) -> Un
 
 
 def fee_lookup(group: RenewalGroup) -> QuerySet[Fee]:
-    """The fee row of a group's renewal period, as a query (for locking)."""
+    """Fee rows of the group's kind (its credential, or the holder's combined issuer group)
+    not yet used by a renewal, as a query (for locking)."""
+    used = Renewal.objects.filter(fee__isnull=False).values("fee_id")
+    fees = Fee.objects.exclude(pk__in=used)
     if group.combined:
-        return Fee.objects.filter(
+        return fees.filter(
             holder_id=group.top.holder_id,
             issuer_id=group.top.program.issuer_id,
             credential__isnull=True,
-            period_ends_on=group.ends_on,
         )
-    return Fee.objects.filter(credential=group.top, period_ends_on=group.ends_on)
+    return fees.filter(credential=group.top)
+
+
+def pick_fee(group: RenewalGroup, fees: list[Fee]) -> Fee | None:
+    """The fee that pays for the group's coming renewal: the one recorded for its end date, or
+    one recorded for an earlier end date of the same term (before a new credential moved the
+    renewal date by alignment)."""
+    term_start = credential_current_term(group.top).starts_on
+    matching = [
+        fee
+        for fee in fees
+        if term_start <= fee.period_ends_on <= group.ends_on
+        and (
+            (
+                group.combined
+                and fee.credential_id is None
+                and fee.issuer_id == group.top.program.issuer_id
+                and fee.holder_id == group.top.holder_id
+            )
+            or (not group.combined and fee.credential_id == group.top.pk)
+        )
+    ]
+    return max(matching, key=lambda fee: fee.period_ends_on, default=None)
 
 
 def group_fee(group: RenewalGroup, ledger: HolderLedger) -> Fee | None:
     """The fee record for renewing the group, if anyone has recorded one."""
-    for fee in ledger.fees:
-        if fee.period_ends_on != group.ends_on:
-            continue
-        if (
-            group.combined
-            and fee.credential_id is None
-            and fee.issuer_id == group.top.program.issuer_id
-        ):
-            return fee
-        if not group.combined and fee.credential_id == group.top.pk:
-            return fee
-    return None
+    if group.ends_on is None:
+        return None
+    return pick_fee(group, [fee for fee in ledger.fees if fee.pk not in ledger.used_fee_ids])
 
 
 @dataclass(frozen=True)

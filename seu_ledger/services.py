@@ -14,7 +14,7 @@ from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
 
 from .models import MAX_ENTRY_HOURS, Category, Entry, Fee, Renewal
-from .selectors import fee_lookup, renewal_requirements
+from .selectors import fee_lookup, pick_fee, renewal_requirements
 
 QUARTER = Decimal("0.25")
 ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
@@ -26,7 +26,6 @@ ENTRY_ALREADY_VOIDED = "This entry is already voided."
 VOID_REASON_REQUIRED = "Say why the entry is voided."
 WAIVE_REASON_REQUIRED = "Say why the fee is waived."
 FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
-FEE_ALREADY_USED = "This fee was used by a renewal and cannot change."
 REFERENCE_REQUIRED = "Enter the receipt or transaction reference from the issuer."
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_SIGNATURES = {  # first bytes of the file -> extension we store it under
@@ -176,7 +175,7 @@ def _fee_for(credential: Credential) -> Fee:
     program = group.top.program
     if group.ends_on is None or not group.fee_required:
         raise ValidationError(FEE_NOT_APPLICABLE.format(program=program.code))
-    fee = fee_lookup(group).select_for_update().first()
+    fee = pick_fee(group, list(fee_lookup(group).select_for_update()))
     if fee is None:
         fee = Fee.objects.create(
             holder_id=group.top.holder_id,
@@ -187,8 +186,11 @@ def _fee_for(credential: Credential) -> Fee:
             amount=group.fee_amount,
             currency=group.currency,
         )
-    elif Renewal.objects.filter(fee=fee).exists():
-        raise ValidationError(FEE_ALREADY_USED)
+    elif fee.period_ends_on != group.ends_on:
+        # Recorded before a new credential moved the renewal date: it pays for the new one.
+        fee.period_ends_on = group.ends_on
+        fee.description = f"Renewal of {group.label} ending {group.ends_on.isoformat()}"
+        fee.save(update_fields=["period_ends_on", "description"])
     return fee
 
 
@@ -287,6 +289,13 @@ def credential_renew(
     list(
         Credential.objects.select_for_update()
         .filter(holder_id=credential.holder_id, program__issuer_id=credential.program.issuer_id)
+        .values_list("pk", flat=True)
+    )
+    # ...and their live entries, so a void or an edit cannot slip in between reading the units
+    # and consuming them (those services lock the entry, then see the renewal).
+    list(
+        Entry.objects.select_for_update()
+        .filter(holder_id=credential.holder_id, voided_at__isnull=True)
         .values_list("pk", flat=True)
     )
     credential = (

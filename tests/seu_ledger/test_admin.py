@@ -147,3 +147,25 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
     assert credential.terms.get().ends_on == datetime.date(2027, 2, 28)
     assert requirements.group.units_required == Decimal(12)
     assert "fee of €80" in requirements.reasons["fee"][0]
+
+
+def test_adding_a_credential_keeps_its_fields_and_refuses_a_future_date(admin_client):
+    holder = UserFactory()
+    response = admin_client.post(
+        "/admin/credentials/credential/add/",
+        {"holder": holder.pk, "program": program("CSM").pk, "issued_on": "2099-01-01"},
+    )
+    assert response.status_code == 200
+    assert "cannot be issued on a future date" in response.content.decode()
+    response = admin_client.post(
+        "/admin/credentials/credential/add/",
+        {
+            "holder": holder.pk,
+            "program": program("CSM").pk,
+            "issued_on": "2025-01-01",
+            "certificate_number": "CERT-123",
+        },
+    )
+    assert response.status_code == 302
+    credential = holder.credentials.get()
+    assert (credential.certificate_number, credential.verified) == ("CERT-123", False)

@@ -340,3 +340,19 @@ def test_voiding_then_relogging_an_entry_restores_the_balance(cspo_holder):
     log(holder, datetime.date(2025, 6, 1), "4", cat="scrum-alliance:volunteering", title="Talk")
     after = group_balance(renewal_group(credential))
     assert (after.counted, after.by_category) == (before.counted, before.by_category)
+
+
+def test_a_paid_fee_still_counts_after_a_new_credential_moves_the_renewal_date():
+    holder = UserFactory()
+    csm = credential_issue(
+        holder=holder, program=program("CSM"), issued_on=datetime.date(2024, 1, 10)
+    )
+    fee_record(credential=csm, recorded_by=StaffFactory(), reference="SA-1")
+    credential_issue(holder=holder, program=program("CSPO"), issued_on=datetime.date(2025, 11, 1))
+    requirements = renewal_requirements(csm)
+    assert requirements.group.ends_on == datetime.date(2027, 11, 1)
+    assert requirements.fee_status == "paid"
+    assert "fee" not in requirements.reasons
+    # Recording against the moved date reuses the paid fee rather than making a second one.
+    fee_record(credential=csm, recorded_by=StaffFactory(), reference="SA-1")
+    assert Fee.objects.get().period_ends_on == datetime.date(2027, 11, 1)

@@ -412,13 +412,15 @@ def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(cl
     assert "Check your email" in response.content.decode()
     user = User.objects.get(email="sol@example.com")
     assert not user.is_active
-    again = client.post(reverse("sign_up"), data)
-    assert "already signs in with this email" in again.content.decode()
-    link = re.search(r"http://testserver(\S+/confirm/\S+/)", mail.outbox[0].body).group(1)
+    # Signing up again before confirming sends a fresh link; it never reveals the account.
+    again = client.post(reverse("sign_up"), {**data, "first_name": "Solveig"})
+    assert "Check your email" in again.content.decode()
+    assert User.objects.filter(email="sol@example.com").count() == 1
+    link = re.search(r"http://testserver(\S+/confirm/\S+/)", mail.outbox[-1].body).group(1)
     response = client.get(link)
     assert response["Location"] == reverse("credentials:claim")
     user.refresh_from_db()
-    assert user.is_active
+    assert (user.is_active, user.first_name) == (True, "Solveig")
     response = client.post(
         reverse("credentials:claim"),
         {"program": program("CSM").pk, "certificate_number": "000123", "issued_on": "2025-02-01"},
@@ -428,6 +430,43 @@ def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(cl
     assert "Unverified" in html
     credential = user.credentials.get()
     assert (credential.verified, credential.certificate_number) == (False, "000123")
+    client.logout()
+    assert client.get(link).status_code == 400  # spent
+
+
+def test_signing_up_with_an_address_in_use_sends_a_note_and_reveals_nothing(client, pat):
+    response = client.post(
+        reverse("sign_up"),
+        {
+            "email": "pat@example.com",
+            "first_name": "Mallory",
+            "last_name": "M",
+            "password1": "sign-up-pass-2025",
+            "password2": "sign-up-pass-2025",
+            "accept_licence": "on",
+        },
+    )
+    assert "Check your email" in response.content.decode()
+    assert mail.outbox[-1].subject == "You already have a CSPO Tracker account"
+    pat.refresh_from_db()
+    assert pat.first_name == "Pat"
+    assert pat.check_password("correct horse battery staple")
+
+
+def test_a_password_or_invitation_link_cannot_confirm_a_sign_up(client, pat):
+    """A deactivated holder must not reopen their account through the confirmation URL."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    pat.is_active = False
+    pat.save()
+    uid = urlsafe_base64_encode(force_bytes(pat.pk))
+    token = default_token_generator.make_token(pat)
+    response = client.get(reverse("sign_up_confirm", args=[uid, token]))
+    assert response.status_code == 400
+    pat.refresh_from_db()
+    assert not pat.is_active
 
 
 def test_claiming_a_credential_in_the_future_names_the_field(signed_in):
