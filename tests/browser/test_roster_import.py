@@ -1,0 +1,39 @@
+"""Staff import a roster in the browser: check, confirm, watch the progress bar, read the
+summary; applied by a real Celery worker."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.credentials.test_roster import GOOD, csv_bytes
+from tests.factories import StaffFactory
+from tests.services import skip_unless_redis
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_staff_import_a_roster_and_follow_its_progress(
+    page, reference_data, celery_worker_process, tmp_path, screenshot_dir
+):
+    skip_unless_redis()
+    StaffFactory(email="registrar@example.com", is_superuser=True)
+    roster = tmp_path / "march.csv"
+    roster.write_bytes(csv_bytes(*GOOD, "broken-address,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes"))
+    sign_in(page, "registrar@example.com")
+    page.goto("/admin/")
+    page.get_by_role("link", name="Import a course roster (CSV or XLSX)").click()
+    page.get_by_label("File").set_input_files(str(roster))
+    page.get_by_role("button", name="Check the roster").click()
+
+    expect(page.locator(".roster-errors")).to_contain_text("“broken-address” is not a valid email")
+    expect(page.locator(".roster-totals")).to_contain_text("Credentials to issue")
+    page.screenshot(path=screenshot_dir / "roster-check.png", full_page=True)
+    page.get_by_role("button", name="Import only the 4 valid rows").click()
+
+    expect(page.locator("#roster-progress")).to_be_visible()
+    expect(page.locator(".roster-summary")).to_contain_text("Credentials issued", timeout=60_000)
+    expect(page.locator("#roster-status")).to_have_text(re.compile("Done"))
+    expect(page.locator("#roster-progress")).to_have_attribute("value", "100")
+    page.screenshot(path=screenshot_dir / "roster-done.png", full_page=True)

@@ -1,0 +1,116 @@
+"""Staff roster pages, and the background import on a real Celery worker."""
+
+import time
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from credentials.models import Credential, RosterImport, User
+from credentials.roster.imports import roster_import_check, roster_import_queue
+from tests.credentials.test_roster import GOOD, csv_bytes
+from tests.services import skip_unless_redis
+
+
+def upload(client, data: bytes, name="march.csv"):
+    return client.post(reverse("roster:upload"), {"file": SimpleUploadedFile(name, data)})
+
+
+@pytest.mark.django_db
+def test_roster_pages_are_for_staff_only(client, holder):
+    client.force_login(holder)
+    for name in ("roster:upload", "roster:history", "roster:template"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_upload_shows_counts_and_each_bad_row_and_writes_nothing(admin_client):
+    data = csv_bytes(*GOOD, "not-an-email,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes")
+    response = upload(admin_client, data)
+    record = RosterImport.objects.get()
+    assert response["Location"] == reverse("roster:detail", args=[record.pk])
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "New holders</dt><dd class=\"col-5 col-md-3\">4" in page
+    assert "“not-an-email” is not a valid email address." in page
+    assert "Import only the 4 valid rows" in page
+    assert User.objects.filter(is_staff=False).count() == 0
+    errors = admin_client.get(reverse("roster:errors", args=[record.pk])).content.decode()
+    assert errors.splitlines() == ["line,column,reason", "6,email,“not-an-email” is not a valid email address."]
+
+
+@pytest.mark.django_db
+def test_a_roster_with_errors_needs_the_only_valid_rows_choice(admin_client):
+    upload(admin_client, csv_bytes(GOOD[0], "bad,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes"))
+    record = RosterImport.objects.get()
+    response = admin_client.post(reverse("roster:apply", args=[record.pk]), follow=True)
+    assert "Fix them and upload the file again, or import only the valid rows" in response.content.decode()
+    record.refresh_from_db()
+    assert record.status == RosterImport.Status.VALIDATED
+
+
+@pytest.mark.django_db
+def test_files_that_are_not_rosters_get_a_clear_page_not_a_500(admin_client, settings):
+    for data, message in [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a CSV or XLSX"),
+        (b"PK\x03\x04garbage", "damaged"),
+        (b"name,age\nx,1\n", "lacks the required column"),
+    ]:
+        response = upload(admin_client, data, name="weird.bin")
+        page = admin_client.get(response["Location"]).content.decode()
+        assert message in page
+    settings.ROSTER_MAX_BYTES = 50
+    response = upload(admin_client, csv_bytes(*GOOD))
+    assert response.status_code == 200
+    assert "the limit is" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_template_and_column_help(admin_client):
+    template = admin_client.get(reverse("roster:template")).content.decode()
+    assert template.splitlines()[0].startswith("email,first_name,last_name,course_code")
+    page = admin_client.get(reverse("roster:upload")).content.decode()
+    assert "Download the template" in page
+    assert "<code>hours_attended</code>" in page
+
+
+@pytest.mark.django_db
+def test_the_admin_links_to_the_roster_import(admin_client):
+    assert reverse("roster:upload") in admin_client.get("/admin/").content.decode()
+
+
+def wait_for(record_id: int, timeout: float = 60) -> RosterImport:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        record = RosterImport.objects.get(pk=record_id)
+        if record.status in (RosterImport.Status.DONE, RosterImport.Status.FAILED):
+            return record
+        time.sleep(0.2)
+    raise AssertionError(f"import {record_id} still {record.status} after {timeout}s")
+
+
+def test_a_roster_is_applied_by_a_real_worker_and_invites_each_holder_once(
+    reference_data, celery_worker_process, settings
+):
+    skip_unless_redis()
+    record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=None)
+    roster_import_queue(record=record, only_valid_rows=False)
+    record = wait_for(record.pk)
+    assert record.status == RosterImport.Status.DONE, record.failure
+    assert record.rows_done == 4
+    assert record.summary["credentials_issued"] == 3
+    assert Credential.objects.count() == 3
+    deadline = time.monotonic() + 30
+    while User.objects.filter(invited_at__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not User.objects.filter(invited_at__isnull=True).exists()
+    invited = dict(User.objects.values_list("email", "invited_at"))
+    # The same file again, through the worker: nothing changes, nobody is invited twice.
+    again = roster_import_check(data=csv_bytes(*GOOD), name="march-again.csv", uploaded_by=None)
+    assert again.totals["unchanged_rows"] == 4
+    roster_import_queue(record=again, only_valid_rows=False)
+    again = wait_for(again.pk)
+    assert again.status == RosterImport.Status.DONE
+    assert {k: v for k, v in again.summary.items() if v} == {}
+    assert dict(User.objects.values_list("email", "invited_at")) == invited
