@@ -7,6 +7,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from credentials.signals import attendances_recorded
+from cspo_tracker.bulk import insert_rows
 
 from .models import Category, Entry, Renewal
 
@@ -52,6 +53,7 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         for pk, issuer_id in Category.objects.filter(code="learning").values_list("pk", "issuer_id")
     }
     to_void, new = [], []
+    now = timezone.now()
     for holder_id, course, hours in attendances:
         ids, logged = live.get((holder_id, course.pk), ([], Decimal(0)))
         category_id = learning.get(course.program.issuer_id)
@@ -62,17 +64,34 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         for offset, day_hours in enumerate(split_hours(hours, days)):
             if day_hours > 0:
                 new.append(
-                    Entry(
-                        holder_id=holder_id,
-                        activity_date=course.start_date + datetime.timedelta(days=offset),
-                        category_id=category_id,
-                        title=course.title or f"{course.program.code} course {course.code}",
-                        provider=course.trainer,
-                        hours=day_hours,
-                        source_course=course,
+                    (
+                        holder_id,
+                        course.start_date + datetime.timedelta(days=offset),
+                        category_id,
+                        course.title or f"{course.program.code} course {course.code}",
+                        course.trainer,
+                        day_hours,
+                        course.pk,
+                        now,
                     )
                 )
     if to_void:
         Entry.objects.filter(pk__in=to_void).update(voided_at=timezone.now(), void_reason=CORRECTED)
-    Entry.objects.bulk_create(new, batch_size=2000)
-    return len(new)
+    return insert_rows(
+        Entry,
+        [
+            "holder_id",
+            "activity_date",
+            "category_id",
+            "title",
+            "provider",
+            "hours",
+            "source_course_id",
+            "created_at",
+            "description",
+            "evidence",
+            "void_reason",
+            "updated_at",
+        ],
+        [(*row, "", "", "", now) for row in new],
+    )

@@ -6,15 +6,19 @@ finished by running it again.
 """
 
 import secrets
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
+
+from cspo_tracker.bulk import insert_rows
 
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User
-from ..services import renewal_dates_align
+from ..selectors import today
 from ..signals import attendances_recorded
 from .validate import RosterRow, ValidationReport
 
@@ -29,18 +33,27 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
     for row in rows:
         wanted.setdefault(row.email, row)
     users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+    now = timezone.now()
     missing = [
-        User(
-            email=email,
-            first_name=row.first_name,
-            last_name=row.last_name,
-            password=_unusable_password(),
-        )
+        (email, _unusable_password(), row.first_name, row.last_name, False, True, False, now)
         for email, row in wanted.items()
         if email not in users
     ]
     if missing:
-        User.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
+        insert_rows(
+            User,
+            [
+                "email",
+                "password",
+                "first_name",
+                "last_name",
+                "is_staff",
+                "is_active",
+                "is_superuser",
+                "date_joined",
+            ],
+            missing,
+        )
         users = {u.email: u for u in User.objects.filter(email__in=wanted)}
         summary["holders_created"] += len(missing)
     changed = []
@@ -80,7 +93,9 @@ def _courses(rows, programs, course_hours, summary: Counter) -> dict[str, Course
     wanted: dict[str, RosterRow] = {}
     for row in rows:
         wanted.setdefault(row.course_code, row)
-    courses = {c.code: c for c in Course.objects.filter(code__in=wanted)}
+    courses = {
+        c.code: c for c in Course.objects.filter(code__in=wanted).select_related("program__issuer")
+    }
     missing = [
         Course(
             code=code,
@@ -96,7 +111,10 @@ def _courses(rows, programs, course_hours, summary: Counter) -> dict[str, Course
     ]
     if missing:
         Course.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
-        courses = {c.code: c for c in Course.objects.filter(code__in=wanted)}
+        courses = {
+            c.code: c
+            for c in Course.objects.filter(code__in=wanted).select_related("program__issuer")
+        }
         summary["courses_created"] += len(missing)
     changed = []
     for code, row in wanted.items():
@@ -134,14 +152,7 @@ def _attendances(rows, users, courses, summary: Counter) -> list[tuple]:
         attendance = stored.get((holder_id, course_id))
         course = courses[row.course_code]
         if attendance is None:
-            new.append(
-                Attendance(
-                    holder_id=holder_id,
-                    course_id=course_id,
-                    hours_attended=row.hours_attended,
-                    completed=row.completed,
-                )
-            )
+            new.append((holder_id, course_id, row.hours_attended, row.completed))
         elif (attendance.hours_attended, attendance.completed) != (
             row.hours_attended,
             row.completed,
@@ -151,7 +162,7 @@ def _attendances(rows, users, courses, summary: Counter) -> list[tuple]:
         else:
             continue
         recorded.append((holder_id, course, row.hours_attended, row.completed))
-    Attendance.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
+    insert_rows(Attendance, ["holder_id", "course_id", "hours_attended", "completed"], new)
     if changed:
         Attendance.objects.bulk_update(changed, ["hours_attended", "completed"], batch_size=1000)
     summary["attendances_created"] += len(new)
@@ -172,41 +183,81 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
             "holder_id", "program_id"
         )
     )
-    new = [
-        Credential(holder_id=h, program_id=p, issued_on=course.end_date, source_course=course)
-        for (h, p), course in wanted.items()
-        if (h, p) not in held
-    ]
+    new = [(h, p, course) for (h, p), course in wanted.items() if (h, p) not in held]
     if not new:
         return
-    Credential.objects.bulk_create(new, batch_size=1000)
+    now = timezone.now()
+    insert_rows(
+        Credential,
+        [
+            "holder_id",
+            "program_id",
+            "issued_on",
+            "source_course_id",
+            "verification_code",
+            "created_at",
+            "certificate_number",
+            "verified",
+        ],
+        [(h, p, course.end_date, course.pk, uuid.uuid4(), now, "", True) for h, p, course in new],
+    )
     by_program = {program.pk: program for program in programs.values()}
+    created = Credential.objects.filter(
+        holder_id__in={h for h, _, _ in new}, program_id__in={p for _, p, _ in new}
+    ).values_list("pk", "holder_id", "program_id", "issued_on")
+    fresh = {(h, p) for h, p, _ in new}
     terms = []
-    for credential in new:
-        program = by_program[credential.program_id]
-        ends_on = (
-            None
-            if program.is_lifetime
-            else add_months(credential.issued_on, program.validity_months)
-        )
-        terms.append(
-            Term(credential=credential, sequence=1, starts_on=credential.issued_on, ends_on=ends_on)
-        )
-    Term.objects.bulk_create(terms, batch_size=1000)
+    for pk, holder_id, program_id, issued_on in created:
+        if (holder_id, program_id) not in fresh:
+            continue
+        program = by_program[program_id]
+        ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
+        terms.append((pk, 1, issued_on, ends_on))
+    insert_rows(Term, ["credential_id", "sequence", "starts_on", "ends_on"], terms)
     summary["credentials_issued"] += len(new)
-    # Alignment only matters for holders with more than one credential of a combined issuer.
+    # Alignment only matters for holders with more than one credential of a combined issuer;
+    # it is done for all of them at once, with the same rule as renewal_dates_align.
     combined = {p.pk for p in by_program.values() if p.issuer.combined_renewal}
-    touched = {c.holder_id for c in new if c.program_id in combined}
+    touched = {h for h, p, _ in new if p in combined}
     if touched:
-        crowded = (
+        counts = Counter(
             Credential.objects.filter(holder_id__in=touched, program_id__in=combined)
             .values_list("holder_id", "program__issuer_id")
             .order_by()
         )
-        counts = Counter(crowded)
-        for (holder_id, issuer_id), count in counts.items():
-            if count > 1:
-                renewal_dates_align(holder=User(pk=holder_id), issuer_id=issuer_id)
+        crowded = {holder_id for (holder_id, _), count in counts.items() if count > 1}
+        if crowded:
+            _align(crowded, combined)
+
+
+def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
+    terms = {}
+    for term in (
+        Term.objects.filter(
+            credential__holder_id__in=holder_ids,
+            credential__program_id__in=combined_program_ids,
+            credential__verified=True,
+        )
+        .select_related("credential__program")
+        .order_by("credential_id", "sequence")
+    ):
+        terms[term.credential_id] = term  # the last one per credential is the current term
+    on = today()
+    groups: dict[tuple[int, int], list[Term]] = {}
+    for term in terms.values():
+        if term.ends_on is not None and term.ends_on >= on:
+            key = (term.credential.holder_id, term.credential.program.issuer_id)
+            groups.setdefault(key, []).append(term)
+    moved = []
+    for group in groups.values():
+        target = max(term.ends_on for term in group)
+        for term in group:
+            if term.ends_on < target:
+                term.aligned_from = term.aligned_from or term.ends_on
+                term.ends_on = target
+                moved.append(term)
+    if moved:
+        Term.objects.bulk_update(moved, ["ends_on", "aligned_from"], batch_size=1000)
 
 
 def roster_apply_batch(

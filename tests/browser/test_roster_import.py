@@ -20,7 +20,9 @@ def test_staff_import_a_roster_and_follow_its_progress(
     skip_unless_redis()
     StaffFactory(email="registrar@example.com", is_superuser=True)
     roster = tmp_path / "march.csv"
-    roster.write_bytes(csv_bytes(*GOOD, "broken-address,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes"))
+    roster.write_bytes(
+        csv_bytes(*GOOD, "broken-address,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes")
+    )
     sign_in(page, "registrar@example.com")
     page.goto("/admin/")
     page.get_by_role("link", name="Import a course roster (CSV or XLSX)").click()

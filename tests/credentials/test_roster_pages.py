@@ -32,12 +32,15 @@ def test_upload_shows_counts_and_each_bad_row_and_writes_nothing(admin_client):
     record = RosterImport.objects.get()
     assert response["Location"] == reverse("roster:detail", args=[record.pk])
     page = admin_client.get(response["Location"]).content.decode()
-    assert "New holders</dt><dd class=\"col-5 col-md-3\">4" in page
+    assert 'New holders</dt><dd class="col-5 col-md-3">4' in page
     assert "“not-an-email” is not a valid email address." in page
     assert "Import only the 4 valid rows" in page
     assert User.objects.filter(is_staff=False).count() == 0
     errors = admin_client.get(reverse("roster:errors", args=[record.pk])).content.decode()
-    assert errors.splitlines() == ["line,column,reason", "6,email,“not-an-email” is not a valid email address."]
+    assert errors.splitlines() == [
+        "line,column,reason",
+        "6,email,“not-an-email” is not a valid email address.",
+    ]
 
 
 @pytest.mark.django_db
@@ -45,7 +48,10 @@ def test_a_roster_with_errors_needs_the_only_valid_rows_choice(admin_client):
     upload(admin_client, csv_bytes(GOOD[0], "bad,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes"))
     record = RosterImport.objects.get()
     response = admin_client.post(reverse("roster:apply", args=[record.pk]), follow=True)
-    assert "Fix them and upload the file again, or import only the valid rows" in response.content.decode()
+    assert (
+        "Fix them and upload the file again, or import only the valid rows"
+        in response.content.decode()
+    )
     record.refresh_from_db()
     assert record.status == RosterImport.Status.VALIDATED
 

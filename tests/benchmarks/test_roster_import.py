@@ -1,0 +1,271 @@
+"""Benchmark: a 50,000-row roster over 2,000 courses imported into PostgreSQL.
+
+Run with `make bench`. Prints seconds, rows per second, peak memory of the process, SQL
+statements issued, and the ratio against a baseline measured in the same run: PostgreSQL COPY
+writing the same rows (holders, courses, attendances, credentials, terms, ledger entries) into
+the same tables. Figures are printed, never asserted.
+"""
+
+import csv
+import datetime
+import io
+import resource
+import time
+from contextlib import contextmanager
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from credentials.dates import add_months
+from credentials.models import Attendance, Course, Credential, Program, Term, User
+from credentials.roster.apply import roster_apply
+from credentials.roster.imports import roster_check
+from cspo_tracker.bulk import copy_statements
+from seu_ledger.models import Category, Entry
+
+ROWS = 50_000
+COURSES = 2_000
+START = datetime.date(2025, 3, 3)
+
+
+def roster_csv() -> bytes:
+    """25 attendees a course; one in ten attends a second course (a CSM after a CSPO)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "email",
+            "first_name",
+            "last_name",
+            "course_code",
+            "course_title",
+            "program",
+            "trainer",
+            "start_date",
+            "end_date",
+            "hours_attended",
+            "completed",
+        ]
+    )
+    per_course = ROWS // COURSES
+    for index in range(ROWS):
+        course = index // per_course
+        program = "CSPO" if course % 2 == 0 else "CSM"
+        # one in ten attended the previous course too (a CSM after a CSPO, or the other way)
+        person = index if index % 10 or course == 0 else index - per_course
+        start = START + datetime.timedelta(days=(course % 300))
+        writer.writerow(
+            [
+                f"holder{max(person, 0)}@example.com",
+                f"First{person}",
+                f"Last{person}",
+                f"BENCH-{course:05d}",
+                f"{program} course {course}",
+                program,
+                "Dana Trainer",
+                start.isoformat(),
+                (start + datetime.timedelta(days=1)).isoformat(),
+                "16",
+                "yes" if index % 7 else "no",
+            ]
+        )
+    return out.getvalue().encode()
+
+
+@contextmanager
+def counted_statements():
+    count = [0]
+
+    def wrapper(execute, sql, params, many, context):
+        count[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield count
+
+
+def _copy(cursor, table: str, columns: list[str], rows) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(rows)
+    buffer.seek(0)
+    cursor.copy_expert(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer
+    )
+
+
+def copy_baseline(report) -> None:
+    """The same rows as our import writes, with ids chosen here, loaded with COPY."""
+    now = datetime.datetime.now(datetime.UTC).isoformat()
+    programs = {p.code: p for p in Program.objects.all()}
+    learning = Category.objects.get(issuer__code="scrum-alliance", code="learning").pk
+    users, courses, attendances, credentials, entries = {}, {}, [], {}, []
+    for row in report.rows:
+        users.setdefault(row.email, (len(users) + 1, row))
+        if row.course_code not in courses:
+            courses[row.course_code] = (len(courses) + 1, row)
+        user_id, course_id = users[row.email][0], courses[row.course_code][0]
+        attendances.append((user_id, course_id, row.hours_attended, row.completed))
+        if row.completed:
+            program = programs[row.program_code]
+            if (user_id, program.pk) not in credentials:
+                credentials[(user_id, program.pk)] = (len(credentials) + 1, row, course_id)
+                for day in range(2):
+                    entries.append(
+                        (user_id, row.start_date + datetime.timedelta(days=day), course_id, row)
+                    )
+    with connection.cursor() as cursor:
+        _copy(
+            cursor,
+            User._meta.db_table,
+            [
+                "id",
+                "email",
+                "password",
+                "first_name",
+                "last_name",
+                "is_staff",
+                "is_active",
+                "is_superuser",
+                "date_joined",
+            ],
+            (
+                (pk, email, "!x", r.first_name, r.last_name, "f", "t", "f", now)
+                for email, (pk, r) in users.items()
+            ),
+        )
+        _copy(
+            cursor,
+            Course._meta.db_table,
+            [
+                "id",
+                "code",
+                "title",
+                "program_id",
+                "trainer",
+                "start_date",
+                "end_date",
+                "hours",
+                "delivery",
+            ],
+            (
+                (
+                    pk,
+                    code,
+                    r.course_title,
+                    programs[r.program_code].pk,
+                    r.trainer,
+                    r.start_date,
+                    r.end_date,
+                    report.course_hours[code],
+                    "online",
+                )
+                for code, (pk, r) in courses.items()
+            ),
+        )
+        _copy(
+            cursor,
+            Attendance._meta.db_table,
+            ["holder_id", "course_id", "hours_attended", "completed"],
+            ((u, c, h, "t" if done else "f") for u, c, h, done in attendances),
+        )
+        _copy(
+            cursor,
+            Credential._meta.db_table,
+            [
+                "id",
+                "holder_id",
+                "program_id",
+                "issued_on",
+                "source_course_id",
+                "verification_code",
+                "created_at",
+                "certificate_number",
+                "verified",
+            ],
+            (
+                (pk, u, p, r.end_date, c, f"00000000-0000-4000-8000-{pk:012d}", now, "", "t")
+                for (u, p), (pk, r, c) in credentials.items()
+            ),
+        )
+        _copy(
+            cursor,
+            Term._meta.db_table,
+            ["credential_id", "sequence", "starts_on", "ends_on"],
+            (
+                (pk, 1, r.end_date, add_months(r.end_date, 24))
+                for (pk, r, _) in credentials.values()
+            ),
+        )
+        _copy(
+            cursor,
+            Entry._meta.db_table,
+            [
+                "holder_id",
+                "activity_date",
+                "category_id",
+                "title",
+                "provider",
+                "hours",
+                "description",
+                "evidence",
+                "source_course_id",
+                "void_reason",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (u, d, learning, r.course_title, r.trainer, Decimal(8), "", "", c, "", now, now)
+                for u, d, c, r in entries
+            ),
+        )
+
+
+def wipe() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"TRUNCATE {Entry._meta.db_table}, {Term._meta.db_table}, "
+            f"{Credential._meta.db_table}, {Attendance._meta.db_table}, "
+            f"{Course._meta.db_table}, {User._meta.db_table} RESTART IDENTITY CASCADE"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_roster_import_against_copy(reference_data):
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY baseline needs PostgreSQL")
+    data = roster_csv()
+    report = roster_check(data)
+    assert not report.errors
+
+    began = time.perf_counter()
+    copy_baseline(report)
+    copy_seconds = time.perf_counter() - began
+    baseline_counts = [
+        m.objects.count() for m in (User, Course, Attendance, Credential, Term, Entry)
+    ]
+    wipe()
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    copies_before = copy_statements[0]
+    with counted_statements() as statements:
+        began = time.perf_counter()
+        checked = roster_check(data)
+        summary = roster_apply(checked, batch_size=settings.ROSTER_BATCH_ROWS)
+        seconds = time.perf_counter() - began
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sql_statements = statements[0] + copy_statements[0] - copies_before
+    ours_counts = [m.objects.count() for m in (User, Course, Attendance, Credential, Term, Entry)]
+    print(
+        f"\nroster import: {ROWS:,} rows, {COURSES:,} courses -> holders, courses, attendances, "
+        f"credentials, terms, entries {ours_counts} (COPY wrote {baseline_counts})"
+        f"\n  ours: {seconds:.2f} s, {ROWS / seconds:,.0f} rows/s, "
+        f"{sql_statements:,} SQL statements (COPY included), "
+        f"peak RSS {peak_mb:,.0f} MB (before the import: {rss_before:,.0f} MB)"
+        f"\n  COPY baseline: {copy_seconds:.2f} s"
+        f"\n  ratio: {seconds / copy_seconds:.2f}x the COPY baseline"
+        f"\n  summary: {dict(summary)}"
+    )
+    wipe()
