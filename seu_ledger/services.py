@@ -169,6 +169,10 @@ def entry_void(*, entry: Entry, reason: str) -> Entry:
     return entry
 
 
+def _fee_description(group) -> str:
+    return f"Renewal of {group.label} ending {group.ends_on.isoformat()}"
+
+
 def _fee_for(credential: Credential) -> Fee:
     """The fee row for renewing the credential's group, created as due when first needed."""
     group = renewal_group(credential)
@@ -182,14 +186,14 @@ def _fee_for(credential: Credential) -> Fee:
             issuer_id=program.issuer_id,
             credential=None if group.combined else group.top,
             period_ends_on=group.ends_on,
-            description=f"Renewal of {group.label} ending {group.ends_on.isoformat()}",
+            description=_fee_description(group),
             amount=group.fee_amount,
             currency=group.currency,
         )
     elif fee.period_ends_on != group.ends_on:
         # Recorded before a new credential moved the renewal date: it pays for the new one.
         fee.period_ends_on = group.ends_on
-        fee.description = f"Renewal of {group.label} ending {group.ends_on.isoformat()}"
+        fee.description = _fee_description(group)
         fee.save(update_fields=["period_ends_on", "description"])
     return fee
 
