@@ -278,8 +278,10 @@ DEMO_PASSWORD_DEFAULT = "cspo-demo-2026"  # noqa: S105 -- a laptop demo, refused
 
 
 def demo_user_upsert(*, email: str, password: str, **fields) -> User:
-    """Create or reset a demo account to known values."""
+    """Create or reset a demo account to known values (licence already accepted)."""
     user, _ = User.objects.update_or_create(email=email, defaults={"is_active": True, **fields})
+    if user.licence_accepted_at is None:
+        licence_accept(user=user)
     user.set_password(password)
     user.save(update_fields=["password"])
     return user
