@@ -48,6 +48,8 @@ ID_URLS = {
     "ledger:renew": lambda o: {"pk": o["credential"].pk},
     "ledger:transcript": lambda o: {"pk": o["credential"].pk, "term_pk": o["term"].pk},
 }
+# Staff pages with an id: a holder never gets past the staff check.
+STAFF_ID_URLS = {"roster:detail", "roster:apply", "roster:progress", "roster:errors"}
 # URLs that take a secret or a public code by design, tested in their own modules.
 TOKEN_URLS = {
     "credentials:calendar_feed",  # the token is the key; a wrong one is 404 (test_views)
@@ -77,7 +79,22 @@ def test_every_url_with_an_id_or_token_is_covered():
         for name, pattern in named_patterns()
         if pattern.pattern.regex.groupindex or "<" in str(pattern.pattern)
     }
-    assert with_params == set(ID_URLS) | TOKEN_URLS
+    assert with_params == set(ID_URLS) | TOKEN_URLS | STAFF_ID_URLS
+
+
+@pytest.mark.parametrize("name", sorted(STAFF_ID_URLS))
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_staff_pages_with_ids_refuse_holders(client, name, method):
+    from credentials.models import RosterImport
+
+    record = RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv")
+    client.force_login(UserFactory())
+    response = getattr(client, method)(reverse(name, args=[record.pk]))
+    assert response.status_code in (302, 405)
+    if response.status_code == 302:
+        assert "/admin/login/" in response["Location"]
+    record.refresh_from_db()
+    assert record.status == RosterImport.Status.VALIDATED
 
 
 @pytest.mark.parametrize("name", sorted(ID_URLS))
