@@ -5,7 +5,7 @@ import uuid
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 EMAIL_TAKEN = "Someone already signs in with this email address."
@@ -289,6 +289,11 @@ class Course(models.Model):
     class Meta:
         ordering = ["-end_date", "code"]
         constraints = [
+            models.UniqueConstraint(
+                Upper("code"),
+                name="credentials_course_code_ci_unique",
+                violation_error_message="A course with this code (in any letter case) exists.",
+            ),
             models.CheckConstraint(
                 condition=models.Q(hours__gt=0), name="credentials_course_hours_positive"
             ),
@@ -427,6 +432,9 @@ class RosterImport(models.Model):
     rows_done = models.PositiveIntegerField(default=0)
     summary = models.JSONField(default=dict, blank=True, help_text="What applying changed.")
     failure = models.TextField(blank=True)
+    run_token = models.CharField(
+        max_length=64, blank=True, help_text="The task run that holds this import while applying."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -3,18 +3,29 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .roster.imports import holders_invite, roster_import_apply
+from .roster.imports import holders_invite, roster_import_apply, roster_import_fail
 
 
 @shared_task(
+    bind=True,
     name="credentials.roster_import_apply",
-    acks_late=True,  # safe: applying is idempotent and resumes from its saved progress
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
+    # Safe to run again: applying is idempotent, and a run holds the import by its task id, so
+    # the same task redelivered after its worker died takes over where it stopped.
+    acks_late=True,
+    reject_on_worker_lost=True,
     max_retries=5,
 )
-def roster_import_apply_task(import_id: int) -> None:
-    roster_import_apply(import_id=import_id)
+def roster_import_apply_task(self, import_id: int) -> None:
+    try:
+        roster_import_apply(import_id=import_id, run_token=self.request.id or "")
+    except OperationalError as failure:
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=failure, countdown=2**self.request.retries) from failure
+        roster_import_fail(import_id=import_id, failure=failure)
+        raise
+    except Exception as failure:
+        roster_import_fail(import_id=import_id, failure=failure)
+        raise
 
 
 @shared_task(

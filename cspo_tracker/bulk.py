@@ -6,7 +6,6 @@ a database default must be among the columns. Existing rows must have been filte
 caller (COPY has no ON CONFLICT): a clash raises IntegrityError and rolls the batch back.
 """
 
-import csv
 import datetime
 import io
 from collections.abc import Iterable, Sequence
@@ -19,16 +18,19 @@ NULL = r"\N"
 copy_statements = [0]
 
 
-def _csv_value(value):
+def _csv_field(value) -> str:
+    """One COPY field: NULL bare, everything else quoted (so no text can be read as NULL)."""
     if value is None:
         return NULL
     if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, (datetime.date, datetime.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return value
+        text = "t" if value else "f"
+    elif isinstance(value, (datetime.date, datetime.datetime)):
+        text = value.isoformat()
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    else:
+        text = str(value)
+    return '"' + text.replace('"', '""') + '"'
 
 
 def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
@@ -39,9 +41,9 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     if connection.vendor == "postgresql":
         fields = [model._meta.get_field(name) for name in columns]
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
         for row in rows:
-            writer.writerow([_csv_value(value) for value in row])
+            buffer.write(",".join(_csv_field(value) for value in row))
+            buffer.write("\n")
         buffer.seek(0)
         names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         table = connection.ops.quote_name(model._meta.db_table)

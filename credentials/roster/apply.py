@@ -9,9 +9,9 @@ import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 
 from django.db import transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from cspo_tracker.bulk import insert_rows
@@ -89,42 +89,50 @@ def _memberships(rows, users, programs, summary: Counter) -> None:
     summary["memberships_created"] += len(new)
 
 
-def _courses(rows, programs, course_hours, summary: Counter) -> dict[str, Course]:
+def _stored_courses(codes) -> dict[str, Course]:
+    """Courses by upper-case code: codes are compared without regard to letter case."""
+    return {
+        course.code.upper(): course
+        for course in Course.objects.annotate(code_upper=Upper("code"))
+        .filter(code_upper__in=list(codes))
+        .select_related("program__issuer")
+    }
+
+
+def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict[str, Course]:
     wanted: dict[str, RosterRow] = {}
     for row in rows:
         wanted.setdefault(row.course_code, row)
-    courses = {
-        c.code: c for c in Course.objects.filter(code__in=wanted).select_related("program__issuer")
-    }
-    missing = [
-        Course(
-            code=code,
-            title=row.course_title,
-            program=programs[row.program_code],
-            trainer=row.trainer,
-            start_date=row.start_date or row.end_date,
-            end_date=row.end_date,
-            hours=course_hours[code],
+    courses = _stored_courses(wanted)
+    missing = []
+    for code, row in wanted.items():
+        if code in courses:
+            continue
+        described = report.courses[code]
+        missing.append(
+            Course(
+                code=code,
+                title=described.title or "",
+                program=programs[row.program_code],
+                trainer=described.trainer or "",
+                start_date=described.start_date or described.end_date,
+                end_date=described.end_date,
+                hours=report.course_hours[code],
+            )
         )
-        for code, row in wanted.items()
-        if code not in courses
-    ]
     if missing:
         Course.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
-        courses = {
-            c.code: c
-            for c in Course.objects.filter(code__in=wanted).select_related("program__issuer")
-        }
+        courses = _stored_courses(wanted)
         summary["courses_created"] += len(missing)
     changed = []
-    for code, row in wanted.items():
-        course = courses[code]
+    for code in wanted:
+        course, described = courses[code], report.courses[code]
         new = {
-            "title": row.course_title or course.title,
-            "trainer": row.trainer or course.trainer,
-            "start_date": row.start_date or course.start_date,
-            "end_date": row.end_date or course.end_date,
-            "hours": max(course.hours, course_hours[code]),
+            "title": described.title or course.title,
+            "trainer": described.trainer or course.trainer,
+            "start_date": described.start_date or course.start_date,
+            "end_date": described.end_date or course.end_date,
+            "hours": max(course.hours, report.course_hours[code]),
         }
         if any(getattr(course, name) != value for name, value in new.items()):
             for name, value in new.items():
@@ -178,11 +186,19 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
             wanted.setdefault((users[row.email].pk, program.pk), courses[row.course_code])
     if not wanted:
         return
-    held = set(
-        Credential.objects.filter(holder_id__in={h for h, _ in wanted}).values_list(
-            "holder_id", "program_id"
-        )
+    stored = Credential.objects.filter(holder_id__in={h for h, _ in wanted}).values_list(
+        "pk", "holder_id", "program_id", "verified", "source_course_id"
     )
+    held, claims = set(), []
+    for pk, holder_id, program_id, verified, source_course_id in stored:
+        held.add((holder_id, program_id))
+        course = wanted.get((holder_id, program_id))
+        if course is not None and not verified and source_course_id is None:
+            claims.append(Credential(pk=pk, verified=True, source_course=course))
+    if claims:
+        # A completion on a roster proves a credential the holder had only claimed.
+        Credential.objects.bulk_update(claims, ["verified", "source_course"], batch_size=1000)
+        summary["claims_verified"] += len(claims)
     new = [(h, p, course) for (h, p), course in wanted.items() if (h, p) not in held]
     if not new:
         return
@@ -261,7 +277,7 @@ def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
 
 
 def roster_apply_batch(
-    rows: list[RosterRow], course_hours: dict[str, Decimal], summary: Counter
+    rows: list[RosterRow], report: ValidationReport, summary: Counter
 ) -> list[int]:
     """Write one batch of valid rows in one transaction; return the ids of its holders who still
     need an invitation (never signed in, no password, not invited yet)."""
@@ -269,7 +285,7 @@ def roster_apply_batch(
     with transaction.atomic():
         users = _users(rows, summary)
         _memberships(rows, users, programs, summary)
-        courses = _courses(rows, programs, course_hours, summary)
+        courses = _courses(rows, programs, report, summary)
         recorded = _attendances(rows, users, courses, summary)
         _credentials(rows, users, courses, programs, summary)
         if recorded:
@@ -296,7 +312,7 @@ def roster_apply(
     for offset in range(start_at, len(rows), batch_size):
         batch = rows[offset : offset + batch_size]
         with transaction.atomic():
-            created = roster_apply_batch(batch, report.course_hours, summary)
+            created = roster_apply_batch(batch, report, summary)
             if on_batch:
                 on_batch(offset + len(batch), created, summary)
     return summary

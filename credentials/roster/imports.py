@@ -6,6 +6,7 @@ import logging
 from dataclasses import asdict
 
 from django.conf import settings
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -53,20 +54,19 @@ def roster_import_check(*, data: bytes, name: str, uploaded_by: User | None) -> 
 
 
 def roster_import_queue(*, record: RosterImport, only_valid_rows: bool) -> RosterImport:
-    """Confirm a checked roster: apply it in the background after this transaction commits."""
+    """Confirm a checked roster (or a failed one, to finish it): apply it in the background
+    after this transaction commits."""
     from ..tasks import roster_import_apply_task
 
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=record.pk)
-        if record.status in (RosterImport.Status.QUEUED, RosterImport.Status.APPLYING):
-            return record
-        if record.status == RosterImport.Status.DONE:
+        if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.FAILED):
             return record
         if not record.rows_total:
             raise ValidationError(NOTHING_VALID)
-        if record.errors and not only_valid_rows:
+        if record.errors and not (only_valid_rows or record.only_valid_rows):
             raise ValidationError(HAS_ERRORS)
-        record.only_valid_rows = only_valid_rows
+        record.only_valid_rows = only_valid_rows or record.only_valid_rows
         record.status = RosterImport.Status.QUEUED
         record.failure = ""
         record.save(update_fields=["only_valid_rows", "status", "failure"])
@@ -74,57 +74,82 @@ def roster_import_queue(*, record: RosterImport, only_valid_rows: bool) -> Roste
     return record
 
 
-def roster_import_apply(*, import_id: int) -> RosterImport:
-    """Apply a queued roster in batches, saving progress with each batch. Run again after a
-    failure, it resumes and finishes without duplicating anything."""
-    from ..tasks import holders_invite_task
+def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
+    """Apply a queued roster in batches, saving progress with each batch.
 
+    A run first claims the import with its token: a second run of the same import (a duplicate
+    message, a click while a retry is pending) finds it held and stops, while the same task
+    redelivered after its worker died carries the same token and takes over. Every run applies
+    all valid rows again from the start; the writes are upserts, so rows already in are
+    skipped, nothing is duplicated and no row is left out.
+    """
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=import_id)
         if record.status == RosterImport.Status.DONE:
             return record
+        if record.status == RosterImport.Status.APPLYING and record.run_token != run_token:
+            return record
+        # What earlier, unfinished runs changed still counts in the summary.
+        earlier = dict(record.summary) if record.status != RosterImport.Status.QUEUED else {}
         record.status = RosterImport.Status.APPLYING
-        record.save(update_fields=["status"])
-    try:
-        with record.file.open("rb") as handle:
-            report = roster_check(handle.read())
-        summary_so_far = dict(record.summary)
+        record.run_token = run_token
+        record.rows_done = 0
+        record.save(update_fields=["status", "run_token", "rows_done"])
+    with record.file.open("rb") as handle:
+        report = roster_check(handle.read())
 
-        def on_batch(rows_done, invite_ids, summary):
-            merged = {**summary_so_far}
-            for key, value in summary.items():
-                merged[key] = merged.get(key, 0) + value
-            RosterImport.objects.filter(pk=record.pk).update(rows_done=rows_done, summary=merged)
-            if invite_ids:
-                transaction.on_commit(
-                    lambda ids=tuple(invite_ids): holders_invite_task.delay(list(ids))
-                )
+    def merged(summary) -> dict:
+        keys = set(earlier) | set(summary)
+        return {key: earlier.get(key, 0) + summary.get(key, 0) for key in sorted(keys)}
 
-        roster_apply(
-            report,
-            batch_size=settings.ROSTER_BATCH_ROWS,
-            start_at=record.rows_done,
-            on_batch=on_batch,
-        )
-    except Exception as failure:
-        log.exception("roster import %s failed", record.pk)
+    def on_batch(rows_done, invite_ids, summary):
         RosterImport.objects.filter(pk=record.pk).update(
-            status=RosterImport.Status.FAILED, failure=f"{type(failure).__name__}: {failure}"
+            rows_done=rows_done, summary=merged(summary)
         )
-        raise
-    record.refresh_from_db()
+
+    summary = roster_apply(report, batch_size=settings.ROSTER_BATCH_ROWS, on_batch=on_batch)
+    invite = list(
+        User.objects.filter(
+            email__in={row.email for row in report.rows},
+            invited_at__isnull=True,
+            last_login__isnull=True,
+            password__startswith=UNUSABLE_PASSWORD_PREFIX,
+        ).values_list("pk", flat=True)
+    )
     record.status = RosterImport.Status.DONE
-    record.rows_total = len(report.rows)
-    record.rows_done = len(report.rows)
+    record.rows_total = record.rows_done = len(report.rows)
+    record.summary = merged(summary)
     record.finished_at = timezone.now()
-    record.save(update_fields=["status", "rows_total", "rows_done", "finished_at"])
+    with transaction.atomic():
+        record.save(update_fields=["status", "rows_total", "rows_done", "summary", "finished_at"])
+        if invite:
+            transaction.on_commit(lambda: _queue_invitations(invite))
     return record
+
+
+def roster_import_fail(*, import_id: int, failure: BaseException) -> None:
+    """Mark an import failed (after its retries): staff can run it again to finish it."""
+    log.error("roster import %s failed: %s", import_id, failure)
+    RosterImport.objects.filter(pk=import_id).update(
+        status=RosterImport.Status.FAILED,
+        failure=f"{type(failure).__name__}: {failure}",
+        run_token="",
+    )
+
+
+def _queue_invitations(holder_ids: list[int]) -> None:
+    from ..tasks import holders_invite_task
+
+    for start in range(0, len(holder_ids), 200):
+        holders_invite_task.delay(holder_ids[start : start + 200])
 
 
 def holders_invite(*, holder_ids: list[int]) -> int:
     """Email an invitation to each holder not invited yet: claimed in the database first, so
-    two workers or a rerun never send the same one twice. Returns how many were sent."""
-    sent = 0
+    two workers or a rerun never send the same one twice. A failure releases that holder's
+    claim and the others still go; it is raised at the end so the task retries. Returns how
+    many were sent."""
+    sent, failures = 0, []
     for holder in User.objects.filter(pk__in=holder_ids, invited_at__isnull=True):
         claimed = User.objects.filter(pk=holder.pk, invited_at__isnull=True).update(
             invited_at=timezone.now()
@@ -133,11 +158,13 @@ def holders_invite(*, holder_ids: list[int]) -> int:
             continue
         try:
             holder_invite(holder=holder)
-        except Exception:
-            # Not sent: release the claim so a retry sends it.
+        except Exception as failure:  # noqa: BLE001 - released and re-raised below
             User.objects.filter(pk=holder.pk).update(invited_at=None)
-            raise
-        sent += 1
+            failures.append(failure)
+        else:
+            sent += 1
+    if failures:
+        raise failures[0]
     return sent
 
 

@@ -74,7 +74,7 @@ def _check_header(header: list[str]) -> list[str]:
 
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+        data = data[3:]
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -82,7 +82,7 @@ def _decode(data: bytes) -> str:
 
 
 def _rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:
         raise RosterFileError("This is not a CSV or XLSX file (it contains binary data).")
     text = _decode(data)
     sample = text[:8192]
@@ -91,6 +91,15 @@ def _rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        return _read_csv(reader, max_rows)
+    except csv.Error as broken:
+        raise RosterFileError(
+            f"Line {reader.line_num} cannot be read as CSV: {broken}."
+        ) from broken
+
+
+def _read_csv(reader, max_rows: int) -> list[RawRow]:
     try:
         header = next(reader)
     except StopIteration as empty:
@@ -121,7 +130,7 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.strip()
+        return value.replace("\x00", "").strip()
     return value
 
 
@@ -141,13 +150,22 @@ def _rows_from_xlsx(data: bytes, max_rows: int, max_expanded: int) -> list[RawRo
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
-        iterator = sheet.iter_rows(values_only=True)
-        header = next(iterator, None)
+        header = next(sheet.iter_rows(max_row=1, max_col=len(COLUMNS) * 4, values_only=True), None)
         if header is None:
             raise RosterFileError("The first sheet is empty.")
-        names = _check_header(list(header))
+        header = list(header)
+        while header and header[-1] in (None, ""):
+            header.pop()
+        names = _check_header(header)
+        # Read only the header's columns, and count blank lines too: a sheet padded to a million
+        # empty rows is refused instead of read.
+        iterator = sheet.iter_rows(min_row=2, max_col=len(names), values_only=True)
         rows = []
         for line, values in enumerate(iterator, start=2):
+            if line > max_rows * 2 + 1:
+                raise RosterFileError(
+                    f"The sheet runs past {max_rows * 2:,} lines; remove the blank ones."
+                )
             if not any(value not in (None, "") for value in values):
                 continue
             if len(rows) >= max_rows:

@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models.functions import Upper
 
 from ..models import Attendance, Course, Credential, Membership, Program, User, normalize_email
 from ..selectors import today
@@ -53,6 +54,7 @@ class ValidationReport:
     errors: list[RowError] = field(default_factory=list)
     totals: dict = field(default_factory=dict)
     course_hours: dict[str, Decimal] = field(default_factory=dict)
+    courses: dict = field(default_factory=dict)  # course code -> CourseDetails
 
     @property
     def rows_checked(self) -> int:
@@ -98,8 +100,8 @@ def _hours(row: RawRow, errors: list[RowError]) -> Decimal | None:
     if not hours.is_finite() or hours < 0:
         errors.append(RowError(row.line, "hours_attended", "Hours cannot be negative."))
         return None
-    if hours > 1000:
-        errors.append(RowError(row.line, "hours_attended", "More than 1000 hours in one course."))
+    if hours >= 1000:
+        errors.append(RowError(row.line, "hours_attended", "1000 hours or more in one course."))
         return None
     if hours % QUARTER:
         errors.append(RowError(row.line, "hours_attended", "Hours go in steps of 0.25."))
@@ -135,6 +137,7 @@ def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]
         if not _text(row, column):
             errors.append(RowError(row.line, column, f"{column} is missing."))
     for column, limit in (
+        ("email", 254),
         ("first_name", 150),
         ("last_name", 150),
         ("course_code", 64),
@@ -178,11 +181,12 @@ def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]
         email=email,
         first_name=_text(row, "first_name"),
         last_name=_text(row, "last_name"),
-        course_code=_text(row, "course_code"),
+        # Course codes are compared and stored without regard to letter case.
+        course_code=_text(row, "course_code").upper(),
         course_title=_text(row, "course_title"),
         program_code=program.code,
         trainer=_text(row, "trainer"),
-        start_date=start_date or end_date,
+        start_date=start_date,
         end_date=end_date,
         hours_attended=hours,
         completed=completed,
@@ -193,6 +197,29 @@ def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]
 COURSE_FIELDS = ("program_code", "course_title", "trainer", "start_date", "end_date")
 
 
+@dataclass(frozen=True)
+class CourseDetails:
+    """A course as the file describes it: the first non-blank value of each field."""
+
+    title: str
+    trainer: str
+    start_date: datetime.date | None
+    end_date: datetime.date | None
+
+
+def _clash(row: RosterRow, first: RosterRow, fields) -> str | None:
+    return next(
+        (
+            name
+            for name in fields
+            if getattr(row, name)
+            and getattr(first, name)
+            and getattr(row, name) != getattr(first, name)
+        ),
+        None,
+    )
+
+
 def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     """Check every row; nothing is written. Errors name the line, the column and the reason."""
     report = ValidationReport()
@@ -200,47 +227,59 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     programs = {p.code.upper(): p for p in Program.objects.select_related("issuer")}
     parsed = [row for row in (_parse_row(raw, programs, errors) for raw in raw_rows) if row]
 
-    # Within the file: one course has one set of course details; one row per attendee.
+    # Within the file: one course has one set of details, a person one name and one member id
+    # per issuer, and there is one row per attendee.
     first_of_course: dict[str, RosterRow] = {}
+    first_of_person: dict[str, RosterRow] = {}
+    member_ids: dict[tuple[str, int], RosterRow] = {}
     seen: dict[tuple[str, str], int] = {}
     candidates = []
     for row in parsed:
-        key = (row.course_code.upper(), row.email)
+        key = (row.course_code, row.email)
         if key in seen:
             errors.append(
                 RowError(row.line, "email", f"Repeats line {seen[key]} (same course and email).")
             )
             continue
-        first = first_of_course.setdefault(row.course_code.upper(), row)
-        clash = next(
-            (
-                name
-                for name in COURSE_FIELDS
-                if getattr(row, name)
-                and getattr(first, name)
-                and getattr(row, name) != getattr(first, name)
-            ),
-            None,
-        )
-        if clash:
-            errors.append(
-                RowError(
-                    row.line,
-                    clash.replace("_code", ""),
-                    f"Differs from line {first.line} for the same course "
-                    f"(“{getattr(row, clash)}” against “{getattr(first, clash)}”).",
-                )
+        first = first_of_course.setdefault(row.course_code, row)
+        person = first_of_person.setdefault(row.email, row)
+        issuer_id = programs[row.program_code.upper()].issuer_id
+        member = member_ids.setdefault((row.email, issuer_id), row) if row.member_id else row
+        problem = None
+        if clash := _clash(row, first, COURSE_FIELDS):
+            problem = (
+                clash.replace("_code", ""),
+                f"Differs from line {first.line} for the same course "
+                f"(“{getattr(row, clash)}” against “{getattr(first, clash)}”).",
             )
+        elif clash := _clash(row, person, ("first_name", "last_name")):
+            problem = (clash, f"Differs from line {person.line} for the same email address.")
+        elif member.member_id != row.member_id:
+            problem = ("member_id", f"Differs from line {member.line} for the same issuer.")
+        if problem:
+            errors.append(RowError(row.line, *problem))
             continue
         seen[key] = row.line
         candidates.append(row)
 
-    # Against the database, one query per table.
+    details = {}
+    for code in {row.course_code for row in candidates}:
+        rows_of_course = [row for row in candidates if row.course_code == code]
+        details[code] = CourseDetails(
+            *(
+                next((getattr(r, name) for r in rows_of_course if getattr(r, name)), None)
+                for name in ("course_title", "trainer", "start_date", "end_date")
+            )
+        )
+
+    # Against the database, one query per table; course codes without regard to letter case.
     emails = {row.email for row in candidates}
-    codes = {row.course_code for row in candidates}
     users = {u.email: u for u in User.objects.filter(email__in=emails)}
     courses = {
-        c.code.upper(): c for c in Course.objects.filter(code__in=codes).select_related("program")
+        c.code.upper(): c
+        for c in Course.objects.annotate(code_upper=Upper("code"))
+        .filter(code_upper__in=list(details))
+        .select_related("program")
     }
     memberships = {
         (m.holder_id, m.issuer_id): m.member_id
@@ -254,17 +293,24 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         Credential.objects.filter(holder__in=users.values()).values_list("holder_id", "program_id")
     )
 
-    course_dates: dict[str, datetime.date | None] = {}
     hours_by_course: dict[str, Decimal] = defaultdict(Decimal)
+    on = today()
     for row in candidates:
-        course = courses.get(row.course_code.upper())
+        course = courses.get(row.course_code)
+        described = details[row.course_code]
         program = programs[row.program_code.upper()]
         user = users.get(row.email)
+        start = described.start_date or (course.start_date if course else described.end_date)
+        end = described.end_date or (course.end_date if course else None)
         problem = None
         if course and course.program_id != program.pk:
             problem = ("program", f"Course {course.code} is stored as {course.program.code}.")
-        elif course is None and first_of_course[row.course_code.upper()].end_date is None:
+        elif end is None:
             problem = ("end_date", f"end_date is needed to create course {row.course_code}.")
+        elif start and start > end:
+            problem = ("start_date", f"Course {row.course_code} would start after it ends ({end}).")
+        elif row.completed and end > on:
+            problem = ("end_date", f"Completed on course {row.course_code}, which ends on {end}.")
         elif user and row.member_id:
             stored = memberships.get((user.pk, program.issuer_id))
             if stored and stored != row.member_id:
@@ -280,7 +326,6 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
             errors.append(RowError(row.line, *problem))
             continue
         report.rows.append(row)
-        course_dates[row.course_code.upper()] = first_of_course[row.course_code.upper()].end_date
         hours_by_course[row.course_code] = max(hours_by_course[row.course_code], row.hours_attended)
 
     # Course hours: the most anyone attended, and at least the program's minimum.
@@ -288,6 +333,7 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         program = programs[row.program_code.upper()]
         floor = program.min_course_hours or Decimal(1)
         report.course_hours[row.course_code] = max(hours_by_course[row.course_code], floor)
+        report.courses[row.course_code] = details[row.course_code]
 
     report.totals = _totals(report, raw_rows, users, courses, attendances, held, programs)
     errors.sort(key=lambda error: (error.line, error.column))
@@ -296,13 +342,11 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
 
 def _totals(report, raw_rows, users, courses, attendances, held, programs) -> dict:
     new_holders = {row.email for row in report.rows if row.email not in users}
-    new_courses = {
-        row.course_code.upper() for row in report.rows if row.course_code.upper() not in courses
-    }
+    new_courses = {row.course_code for row in report.rows if row.course_code not in courses}
     attendance_changes = unchanged = 0
     to_issue = set()
     for row in report.rows:
-        user, course = users.get(row.email), courses.get(row.course_code.upper())
+        user, course = users.get(row.email), courses.get(row.course_code)
         program = programs[row.program_code.upper()]
         if row.completed and (user is None or (user.pk, program.pk) not in held):
             to_issue.add((row.email, program.pk))
@@ -316,11 +360,12 @@ def _totals(report, raw_rows, users, courses, attendances, held, programs) -> di
             row.first_name,
             row.last_name,
         )
+        described = report.courses[row.course_code]
         same_course = course is not None and (
-            (row.course_title or course.title) == course.title
-            and (row.trainer or course.trainer) == course.trainer
-            and (row.start_date or course.start_date) == course.start_date
-            and (row.end_date or course.end_date) == course.end_date
+            (described.title or course.title) == course.title
+            and (described.trainer or course.trainer) == course.trainer
+            and (described.start_date or course.start_date) == course.start_date
+            and (described.end_date or course.end_date) == course.end_date
         )
         if same_attendance and same_holder and same_course:
             unchanged += 1

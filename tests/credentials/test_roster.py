@@ -389,19 +389,38 @@ def test_an_import_that_dies_mid_way_finishes_on_a_rerun_without_duplicates(sett
     record.save()
     _block_inserts_for("dee@example.com")  # in the second batch
     with pytest.raises(Exception, match="disk full"):
-        roster_import_apply(import_id=record.pk)
+        roster_import_apply(import_id=record.pk, run_token="task-1")
     record.refresh_from_db()
-    assert record.status == RosterImport.Status.FAILED
-    assert record.rows_done == 2  # the first batch is in, whole
-    assert User.objects.count() == 2
+    assert (record.status, record.rows_done) == (RosterImport.Status.APPLYING, 2)
+    assert User.objects.count() == 2  # the first batch is in, whole
     _unblock()
-    record = roster_import_apply(import_id=record.pk)
+    # Another run (a duplicate message) finds the import held and leaves it alone...
+    assert roster_import_apply(import_id=record.pk, run_token="task-2").status == "applying"
+    assert User.objects.count() == 2
+    # ...while the same task, redelivered, finishes it.
+    record = roster_import_apply(import_id=record.pk, run_token="task-1")
     assert record.status == RosterImport.Status.DONE
     assert record.rows_done == 4
     assert User.objects.count() == 4
     assert Credential.objects.count() == 3
     assert Entry.objects.count() == 6  # two course days for each of the three completions
     assert record.summary["holders_created"] == 4
+
+
+def test_a_failed_import_can_be_run_again_by_staff(settings):
+    from credentials.roster.imports import roster_import_fail, roster_import_queue
+
+    record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=None)
+    roster_import_fail(import_id=record.pk, failure=RuntimeError("worker lost"))
+    record.refresh_from_db()
+    assert record.status == RosterImport.Status.FAILED
+    assert "worker lost" in record.failure
+    roster_import_queue(record=record, only_valid_rows=False)
+    record.refresh_from_db()
+    assert record.status == RosterImport.Status.QUEUED
+    record = roster_import_apply(import_id=record.pk, run_token="again")
+    assert record.status == RosterImport.Status.DONE
+    assert User.objects.count() == 4
 
 
 # --- The command -------------------------------------------------------------------------
@@ -433,3 +452,121 @@ def test_import_roster_imports_and_says_when_nothing_changed(tmp_path, capsys):
     assert "credentials issued 3" in capsys.readouterr().out
     call_command("import_roster", str(path))
     assert "nothing changed" in capsys.readouterr().out
+
+
+# --- Hostile and tricky files (found in review) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            csv_bytes(
+                "a@example.com,A," + "x" * 200_000 + ",C-1,CSPO,2025-03-03,2025-03-04,16,yes"
+            ),
+            "cannot be read as CSV",
+        ),
+        (csv_bytes(*GOOD) + b"x" * 5000 + b"\x00tail", "binary data"),
+    ],
+)
+def test_hostile_csv_files_are_refused_whole(data, message):
+    with pytest.raises(RosterFileError, match=message):
+        roster_rows(data)
+
+
+def test_a_byte_order_mark_on_windows_1252_text_is_still_read():
+    data = b"\xef\xbb\xbf" + csv_bytes(
+        "j\xe9r\xf4me@example.com,J\xe9r\xf4me,D,C-1,CSPO,2025-03-03,2025-03-04,16,yes".encode(
+            "latin-1"
+        ).decode("latin-1"),
+        encoding="cp1252",
+    )
+    (row,) = roster_rows(data)
+    assert row.values["first_name"] == "Jérôme"
+
+
+def test_an_xlsx_with_a_far_away_cell_is_refused_quickly(settings):
+    settings.ROSTER_MAX_ROWS = 1000
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.split(","))
+    sheet.append(
+        ["ann@example.com", "Ann", "A", "X-1", "CSPO", "2025-03-03", "2025-03-04", 16, "yes"]
+    )
+    sheet["XFD200000"] = "far"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with pytest.raises(RosterFileError, match="blank ones"):
+        roster_rows(buffer.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("rows", "line", "column"),
+    [
+        # one person, two names
+        (
+            [GOOD[0], GOOD[0].replace("C-1", "C-9").replace("Ann,Able", "Anne,Able")],
+            3,
+            "first_name",
+        ),
+        # one person, two member ids with the same issuer
+        ([GOOD[0] + ",111", GOOD[0].replace("C-1", "C-9") + ",222"], 3, "member_id"),
+        # an email longer than the column
+        (["a" * 250 + "@example.com,A,B,C-1,CSPO,2025-03-03,2025-03-04,16,yes"], 2, "email"),
+        # 1000 hours do not fit
+        (["ann@example.com,Ann,Able,C-1,CSPO,2025-03-03,2025-03-04,1000,yes"], 2, "hours_attended"),
+    ],
+)
+def test_rows_that_would_fail_when_applied_are_caught_when_checked(rows, line, column):
+    header = HEADER + ",member_id" if any(r.count(",") == 9 for r in rows) else HEADER
+    rows = [r if r.count(",") == header.count(",") else r + "," for r in rows]
+    report = roster_check(csv_bytes(*rows, header=header))
+    assert (line, column) in {(e.line, e.column) for e in report.errors}, report.errors
+
+
+def test_course_codes_in_any_letter_case_are_one_course():
+    apply(csv_bytes(GOOD[0].replace("C-1", "c-1"), GOOD[1]))
+    assert Course.objects.count() == 1
+    apply(csv_bytes(GOOD[0]))
+    ann = User.objects.get(email="ann@example.com")
+    assert Attendance.objects.filter(holder=ann).count() == 1
+    assert Entry.objects.filter(holder=ann).count() == 2
+
+
+def test_a_blank_start_date_keeps_the_stored_one():
+    apply(csv_bytes(*GOOD))
+    report, _ = apply(csv_bytes(GOOD[0].replace("2025-03-03", "")))
+    assert report.errors == []
+    course = Course.objects.get(code="C-1")
+    assert (course.start_date, course.end_date) == (
+        datetime.date(2025, 3, 3),
+        datetime.date(2025, 3, 4),
+    )
+
+
+def test_completion_on_a_stored_course_that_ends_in_the_future_is_refused():
+    apply(csv_bytes("ann@example.com,Ann,Able,C-9,CSPO,2099-01-01,2099-01-02,16,no"))
+    report = roster_check(csv_bytes("ann@example.com,Ann,Able,C-9,CSPO,,,16,yes"))
+    assert [(e.line, e.column) for e in report.errors] == [(2, "end_date")]
+
+
+def test_text_that_looks_like_null_is_stored_as_text():
+    apply(csv_bytes(r"nul@example.com,\N,Null,C-1,CSPO,2025-03-03,2025-03-04,16,yes"))
+    assert User.objects.get(email="nul@example.com").first_name == r"\N"
+
+
+def test_a_roster_completion_verifies_a_claimed_credential():
+    from credentials.services import credential_claim
+
+    ann = UserFactory(email="ann@example.com", first_name="Ann", last_name="Able")
+    claimed = credential_claim(
+        holder=ann,
+        program=program("CSPO"),
+        issued_on=datetime.date(2025, 3, 4),
+        certificate_number="9",
+    )
+    _, summary = apply(csv_bytes(GOOD[0]))
+    claimed.refresh_from_db()
+    assert claimed.verified
+    assert claimed.source_course.code == "C-1"
+    assert summary["claims_verified"] == 1
