@@ -262,9 +262,11 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         seen[key] = row.line
         candidates.append(row)
 
+    by_course: dict[str, list[RosterRow]] = defaultdict(list)
+    for row in candidates:
+        by_course[row.course_code].append(row)
     details = {}
-    for code in {row.course_code for row in candidates}:
-        rows_of_course = [row for row in candidates if row.course_code == code]
+    for code, rows_of_course in by_course.items():
         details[code] = CourseDetails(
             *(
                 next((getattr(r, name) for r in rows_of_course if getattr(r, name)), None)
