@@ -423,3 +423,17 @@ def entry_counts_toward(entry: Entry) -> list[str]:
         if facts and rules.window_start <= facts[0].activity_date <= rules.window_end:
             labels.append(group.label)
     return labels
+
+
+def default_category(holder_id: int) -> Category | None:
+    """The category a holder most likely logs under: learning at the issuer of their first
+    credential (Scrum Alliance Learning, PMI Education...)."""
+    issuer_ids = list(
+        Credential.objects.filter(holder_id=holder_id)
+        .order_by("issued_on")
+        .values_list("program__issuer_id", flat=True)[:1]
+    )
+    categories = Category.objects.filter(code__in=("learning", "education"))
+    if issuer_ids:
+        categories = categories.filter(issuer_id=issuer_ids[0])
+    return categories.order_by("issuer__name").first()

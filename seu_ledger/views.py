@@ -20,13 +20,14 @@ from django.views.decorators.http import require_GET, require_POST
 from credentials.access import holder_required
 from credentials.dates import add_months
 from credentials.models import Credential, Term
-from credentials.selectors import credential_status
+from credentials.selectors import credential_status, today
 
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
 from .models import Entry
 from .selectors import (
     dashboard_cards,
+    default_category,
     entries_of,
     entry_counts_toward,
     group_requirements,
@@ -73,7 +74,8 @@ def _entry_saved_message(request, entry: Entry, verb: str) -> None:
 @holder_required
 def entry_create(request):
     """Log an activity; errors appear next to their fields."""
-    form = EntryForm(request.POST or None, request.FILES or None)
+    initial = {"activity_date": today(), "category": default_category(request.user.pk)}
+    form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.entry_log(holder=request.user, **form.cleaned_data)

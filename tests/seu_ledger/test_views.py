@@ -488,3 +488,9 @@ def test_voided_entries_cannot_be_edited_through_the_page(signed_in, pat):
     entry_void(entry=entry, reason="Duplicate")
     response = signed_in.post(reverse("ledger:entry_edit", args=[entry.pk]), entry_data())
     assert "already voided" in response.content.decode()
+
+
+def test_the_activity_form_starts_on_today_and_the_holders_learning_category(signed_in):
+    form = signed_in.get(reverse("ledger:entry_create")).context["form"]
+    assert form.initial["activity_date"] == datetime.date(2025, 12, 1)
+    assert form.initial["category"] == category("scrum-alliance:learning")
