@@ -38,14 +38,14 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
     holder_ids = {holder_id for holder_id, _, _ in attendances}
     course_ids = {course.pk for _, course, _ in attendances}
     live = {}
-    for pk, holder_id, course_id, hours in Entry.objects.filter(
+    for pk, holder_id, course_id, hours, day in Entry.objects.filter(
         holder_id__in=holder_ids, source_course_id__in=course_ids, voided_at__isnull=True
-    ).values_list("pk", "holder_id", "source_course_id", "hours"):
-        ids, total = live.get((holder_id, course_id), ([], Decimal(0)))
-        live[(holder_id, course_id)] = ([*ids, pk], total + hours)
+    ).values_list("pk", "holder_id", "source_course_id", "hours", "activity_date"):
+        ids, total, days = live.get((holder_id, course_id), ([], Decimal(0), set()))
+        live[(holder_id, course_id)] = ([*ids, pk], total + hours, days | {day})
     consumed = set(
         Renewal.entries.through.objects.filter(
-            entry_id__in=[pk for ids, _ in live.values() for pk in ids]
+            entry_id__in=[pk for ids, _, _ in live.values() for pk in ids]
         ).values_list("entry_id", flat=True)
     )
     learning = {
@@ -55,9 +55,10 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
     to_void, new = [], []
     now = timezone.now()
     for holder_id, course, hours in attendances:
-        ids, logged = live.get((holder_id, course.pk), ([], Decimal(0)))
+        ids, logged, days = live.get((holder_id, course.pk), ([], Decimal(0), set()))
         category_id = learning.get(course.program.issuer_id)
-        if logged == hours or category_id is None or consumed.intersection(ids):
+        in_course = all(course.start_date <= day <= course.end_date for day in days)
+        if (logged == hours and in_course) or category_id is None or consumed.intersection(ids):
             continue
         to_void.extend(ids)
         days = (course.end_date - course.start_date).days + 1

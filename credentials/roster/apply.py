@@ -125,6 +125,7 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
         courses = _stored_courses(wanted)
         summary["courses_created"] += len(missing)
     changed = []
+    moved = set()
     for code in wanted:
         course, described = courses[code], report.courses[code]
         new = {
@@ -135,6 +136,8 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
             "hours": max(course.hours, report.course_hours[code]),
         }
         if any(getattr(course, name) != value for name, value in new.items()):
+            if (course.start_date, course.end_date) != (new["start_date"], new["end_date"]):
+                moved.add(course.pk)
             for name, value in new.items():
                 setattr(course, name, value)
             changed.append(course)
@@ -143,10 +146,40 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
             changed, ["title", "trainer", "start_date", "end_date", "hours"], batch_size=1000
         )
         summary["courses_updated"] += len(changed)
-    return courses
+    if moved:
+        _redate_credentials(moved, summary)
+    return courses, moved
 
 
-def _attendances(rows, users, courses, summary: Counter) -> list[tuple]:
+def _redate_credentials(course_ids: set[int], summary: Counter) -> None:
+    """A corrected course date moves the credentials it issued, while their first term is
+    untouched by renewals or alignment (otherwise staff correct them in the admin)."""
+    terms = (
+        Term.objects.filter(
+            credential__source_course_id__in=course_ids,
+            sequence=1,
+            aligned_from__isnull=True,
+            renewal__isnull=True,
+        )
+        .exclude(credential__terms__sequence=2)
+        .select_related("credential__program", "credential__source_course")
+    )
+    moved_terms, moved_credentials = [], []
+    for term in terms:
+        credential, course = term.credential, term.credential.source_course
+        if credential.issued_on == course.end_date:
+            continue
+        credential.issued_on = term.starts_on = course.end_date
+        if not credential.program.is_lifetime:
+            term.ends_on = add_months(course.end_date, credential.program.validity_months)
+        moved_terms.append(term)
+        moved_credentials.append(credential)
+    Credential.objects.bulk_update(moved_credentials, ["issued_on"], batch_size=1000)
+    Term.objects.bulk_update(moved_terms, ["starts_on", "ends_on"], batch_size=1000)
+    summary["credentials_redated"] += len(moved_credentials)
+
+
+def _attendances(rows, users, courses, moved: set[int], summary: Counter) -> list[tuple]:
     """Upsert attendance; return (holder_id, course, hours, completed) for changed rows."""
     keys = {(users[r.email].pk, courses[r.course_code].pk): r for r in rows}
     stored = {
@@ -167,8 +200,8 @@ def _attendances(rows, users, courses, summary: Counter) -> list[tuple]:
         ):
             attendance.hours_attended, attendance.completed = row.hours_attended, row.completed
             changed.append(attendance)
-        else:
-            continue
+        elif course_id not in moved:
+            continue  # unchanged; a moved course re-dates its hours below
         recorded.append((holder_id, course, row.hours_attended, row.completed))
     insert_rows(Attendance, ["holder_id", "course_id", "hours_attended", "completed"], new)
     if changed:
@@ -285,8 +318,8 @@ def roster_apply_batch(
     with transaction.atomic():
         users = _users(rows, summary)
         _memberships(rows, users, programs, summary)
-        courses = _courses(rows, programs, report, summary)
-        recorded = _attendances(rows, users, courses, summary)
+        courses, moved = _courses(rows, programs, report, summary)
+        recorded = _attendances(rows, users, courses, moved, summary)
         _credentials(rows, users, courses, programs, summary)
         if recorded:
             responses = attendances_recorded.send(sender=Attendance, attendances=recorded)

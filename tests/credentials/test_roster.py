@@ -570,3 +570,23 @@ def test_a_roster_completion_verifies_a_claimed_credential():
     assert claimed.verified
     assert claimed.source_course.code == "C-1"
     assert summary["claims_verified"] == 1
+
+
+def test_a_corrected_course_date_moves_the_credential_term_and_units():
+    apply(csv_bytes(GOOD[0]))
+    moved = GOOD[0].replace("2025-03-03,2025-03-04", "2025-03-10,2025-03-11")
+    _, summary = apply(csv_bytes(moved))
+    ann = User.objects.get(email="ann@example.com")
+    credential = Credential.objects.get(holder=ann)
+    assert credential.issued_on == datetime.date(2025, 3, 11)
+    term = credential.terms.get()
+    assert (term.starts_on, term.ends_on) == (
+        datetime.date(2025, 3, 11),
+        datetime.date(2027, 3, 11),
+    )
+    live = Entry.objects.filter(holder=ann, voided_at__isnull=True)
+    assert sorted(live.values_list("activity_date", flat=True)) == [
+        datetime.date(2025, 3, 10),
+        datetime.date(2025, 3, 11),
+    ]
+    assert summary["credentials_redated"] == 1
