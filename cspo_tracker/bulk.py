@@ -41,8 +41,22 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     if connection.vendor == "postgresql":
         fields = [model._meta.get_field(name) for name in columns]
         buffer = io.StringIO()
+        converted: dict = {}  # dates, decimals and flags repeat a lot: convert each once
+
+        def field(value) -> str:
+            kind = type(value)
+            if kind is str:
+                return '"' + value.replace('"', '""') + '"'
+            if kind is int:
+                return str(value)
+            key = (kind, value)
+            text = converted.get(key)
+            if text is None:
+                text = converted[key] = _csv_field(value)
+            return text
+
         for row in rows:
-            buffer.write(",".join(_csv_field(value) for value in row))
+            buffer.write(",".join([field(value) for value in row]))
             buffer.write("\n")
         buffer.seek(0)
         names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
