@@ -21,6 +21,7 @@ from credentials.access import holder_required
 from credentials.dates import add_months
 from credentials.models import Credential, Term
 from credentials.selectors import credential_status, today
+from cspo_tracker.spreadsheets import csv_safe
 
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
@@ -34,8 +35,6 @@ from .selectors import (
     holder_ledger,
 )
 from .transcript import transcript_pdf
-
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _own_credential(request, pk) -> Credential:
@@ -197,12 +196,6 @@ def history(request):
         "seu_ledger/history.html",
         {"form": form, "page": page, "query": query.urlencode()},
     )
-
-
-def csv_safe(value) -> str:
-    """Neutralise text a spreadsheet would run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
 
 
 @require_GET

@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from cspo_tracker.spreadsheets import csv_safe
+
 from ..models import RosterImport, User
 from ..services import holder_invite
 from .apply import roster_apply
@@ -174,7 +176,7 @@ def errors_csv(record: RosterImport) -> str:
     writer = csv.writer(out)
     writer.writerow(["line", "column", "reason"])
     for error in record.errors:
-        writer.writerow([error["line"] or "", error["column"], error["message"]])
+        writer.writerow([error["line"] or "", error["column"], csv_safe(error["message"])])
     return out.getvalue()
 
 

@@ -590,3 +590,10 @@ def test_a_corrected_course_date_moves_the_credential_term_and_units():
         datetime.date(2025, 3, 11),
     ]
     assert summary["credentials_redated"] == 1
+
+
+def test_the_errors_csv_neutralises_formulas():
+    from credentials.roster.imports import errors_csv
+
+    record = RosterImport(errors=[{"line": 3, "column": "email", "message": "=HYPERLINK(1)"}])
+    assert errors_csv(record).splitlines()[1] == "3,email,'=HYPERLINK(1)"
