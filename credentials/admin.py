@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import Max, Min
+from django.utils import timezone
 
 from .forms import UserChangeForm, UserCreationForm
 from .models import (
@@ -55,9 +56,12 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Email an invitation to set a password")
     def send_invitation(self, request, queryset):
+        sent = 0
         for user in queryset:
             holder_invite(holder=user)
-        self.message_user(request, f"Sent {queryset.count()} invitation(s).")
+            User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
+            sent += 1
+        self.message_user(request, f"Sent {sent} invitation(s).")
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
@@ -65,10 +69,10 @@ class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "date_joined")
+    list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "invited_at")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("last_login", "date_joined", "invited_at", "licence_accepted_at")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
@@ -76,7 +80,10 @@ class UserAdmin(DjangoUserAdmin):
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
-        ("Important dates", {"fields": ("last_login", "date_joined")}),
+        (
+            "Important dates",
+            {"fields": ("last_login", "date_joined", "invited_at", "licence_accepted_at")},
+        ),
     )
     add_fieldsets = (
         (

@@ -169,3 +169,20 @@ def test_adding_a_credential_keeps_its_fields_and_refuses_a_future_date(admin_cl
     assert response.status_code == 302
     credential = holder.credentials.get()
     assert (credential.certificate_number, credential.verified) == ("CERT-123", False)
+
+
+def test_staff_send_an_invitation_from_the_admin(admin_client):
+    from django.core import mail
+
+    from credentials.models import User
+
+    invitee = User.objects.create_user("late@example.com")
+    response = admin_client.post(
+        "/admin/credentials/user/",
+        {"action": "send_invitation", "_selected_action": [invitee.pk]},
+        follow=True,
+    )
+    assert "Sent 1 invitation(s)." in response.content.decode()
+    assert mail.outbox[-1].to == ["late@example.com"]
+    invitee.refresh_from_db()
+    assert invitee.invited_at is not None
