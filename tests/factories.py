@@ -42,3 +42,21 @@ def category(key: str):
 
     issuer_code, code = key.split(":")
     return Category.objects.get(issuer__code=issuer_code, code=code)
+
+
+def cspo_course(code: str, **fields):
+    """A two-day, 16-hour CSPO course ending on 2025-11-04."""
+    import datetime
+    from decimal import Decimal
+
+    from credentials.models import Course
+
+    values = {
+        "code": code,
+        "program": program("CSPO"),
+        "start_date": datetime.date(2025, 11, 3),
+        "end_date": datetime.date(2025, 11, 4),
+        "hours": Decimal(16),
+        **fields,
+    }
+    return Course.objects.create(**values)

@@ -8,7 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from credentials.models import Attendance, Course, Credential
+from credentials.models import Attendance, Credential
 from credentials.selectors import renewal_group
 from credentials.services import attendance_record, credential_issue
 from seu_ledger.models import Entry, Fee, Renewal
@@ -28,7 +28,7 @@ from seu_ledger.services import (
     fee_submit,
     fee_waive,
 )
-from tests.factories import StaffFactory, UserFactory, category, program
+from tests.factories import StaffFactory, UserFactory, category, cspo_course, program
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2025, 12, 1)
@@ -244,15 +244,7 @@ def test_renewal_is_all_or_nothing_when_one_credential_of_a_group_fails():
 
 def test_course_completion_issues_the_credential_and_logs_the_hours_per_day():
     holder = UserFactory()
-    course = Course.objects.create(
-        code="CSPO-2025-11",
-        title="CSPO online",
-        program=program("CSPO"),
-        trainer="Dana",
-        start_date=datetime.date(2025, 11, 3),
-        end_date=datetime.date(2025, 11, 4),
-        hours=Decimal(16),
-    )
+    course = cspo_course("CSPO-2025-11", title="CSPO online", trainer="Dana")
     _, credential = attendance_record(
         holder=holder, course=course, hours_attended=Decimal(16), completed=True
     )
@@ -273,13 +265,7 @@ def test_course_completion_issues_the_credential_and_logs_the_hours_per_day():
 
 def test_completion_with_too_few_hours_is_refused_and_stores_nothing():
     holder = UserFactory()
-    course = Course.objects.create(
-        code="CSPO-SHORT",
-        program=program("CSPO"),
-        start_date=datetime.date(2025, 11, 3),
-        end_date=datetime.date(2025, 11, 4),
-        hours=Decimal(16),
-    )
+    course = cspo_course("CSPO-SHORT")
     with pytest.raises(ValidationError) as excinfo:
         attendance_record(holder=holder, course=course, hours_attended=Decimal(12), completed=True)
     assert "at least 16" in excinfo.value.message_dict["hours_attended"][0]
@@ -290,13 +276,7 @@ def test_completion_with_too_few_hours_is_refused_and_stores_nothing():
 
 def test_attendance_without_completion_is_recorded_and_issues_nothing():
     holder = UserFactory()
-    course = Course.objects.create(
-        code="CSPO-PARTIAL",
-        program=program("CSPO"),
-        start_date=datetime.date(2025, 11, 3),
-        end_date=datetime.date(2025, 11, 4),
-        hours=Decimal(16),
-    )
+    course = cspo_course("CSPO-PARTIAL")
     _, credential = attendance_record(
         holder=holder, course=course, hours_attended=Decimal(8), completed=False
     )
