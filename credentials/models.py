@@ -4,11 +4,34 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
 
 EMAIL_TAKEN = "Someone already signs in with this email address."
+DEFAULT_REMINDER_DAYS = "90,60,30,7"
+REMINDER_DAYS_INVALID = (
+    "Enter whole numbers of days between 1 and 3660, separated by commas, e.g. 90,60,30,7."
+)
+
+
+def parse_reminder_days(value: str) -> tuple[int, ...]:
+    """The days of a schedule such as "90, 60,30,7", largest first, without repeats."""
+    try:
+        days = {int(part) for part in value.replace(" ", "").split(",") if part}
+    except ValueError:
+        raise ValueError(REMINDER_DAYS_INVALID) from None
+    if any(day < 1 or day > 3660 for day in days):
+        raise ValueError(REMINDER_DAYS_INVALID)
+    return tuple(sorted(days, reverse=True))
+
+
+def validate_reminder_days(value: str) -> None:
+    try:
+        parse_reminder_days(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 def normalize_email(email: str) -> str:
@@ -74,6 +97,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     invited_at = models.DateTimeField(
         null=True, blank=True, help_text="When the invitation to set a password was emailed."
+    )
+    reminders_unsubscribed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the holder stopped the optional reminder emails; the expiry-day and "
+        "grace reminders still go out.",
     )
     calendar_token = models.CharField(
         max_length=64,
@@ -213,6 +242,17 @@ class Program(models.Model):
     reminder_horizon_days = models.PositiveSmallIntegerField(
         default=90, help_text="A credential is 'expiring' this many days before its end."
     )
+    reminder_days_before = models.CharField(
+        max_length=60,
+        default=DEFAULT_REMINDER_DAYS,
+        validators=[validate_reminder_days],
+        help_text="Days before the end on which reminders go out, comma-separated (a reminder "
+        "also goes out on the last day).",
+    )
+    grace_reminder_every_days = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="During grace, a reminder every this many days (0: none after the last day).",
+    )
     is_active = models.BooleanField(default=True, help_text="Offered for new courses.")
 
     class Meta:
@@ -247,6 +287,10 @@ class Program(models.Model):
     @property
     def is_lifetime(self) -> bool:
         return self.validity_months is None
+
+    @property
+    def reminder_days(self) -> tuple[int, ...]:
+        return parse_reminder_days(self.reminder_days_before)
 
 
 class Membership(models.Model):
@@ -383,6 +427,8 @@ class Term(models.Model):
 
     class Meta:
         ordering = ["credential", "sequence"]
+        # The reminder scan and the staff reports select terms by end date.
+        indexes = [models.Index(fields=["ends_on"], name="credentials_term_ends_on")]
         constraints = [
             models.UniqueConstraint(
                 fields=["credential", "sequence"], name="credentials_term_one_per_sequence"

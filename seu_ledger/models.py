@@ -3,6 +3,7 @@
 The ledger refers to credentials; credentials never refer to the ledger.
 """
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -267,3 +268,75 @@ class Renewal(models.Model):
 
     def __str__(self):
         return f"Renewal of {self.closed_term}"
+
+
+class Reminder(models.Model):
+    """One reminder about one term at one point of its program's schedule.
+
+    `days_before` is the point (90, 60, 30, 7 days before the end, 0 on the last day, negative
+    weekly during grace). The row is written before any email goes out, and the database holds
+    at most one per (term, point): that, not a cache, is what stops a second send.
+    """
+
+    class Kind(models.TextChoices):
+        EXPIRY_APPROACHING = "expiry_approaching", "Expiry approaching"
+        UNITS_SHORT = "units_short", "Units short"
+        FEE_UNPAID = "fee_unpaid", "Fee unpaid"
+        EXPIRY_DAY = "expiry_day", "Expires today"
+        IN_GRACE = "in_grace", "Expired, in grace"
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will be retried"
+        SKIPPED = "skipped", "Not sent"
+
+    ESSENTIAL_KINDS = (Kind.EXPIRY_DAY, Kind.IN_GRACE)
+
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="reminders")
+    days_before = models.SmallIntegerField(
+        help_text="The point of the schedule: days before the end (negative: after it)."
+    )
+    term_ends_on = models.DateField(help_text="The term's end date when the reminder fell due.")
+    kind = models.CharField(max_length=20, choices=Kind)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DUE)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "holder", "term"]
+        indexes = [models.Index(fields=["status", "holder"], name="seu_reminder_status_holder")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "days_before"], name="seu_ledger_reminder_once_per_term_point"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.holder} ({self.point_label})"
+
+    @property
+    def due_on(self):
+        return self.term_ends_on - datetime.timedelta(days=self.days_before)
+
+    @property
+    def point_label(self) -> str:
+        if self.days_before > 0:
+            return f"{self.days_before} days before the end"
+        if self.days_before == 0:
+            return "on the last day"
+        return f"{-self.days_before} days after the end"
+
+    @property
+    def is_essential(self) -> bool:
+        """Sent even to holders who unsubscribed: the last day, and grace."""
+        return self.days_before <= 0
