@@ -76,6 +76,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Reminders", {"fields": ("reminders_unsubscribed_at",)}),
         (
             "Permissions",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -123,6 +124,7 @@ class ProgramAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("issuer", "code", "name", "track", "level", "is_active")}),
         ("Term", {"fields": ("validity_months", "grace_days", "reminder_horizon_days")}),
+        ("Reminders", {"fields": ("reminder_days_before", "grace_reminder_every_days")}),
         (
             "Renewal",
             {

@@ -5,9 +5,6 @@ import datetime
 from .models import Credential
 from .selectors import credential_valid_through
 
-# Days before the end on which reminders go out (the reminder job uses the same schedule).
-REMINDER_DAYS_BEFORE = (90, 60, 30, 7)
-
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
@@ -69,7 +66,8 @@ def calendar_ics(credentials: list[Credential], *, site_url: str, now: datetime.
             f"Your {code} is valid through {ends_on.isoformat()}. Renew: {link}",
             stamp,
         )
-        for days in REMINDER_DAYS_BEFORE:
+        # The days the reminder emails go out, from the program's schedule.
+        for days in credential.program.reminder_days:
             lines += _event(
                 f"{uid_base}-{days}d@cspo-tracker",
                 ends_on - datetime.timedelta(days=days),

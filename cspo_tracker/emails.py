@@ -1,23 +1,40 @@
-"""Sending templated email: every message has a plain-text and an HTML part."""
+"""Templated email: every message has a plain-text and an HTML part."""
+
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 
-def email_send(*, to: str, template: str, context: dict, headers: dict | None = None) -> None:
-    """Render templates/emails/<template>_subject.txt, .txt and .html, and send them to one
-    address. Templates get `site_url` for absolute links."""
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def email_render(*, template: str, context: dict) -> RenderedEmail:
+    """Render templates/emails/<template>_subject.txt, .txt and .html. Templates get `site_url`
+    for absolute links."""
     context = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    text = render_to_string(f"emails/{template}.txt", context)
-    html = render_to_string(f"emails/{template}.html", context)
+    subject = render_to_string(f"emails/{template}_subject.txt", context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=render_to_string(f"emails/{template}.txt", context),
+        html=render_to_string(f"emails/{template}.html", context),
+    )
+
+
+def email_send(*, to: str, template: str, context: dict, headers: dict | None = None) -> None:
+    """Render an email (see `email_render`) and send it to one address."""
+    rendered = email_render(template=template, context=context)
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
+        subject=rendered.subject,
+        body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers=headers or {},
     )
-    message.attach_alternative(html, "text/html")
+    message.attach_alternative(rendered.html, "text/html")
     message.send()

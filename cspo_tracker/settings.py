@@ -8,6 +8,7 @@ and the URLs of its services; see .env.example and the README for every variable
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -188,7 +189,26 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Reminders ----------------------------------------------------------------------------------
+# The daily run, at this local time (TIME_ZONE); one beat process schedules it.
+REMINDER_RUN_AT = env.str("REMINDER_RUN_AT", default="06:00")
+# Holders per sending task: the unit of work handed to the workers.
+REMINDER_BATCH_HOLDERS = env.int("REMINDER_BATCH_HOLDERS", default=100)
+# First wait before retrying a failed send; it doubles each time (six tries, then the next run).
+REMINDER_RETRY_SECONDS = env.int("REMINDER_RETRY_SECONDS", default=60)
+try:
+    _run_hour, _run_minute = (int(part) for part in REMINDER_RUN_AT.split(":"))
+    if not (0 <= _run_hour < 24 and 0 <= _run_minute < 60):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(f"REMINDER_RUN_AT must be HH:MM, not {REMINDER_RUN_AT!r}.") from None
+CELERY_BEAT_SCHEDULE: dict = {
+    "reminders-daily": {
+        "task": "seu_ledger.reminders_run",
+        "schedule": crontab(hour=_run_hour, minute=_run_minute),
+    },
+}
 
 # --- Forms ------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -1,10 +1,17 @@
 """Settings for the test suite: the same as production's shape, minus what only slows tests."""
 
+import os
+
+import environ
+
 from .settings import *  # noqa: F403
 from .settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if os.environ.get("TEST_WORKER_EMAIL_URL"):
+    # A Celery worker started by a test sends through the local SMTP sink that test runs.
+    vars().update(environ.Env.email_url_config(os.environ["TEST_WORKER_EMAIL_URL"]))
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,16 +1,23 @@
 """Staff screens for the ledger, fees and renewals; adds ledger columns to credentials."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from credentials.admin import CredentialAdmin, UserAdmin
-from credentials.models import Credential
+from credentials.models import Credential, User
+from credentials.selectors import today
+from cspo_tracker.emails import email_render
 
-from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
+from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Reminder, Renewal
+from .reminders.selectors import reminder_preview
+from .reminders.services import REMINDER_TEMPLATE
 from .selectors import fmt_units, renewal_requirements
 from .services import fee_confirm
 
@@ -149,6 +156,113 @@ admin.site.unregister(get_user_model())
 @admin.register(get_user_model())
 class HolderAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, EntryInline]
+    actions = [*UserAdmin.actions, "preview_reminder"]
+
+    @admin.action(description="Preview the reminder email they would get today")
+    def preview_reminder(self, request, queryset):
+        holder = queryset.order_by("pk").first()
+        url = reverse("admin:seu_ledger_reminder_preview")
+        return redirect(f"{url}?holder={holder.email}")
+
+
+class ReminderPreviewForm(forms.Form):
+    holder = forms.EmailField(label="Holder's email")
+    on = forms.DateField(
+        label="As on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_holder(self):
+        email = self.cleaned_data["holder"]
+        holder = User.objects.filter(email__iexact=email.strip()).first()
+        if holder is None:
+            raise ValidationError(f"No one signs in with {email}.")
+        return holder
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """Every reminder: due, sent, failed (with the mail server's answer) or not sent (why)."""
+
+    list_display = (
+        "holder",
+        "credential",
+        "point",
+        "due_on",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "problem",
+    )
+    list_filter = ("status", "kind", "term__credential__program")
+    list_select_related = ("holder", "term__credential__program")
+    search_fields = ("holder__email", "holder__last_name")
+    date_hierarchy = "created_at"
+    readonly_fields = (
+        "holder",
+        "term",
+        "days_before",
+        "term_ends_on",
+        "kind",
+        "status",
+        "attempts",
+        "last_error",
+        "skip_reason",
+        "created_at",
+        "sent_at",
+    )
+    fields = readonly_fields
+    change_list_template = "admin/seu_ledger/reminder/change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Credential", ordering="term__credential__program__code")
+    def credential(self, reminder):
+        return reminder.term.credential.program.code
+
+    @admin.display(description="When", ordering="days_before")
+    def point(self, reminder):
+        return reminder.point_label
+
+    @admin.display(description="Problem")
+    def problem(self, reminder):
+        return reminder.last_error or reminder.skip_reason or ""
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("preview/", preview, name="seu_ledger_reminder_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """The email a holder would get if the daily job ran on a day (today by default)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ReminderPreviewForm(request.GET or None)
+        plan = email = None
+        if form.is_valid():
+            on = form.cleaned_data["on"] or today()
+            plan = reminder_preview(form.cleaned_data["holder"], on)
+            if plan.cards:
+                email = email_render(template=REMINDER_TEMPLATE, context=plan.context())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview a reminder email",
+            "opts": self.model._meta,
+            "form": form,
+            "plan": plan,
+            "email": email,
+            "today": today(),
+        }
+        return TemplateResponse(request, "admin/seu_ledger/reminder/preview.html", context)
 
 
 admin.site.unregister(Credential)

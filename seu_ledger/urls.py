@@ -18,6 +18,11 @@ urlpatterns = [
     path("credentials/<int:pk>/fee/", views.fee_submit, name="fee_submit"),
     path("credentials/<int:pk>/renew/", views.renew, name="renew"),
     path(
+        "reminders/unsubscribe/<str:token>/",
+        views.reminders_unsubscribe,
+        name="reminders_unsubscribe",
+    ),
+    path(
         "credentials/<int:pk>/terms/<int:term_pk>/transcript.pdf",
         views.transcript,
         name="transcript",

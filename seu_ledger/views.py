@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from credentials.access import holder_required
@@ -26,6 +27,9 @@ from cspo_tracker.spreadsheets import csv_safe
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
 from .models import Entry
+from .reminders.selectors import holder_from_unsubscribe_token
+from .reminders.services import reminders_resubscribe
+from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
 from .selectors import (
     dashboard_cards,
     default_category,
@@ -311,3 +315,27 @@ def transcript(request, pk, term_pk):
     filename = f"transcript-{credential.program.code}-term-{term.sequence}.pdf".replace(" ", "_")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@csrf_exempt  # the signed token is the credential; RFC 8058 mail clients POST without a form
+def reminders_unsubscribe(request, token):
+    """Stop (or restart) the optional reminder emails, from the link in every reminder.
+
+    A GET only shows the choice, so a mail scanner following links changes nothing; a POST
+    with the body "List-Unsubscribe=One-Click" is the mail client's one-click unsubscribe.
+    """
+    holder = holder_from_unsubscribe_token(token)
+    if holder is None:
+        raise Http404("Unknown or damaged link.")
+    if request.method == "POST":
+        if request.POST.get("action") == "resubscribe":
+            reminders_resubscribe(holder=holder)
+        else:
+            reminders_unsubscribe_service(holder=holder)
+    elif request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    return render(
+        request,
+        "seu_ledger/reminders_unsubscribe.html",
+        {"holder": holder, "unsubscribed": holder.reminders_unsubscribed_at is not None},
+    )

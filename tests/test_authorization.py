@@ -58,6 +58,7 @@ TOKEN_URLS = {
     "invitation_accept",  # signed, expiring tokens
     "sign_up_confirm",
     "password_reset_confirm",
+    "ledger:reminders_unsubscribe",  # signed holder id; a damaged one is 404 (test_reminders)
 }
 
 

@@ -85,3 +85,14 @@ def test_beat_starts_on_the_embedded_broker(tmp_path):
         output = beat.communicate(timeout=20)[0].decode(errors="replace")
     assert "beat: Starting" in output, output
     assert list(tmp_path.glob("celerybeat-schedule*")), output
+
+
+def test_beat_runs_the_reminder_job_daily_at_the_configured_time(settings):
+    from celery.schedules import crontab
+
+    from cspo_tracker.celery import app
+
+    app.loader.import_default_modules()
+    [entry] = settings.CELERY_BEAT_SCHEDULE.values()
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == crontab(hour=6, minute=0)

@@ -8,6 +8,7 @@ import time_machine
 from django.urls import reverse
 
 from credentials.services import credential_issue
+from seu_ledger.reminders.schedule import reminder_points
 from seu_ledger.selectors import renewal_requirements
 from seu_ledger.services import entry_log
 from tests.factories import UserFactory, category, program
@@ -125,6 +126,8 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
             "validity_months": 36,
             "grace_days": 30,
             "reminder_horizon_days": 60,
+            "reminder_days_before": "60, 14",
+            "grace_reminder_every_days": 10,
             "units_required": "12",
             "unit_name": "hours",
             "lookback_months": 36,
@@ -147,6 +150,23 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
     assert credential.terms.get().ends_on == datetime.date(2027, 2, 28)
     assert requirements.group.units_required == Decimal(12)
     assert "fee of €80" in requirements.reasons["fee"][0]
+    assert reminder_points(program("CPO")) == (60, 14, 0, -10, -20, -30)
+
+
+def test_a_reminder_schedule_that_is_not_days_is_refused_naming_the_field(admin_client):
+    cspo = program("CSPO")
+    page = admin_client.get(f"/admin/credentials/program/{cspo.pk}/change/")
+    data = {
+        key: value
+        for key, value in page.context["adminform"].form.initial.items()
+        if value is not None and not isinstance(value, list)
+    }
+    data.update(issuer=cspo.issuer_id, reminder_days_before="90, soon")
+    response = admin_client.post(f"/admin/credentials/program/{cspo.pk}/change/", data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "whole numbers of days" in errors["reminder_days_before"][0]
+    assert program("CSPO").reminder_days_before == "90,60,30,7"
 
 
 def test_adding_a_credential_keeps_its_fields_and_refuses_a_future_date(admin_client):

@@ -1,0 +1,405 @@
+"""Reads about reminders: which terms fall due on a day, and what one holder's email says."""
+
+import datetime
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Exists, Expression, F, OuterRef, Q, QuerySet, SmallIntegerField
+from django.urls import reverse
+from django.utils import timezone
+
+from credentials.models import Program, Term, User
+from credentials.selectors import Status
+
+from ..models import Fee, Reminder
+from ..selectors import CredentialCard, dashboard_cards, fmt_units, money
+from .schedule import PointRange, point_ranges
+
+UNSUBSCRIBE_SALT = "seu_ledger.reminders.unsubscribe"
+# A claim older than this is taken to belong to a worker that died while sending.
+CLAIM_EXPIRES = datetime.timedelta(minutes=30)
+
+# Most urgent first: the order of cards in an email, and which one names the subject.
+URGENCY = (
+    Reminder.Kind.IN_GRACE,
+    Reminder.Kind.EXPIRY_DAY,
+    Reminder.Kind.UNITS_SHORT,
+    Reminder.Kind.FEE_UNPAID,
+    Reminder.Kind.EXPIRY_APPROACHING,
+)
+
+SKIP_RENEWED = "The credential was renewed before the reminder went out."
+SKIP_END_MOVED = "The term's end date changed to {ends_on} before the reminder went out."
+SKIP_LAPSED = "The credential had lapsed before the reminder went out."
+SKIP_SUPERSEDED = "A later reminder for the same term ({point}) went out instead."
+SKIP_UNSUBSCRIBED = "The holder unsubscribed from optional reminders."
+SKIP_INACTIVE = "The holder's account is deactivated."
+
+
+class SchedulePoint(Expression):
+    """The point a term is at on a day, as one SQL CASE on its program and end date.
+
+    One branch per program, and inside it the program's points from the latest-ending range
+    down, so the database stops at the first match and the ORM compiles two column references
+    instead of hundreds of lookups. Terms outside every range get NULL.
+    """
+
+    output_field = SmallIntegerField()
+
+    def __init__(self, ranges: tuple[PointRange, ...], program="credential__program_id"):
+        super().__init__()
+        self.ranges = ranges
+        self.program, self.ends_on = F(program), F("ends_on")
+
+    def get_source_expressions(self):
+        return [self.program, self.ends_on]
+
+    def set_source_expressions(self, exprs):
+        self.program, self.ends_on = exprs
+
+    def as_sql(self, compiler, connection):
+        program_sql, program_params = compiler.compile(self.program)
+        ends_sql, ends_params = compiler.compile(self.ends_on)
+        date = connection.ops.adapt_datefield_value
+        by_program: dict[int, list[PointRange]] = {}
+        for r in self.ranges:
+            by_program.setdefault(r.program_id, []).append(r)
+        sql, params = ["CASE"], []
+        for program_id, ranges in by_program.items():
+            ranges.sort(key=lambda r: r.ends_to, reverse=True)
+            sql.append(f"WHEN {program_sql} = %s AND {ends_sql} <= %s THEN CASE")
+            params += [*program_params, program_id, *ends_params, date(ranges[0].ends_to)]
+            for r in ranges:
+                sql.append(f"WHEN {ends_sql} >= %s THEN %s")
+                params += [*ends_params, date(r.ends_from), r.point]
+            sql.append("END")
+        sql.append("END")
+        return " ".join(sql), params
+
+
+def point_ranges_of(programs: list[Program], on: datetime.date) -> tuple[PointRange, ...]:
+    return tuple(r for program in programs for r in point_ranges(program, on))
+
+
+def within_ranges(ranges: tuple[PointRange, ...]) -> Q:
+    """Terms whose end date puts them at some point: one date range per program."""
+    by_program: dict[int, list[PointRange]] = {}
+    for r in ranges:
+        by_program.setdefault(r.program_id, []).append(r)
+    return reduce(
+        or_,
+        (
+            Q(
+                credential__program_id=program_id,
+                ends_on__gte=min(r.ends_from for r in program_ranges),
+                ends_on__lte=max(r.ends_to for r in program_ranges),
+            )
+            for program_id, program_ranges in by_program.items()
+        ),
+    )
+
+
+def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]:
+    """Current terms at a point of their schedule on `on` with no reminder recorded for that
+    point yet, annotated with `point`. One query, whatever the number of credentials.
+
+    Holders who unsubscribed only get the points on and after the last day; deactivated
+    accounts get none.
+    """
+    programs = list(
+        Program.objects.filter(validity_months__isnull=False).only(
+            "pk", "grace_days", "reminder_days_before", "grace_reminder_every_days"
+        )
+    )
+    ranges = point_ranges_of(programs, on)
+    if not ranges:
+        return Term.objects.none()
+    newer = Term.objects.filter(
+        credential_id=OuterRef("credential_id"), sequence__gt=OuterRef("sequence")
+    )
+    recorded = Reminder.objects.filter(term_id=OuterRef("pk"), days_before=OuterRef("point"))
+    terms = Term.objects.filter(within_ranges(ranges), credential__holder__is_active=True)
+    if holder_id is not None:
+        terms = terms.filter(credential__holder_id=holder_id)
+    # A point at or after the last day is one whose end date has come.
+    optional_allowed = Q(ends_on__lte=on) | Q(
+        credential__holder__reminders_unsubscribed_at__isnull=True
+    )
+    return (
+        terms.filter(optional_allowed)
+        .exclude(Exists(newer))
+        .annotate(point=SchedulePoint(ranges))
+        .exclude(Exists(recorded))
+    )
+
+
+def pending_condition(now: datetime.datetime | None = None) -> Q:
+    """Reminders not sent yet: due, failed (to retry), or claimed by a worker long gone."""
+    stale = (now or timezone.now()) - CLAIM_EXPIRES
+    return Q(status__in=[Reminder.Status.DUE, Reminder.Status.FAILED]) | Q(
+        status=Reminder.Status.SENDING, claimed_at__lt=stale
+    )
+
+
+def holders_with_pending_reminders() -> list[int]:
+    return list(
+        Reminder.objects.filter(pending_condition())
+        .order_by("holder_id")
+        .values_list("holder_id", flat=True)
+        .distinct()
+    )
+
+
+def unsubscribe_token(holder: User) -> str:
+    return signing.dumps(holder.pk, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def holder_from_unsubscribe_token(token: str) -> User | None:
+    try:
+        holder_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=holder_id).first()
+
+
+@dataclass
+class ReminderCard:
+    """One credential (or group renewing together) in a reminder email."""
+
+    card: CredentialCard
+    kind: str
+    reminders: list[Reminder] = field(default_factory=list)
+
+    @property
+    def group(self):
+        return self.card.group
+
+    @property
+    def days_left(self) -> int:
+        return self.card.days_left
+
+    @property
+    def days_ago(self) -> int:
+        return -self.card.days_left
+
+    @property
+    def grace_days_left(self) -> int:
+        return self.group.top.program.grace_days + self.card.days_left
+
+    @property
+    def grace_ends_on(self) -> datetime.date:
+        return self.group.ends_on + datetime.timedelta(days=self.group.top.program.grace_days)
+
+    @property
+    def units_missing(self) -> str | None:
+        balance = self.card.balance
+        if balance is None or balance.counted >= balance.required:
+            return None
+        return fmt_units(balance.required - balance.counted)
+
+    @property
+    def units_counted(self) -> str:
+        return fmt_units(self.card.balance.counted)
+
+    @property
+    def units_required(self) -> str:
+        return fmt_units(self.card.balance.required)
+
+    @property
+    def category_messages(self) -> list[str]:
+        """Per-category shortfalls (PMI's Education minimum...); the total has its own line."""
+        messages = self.card.requirements.reasons.get("units", [])
+        return messages[1:] if self.units_missing else messages
+
+    @property
+    def fee_text(self) -> str:
+        requirements = self.card.requirements
+        status = requirements.fee_status
+        amount = money(self.group.fee_amount, self.group.currency)
+        if status == "not_required":
+            return "No renewal fee."
+        if status == Fee.Status.DUE:
+            return f"Renewal fee{f' of {amount}' if amount else ''}: not paid yet."
+        if status == Fee.Status.SUBMITTED:
+            return f"Renewal fee: paid (reference {requirements.fee.reference}), being confirmed."
+        return f"Renewal fee: {requirements.fee.get_status_display().lower()}."
+
+    @property
+    def action(self) -> tuple[str, str]:
+        """What to do next, and the absolute address of the page that does it."""
+        site = settings.SITE_URL
+        renewal = f"{site}{reverse('ledger:renewal', args=[self.group.top.pk])}"
+        step = self.card.next_action
+        if step == "log":
+            return "Log your activities", f"{site}{reverse('ledger:entry_create')}"
+        if step == "fee":
+            return "Pay and record the renewal fee", renewal
+        if step == "renew":
+            return "Renew now", renewal
+        return "See your certifications", f"{site}{reverse('ledger:dashboard')}"
+
+    @property
+    def headline(self) -> str:
+        label = self.group.label
+        if self.kind == Reminder.Kind.IN_GRACE:
+            ended = self.group.ends_on
+            return f"{label} ended on {ended.day} {ended:%B %Y}: renew within the grace period"
+        if self.kind == Reminder.Kind.EXPIRY_DAY:
+            return f"{label} expires today"
+        when = "tomorrow" if self.days_left == 1 else f"in {self.days_left} days"
+        if self.kind == Reminder.Kind.UNITS_SHORT:
+            missing = self.units_missing
+            if missing is None:
+                return f"{label} ends {when}: {self.category_messages[0]}"
+            return f"{label} ends {when}: {missing} {self.group.unit_name} to go"
+        if self.kind == Reminder.Kind.FEE_UNPAID:
+            return f"{label} ends {when}: the renewal fee is unpaid"
+        return f"{label} ends {when}: ready to renew"
+
+
+def card_kind(card: CredentialCard) -> str:
+    """What a reminder about this card is about, from the facts on the day."""
+    if card.days_left < 0:
+        return Reminder.Kind.IN_GRACE
+    if card.days_left == 0:
+        return Reminder.Kind.EXPIRY_DAY
+    reasons = card.requirements.reasons
+    if "units" in reasons:
+        return Reminder.Kind.UNITS_SHORT
+    if "fee" in reasons and card.requirements.fee_status == Fee.Status.DUE:
+        return Reminder.Kind.FEE_UNPAID
+    return Reminder.Kind.EXPIRY_APPROACHING
+
+
+@dataclass
+class ReminderPlan:
+    """What one holder's email on a day says, which reminders it sends and which it drops."""
+
+    holder: User
+    on: datetime.date
+    cards: list[ReminderCard]
+    skipped: dict[int, str]  # reminder id -> why it is not sent
+
+    @property
+    def to_send(self) -> list[Reminder]:
+        return [reminder for card in self.cards for reminder in card.reminders]
+
+    @property
+    def essential_only(self) -> bool:
+        return all(card.kind in Reminder.ESSENTIAL_KINDS for card in self.cards)
+
+    @property
+    def subject(self) -> str:
+        if not self.cards:
+            return ""
+        more = len(self.cards) - 1
+        return self.cards[0].headline + (f" (and {more} more)" if more else "")
+
+    def unsubscribe_url(self) -> str:
+        path = reverse("ledger:reminders_unsubscribe", args=[unsubscribe_token(self.holder)])
+        return f"{settings.SITE_URL}{path}"
+
+    def context(self) -> dict:
+        return {
+            "holder": self.holder,
+            "subject": self.subject,
+            "cards": self.cards,
+            "on": self.on,
+            "dashboard_url": f"{settings.SITE_URL}{reverse('ledger:dashboard')}",
+            "unsubscribe_url": self.unsubscribe_url(),
+            "unsubscribed": self.holder.reminders_unsubscribed_at is not None,
+        }
+
+    def headers(self) -> dict:
+        # RFC 8058 one-click unsubscribe: mail clients POST to the link.
+        return {
+            "List-Unsubscribe": f"<{self.unsubscribe_url()}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+
+
+def reminder_plan(holder: User, reminders: list[Reminder], on: datetime.date) -> ReminderPlan:
+    """Decide, from the holder's records on `on`, what their pending reminders become: one card
+    per credential (or group renewing together) at its most urgent point, the rest dropped with
+    a reason. Queries: the holder's dashboard, a fixed number however many reminders."""
+    skipped: dict[int, str] = {}
+    if not holder.is_active:
+        return ReminderPlan(holder, on, [], {r.pk: SKIP_INACTIVE for r in reminders})
+    cards = dashboard_cards(holder.pk, on)
+    card_of = {credential.pk: card for card in cards for credential in card.group.credentials}
+    latest: dict[int, Reminder] = {}
+    for reminder in sorted(reminders, key=lambda r: r.days_before):
+        if reminder.term_id in latest:
+            skipped[reminder.pk] = SKIP_SUPERSEDED.format(
+                point=latest[reminder.term_id].point_label
+            )
+        else:
+            latest[reminder.term_id] = reminder
+    by_card: dict[int, ReminderCard] = {}
+    for reminder in latest.values():
+        card = card_of.get(reminder.term.credential_id)
+        reason = _skip_reason(reminder, card, holder)
+        if reason:
+            skipped[reminder.pk] = reason
+            continue
+        key = id(card)
+        if key not in by_card:
+            by_card[key] = ReminderCard(card=card, kind=card_kind(card))
+        by_card[key].reminders.append(reminder)
+    chosen = sorted(by_card.values(), key=lambda c: (URGENCY.index(c.kind), c.days_left))
+    return ReminderPlan(holder, on, chosen, skipped)
+
+
+def _skip_reason(reminder: Reminder, card: CredentialCard | None, holder: User) -> str | None:
+    if card is None:
+        return SKIP_RENEWED
+    terms = {credential.pk: credential for credential in card.group.credentials}
+    credential = terms[reminder.term.credential_id]
+    current = max(credential.terms.all(), key=lambda term: term.sequence)
+    if current.pk != reminder.term_id:
+        return SKIP_RENEWED
+    if current.ends_on != reminder.term_ends_on:
+        return SKIP_END_MOVED.format(ends_on=current.ends_on)
+    if card.status == Status.LAPSED:
+        return SKIP_LAPSED
+    if holder.reminders_unsubscribed_at is not None and card.days_left > 0:
+        return SKIP_UNSUBSCRIBED
+    return None
+
+
+def reminders_unrecorded(on: datetime.date, holder_id: int) -> list[Reminder]:
+    """The reminders the next run would record for one holder, as unsaved rows (for previews)."""
+    now = timezone.now()
+    return [
+        Reminder(
+            pk=-term.pk,
+            holder_id=holder_id,
+            term=term,
+            days_before=term.point,
+            term_ends_on=term.ends_on,
+            kind=point_kind(term.point),
+            created_at=now,
+        )
+        for term in due_terms(on, holder_id).select_related("credential")
+    ]
+
+
+def point_kind(point: int) -> str:
+    """The kind a reminder is recorded with, before the facts on the day refine it."""
+    if point > 0:
+        return Reminder.Kind.EXPIRY_APPROACHING
+    return Reminder.Kind.EXPIRY_DAY if point == 0 else Reminder.Kind.IN_GRACE
+
+
+def reminder_preview(holder: User, on: datetime.date) -> ReminderPlan:
+    """The email the holder would get if the job ran on `on`: their pending reminders and the
+    ones that fall due that day. Writes nothing."""
+    pending = list(
+        Reminder.objects.filter(pending_condition(), holder_id=holder.pk).select_related(
+            "term__credential"
+        )
+    )
+    return reminder_plan(holder, pending + reminders_unrecorded(on, holder.pk), on)

@@ -1,0 +1,172 @@
+"""Writes about reminders: record what fell due, then claim, send and mark each exactly once.
+
+Exactly once rests on two things in the database. A reminder is a row with a unique
+(term, point), inserted before anything is sent, so two runs on the same day (two beats, a
+manual run beside the scheduled one) record it once. Sending claims the holder's pending rows
+with one conditional UPDATE, so two workers never hold the same row; the email goes out, then
+the rows are marked sent. A failed send marks them failed with the reason, and they stay
+pending until one succeeds.
+"""
+
+import datetime
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from credentials.models import User
+from cspo_tracker.emails import email_send
+
+from ..models import Reminder
+from .selectors import ReminderPlan, due_terms, pending_condition, reminder_plan
+
+logger = logging.getLogger(__name__)
+
+REMINDER_TEMPLATE = "reminder"
+
+
+def reminders_record(*, on: datetime.date) -> int:
+    """Record every reminder that falls due on `on` and is not recorded yet, in one INSERT ...
+    SELECT; a row another run inserted first is left as it is. Returns how many were added."""
+    due = due_terms(on).values(
+        r_term=F("pk"),
+        r_holder=F("credential__holder_id"),
+        r_point=F("point"),
+        r_ends_on=F("ends_on"),
+    )
+    try:
+        select_sql, params = due.query.sql_with_params()
+    except EmptyResultSet:  # no program has a schedule
+        return 0
+    quote = connection.ops.quote_name
+    meta = Reminder._meta
+    columns = [
+        "term",
+        "holder",
+        "days_before",
+        "term_ends_on",
+        "kind",
+        "status",
+        "attempts",
+        "last_error",
+        "skip_reason",
+        "claim_token",
+        "created_at",
+    ]
+    column_sql = ", ".join(quote(meta.get_field(name).column) for name in columns)
+    # Names come from the model's meta and values go as parameters. SQLite needs a WHERE before
+    # ON CONFLICT when the rows come from a SELECT.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({column_sql}) "  # noqa: S608
+        "SELECT due.r_term, due.r_holder, due.r_point, due.r_ends_on, "
+        "CASE WHEN due.r_point > 0 THEN %s WHEN due.r_point = 0 THEN %s ELSE %s END, "
+        "%s, 0, '', '', '', %s "
+        f"FROM ({select_sql}) due WHERE 1 = 1 "
+        "ON CONFLICT DO NOTHING"
+    )
+    kinds = [Reminder.Kind.EXPIRY_APPROACHING, Reminder.Kind.EXPIRY_DAY, Reminder.Kind.IN_GRACE]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*kinds, Reminder.Status.DUE, timezone.now(), *params])
+        return max(cursor.rowcount, 0)
+
+
+@dataclass
+class HolderOutcome:
+    """What sending to one holder did."""
+
+    holder: User | None
+    plan: ReminderPlan | None = None
+    error: str = ""
+
+    @property
+    def sent(self) -> list[Reminder]:
+        return [] if self.error or self.plan is None else self.plan.to_send
+
+
+def _claim(holder_id: int) -> tuple[str, list[Reminder]]:
+    """Take the holder's pending reminders for this worker alone."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    claimed = Reminder.objects.filter(pending_condition(now), holder_id=holder_id).update(
+        status=Reminder.Status.SENDING, claim_token=token, claimed_at=now
+    )
+    if not claimed:
+        return token, []
+    return token, list(
+        Reminder.objects.filter(claim_token=token, status=Reminder.Status.SENDING).select_related(
+            "term"
+        )
+    )
+
+
+def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutcome:
+    """Send one holder the email that sums up their pending reminders, once.
+
+    Reminders that no longer apply (renewed, superseded by a later point, unsubscribed) are
+    marked skipped with the reason. If the mail server fails, the reminders are marked failed
+    with its message and stay pending for the next try; the outcome carries the error.
+    """
+    token, claimed = _claim(holder_id)
+    if not claimed:
+        return HolderOutcome(holder=None)
+    holder = User.objects.get(pk=holder_id)
+    plan = reminder_plan(holder, claimed, on)
+    mine = Reminder.objects.filter(claim_token=token, status=Reminder.Status.SENDING)
+    for reason in set(plan.skipped.values()):
+        ids = [pk for pk, why in plan.skipped.items() if why == reason]
+        mine.filter(pk__in=ids).update(
+            status=Reminder.Status.SKIPPED, skip_reason=reason[:200], claim_token=""
+        )
+    if not plan.cards:
+        return HolderOutcome(holder=holder, plan=plan)
+    try:
+        email_send(
+            to=holder.email,
+            template=REMINDER_TEMPLATE,
+            context=plan.context(),
+            headers=plan.headers(),
+        )
+    except Exception as failure:  # noqa: BLE001 - recorded on the rows, retried by the caller
+        error = f"{type(failure).__name__}: {failure}"[:2000]
+        mine.update(
+            status=Reminder.Status.FAILED,
+            attempts=F("attempts") + 1,
+            last_error=error,
+            claim_token="",
+        )
+        logger.warning("reminder email to holder %s failed: %s", holder_id, error)
+        return HolderOutcome(holder=holder, plan=plan, error=error)
+    now = timezone.now()
+    with transaction.atomic():
+        for card in plan.cards:
+            mine.filter(pk__in=[r.pk for r in card.reminders]).update(
+                status=Reminder.Status.SENT,
+                kind=card.kind,
+                sent_at=now,
+                attempts=F("attempts") + 1,
+                last_error="",
+                claim_token="",
+            )
+    return HolderOutcome(holder=holder, plan=plan)
+
+
+def reminders_send(*, holder_ids: list[int], on: datetime.date) -> list[HolderOutcome]:
+    """Send each holder their email; one holder's failure does not stop the others."""
+    return [reminders_send_to_holder(holder_id=pk, on=on) for pk in holder_ids]
+
+
+def reminders_unsubscribe(*, holder: User) -> None:
+    """Stop the optional reminders (before the last day); keep the expiry-day and grace ones."""
+    if holder.reminders_unsubscribed_at is None:
+        holder.reminders_unsubscribed_at = timezone.now()
+        holder.save(update_fields=["reminders_unsubscribed_at"])
+
+
+def reminders_resubscribe(*, holder: User) -> None:
+    if holder.reminders_unsubscribed_at is not None:
+        holder.reminders_unsubscribed_at = None
+        holder.save(update_fields=["reminders_unsubscribed_at"])
