@@ -195,7 +195,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 REMINDER_RUN_AT = env.str("REMINDER_RUN_AT", default="06:00")
 # Holders per sending task: the unit of work handed to the workers.
 REMINDER_BATCH_HOLDERS = env.int("REMINDER_BATCH_HOLDERS", default=100)
-# First wait before retrying a failed send; it doubles each time (six tries, then the next run).
+# First wait before retrying a failed send; it doubles each time for six tries, after which a
+# sweep every 15 minutes keeps trying.
 REMINDER_RETRY_SECONDS = env.int("REMINDER_RETRY_SECONDS", default=60)
 try:
     _run_hour, _run_minute = (int(part) for part in REMINDER_RUN_AT.split(":"))
@@ -208,6 +209,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "seu_ledger.reminders_run",
         "schedule": crontab(hour=_run_hour, minute=_run_minute),
     },
+    # Failed or stuck reminder emails, tried again until they go.
+    "reminders-sweep": {"task": "seu_ledger.reminders_sweep", "schedule": 15 * 60},
 }
 
 # --- Forms ------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Staff screens for the ledger, fees and renewals; adds ledger columns to credentials."""
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
@@ -162,7 +164,7 @@ class HolderAdmin(UserAdmin):
     def preview_reminder(self, request, queryset):
         holder = queryset.order_by("pk").first()
         url = reverse("admin:seu_ledger_reminder_preview")
-        return redirect(f"{url}?holder={holder.email}")
+        return redirect(f"{url}?{urlencode({'holder': holder.email})}")
 
 
 class ReminderPreviewForm(forms.Form):

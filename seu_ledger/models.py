@@ -275,7 +275,7 @@ class Reminder(models.Model):
 
     `days_before` is the point (90, 60, 30, 7 days before the end, 0 on the last day, negative
     weekly during grace). The row is written before any email goes out, and the database holds
-    at most one per (term, point): that, not a cache, is what stops a second send.
+    at most one per (term, end date, point): that, not a cache, is what stops a second send.
     """
 
     class Kind(models.TextChoices):
@@ -283,7 +283,7 @@ class Reminder(models.Model):
         UNITS_SHORT = "units_short", "Units short"
         FEE_UNPAID = "fee_unpaid", "Fee unpaid"
         EXPIRY_DAY = "expiry_day", "Expires today"
-        IN_GRACE = "in_grace", "Expired, in grace"
+        IN_GRACE = "in_grace", "Expired or in grace"
 
     class Status(models.TextChoices):
         DUE = "due", "Due"
@@ -316,8 +316,11 @@ class Reminder(models.Model):
         ordering = ["-created_at", "holder", "term"]
         indexes = [models.Index(fields=["status", "holder"], name="seu_reminder_status_holder")]
         constraints = [
+            # The end date is part of the key: when a corrected roster or an alignment moves
+            # a term's end, its schedule starts again from the new date.
             models.UniqueConstraint(
-                fields=["term", "days_before"], name="seu_ledger_reminder_once_per_term_point"
+                fields=["term", "term_ends_on", "days_before"],
+                name="seu_ledger_reminder_once_per_term_end_point",
             ),
         ]
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('days_before', models.SmallIntegerField(help_text='The point of the schedule: days before the end (negative: after it).')),
                 ('term_ends_on', models.DateField(help_text="The term's end date when the reminder fell due.")),
-                ('kind', models.CharField(choices=[('expiry_approaching', 'Expiry approaching'), ('units_short', 'Units short'), ('fee_unpaid', 'Fee unpaid'), ('expiry_day', 'Expires today'), ('in_grace', 'Expired, in grace')], max_length=20)),
+                ('kind', models.CharField(choices=[('expiry_approaching', 'Expiry approaching'), ('units_short', 'Units short'), ('fee_unpaid', 'Fee unpaid'), ('expiry_day', 'Expires today'), ('in_grace', 'Expired or in grace')], max_length=20)),
                 ('status', models.CharField(choices=[('due', 'Due'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed, will be retried'), ('skipped', 'Not sent')], default='due', max_length=10)),
                 ('attempts', models.PositiveSmallIntegerField(default=0)),
                 ('last_error', models.TextField(blank=True)),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-created_at', 'holder', 'term'],
                 'indexes': [models.Index(fields=['status', 'holder'], name='seu_reminder_status_holder')],
-                'constraints': [models.UniqueConstraint(fields=('term', 'days_before'), name='seu_ledger_reminder_once_per_term_point')],
+                'constraints': [models.UniqueConstraint(fields=('term', 'term_ends_on', 'days_before'), name='seu_ledger_reminder_once_per_term_end_point')],
             },
         ),
     ]

@@ -1,6 +1,7 @@
 """Reads about reminders: which terms fall due on a day, and what one holder's email says."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import or_
@@ -120,7 +121,9 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
     newer = Term.objects.filter(
         credential_id=OuterRef("credential_id"), sequence__gt=OuterRef("sequence")
     )
-    recorded = Reminder.objects.filter(term_id=OuterRef("pk"), days_before=OuterRef("point"))
+    recorded = Reminder.objects.filter(
+        term_id=OuterRef("pk"), term_ends_on=OuterRef("ends_on"), days_before=OuterRef("point")
+    )
     terms = Term.objects.filter(within_ranges(ranges), credential__holder__is_active=True)
     if holder_id is not None:
         terms = terms.filter(credential__holder_id=holder_id)
@@ -153,16 +156,43 @@ def holders_with_pending_reminders() -> list[int]:
     )
 
 
+# Long enough for an old email to still work; a changed address voids earlier links.
+UNSUBSCRIBE_MAX_AGE = datetime.timedelta(days=400)
+
+
+def _address_tag(holder: User) -> str:
+    return hashlib.sha256(holder.email.encode()).hexdigest()[:10]
+
+
+def holders_with_stuck_reminders(now: datetime.datetime | None = None) -> list[int]:
+    """Holders with reminders that should have gone by now: failed, claimed by a worker long
+    gone, or due for longer than a claim lasts (their sending task was lost)."""
+    now = now or timezone.now()
+    stale = now - CLAIM_EXPIRES
+    stuck = (
+        Q(status=Reminder.Status.FAILED)
+        | Q(status=Reminder.Status.SENDING, claimed_at__lt=stale)
+        | Q(status=Reminder.Status.DUE, created_at__lt=stale)
+    )
+    return list(
+        Reminder.objects.filter(stuck)
+        .order_by("holder_id")
+        .values_list("holder_id", flat=True)
+        .distinct()
+    )
+
+
 def unsubscribe_token(holder: User) -> str:
-    return signing.dumps(holder.pk, salt=UNSUBSCRIBE_SALT, compress=True)
+    return signing.dumps([holder.pk, _address_tag(holder)], salt=UNSUBSCRIBE_SALT)
 
 
 def holder_from_unsubscribe_token(token: str) -> User | None:
     try:
-        holder_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
+        holder_id, tag = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
         return None
-    return User.objects.filter(pk=holder_id).first()
+    holder = User.objects.filter(pk=holder_id).first()
+    return holder if holder is not None and _address_tag(holder) == tag else None
 
 
 @dataclass
@@ -235,6 +265,8 @@ class ReminderCard:
         step = self.card.next_action
         if step == "log":
             return "Log your activities", f"{site}{reverse('ledger:entry_create')}"
+        if step == "fee" and self.card.requirements.fee_status == Fee.Status.SUBMITTED:
+            return "See your renewal", renewal
         if step == "fee":
             return "Pay and record the renewal fee", renewal
         if step == "renew":
@@ -244,8 +276,10 @@ class ReminderCard:
     @property
     def headline(self) -> str:
         label = self.group.label
+        ended = self.group.ends_on
+        if self.kind == Reminder.Kind.IN_GRACE and self.card.status == Status.LAPSED:
+            return f"{label} ended on {ended.day} {ended:%B %Y}"
         if self.kind == Reminder.Kind.IN_GRACE:
-            ended = self.group.ends_on
             return f"{label} ended on {ended.day} {ended:%B %Y}: renew within the grace period"
         if self.kind == Reminder.Kind.EXPIRY_DAY:
             return f"{label} expires today"
@@ -257,6 +291,8 @@ class ReminderCard:
             return f"{label} ends {when}: {missing} {self.group.unit_name} to go"
         if self.kind == Reminder.Kind.FEE_UNPAID:
             return f"{label} ends {when}: the renewal fee is unpaid"
+        if self.card.next_action == "fee":  # paid, and staff have not confirmed it yet
+            return f"{label} ends {when}: your fee is being confirmed"
         return f"{label} ends {when}: ready to renew"
 
 
@@ -314,7 +350,10 @@ class ReminderPlan:
         }
 
     def headers(self) -> dict:
-        # RFC 8058 one-click unsubscribe: mail clients POST to the link.
+        """RFC 8058 one-click unsubscribe, which mail clients POST to; only on an email that
+        carries an optional reminder, since the last-day and grace ones come regardless."""
+        if self.essential_only:
+            return {}
         return {
             "List-Unsubscribe": f"<{self.unsubscribe_url()}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -363,7 +402,9 @@ def _skip_reason(reminder: Reminder, card: CredentialCard | None, holder: User) 
         return SKIP_RENEWED
     if current.ends_on != reminder.term_ends_on:
         return SKIP_END_MOVED.format(ends_on=current.ends_on)
-    if card.status == Status.LAPSED:
+    if card.status == Status.LAPSED and reminder.days_before > 0:
+        # Too late to say "N days left"; a last-day or grace reminder that could not go out
+        # in time still goes, saying the credential ended.
         return SKIP_LAPSED
     if holder.reminders_unsubscribed_at is not None and card.days_left > 0:
         return SKIP_UNSUBSCRIBED

@@ -81,6 +81,7 @@ class HolderOutcome:
     holder: User | None
     plan: ReminderPlan | None = None
     error: str = ""
+    holder_id: int | None = None
 
     @property
     def sent(self) -> list[Reminder]:
@@ -113,17 +114,18 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
     token, claimed = _claim(holder_id)
     if not claimed:
         return HolderOutcome(holder=None)
-    holder = User.objects.get(pk=holder_id)
-    plan = reminder_plan(holder, claimed, on)
     mine = Reminder.objects.filter(claim_token=token, status=Reminder.Status.SENDING)
-    for reason in set(plan.skipped.values()):
-        ids = [pk for pk, why in plan.skipped.items() if why == reason]
-        mine.filter(pk__in=ids).update(
-            status=Reminder.Status.SKIPPED, skip_reason=reason[:200], claim_token=""
-        )
-    if not plan.cards:
-        return HolderOutcome(holder=holder, plan=plan)
+    holder = None
     try:
+        holder = User.objects.get(pk=holder_id)
+        plan = reminder_plan(holder, claimed, on)
+        for reason in set(plan.skipped.values()):
+            ids = [pk for pk, why in plan.skipped.items() if why == reason]
+            mine.filter(pk__in=ids).update(
+                status=Reminder.Status.SKIPPED, skip_reason=reason[:200], claim_token=""
+            )
+        if not plan.cards:
+            return HolderOutcome(holder=holder, plan=plan)
         email_send(
             to=holder.email,
             template=REMINDER_TEMPLATE,
@@ -131,6 +133,8 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
             headers=plan.headers(),
         )
     except Exception as failure:  # noqa: BLE001 - recorded on the rows, retried by the caller
+        # The mail server refused, or anything else went wrong: the reminders stay pending.
+        # (If the database itself is gone, the claim expires and a later run takes them.)
         error = f"{type(failure).__name__}: {failure}"[:2000]
         mine.update(
             status=Reminder.Status.FAILED,
@@ -139,7 +143,7 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
             claim_token="",
         )
         logger.warning("reminder email to holder %s failed: %s", holder_id, error)
-        return HolderOutcome(holder=holder, plan=plan, error=error)
+        return HolderOutcome(holder=holder, error=error, holder_id=holder_id)
     now = timezone.now()
     with transaction.atomic():
         for card in plan.cards:

@@ -87,12 +87,13 @@ def test_beat_starts_on_the_embedded_broker(tmp_path):
     assert list(tmp_path.glob("celerybeat-schedule*")), output
 
 
-def test_beat_runs_the_reminder_job_daily_at_the_configured_time(settings):
+def test_beat_runs_the_reminder_job_daily_and_the_sweep_every_15_minutes(settings):
     from celery.schedules import crontab
 
     from cspo_tracker.celery import app
 
     app.loader.import_default_modules()
-    [entry] = settings.CELERY_BEAT_SCHEDULE.values()
-    assert entry["task"] in app.tasks
-    assert entry["schedule"] == crontab(hour=6, minute=0)
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert all(entry["task"] in app.tasks for entry in schedule.values())
+    assert schedule["reminders-daily"]["schedule"] == crontab(hour=6, minute=0)
+    assert schedule["reminders-sweep"]["schedule"] == 15 * 60

@@ -19,6 +19,8 @@ from seu_ledger.reminders.selectors import (
     SKIP_RENEWED,
     SKIP_UNSUBSCRIBED,
     due_terms,
+    holders_with_pending_reminders,
+    holders_with_stuck_reminders,
     reminder_preview,
     unsubscribe_token,
 )
@@ -56,8 +58,7 @@ def issue(holder, code, ends_on):
 def run(on):
     """The daily job, in process: record, then send to everyone with something pending."""
     reminders_record(on=on)
-    holder_ids = sorted(set(Reminder.objects.values_list("holder_id", flat=True)))
-    return reminders_send(holder_ids=holder_ids, on=on)
+    return reminders_send(holder_ids=holders_with_pending_reminders(), on=on)
 
 
 def log(holder, day, hours):
@@ -430,6 +431,7 @@ def test_the_preview_of_a_holder_shows_what_the_next_run_sends():
     assert Reminder.objects.count() == 0
 
 
+@time_machine.travel(datetime.datetime(2026, 6, 1, 6, tzinfo=datetime.UTC), tick=False)
 def test_send_reminders_command_dry_run_writes_nothing_then_sends(capsys):
     on = datetime.date(2026, 6, 1)
     holder = UserFactory(email="pat@example.com")
@@ -447,6 +449,10 @@ def test_send_reminders_command_dry_run_writes_nothing_then_sends(capsys):
     assert len(mail.outbox) == 1
     with pytest.raises(CommandError, match="not a date"):
         call_command("send_reminders", "--date", "2026-02-30")
+    with pytest.raises(CommandError, match="in the future"):
+        call_command("send_reminders", "--date", "2026-06-02")
+    call_command("send_reminders", "--dry-run", "--date", "2026-06-03")  # still the 7-day point
+    assert "would send" not in capsys.readouterr().out  # already sent: nothing twice
 
 
 def test_unsubscribed_holder_is_skipped_at_sending_if_they_stop_after_the_scan():
@@ -459,3 +465,127 @@ def test_unsubscribed_holder_is_skipped_at_sending_if_they_stop_after_the_scan()
     reminders_send_to_holder(holder_id=holder.pk, on=on)
     assert mail.outbox == []
     assert Reminder.objects.get().skip_reason == SKIP_UNSUBSCRIBED
+
+
+# --- What the first review found ------------------------------------------------------------
+
+
+def test_a_term_whose_end_moves_is_reminded_again_on_its_new_schedule():
+    holder = UserFactory()
+    credential = issue(holder, "CSPO", datetime.date(2026, 8, 1))
+    run(datetime.date(2026, 5, 3))  # 90 days before the first end date
+    Term.objects.filter(credential=credential).update(ends_on=datetime.date(2027, 8, 1))
+    run(datetime.date(2027, 5, 3))  # 90 days before the corrected one
+    assert [m.subject[:20] for m in mail.outbox] == ["CSPO ends in 90 days"] * 2
+
+
+def test_an_unexpected_error_for_one_holder_does_not_stop_the_others(monkeypatch):
+    on = datetime.date(2026, 6, 1)
+    broken, fine = UserFactory(), UserFactory()
+    issue(broken, "CSPO", on)
+    issue(fine, "CSPO", on)
+    import seu_ledger.reminders.services as services
+
+    real_plan = services.reminder_plan
+
+    def plan(holder, reminders, day):
+        if holder.pk == broken.pk:
+            raise RuntimeError("ledger unreadable")
+        return real_plan(holder, reminders, day)
+
+    monkeypatch.setattr(services, "reminder_plan", plan)
+    outcomes = run(on)
+    assert [m.to for m in mail.outbox] == [[fine.email]]
+    assert [o.holder_id for o in outcomes if o.error] == [broken.pk]
+    failed = Reminder.objects.get(holder=broken)
+    assert failed.status == Reminder.Status.FAILED
+    assert failed.last_error == "RuntimeError: ledger unreadable"
+    assert holders_with_stuck_reminders() == [broken.pk]
+
+
+def test_a_claim_left_by_a_dead_worker_is_taken_back_after_half_an_hour():
+    on = datetime.date(2026, 6, 1)
+    holder = UserFactory()
+    issue(holder, "CSPO", on)
+    reminders_record(on=on)
+    claimed_at = datetime.datetime(2030, 1, 1, 8, 40, tzinfo=datetime.UTC)  # 20 minutes ago
+    Reminder.objects.update(status=Reminder.Status.SENDING, claim_token="x", claimed_at=claimed_at)
+    assert holders_with_stuck_reminders() == []
+    reminders_send_to_holder(holder_id=holder.pk, on=on)
+    assert mail.outbox == []
+    with time_machine.travel(datetime.datetime(2030, 1, 1, 9, 11, tzinfo=datetime.UTC)):
+        assert holders_with_stuck_reminders() == [holder.pk]
+        reminders_send_to_holder(holder_id=holder.pk, on=on)
+    assert len(mail.outbox) == 1
+    assert Reminder.objects.get().status == Reminder.Status.SENT
+
+
+def test_a_last_day_reminder_that_could_not_go_in_time_still_goes_after_the_end(settings):
+    settings.EMAIL_BACKEND = "tests.seu_ledger.test_reminders.RefusingBackend"
+    holder = UserFactory()
+    ends_on = datetime.date(2026, 6, 1)
+    issue(holder, "CSPO", ends_on)  # no grace
+    run(ends_on)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    reminders_send_to_holder(holder_id=holder.pk, on=ends_on + DAY)
+    [message] = mail.outbox
+    assert message.subject == "CSPO ended on 1 June 2026"
+    assert "You can still renew until" not in message.body
+    assert "List-Unsubscribe" not in message.extra_headers  # essential: always sent
+
+
+def test_subjects_are_plain_text_and_a_submitted_fee_is_not_asked_for_again():
+    on = datetime.date(2026, 6, 1)
+    issuer = program("CSPO").issuer
+    rd = Program.objects.create(
+        issuer=issuer, code="R&D PO's", name="R&D", validity_months=24, units_required=0
+    )
+    holder = UserFactory()
+    credential = credential_issue(holder=holder, program=rd, issued_on=datetime.date(2024, 7, 1))
+    from seu_ledger.services import fee_submit
+
+    fee_submit(credential=credential, reference="RCPT-7")
+    run(on)
+    [message] = mail.outbox
+    assert message.subject == "R&D PO's ends in 30 days: your fee is being confirmed"
+    assert "See your renewal" in message.body
+    assert "R&amp;D PO&#x27;s" in message.alternatives[0][0]  # escaped in HTML only
+
+
+def test_an_unsubscribe_link_stops_working_for_a_changed_address_and_after_400_days(client):
+    holder = UserFactory(email="old@example.com")
+    url = reverse("ledger:reminders_unsubscribe", args=[unsubscribe_token(holder)])
+    assert client.get(url).status_code == 200
+    with time_machine.travel(datetime.datetime(2031, 2, 6, tzinfo=datetime.UTC)):
+        assert client.get(url).status_code == 404
+    holder.email = "new@example.com"
+    holder.save()
+    assert client.get(url).status_code == 404
+
+
+def test_the_scan_agrees_with_the_rule_for_odd_schedules_in_sql():
+    issuer = program("CSPO").issuer
+    schedules = [("45,14,3", 10, 4), ("5", 20, 30), ("400", 3, 7), ("90,60,30,7", 0, 7)]
+    on = datetime.date(2028, 2, 29)
+    expected = {}
+    for index, (days, grace, every) in enumerate(schedules):
+        prog = Program.objects.create(
+            issuer=issuer,
+            code=f"ODD-{index}",
+            name="Odd",
+            validity_months=24,
+            reminder_days_before=days,
+            grace_days=grace,
+            grace_reminder_every_days=every,
+        )
+        for offset in range(-25, 50, 1):
+            credential = credential_issue(
+                holder=UserFactory(), program=prog, issued_on=datetime.date(2026, 1, 1)
+            )
+            Term.objects.filter(credential=credential).update(
+                ends_on=on + datetime.timedelta(days=offset)
+            )
+            point = point_on(offset, reminder_points(prog), grace)
+            if point is not None:
+                expected[credential.pk] = point
+    assert {t.credential_id: t.point for t in due_terms(on)} == expected

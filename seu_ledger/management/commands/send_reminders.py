@@ -37,17 +37,24 @@ class Command(BaseCommand):
         if dry_run:
             self._dry_run(on)
             return
+        if on > today():
+            raise CommandError(
+                f"--date {on.isoformat()} is in the future: sending now what falls due then would "
+                "tell holders the wrong number of days. Use --dry-run to see it."
+            )
         recorded = reminders_record(on=on)
         self.stdout.write(f"{on.isoformat()}: {recorded} reminder(s) fell due.")
         sent = failed = 0
         for holder_id in holders_with_pending_reminders():
-            outcome = reminders_send_to_holder(holder_id=holder_id, on=on)
-            if outcome.plan is None:
-                continue
+            # A catch-up run for an earlier day still tells today's facts.
+            outcome = reminders_send_to_holder(holder_id=holder_id, on=today())
             if outcome.error:
                 failed += 1
-                self.stdout.write(f"FAILED {outcome.holder.email}: {outcome.error}")
-            elif outcome.plan.cards:
+                self.stdout.write(f"FAILED holder {holder_id}: {outcome.error}")
+                continue
+            if outcome.plan is None:
+                continue
+            if outcome.plan.cards:
                 sent += 1
                 self.stdout.write(f"sent   {self._line(outcome.plan)}")
         self.stdout.write(f"{sent} email(s) sent, {failed} failed (to be retried).")
