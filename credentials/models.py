@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Upper
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 EMAIL_TAKEN = "Someone already signs in with this email address."
 DEFAULT_REMINDER_DAYS = "90,60,30,7"
@@ -399,6 +400,7 @@ class Credential(models.Model):
         help_text="Random code in the public verification link; cannot be guessed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["holder", "program__code"]
@@ -424,6 +426,7 @@ class Term(models.Model):
         blank=True,
         help_text="The end date before it was aligned to a newer credential of the same issuer.",
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["credential", "sequence"]

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Floor
+from simple_history.models import HistoricalRecords
 
 from credentials.models import Credential, Issuer, Program, Term
 
@@ -142,6 +143,7 @@ class Entry(models.Model):
     void_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-activity_date", "-pk"]
@@ -213,6 +215,7 @@ class Fee(models.Model):
         related_name="fees_recorded",
     )
     recorded_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-period_ends_on"]

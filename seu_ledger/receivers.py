@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
+from cspo_tracker.history import CREATED, history_record
 
 from .models import Category, Entry, Renewal
 
@@ -78,7 +79,8 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
                 )
     if to_void:
         Entry.objects.filter(pk__in=to_void).update(voided_at=timezone.now(), void_reason=CORRECTED)
-    return insert_rows(
+        history_record(Entry.objects.filter(pk__in=to_void))
+    written = insert_rows(
         Entry,
         [
             "holder_id",
@@ -96,3 +98,13 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         ],
         [(*row, "", "", "", now) for row in new],
     )
+    if written:
+        history_record(
+            Entry.objects.filter(
+                holder_id__in={row[0] for row in new},
+                source_course_id__in={row[6] for row in new},
+                created_at=now,
+            ),
+            history_type=CREATED,
+        )
+    return written

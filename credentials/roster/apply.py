@@ -15,6 +15,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from cspo_tracker.bulk import insert_rows
+from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User
@@ -176,6 +177,8 @@ def _redate_credentials(course_ids: set[int], summary: Counter) -> None:
         moved_credentials.append(credential)
     Credential.objects.bulk_update(moved_credentials, ["issued_on"], batch_size=1000)
     Term.objects.bulk_update(moved_terms, ["starts_on", "ends_on"], batch_size=1000)
+    history_record(Credential.objects.filter(pk__in=[c.pk for c in moved_credentials]))
+    history_record(Term.objects.filter(pk__in=[t.pk for t in moved_terms]))
     summary["credentials_redated"] += len(moved_credentials)
 
 
@@ -231,6 +234,7 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
     if claims:
         # A completion on a roster proves a credential the holder had only claimed.
         Credential.objects.bulk_update(claims, ["verified", "source_course"], batch_size=1000)
+        history_record(Credential.objects.filter(pk__in=[c.pk for c in claims]))
         summary["claims_verified"] += len(claims)
     new = [(h, p, course) for (h, p), course in wanted.items() if (h, p) not in held]
     if not new:
@@ -255,14 +259,17 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
         holder_id__in={h for h, _, _ in new}, program_id__in={p for _, p, _ in new}
     ).values_list("pk", "holder_id", "program_id", "issued_on")
     fresh = {(h, p) for h, p, _ in new}
-    terms = []
+    terms, fresh_ids = [], []
     for pk, holder_id, program_id, issued_on in created:
         if (holder_id, program_id) not in fresh:
             continue
+        fresh_ids.append(pk)
         program = by_program[program_id]
         ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
         terms.append((pk, 1, issued_on, ends_on))
     insert_rows(Term, ["credential_id", "sequence", "starts_on", "ends_on"], terms)
+    history_record(Credential.objects.filter(pk__in=fresh_ids), history_type=CREATED)
+    history_record(Term.objects.filter(credential_id__in=fresh_ids), history_type=CREATED)
     summary["credentials_issued"] += len(new)
     # Alignment only matters for holders with more than one credential of a combined issuer;
     # it is done for all of them at once, with the same rule as renewal_dates_align.
@@ -307,6 +314,7 @@ def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
                 moved.append(term)
     if moved:
         Term.objects.bulk_update(moved, ["ends_on", "aligned_from"], batch_size=1000)
+        history_record(Term.objects.filter(pk__in=[term.pk for term in moved]))
 
 
 def roster_apply_batch(

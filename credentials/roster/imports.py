@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from cspo_tracker.history import audit_context
 from cspo_tracker.spreadsheets import csv_safe
 
 from ..models import RosterImport, User
@@ -109,7 +110,9 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
             rows_done=rows_done, summary=merged(summary)
         )
 
-    summary = roster_apply(report, batch_size=settings.ROSTER_BATCH_ROWS, on_batch=on_batch)
+    # The audit trail names who uploaded the roster, and which file made each change.
+    with audit_context(user=record.uploaded_by_id, reason=f"Roster import: {record.original_name}"):
+        summary = roster_apply(report, batch_size=settings.ROSTER_BATCH_ROWS, on_batch=on_batch)
     invite = list(
         User.objects.filter(
             email__in={row.email for row in report.rows},

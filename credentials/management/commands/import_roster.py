@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from credentials.roster.apply import roster_apply
 from credentials.roster.imports import holders_invite, roster_check
 from credentials.roster.parse import RosterFileError
+from cspo_tracker.history import audit_context
 
 
 class Command(BaseCommand):
@@ -49,11 +50,12 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Dry run: nothing was written."))
             return
         invite: list[int] = []
-        summary: Counter = roster_apply(
-            report,
-            batch_size=settings.ROSTER_BATCH_ROWS,
-            on_batch=lambda done, ids, _summary: invite.extend(ids),
-        )
+        with audit_context(reason=f"import_roster {file.name}"):
+            summary: Counter = roster_apply(
+                report,
+                batch_size=settings.ROSTER_BATCH_ROWS,
+                on_batch=lambda done, ids, _summary: invite.extend(ids),
+            )
         sent = holders_invite(holder_ids=invite)
         changes = {k: v for k, v in summary.items() if v}
         if not changes:

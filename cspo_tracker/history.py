@@ -1,0 +1,125 @@
+"""The audit trail: who changed a credential, term, entry or fee, when, and to what.
+
+django-simple-history records each `save()` and `delete()` (with the signed-in user, through
+its middleware). Bulk writes send no signals, so the code that makes them calls
+`history_record` afterwards: one INSERT ... SELECT copies the rows' new state into the
+historical table, however many rows, with the user and reason of the surrounding
+`audit_context` (a roster import names its uploader and file).
+"""
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.contrib import admin
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import QuerySet
+from django.dispatch import receiver
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
+from simple_history.signals import pre_create_historical_record
+
+from .staff import ReadOnlyAdminMixin
+
+CREATED, CHANGED = "+", "~"
+HISTORY_FIELDS = {
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    reason: str
+
+
+_actor: contextvars.ContextVar[Actor | None] = contextvars.ContextVar("audit_actor", default=None)
+
+
+@contextmanager
+def audit_context(*, user=None, reason: str = ""):
+    """Attribute the changes made inside to `user` (None: the system) with a reason, wherever
+    no request names the user (Celery tasks, management commands)."""
+    token = _actor.set(Actor(getattr(user, "pk", user), reason[:100]))
+    try:
+        yield
+    finally:
+        _actor.reset(token)
+
+
+@receiver(pre_create_historical_record)
+def _attribute(sender, instance, history_instance, **kwargs):
+    actor = _actor.get()
+    if actor is None:
+        return
+    if history_instance.history_user_id is None:
+        history_instance.history_user_id = actor.user_id
+    if not history_instance.history_change_reason:
+        history_instance.history_change_reason = actor.reason
+
+
+def history_record(queryset: QuerySet, *, history_type: str = CHANGED) -> int:
+    """Copy the current state of the rows in `queryset` into its model's audit trail, as one
+    INSERT ... SELECT. Call it after a bulk create or update. Returns how many were recorded."""
+    model = queryset.model
+    history = model.history.model
+    columns = [
+        field.column for field in history._meta.concrete_fields if field.name not in HISTORY_FIELDS
+    ]
+    attnames = [
+        field.attname for field in history._meta.concrete_fields if field.name not in HISTORY_FIELDS
+    ]
+    try:
+        select_sql, params = queryset.order_by().values(*attnames).query.sql_with_params()
+    except EmptyResultSet:
+        return 0
+    actor = _actor.get() or Actor(None, "")
+    quote = connection.ops.quote_name
+    meta = history._meta
+    targets = [*columns, "history_date", "history_change_reason", "history_type"]
+    targets.append(meta.get_field("history_user").column)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in targets)}) "  # noqa: S608 - names from meta
+        f"SELECT rows.*, %s, %s, %s, %s FROM ({select_sql}) rows"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [timezone.now(), actor.reason, history_type, actor.user_id, *params])
+        return max(cursor.rowcount, 0)
+
+
+class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only list of one model's historical records: who, when, what kind of change, the
+    reason, and each field's value before and after."""
+
+    list_display = ("history_date", "history_user", "history_type", "record", "reason", "changes")
+    list_filter = ("history_type", "history_date")
+    search_fields = ("history_user__email", "history_change_reason")
+    list_select_related = ("history_user",)
+    list_per_page = 50
+    date_hierarchy = "history_date"
+
+    @admin.display(description="Record")
+    def record(self, historical):
+        return str(historical.instance)
+
+    @admin.display(description="Reason", ordering="history_change_reason")
+    def reason(self, historical):
+        return historical.history_change_reason or ""
+
+    @admin.display(description="Before and after")
+    def changes(self, historical):
+        previous = historical.prev_record
+        if previous is None:
+            return "created" if historical.history_type == CREATED else ""
+        changed = historical.diff_against(previous).changes
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {} → {}",
+            ((change.field, change.old, change.new) for change in changed),
+        )
