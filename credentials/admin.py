@@ -8,6 +8,10 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import Max, Min
 from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from cspo_tracker.history import AuditTrailAdmin
+from cspo_tracker.staff import ActionPermissionMixin
 
 from .forms import UserChangeForm, UserCreationForm
 from .models import (
@@ -50,11 +54,11 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
     actions = ["send_invitation"]
 
-    @admin.action(description="Email an invitation to set a password")
+    @admin.action(description="Email an invitation to set a password", permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for user in queryset:
@@ -233,7 +237,7 @@ class CredentialForm(forms.ModelForm):
 
 
 @admin.register(Credential)
-class CredentialAdmin(admin.ModelAdmin):
+class CredentialAdmin(ActionPermissionMixin, SimpleHistoryAdmin):
     form = CredentialForm
     list_display = (
         "holder",
@@ -255,7 +259,9 @@ class CredentialAdmin(admin.ModelAdmin):
     def get_inlines(self, request, obj):
         return self.inlines if obj else []  # the first term comes from credential_issue
 
-    @admin.action(description="Mark selected credentials verified with the issuer")
+    @admin.action(
+        description="Mark selected credentials verified with the issuer", permissions=["change"]
+    )
     def mark_verified(self, request, queryset):
         for credential in queryset:
             credential_verify(credential=credential)
@@ -303,7 +309,7 @@ class CredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(Term)
-class TermAdmin(admin.ModelAdmin):
+class TermAdmin(SimpleHistoryAdmin):
     list_display = ("credential", "sequence", "starts_on", "ends_on", "aligned_from")
     list_filter = ("credential__program",)
     search_fields = ("credential__holder__email", "credential__program__code")
@@ -321,3 +327,7 @@ class RosterImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+admin.site.register(Credential.history.model, AuditTrailAdmin)
+admin.site.register(Term.history.model, AuditTrailAdmin)

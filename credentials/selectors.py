@@ -179,9 +179,14 @@ def program_fee_for(program: Program, memberships: list[Membership]) -> Decimal 
 
 def holder_credentials(holder_id: int) -> QuerySet[Credential]:
     """A holder's credentials with program, issuer and terms loaded (three queries)."""
+    return holders_credentials([holder_id])
+
+
+def holders_credentials(holder_ids: list[int]) -> QuerySet[Credential]:
+    """Several holders' credentials with program, issuer and terms loaded (two queries)."""
     return (
-        Credential.objects.filter(holder_id=holder_id)
-        .select_related("program__issuer", "source_course")
+        Credential.objects.filter(holder_id__in=holder_ids)
+        .select_related("holder", "program__issuer", "source_course")
         .prefetch_related("terms")
         .order_by("program__issuer__name", "-program__level", "program__code")
     )

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),
     path("staff/rosters/", include("credentials.roster.urls")),
+    path("staff/", include("seu_ledger.staff_urls")),
     path("admin/", admin.site.urls),
 ]

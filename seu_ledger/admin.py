@@ -11,17 +11,20 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from credentials.admin import CredentialAdmin, UserAdmin
 from credentials.models import Credential, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
+from cspo_tracker.history import AuditTrailAdmin
+from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
 
 from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Reminder, Renewal
 from .reminders.selectors import reminder_preview
 from .reminders.services import REMINDER_TEMPLATE
 from .selectors import fmt_units, renewal_requirements
-from .services import fee_confirm
+from .services import fee_confirm, fee_record, fee_waive
 
 
 class CategoryMappingInline(admin.TabularInline):
@@ -62,7 +65,7 @@ class VoidedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Entry)
-class EntryAdmin(admin.ModelAdmin):
+class EntryAdmin(SimpleHistoryAdmin):
     list_display = ("activity_date", "holder", "title", "category", "hours", "voided_at")
     list_filter = (VoidedFilter, "category__issuer", "category", "activity_date")
     search_fields = ("title", "provider", "holder__email")
@@ -84,8 +87,52 @@ class EntryAdmin(admin.ModelAdmin):
         return False  # entries are voided with a reason, never deleted
 
 
+class WaiveForm(forms.Form):
+    reason = forms.CharField(
+        max_length=300, help_text="Kept with the fee and in its history, e.g. 'Trainer voucher'."
+    )
+
+
+class RecordPaidForm(forms.Form):
+    reference = forms.CharField(
+        max_length=120, required=False, help_text="Receipt or transaction reference, if any."
+    )
+
+
+def fee_action(modeladmin, request, queryset, *, form_class, title, apply):
+    """An admin action that first asks for a reason or reference on an intermediate page,
+    then applies `apply(obj, form)` to each selected row, reporting each refusal."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if not form.is_valid():
+        return TemplateResponse(
+            request,
+            "admin/seu_ledger/fee_action.html",
+            {
+                **modeladmin.admin_site.each_context(request),
+                "title": title,
+                "opts": modeladmin.model._meta,
+                "form": form,
+                "queryset": queryset,
+                "action": request.POST.get("action"),
+            },
+        )
+    done, refused = 0, []
+    for obj in queryset:
+        try:
+            apply(obj, form.cleaned_data)
+        except ValidationError as error:
+            refused.append(f"{obj}: {' '.join(error.messages)}")
+        else:
+            done += 1
+    if done:
+        modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+    for message in refused:
+        modeladmin.message_user(request, message, messages.ERROR)
+    return None
+
+
 @admin.register(Fee)
-class FeeAdmin(admin.ModelAdmin):
+class FeeAdmin(ActionPermissionMixin, SimpleHistoryAdmin):
     list_display = (
         "description",
         "holder",
@@ -100,9 +147,22 @@ class FeeAdmin(admin.ModelAdmin):
     list_select_related = ("holder", "recorded_by", "issuer")
     readonly_fields = ("recorded_by", "recorded_at")
     autocomplete_fields = ("holder", "credential")
-    actions = ["confirm_paid"]
+    actions = ["confirm_paid", "waive"]
 
-    @admin.action(description="Confirm selected fees as paid")
+    @admin.action(description="Waive selected fees (asks why)", permissions=["change"])
+    def waive(self, request, queryset):
+        return fee_action(
+            self,
+            request,
+            queryset,
+            form_class=WaiveForm,
+            title="Waive fees",
+            apply=lambda fee, data: fee_waive(
+                fee=fee, recorded_by=request.user, reason=data["reason"]
+            ),
+        )
+
+    @admin.action(description="Confirm selected fees as paid", permissions=["change"])
     def confirm_paid(self, request, queryset):
         confirmed, refused = 0, []
         for fee in queryset:
@@ -160,7 +220,9 @@ class HolderAdmin(UserAdmin):
     inlines = [*UserAdmin.inlines, EntryInline]
     actions = [*UserAdmin.actions, "preview_reminder"]
 
-    @admin.action(description="Preview the reminder email they would get today")
+    @admin.action(
+        description="Preview the reminder email they would get today", permissions=["view"]
+    )
     def preview_reminder(self, request, queryset):
         holder = queryset.order_by("pk").first()
         url = reverse("admin:seu_ledger_reminder_preview")
@@ -182,7 +244,7 @@ class ReminderPreviewForm(forms.Form):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every reminder: due, sent, failed (with the mail server's answer) or not sent (why)."""
 
     list_display = (
@@ -215,15 +277,6 @@ class ReminderAdmin(admin.ModelAdmin):
     )
     fields = readonly_fields
     change_list_template = "admin/seu_ledger/reminder/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Credential", ordering="term__credential__program__code")
     def credential(self, reminder):
@@ -274,6 +327,36 @@ admin.site.unregister(Credential)
 class CredentialWithUnitsAdmin(CredentialAdmin):
     list_display = (*CredentialAdmin.list_display, "units_counted", "units_missing")
     readonly_fields = (*CredentialAdmin.readonly_fields, "renewal_needs")
+    actions = [*CredentialAdmin.actions, "record_fee_paid", "waive_fee"]
+
+    @admin.action(description="Record the renewal fee as paid", permissions=["change_fee"])
+    def record_fee_paid(self, request, queryset):
+        return fee_action(
+            self,
+            request,
+            queryset,
+            form_class=RecordPaidForm,
+            title="Record renewal fees as paid",
+            apply=lambda credential, data: fee_record(
+                credential=credential, recorded_by=request.user, reference=data["reference"]
+            ),
+        )
+
+    @admin.action(description="Waive the renewal fee (asks why)", permissions=["change_fee"])
+    def waive_fee(self, request, queryset):
+        return fee_action(
+            self,
+            request,
+            queryset,
+            form_class=WaiveForm,
+            title="Waive renewal fees",
+            apply=lambda credential, data: fee_waive(
+                credential=credential, recorded_by=request.user, reason=data["reason"]
+            ),
+        )
+
+    def has_change_fee_permission(self, request):
+        return request.user.has_perm("seu_ledger.change_fee")
 
     def _requirements(self, credential):
         # Memoised on the row object, so the columns of one row share one computation.
@@ -308,3 +391,7 @@ class CategoryMappingAdmin(admin.ModelAdmin):
     list_display = ("source", "target")
     list_filter = ("source__issuer", "target__issuer")
     list_select_related = ("source__issuer", "target__issuer")
+
+
+admin.site.register(Entry.history.model, AuditTrailAdmin)
+admin.site.register(Fee.history.model, AuditTrailAdmin)

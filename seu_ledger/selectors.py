@@ -7,14 +7,13 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from credentials.dates import add_months
-from credentials.models import Credential, Term
+from credentials.models import Credential, Membership, Term
 from credentials.selectors import (
     RenewalGroup,
     Status,
     credential_current_term,
     credential_status,
-    holder_credentials,
-    holder_memberships,
+    holders_credentials,
     renewal_groups_of,
     today,
 )
@@ -54,48 +53,69 @@ class HolderLedger:
 
 def holder_ledger(holder_id: int) -> HolderLedger:
     """Load a holder's credentials, live entries, consumption, categories, rules and fees."""
-    credentials = list(holder_credentials(holder_id))
-    groups = renewal_groups_of(credentials, holder_memberships(holder_id))
-    issuer_ids = {credential.program.issuer_id for credential in credentials}
-    entries = list(
-        Entry.objects.filter(holder_id=holder_id, voided_at__isnull=True).values_list(
-            "pk", "activity_date", "category_id", "hours", "title", "source_course_id"
-        )
-    )
-    consumed: dict[int, set[int]] = {}
-    for entry_id, credential_id in Renewal.entries.through.objects.filter(
-        entry__holder_id=holder_id
-    ).values_list("entry_id", "renewal__closed_term__credential_id"):
-        consumed.setdefault(entry_id, set()).add(credential_id)
-    targets: dict[int, dict[int, int]] = {issuer_id: {} for issuer_id in issuer_ids}
+    return holder_ledgers([holder_id])[holder_id]
+
+
+def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
+    """`holder_ledger` for many holders at once, in the same fixed number of queries (callers
+    pass chunks of a few thousand)."""
+    holder_ids = list(holder_ids)
+    credentials_of: dict[int, list[Credential]] = {pk: [] for pk in holder_ids}
+    for credential in holders_credentials(holder_ids):
+        credentials_of[credential.holder_id].append(credential)
+    memberships_of: dict[int, list] = {pk: [] for pk in holder_ids}
+    for membership in Membership.objects.filter(holder_id__in=holder_ids):
+        memberships_of[membership.holder_id].append(membership)
+    entries_of_holder: dict[int, list[tuple]] = {pk: [] for pk in holder_ids}
+    for holder_id, *entry in Entry.objects.filter(
+        holder_id__in=holder_ids, voided_at__isnull=True
+    ).values_list(
+        "holder_id", "pk", "activity_date", "category_id", "hours", "title", "source_course_id"
+    ):
+        entries_of_holder[holder_id].append(tuple(entry))
+    consumed_of: dict[int, dict[int, set[int]]] = {pk: {} for pk in holder_ids}
+    for holder_id, entry_id, credential_id in Renewal.entries.through.objects.filter(
+        entry__holder_id__in=holder_ids
+    ).values_list("entry__holder_id", "entry_id", "renewal__closed_term__credential_id"):
+        consumed_of[holder_id].setdefault(entry_id, set()).add(credential_id)
+    issuer_ids = {c.program.issuer_id for cs in credentials_of.values() for c in cs}
+    program_ids = {c.program_id for cs in credentials_of.values() for c in cs}
+    all_targets: dict[int, dict[int, int]] = {issuer_id: {} for issuer_id in issuer_ids}
     names = {}
     for pk, issuer_id, name in Category.objects.values_list("pk", "issuer_id", "name"):
         names[pk] = name
-        if issuer_id in targets:
-            targets[issuer_id][pk] = pk
+        if issuer_id in all_targets:
+            all_targets[issuer_id][pk] = pk
     for source_id, target_id, issuer_id in CategoryMapping.objects.filter(
         target__issuer_id__in=issuer_ids
     ).values_list("source_id", "target_id", "target__issuer_id"):
-        targets[issuer_id].setdefault(source_id, target_id)
+        all_targets[issuer_id].setdefault(source_id, target_id)
     rules: dict[int, list[ProgramCategoryRule]] = {}
-    for rule in ProgramCategoryRule.objects.filter(
-        program_id__in={credential.program_id for credential in credentials}
-    ):
+    for rule in ProgramCategoryRule.objects.filter(program_id__in=program_ids):
         rules.setdefault(rule.program_id, []).append(rule)
-    return HolderLedger(
-        holder_id=holder_id,
-        credentials=credentials,
-        groups=groups,
-        entries=entries,
-        consumed=consumed,
-        targets=targets,
-        rules=rules,
-        fees=list(Fee.objects.filter(holder_id=holder_id)),
-        used_fee_ids=set(
-            Renewal.objects.filter(fee__holder_id=holder_id).values_list("fee_id", flat=True)
-        ),
-        category_names=names,
+    fees_of: dict[int, list[Fee]] = {pk: [] for pk in holder_ids}
+    for fee in Fee.objects.filter(holder_id__in=holder_ids):
+        fees_of[fee.holder_id].append(fee)
+    used_fee_ids = set(
+        Renewal.objects.filter(fee__holder_id__in=holder_ids).values_list("fee_id", flat=True)
     )
+    ledgers = {}
+    for holder_id in holder_ids:
+        credentials = credentials_of[holder_id]
+        issuers = {credential.program.issuer_id for credential in credentials}
+        ledgers[holder_id] = HolderLedger(
+            holder_id=holder_id,
+            credentials=credentials,
+            groups=renewal_groups_of(credentials, memberships_of[holder_id]),
+            entries=entries_of_holder[holder_id],
+            consumed=consumed_of[holder_id],
+            targets={issuer_id: all_targets[issuer_id] for issuer_id in issuers},
+            rules=rules,
+            fees=fees_of[holder_id],
+            used_fee_ids=used_fee_ids,
+            category_names=names,
+        )
+    return ledgers
 
 
 def counting_rules(group: RenewalGroup, ledger: HolderLedger) -> CountingRules:

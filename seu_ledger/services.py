@@ -24,6 +24,7 @@ ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as se
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
 VOID_REASON_REQUIRED = "Say why the entry is voided."
+FEE_ALREADY_USED = "This fee paid for a renewal already; it cannot be waived now."
 WAIVE_REASON_REQUIRED = "Say why the fee is waived."
 FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
 REFERENCE_REQUIRED = "Enter the receipt or transaction reference from the issuer."
@@ -254,11 +255,22 @@ def fee_confirm(*, fee: Fee, recorded_by: User) -> Fee:
 
 
 @transaction.atomic
-def fee_waive(*, credential: Credential, recorded_by: User, reason: str) -> Fee:
-    """Staff waive the renewal fee, saying why."""
+def fee_waive(
+    *,
+    recorded_by: User,
+    reason: str,
+    credential: Credential | None = None,
+    fee: Fee | None = None,
+) -> Fee:
+    """Staff waive the renewal fee of a credential's group (or a stored fee row), saying why."""
     if not (reason or "").strip():
         raise ValidationError({"note": [WAIVE_REASON_REQUIRED]})
-    fee = _fee_for(credential)
+    if fee is not None:
+        fee = Fee.objects.select_for_update().get(pk=fee.pk)
+        if Renewal.objects.filter(fee=fee).exists():
+            raise ValidationError(FEE_ALREADY_USED)
+    else:
+        fee = _fee_for(credential)
     fee.status = Fee.Status.WAIVED
     fee.note = reason.strip()
     fee.recorded_by = recorded_by

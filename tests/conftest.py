@@ -150,5 +150,6 @@ def reference_data(transactional_db):
     for module in (
         "credentials.migrations.0003_seed_issuers_and_programs",
         "seu_ledger.migrations.0002_seed_categories",
+        "seu_ledger.migrations.0006_staff_roles",
     ):
         importlib.import_module(module).seed(apps, None)

@@ -60,3 +60,18 @@ def cspo_course(code: str, **fields):
         **fields,
     }
     return Course.objects.create(**values)
+
+
+def learning_entry(holder, day, hours, title="Meetup"):
+    """A Scrum Alliance Learning activity logged through the ledger service."""
+    from decimal import Decimal
+
+    from seu_ledger.services import entry_log
+
+    return entry_log(
+        holder=holder,
+        activity_date=day,
+        category=category("scrum-alliance:learning"),
+        title=title,
+        hours=Decimal(hours),
+    )

@@ -3,11 +3,12 @@
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from cspo_tracker.staff import staff_permission_required
 
 from ..forms import CrispySubmitMixin
 from ..models import RosterImport
@@ -35,7 +36,7 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
         return upload
 
 
-@staff_member_required
+@staff_permission_required("credentials.add_rosterimport")
 def roster_upload(request):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -47,7 +48,7 @@ def roster_upload(request):
 
 
 @require_GET
-@staff_member_required
+@staff_permission_required("credentials.view_rosterimport")
 def roster_template(request):
     response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="roster-template.csv"'
@@ -55,7 +56,7 @@ def roster_template(request):
 
 
 @require_GET
-@staff_member_required
+@staff_permission_required("credentials.view_rosterimport")
 def roster_detail(request, pk):
     record = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk)
     return render(
@@ -78,7 +79,7 @@ def roster_detail(request, pk):
 
 
 @require_POST
-@staff_member_required
+@staff_permission_required("credentials.add_rosterimport")
 def roster_apply(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
     try:
@@ -91,7 +92,7 @@ def roster_apply(request, pk):
 
 
 @require_GET
-@staff_member_required
+@staff_permission_required("credentials.view_rosterimport")
 def roster_progress(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
     return JsonResponse(
@@ -107,7 +108,7 @@ def roster_progress(request, pk):
 
 
 @require_GET
-@staff_member_required
+@staff_permission_required("credentials.view_rosterimport")
 def roster_errors(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
     response = HttpResponse(errors_csv(record), content_type="text/csv; charset=utf-8")
@@ -116,7 +117,7 @@ def roster_errors(request, pk):
 
 
 @require_GET
-@staff_member_required
+@staff_permission_required("credentials.view_rosterimport")
 def roster_history(request):
     records = RosterImport.objects.select_related("uploaded_by")[:200]
     return render(request, "roster/history.html", {"records": records})

@@ -5,6 +5,7 @@ from django import template
 from credentials.selectors import Status
 
 from ..models import Fee
+from ..reports import fee_label
 from ..selectors import fmt_units, money
 
 register = template.Library()
@@ -47,3 +48,8 @@ def fee_text(requirements) -> str:
         Fee.Status.SUBMITTED: "paid, awaiting confirmation",
     }.get(fee.status if fee else Fee.Status.DUE, "due")
     return f"{amount}, {state}"
+
+
+@register.filter
+def fee_status_label(status: str) -> str:
+    return fee_label(status)

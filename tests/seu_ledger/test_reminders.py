@@ -1,7 +1,6 @@
 """Reminders: the schedule, the set-based scan, one email per holder, exactly once."""
 
 import datetime
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -29,8 +28,8 @@ from seu_ledger.reminders.services import (
     reminders_send,
     reminders_send_to_holder,
 )
-from seu_ledger.services import credential_renew, entry_log, fee_record
-from tests.factories import StaffFactory, UserFactory, category, program
+from seu_ledger.services import credential_renew, fee_record
+from tests.factories import StaffFactory, UserFactory, learning_entry, program
 
 pytestmark = pytest.mark.django_db
 DAY = datetime.timedelta(days=1)
@@ -61,14 +60,7 @@ def run(on):
     return reminders_send(holder_ids=holders_with_pending_reminders(), on=on)
 
 
-def log(holder, day, hours):
-    return entry_log(
-        holder=holder,
-        activity_date=day,
-        category=category("scrum-alliance:learning"),
-        title="Meetup",
-        hours=Decimal(hours),
-    )
+log = learning_entry
 
 
 # --- The schedule ---------------------------------------------------------------------------

@@ -1,0 +1,153 @@
+"""Staff pages of the ledger: the programme dashboard and its at-risk export. Thin: the
+figures come from `reports`."""
+
+import csv
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from credentials.models import Program
+from credentials.selectors import today
+from cspo_tracker.spreadsheets import csv_safe
+from cspo_tracker.staff import staff_permission_required
+
+from .reports import (
+    AT_RISK_DAYS,
+    at_risk,
+    expirations_by_month,
+    fee_label,
+    holders_on_track,
+    status_counts,
+)
+from .selectors import fmt_units
+
+SHOWN_AT_RISK = 200
+CHART_HEIGHT = 160
+
+
+class AtRiskFilterForm(forms.Form):
+    program = forms.ChoiceField(required=False)
+    within = forms.TypedChoiceField(
+        label="Ending within",
+        choices=[(60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
+        coerce=int,
+        required=False,
+        empty_value=AT_RISK_DAYS,
+    )
+    missing = forms.ChoiceField(
+        label="Missing",
+        choices=[("", "Units or fee"), ("units", "Units"), ("fee", "Fee")],
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        codes = Program.objects.filter(validity_months__isnull=False).order_by("code")
+        self.fields["program"].choices = [("", "All programs")] + [
+            (code, code) for code in codes.values_list("code", flat=True)
+        ]
+        self.helper = FormHelper(self)
+        self.helper.form_method = "get"
+        self.helper.form_class = "row row-cols-sm-auto g-2 align-items-end"
+        self.helper.add_input(Submit("filter", "Filter", css_class="btn-secondary"))
+
+    def filters(self) -> dict:
+        if not self.is_valid():
+            return {}
+        data = self.cleaned_data
+        return {
+            "within_days": data.get("within") or AT_RISK_DAYS,
+            "program": data.get("program") or "",
+            "missing": data.get("missing") or "",
+        }
+
+
+def chart_bars(months) -> list[dict]:
+    """Bar geometry for the expirations chart, drawn as SVG by the template (no script)."""
+    peak = max((m.count for m in months), default=0) or 1
+    bars = []
+    for index, month in enumerate(months):
+        height = round(month.count * CHART_HEIGHT / peak)
+        bars.append(
+            {
+                "month": month.month,
+                "count": month.count,
+                "x": 10 + index * 50,
+                "y": 20 + CHART_HEIGHT - height,
+                "height": height,
+                "label_y": 20 + CHART_HEIGHT - height - 4,
+            }
+        )
+    return bars
+
+
+@require_GET
+@staff_permission_required("credentials.view_credential")
+def dashboard(request):
+    on = today()
+    form = AtRiskFilterForm(request.GET or None)
+    risks = at_risk(on, **form.filters())
+    months = expirations_by_month(on)
+    return render(
+        request,
+        "staff/dashboard.html",
+        {
+            "on": on,
+            "form": form,
+            "statuses": status_counts(on),
+            "months": months,
+            "bars": chart_bars(months),
+            "chart_height": CHART_HEIGHT + 50,
+            "on_track": holders_on_track(on),
+            "at_risk": risks[:SHOWN_AT_RISK],
+            "at_risk_count": len(risks),
+            "shown": SHOWN_AT_RISK,
+            "query": request.GET.urlencode(),
+        },
+    )
+
+
+@require_GET
+@staff_permission_required("credentials.view_credential")
+def at_risk_csv(request):
+    on = today()
+    form = AtRiskFilterForm(request.GET or None)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="at-risk-{on.isoformat()}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "email",
+            "name",
+            "credentials",
+            "ends_on",
+            "days_left",
+            "units_counted",
+            "units_required",
+            "units_missing",
+            "unit",
+            "fee",
+            "missing",
+        ]
+    )
+    for row in at_risk(on, **form.filters()):
+        writer.writerow(
+            [
+                csv_safe(row.email),
+                csv_safe(row.holder_name),
+                row.label,
+                row.ends_on.isoformat(),
+                row.days_left,
+                fmt_units(row.units_counted),
+                fmt_units(row.units_required),
+                fmt_units(row.units_missing),
+                row.unit_name,
+                fee_label(row.fee_status),
+                " and ".join(row.missing),
+            ]
+        )
+    return response

@@ -1,0 +1,443 @@
+"""The staff workspace: the dashboard's figures, fee actions, the audit trail and the roles."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from credentials.dates import add_months
+from credentials.models import Credential, RosterImport, Term
+from credentials.roster.imports import (
+    roster_import_apply,
+    roster_import_check,
+    roster_import_queue,
+)
+from credentials.selectors import credential_status, credential_valid_through
+from credentials.services import credential_issue
+from seu_ledger.models import Entry, Fee
+from seu_ledger.reports import at_risk, expirations_by_month, holders_on_track, status_counts
+from seu_ledger.services import fee_submit
+from tests.credentials.test_roster import GOOD, csv_bytes
+from tests.factories import StaffFactory, UserFactory, learning_entry, program
+
+pytestmark = pytest.mark.django_db
+TODAY = datetime.date(2026, 5, 20)
+
+
+@pytest.fixture(autouse=True)
+def frozen_today():
+    with time_machine.travel(datetime.datetime(2026, 5, 20, 12, tzinfo=datetime.UTC), tick=False):
+        yield
+
+
+def holding(code, ends_on, holder=None, **fields):
+    holder = holder or UserFactory(**fields)
+    prog = program(code)
+    credential = credential_issue(
+        holder=holder,
+        program=prog,
+        issued_on=add_months(ends_on, -(prog.validity_months or 24)),
+    )
+    if not prog.is_lifetime:
+        Term.objects.filter(credential=credential).update(ends_on=ends_on)
+    return credential
+
+
+log = learning_entry
+
+
+def staff_in(role):
+    user = StaffFactory()
+    if role == "superuser":
+        user.is_superuser = True
+        user.save()
+    elif role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+# --- The dashboard's figures ----------------------------------------------------------------
+
+
+def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_loop():
+    ends = [
+        datetime.date(2026, 5, 1),  # this month, already past: still this month's
+        datetime.date(2026, 5, 31),
+        datetime.date(2026, 6, 30),
+        datetime.date(2026, 12, 31),
+        datetime.date(2027, 1, 1),
+        datetime.date(2027, 2, 28),
+        datetime.date(2027, 4, 30),
+        datetime.date(2027, 5, 1),  # the 13th month: outside
+        datetime.date(2028, 2, 29),
+    ]
+    for day in ends:
+        holding("CSPO", day)
+    renewed = holding("CSM", datetime.date(2026, 7, 15))
+    Term.objects.create(
+        credential=renewed,
+        sequence=2,
+        starts_on=datetime.date(2026, 7, 15),
+        ends_on=datetime.date(2028, 7, 15),
+    )  # its old end in July no longer counts
+    holding("PSPO I", TODAY)  # lifetime: never
+    holding("CSPO", datetime.date(2026, 8, 3), is_active=False)  # deactivated holders: not
+    months = expirations_by_month(TODAY)
+    assert [m.month for m in months][:2] == [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
+    assert len(months) == 12
+    independent = {}
+    for credential in Credential.objects.filter(holder__is_active=True):
+        end = credential_valid_through(credential)
+        if end is None:
+            continue
+        key = end.replace(day=1)
+        if datetime.date(2026, 5, 1) <= key <= datetime.date(2027, 4, 1):
+            independent[key] = independent.get(key, 0) + 1
+    assert {m.month: m.count for m in months if m.count} == independent
+    assert sum(m.count for m in months) == 7, [(m.month, m.count) for m in months]
+
+
+def test_status_counts_match_each_credentials_status():
+    for offset in (-200, -30, 0, 20, 89, 91, 400):
+        holding("CSP-PO", TODAY + datetime.timedelta(days=offset))
+    holding("PSPO I", TODAY)
+    table = status_counts(TODAY)
+    expected: dict[tuple[str, str], int] = {}
+    for credential in Credential.objects.select_related("program"):
+        key = (credential.program.code, credential_status(credential, TODAY).label)
+        expected[key] = expected.get(key, 0) + 1
+    found = {
+        (code, status.label): count
+        for code, counts, _ in table.rows
+        for status, count in zip(table.statuses, counts, strict=True)
+        if count
+    }
+    assert found == expected
+    assert table.total == 8
+
+
+def test_at_risk_lists_only_credentials_ending_within_60_days_missing_units_or_fee():
+    short = holding("CSPO", TODAY + datetime.timedelta(days=30), email="short@example.com")
+    unpaid = holding("CSM", TODAY + datetime.timedelta(days=59), email="unpaid@example.com")
+    done = holding("CSPO", TODAY + datetime.timedelta(days=10), email="done@example.com")
+    later = holding("CSPO", TODAY + datetime.timedelta(days=61), email="later@example.com")
+    for credential in (unpaid, done):
+        for back in (3, 4, 5):
+            log(credential.holder, TODAY - datetime.timedelta(days=back), "8")
+    fee_submit(credential=done, reference="R-1")
+    Fee.objects.filter(holder=done.holder).update(status=Fee.Status.PAID)
+    rows = at_risk(TODAY)
+    assert [(r.email, r.missing) for r in rows] == [
+        ("short@example.com", ("units", "fee")),
+        ("unpaid@example.com", ("fee",)),
+    ]
+    assert rows[0].units_missing == Decimal(20)
+    assert rows[0].days_left == 30
+    assert [r.email for r in at_risk(TODAY, missing="units")] == ["short@example.com"]
+    assert [r.email for r in at_risk(TODAY, program="CSM")] == ["unpaid@example.com"]
+    assert [r.email for r in at_risk(TODAY, within_days=30)] == ["short@example.com"]
+    assert later.pk not in {r.credential_id for r in rows}
+    assert short.pk in {r.credential_id for r in rows}
+
+
+def test_the_at_risk_list_costs_the_same_queries_for_2_or_20_holders(django_assert_num_queries):
+    counts = []
+    for n in (2, 20):
+        Credential.objects.all().delete()
+        for _ in range(n):
+            holding("CSPO", TODAY + datetime.timedelta(days=30))
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert len(at_risk(TODAY)) == n
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_a_holder_is_on_track_with_units_in_proportion_to_the_time_gone():
+    # Terms of two years, exactly half gone: 10 of 20 SEU is on pace.
+    start = datetime.date(2025, 5, 20)
+    ends_on = datetime.date(2027, 5, 20)
+    on_pace = holding("CSPO", ends_on, email="pace@example.com")
+    behind = holding("CSPO", ends_on, email="behind@example.com")
+    for credential, hours in ((on_pace, ("8", "2.25")), (behind, ("8", "1"))):
+        Term.objects.filter(credential=credential).update(starts_on=start)
+        for back, h in enumerate(hours, start=1):
+            log(credential.holder, TODAY - datetime.timedelta(days=back), h)
+    holding("PSPO I", TODAY)  # nothing to renew: not counted
+    result = holders_on_track(TODAY)
+    assert (result.on_track, result.holders) == (1, 2)
+    assert result.percent == 50
+
+
+def test_the_dashboard_page_shows_the_figures_and_exports_the_at_risk_csv(client):
+    holding("CSPO", TODAY + datetime.timedelta(days=30), email="short@example.com")
+    client.force_login(staff_in("viewer"))
+    page = client.get(reverse("staff:dashboard"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-month="2026-06" data-count="1"' in html
+    assert "short@example.com" in html
+    assert "Holders at risk: ending soon with units or the fee missing (1)" in html
+    export = client.get(reverse("staff:at_risk_csv"), {"missing": "units"})
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[0][:4] == ["email", "name", "credentials", "ends_on"]
+    assert rows[1][0] == "short@example.com"
+    assert rows[1][3:8] == ["2026-06-19", "30", "0", "20", "20"]
+    assert rows[1][-1] == "units and fee"
+    assert (
+        client.get(reverse("staff:at_risk_csv"), {"missing": "fee", "program": "CSM"})
+        .content.decode()
+        .count("\n")
+        == 1
+    )
+
+
+# --- Fees -----------------------------------------------------------------------------------
+
+
+def test_a_registrar_waives_many_fees_at_once_with_a_reason(client):
+    fees = []
+    for _ in range(3):
+        credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+        fees.append(fee_submit(credential=credential, reference="R"))
+    registrar = staff_in("registrar")
+    client.force_login(registrar)
+    url = reverse("admin:seu_ledger_fee_changelist")
+    selected = {"action": "waive", "_selected_action": [fee.pk for fee in fees]}
+    asked = client.post(url, selected)
+    assert asked.status_code == 200
+    assert b"reason" in asked.content
+    refused = client.post(url, {**selected, "apply": "1", "reason": ""})
+    assert b"This field is required" in refused.content
+    assert not Fee.objects.filter(status=Fee.Status.WAIVED).exists()
+    with time_machine.travel(datetime.datetime(2026, 5, 20, 12, 5, tzinfo=datetime.UTC)):
+        done = client.post(url, {**selected, "apply": "1", "reason": "Trainer voucher"})
+    assert done.status_code == 302
+    assert set(Fee.objects.values_list("status", "note", "recorded_by")) == {
+        (Fee.Status.WAIVED, "Trainer voucher", registrar.pk)
+    }
+    trail = fees[0].history.order_by("history_id")
+    assert [(h.status, h.note) for h in trail] == [
+        (Fee.Status.DUE, ""),
+        (Fee.Status.SUBMITTED, ""),
+        (Fee.Status.WAIVED, "Trainer voucher"),
+    ]
+    assert trail.last().history_user == registrar
+
+
+def test_staff_record_fees_paid_for_selected_credentials_keeping_the_reference(admin_client):
+    credentials = [holding("CSPO", TODAY + datetime.timedelta(days=30)) for _ in range(2)]
+    lifetime = holding("PSPO I", TODAY)
+    url = reverse("admin:credentials_credential_changelist")
+    response = admin_client.post(
+        url,
+        {
+            "action": "record_fee_paid",
+            "_selected_action": [c.pk for c in [*credentials, lifetime]],
+            "apply": "1",
+            "reference": "BANK-42",
+        },
+        follow=True,
+    )
+    assert "Record renewal fees as paid: 2 done." in response.content.decode()
+    assert "PSPO I never" in response.content.decode() or "no renewal fee" in (
+        response.content.decode().lower()
+    )
+    assert set(Fee.objects.values_list("status", "reference")) == {(Fee.Status.PAID, "BANK-42")}
+
+
+# --- The audit trail ------------------------------------------------------------------------
+
+
+def test_a_roster_import_is_in_the_audit_trail_with_its_uploader_and_file():
+    uploader = staff_in("registrar")
+    record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=uploader)
+    roster_import_queue(record=record, only_valid_rows=False)
+    roster_import_apply(import_id=record.pk, run_token="t")
+    assert Credential.history.count() == Credential.objects.count() == 3
+    assert Term.history.count() == 3
+    assert Entry.history.count() == Entry.objects.count() == 6
+    for model in (Credential, Term, Entry):
+        assert set(model.history.values_list("history_user", "history_change_reason")) == {
+            (uploader.pk, "Roster import: march.csv")
+        }
+        assert set(model.history.values_list("history_type", flat=True)) == {"+"}
+    # A corrected file moves a course date: the credential, its term and the hours change.
+    corrected = [row.replace("2025-03-03,2025-03-04", "2025-03-10,2025-03-11") for row in GOOD]
+    again = roster_import_check(data=csv_bytes(*corrected), name="fixed.csv", uploaded_by=uploader)
+    roster_import_queue(record=again, only_valid_rows=False)
+    roster_import_apply(import_id=again.pk, run_token="u")
+    ann = Credential.objects.get(holder__email="ann@example.com")
+    term_history = list(ann.terms.get().history.order_by("history_date", "history_id"))
+    assert [h.ends_on for h in term_history] == [
+        datetime.date(2027, 3, 4),
+        datetime.date(2027, 3, 11),
+    ]
+    assert term_history[-1].history_change_reason == "Roster import: fixed.csv"
+    voided = Entry.history.filter(voided_at__isnull=False, history_type="~")
+    assert voided.count() == 4  # Ann's and Bob's two course days, replaced by the new dates
+    assert RosterImport.objects.count() == 2
+
+
+def test_a_change_in_the_admin_names_who_made_it_and_shows_before_and_after(client):
+    credential = holding("CSPO", datetime.date(2027, 1, 31))
+    registrar = staff_in("registrar")
+    client.force_login(registrar)
+    term = credential.terms.get()
+    page = client.get(reverse("admin:credentials_term_change", args=[term.pk]))
+    data = {
+        key: value
+        for key, value in page.context["adminform"].form.initial.items()
+        if value is not None
+    }
+    data["ends_on"] = "2027-02-28"
+    data["credential"] = credential.pk
+    with time_machine.travel(datetime.datetime(2026, 5, 20, 12, 5, tzinfo=datetime.UTC)):
+        response = client.post(reverse("admin:credentials_term_change", args=[term.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    change = term.history.latest()
+    assert change.history_user == registrar
+    trail = client.get(reverse("admin:credentials_historicalterm_changelist"))
+    assert "ends_on: 2027-01-31 → 2027-02-28" in trail.content.decode()
+    history = client.get(reverse("admin:credentials_term_history", args=[term.pk]))
+    assert history.status_code == 200
+
+
+# --- Roles ----------------------------------------------------------------------------------
+
+# Every staff page outside the admin, and what it needs: "read" (viewer and registrar) or
+# "write" (registrar). A new staff URL fails test_every_staff_url_is_classified until added.
+STAFF_URLS = {
+    "staff:dashboard": ("get", "read"),
+    "staff:at_risk_csv": ("get", "read"),
+    "roster:history": ("get", "read"),
+    "roster:template": ("get", "read"),
+    "roster:upload": ("get", "write"),
+    "roster:detail": ("get", "read"),
+    "roster:progress": ("get", "read"),
+    "roster:errors": ("get", "read"),
+    "roster:apply": ("post", "write"),
+}
+ROLES = {"superuser": "write", "registrar": "write", "viewer": "read", "": None}
+
+
+def staff_patterns(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver) and pattern.namespace in ("staff", "roster"):
+            for inner in pattern.url_patterns:
+                yield f"{pattern.namespace}:{inner.name}"
+        elif isinstance(pattern, URLPattern):
+            continue
+
+
+def test_every_staff_url_is_classified():
+    assert set(staff_patterns()) == set(STAFF_URLS)
+
+
+@pytest.mark.parametrize("role", sorted(ROLES))
+@pytest.mark.parametrize("name", sorted(STAFF_URLS))
+def test_each_role_on_each_staff_url(client, role, name):
+    record = RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv")
+    client.force_login(staff_in(role))
+    method, needs = STAFF_URLS[name]
+    args = (
+        [record.pk]
+        if name.startswith("roster:")
+        and name
+        not in (
+            "roster:history",
+            "roster:template",
+            "roster:upload",
+        )
+        else []
+    )
+    response = getattr(client, method)(reverse(name, args=args))
+    allowed = ROLES[role] == "write" or (ROLES[role] == "read" and needs == "read")
+    if allowed:
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302:
+            assert "/admin/login/" not in response["Location"]
+    else:
+        assert response.status_code == 403
+
+
+def test_a_holder_is_sent_to_the_staff_sign_in_from_every_staff_url(client):
+    client.force_login(UserFactory())
+    for name in ("staff:dashboard", "staff:at_risk_csv"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+def admin_actions():
+    """(model admin, action name) for every action of every registered model admin."""
+    for model, model_admin in admin.site._registry.items():
+        for action in model_admin.actions or ():
+            name = action if isinstance(action, str) else action.__name__
+            yield model, name
+
+
+ACTION_NEEDS = {
+    ("user", "send_invitation"): "write",
+    ("user", "preview_reminder"): "read",
+    ("credential", "mark_verified"): "write",
+    ("credential", "record_fee_paid"): "write",
+    ("credential", "waive_fee"): "write",
+    ("fee", "confirm_paid"): "write",
+    ("fee", "waive"): "write",
+}
+
+
+def test_every_admin_action_is_classified():
+    found = {(model._meta.model_name, name) for model, name in admin_actions()}
+    assert found == set(ACTION_NEEDS)
+
+
+@pytest.mark.parametrize("role", ["registrar", "viewer"])
+@pytest.mark.parametrize(("model_name", "action"), sorted(ACTION_NEEDS))
+def test_each_role_on_each_admin_action(client, role, model_name, action):
+    credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+    fee = fee_submit(credential=credential, reference="R-2")
+    targets = {"user": credential.holder, "credential": credential, "fee": fee}
+    app = "seu_ledger" if model_name == "fee" else "credentials"
+    client.force_login(staff_in(role))
+    response = client.post(
+        reverse(f"admin:{app}_{model_name}_changelist"),
+        {"action": action, "_selected_action": [targets[model_name].pk]},
+    )
+    if role == "registrar" or ACTION_NEEDS[(model_name, action)] == "read":
+        assert response.status_code in (200, 302)
+    else:
+        assert response.status_code == 403
+        fee.refresh_from_db()
+        assert fee.status == Fee.Status.SUBMITTED
+
+
+def test_viewers_read_the_admin_but_cannot_change_anything(client):
+    credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+    client.force_login(staff_in("viewer"))
+    change = reverse("admin:credentials_credential_change", args=[credential.pk])
+    assert client.get(change).status_code == 200
+    assert client.post(change, {"certificate_number": "X"}).status_code == 403
+    assert client.get(reverse("admin:credentials_credential_add")).status_code == 403
+    assert client.get(reverse("admin:seu_ledger_historicalfee_changelist")).status_code == 200
+
+
+def test_the_roles_are_groups_with_the_permissions_the_migration_gave():
+    registrar = set(
+        Group.objects.get(name="registrar").permissions.values_list("codename", flat=True)
+    )
+    viewer = set(Group.objects.get(name="viewer").permissions.values_list("codename", flat=True))
+    assert {"add_rosterimport", "change_fee", "change_credential", "change_term"} <= registrar
+    assert {"view_credential", "view_fee", "view_reminder", "view_historicalcredential"} <= viewer
+    assert not any(code.split("_")[0] in ("add", "change", "delete") for code in viewer)
+    assert not any(code.startswith("delete_") for code in registrar)
