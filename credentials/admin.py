@@ -5,12 +5,12 @@ import datetime
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Max, Min
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
-from cspo_tracker.history import AuditTrailAdmin
+from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.staff import ActionPermissionMixin
 
 from .forms import UserChangeForm, UserCreationForm
@@ -69,6 +69,27 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
+
+    # Only superusers grant staff status, roles and permissions, or touch staff accounts and
+    # passwords: a registrar corrects holders' names, and cannot promote anyone.
+    PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        if request.user.is_superuser:
+            return fields
+        return (*fields, *self.PRIVILEGE_FIELDS)
+
+    def has_change_permission(self, request, obj=None):
+        allowed = super().has_change_permission(request, obj)
+        if obj is not None and obj.is_staff and not request.user.is_superuser:
+            return False
+        return allowed
+
+    def user_change_password(self, request, id, form_url=""):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     form = UserChangeForm
     add_form = UserCreationForm
@@ -237,7 +258,7 @@ class CredentialForm(forms.ModelForm):
 
 
 @admin.register(Credential)
-class CredentialAdmin(ActionPermissionMixin, SimpleHistoryAdmin):
+class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
     form = CredentialForm
     list_display = (
         "holder",
@@ -309,7 +330,7 @@ class CredentialAdmin(ActionPermissionMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Term)
-class TermAdmin(SimpleHistoryAdmin):
+class TermAdmin(AuditedAdmin):
     list_display = ("credential", "sequence", "starts_on", "ends_on", "aligned_from")
     list_filter = ("credential__program",)
     search_fields = ("credential__holder__email", "credential__program__code")

@@ -12,13 +12,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib import admin
-from django.core.exceptions import EmptyResultSet
+from django.contrib.admin.utils import unquote
+from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import EmptyResultSet, PermissionDenied
 from django.db import connection
 from django.db.models import QuerySet
 from django.dispatch import receiver
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from simple_history.admin import SimpleHistoryAdmin
 from simple_history.signals import pre_create_historical_record
 
 from .staff import ReadOnlyAdminMixin
@@ -93,6 +97,39 @@ def history_record(queryset: QuerySet, *, history_type: str = CHANGED) -> int:
         return max(cursor.rowcount, 0)
 
 
+class AuditedAdmin(SimpleHistoryAdmin):
+    """The history library's admin (a History button on each record), whose page for going
+    back to an earlier version saves only for someone allowed to change the record."""
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class AuditChangeList(ChangeList):
+    """Loads the version before each listed one in one query, for the before-and-after column."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = list(self.result_list)
+        if not rows:
+            return
+        history = self.model
+        earlier: dict[int, list] = {}
+        for version in history.objects.filter(
+            id__in={row.id for row in rows},
+            history_date__lte=max(row.history_date for row in rows),
+        ).order_by("id", "history_date", "history_id"):
+            earlier.setdefault(version.id, []).append(version)
+        for row in rows:
+            key = (row.history_date, row.history_id)
+            before = [v for v in earlier.get(row.id, []) if (v.history_date, v.history_id) < key]
+            row.previous_version = before[-1] if before else None
+
+
 class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only list of one model's historical records: who, when, what kind of change, the
     reason, and each field's value before and after."""
@@ -104,9 +141,14 @@ class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_per_page = 50
     date_hierarchy = "history_date"
 
+    def get_changelist(self, request, **kwargs):
+        return AuditChangeList
+
     @admin.display(description="Record")
     def record(self, historical):
-        return str(historical.instance)
+        meta = historical.instance_type._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[historical.id])
+        return format_html('<a href="{}">{} {}</a>', url, meta.verbose_name, historical.id)
 
     @admin.display(description="Reason", ordering="history_change_reason")
     def reason(self, historical):
@@ -114,7 +156,7 @@ class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Before and after")
     def changes(self, historical):
-        previous = historical.prev_record
+        previous = getattr(historical, "previous_version", None)
         if previous is None:
             return "created" if historical.history_type == CREATED else ""
         changed = historical.diff_against(previous).changes

@@ -11,13 +11,12 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from simple_history.admin import SimpleHistoryAdmin
 
 from credentials.admin import CredentialAdmin, UserAdmin
 from credentials.models import Credential, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
-from cspo_tracker.history import AuditTrailAdmin
+from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
 
 from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Reminder, Renewal
@@ -65,7 +64,7 @@ class VoidedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Entry)
-class EntryAdmin(SimpleHistoryAdmin):
+class EntryAdmin(AuditedAdmin):
     list_display = ("activity_date", "holder", "title", "category", "hours", "voided_at")
     list_filter = (VoidedFilter, "category__issuer", "category", "activity_date")
     search_fields = ("title", "provider", "holder__email")
@@ -116,23 +115,22 @@ def fee_action(modeladmin, request, queryset, *, form_class, title, apply):
                 "action": request.POST.get("action"),
             },
         )
-    done, refused = 0, []
+    done, refused = set(), []
     for obj in queryset:
         try:
-            apply(obj, form.cleaned_data)
+            # Two credentials of one combined group share a fee: it counts once.
+            done.add(apply(obj, form.cleaned_data).pk)
         except ValidationError as error:
             refused.append(f"{obj}: {' '.join(error.messages)}")
-        else:
-            done += 1
     if done:
-        modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+        modeladmin.message_user(request, f"{title}: {len(done)} fee(s).", messages.SUCCESS)
     for message in refused:
         modeladmin.message_user(request, message, messages.ERROR)
     return None
 
 
 @admin.register(Fee)
-class FeeAdmin(ActionPermissionMixin, SimpleHistoryAdmin):
+class FeeAdmin(ActionPermissionMixin, AuditedAdmin):
     list_display = (
         "description",
         "holder",

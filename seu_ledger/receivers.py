@@ -99,12 +99,13 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         [(*row, "", "", "", now) for row in new],
     )
     if written:
+        kept = {pk for ids, _, _ in live.values() for pk in ids} - set(to_void)
         history_record(
             Entry.objects.filter(
                 holder_id__in={row[0] for row in new},
                 source_course_id__in={row[6] for row in new},
-                created_at=now,
-            ),
+                voided_at__isnull=True,
+            ).exclude(pk__in=kept),
             history_type=CREATED,
         )
     return written

@@ -19,6 +19,14 @@ from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (the staff dashboard keeps figures in it)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def password():
     return DEFAULT_PASSWORD
