@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from credentials.dates import add_months
+from credentials.dates import add_months, add_years
 from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
 
@@ -18,12 +18,14 @@ from .selectors import fee_lookup, pick_fee, renewal_requirements
 
 QUARTER = Decimal("0.25")
 ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
+ENTRY_TOO_OLD = "An activity more than 10 years old cannot count toward any renewal."
 ENTRY_NOT_QUARTERS = "Hours are counted in steps of 0.25 (a quarter of an hour)."
 ENTRY_NOT_POSITIVE = "Hours must be more than zero."
 ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as several."
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
 VOID_REASON_REQUIRED = "Say why the entry is voided."
+FEE_ALREADY_PAID = "This fee is recorded as paid; it is not waived."
 FEE_ALREADY_USED = "This fee paid for a renewal already; it cannot be waived now."
 WAIVE_REASON_REQUIRED = "Say why the fee is waived."
 FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
@@ -54,6 +56,8 @@ def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
     errors = {}
     if entry.activity_date and entry.activity_date > on:
         errors["activity_date"] = [ENTRY_IN_FUTURE]
+    elif entry.activity_date and entry.activity_date < add_years(on, -10):
+        errors["activity_date"] = [ENTRY_TOO_OLD]
     if entry.hours is not None:
         hours = Decimal(entry.hours)
         if hours <= 0:
@@ -271,6 +275,10 @@ def fee_waive(
             raise ValidationError(FEE_ALREADY_USED)
     else:
         fee = _fee_for(credential)
+    if fee.status == Fee.Status.PAID:
+        raise ValidationError(FEE_ALREADY_PAID)
+    if fee.status == Fee.Status.WAIVED:
+        return fee
     fee.status = Fee.Status.WAIVED
     fee.note = reason.strip()
     fee.recorded_by = recorded_by

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models.functions import Upper
 
+from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, User, normalize_email
 from ..selectors import today
 from .parse import RawRow
@@ -73,18 +74,29 @@ def _text(row: RawRow, column: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+EARLIEST_COURSE_DATE = datetime.date(1990, 1, 1)
+COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to two years ahead)."
+
+
 def _date(row: RawRow, column: str, errors: list[RowError]) -> datetime.date | None:
     value = row.values.get(column, "")
-    if isinstance(value, datetime.date):
-        return value
-    text = "" if value is None else str(value).strip()
-    if not text:
+    if isinstance(value, datetime.datetime):
+        day = value.date()
+    elif isinstance(value, datetime.date):
+        day = value
+    else:
+        text = "" if value is None else str(value).strip()
+        if not text:
+            return None
+        try:
+            day = datetime.date.fromisoformat(text[:10])
+        except ValueError:
+            errors.append(RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD."))
+            return None
+    if not EARLIEST_COURSE_DATE <= day <= add_months(today(), 24):
+        errors.append(RowError(row.line, column, COURSE_DATE_OUT_OF_RANGE.format(day=day)))
         return None
-    try:
-        return datetime.date.fromisoformat(text[:10])
-    except ValueError:
-        errors.append(RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD."))
-        return None
+    return day
 
 
 def _hours(row: RawRow, errors: list[RowError]) -> Decimal | None:

@@ -167,6 +167,8 @@ def test_password_change_with_the_wrong_old_password_names_the_field(client, hol
 
 def test_admin_requires_staff(client, holder, staff_user):
     client.force_login(holder)
+    assert client.get("/admin/").status_code == 403
+    client.logout()
     assert client.get("/admin/").status_code == 302
     client.force_login(staff_user)
     assert client.get("/admin/").status_code == 200
