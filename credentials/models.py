@@ -105,6 +105,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="When the holder stopped the optional reminder emails; the expiry-day and "
         "grace reminders still go out.",
     )
+    ledger_version = models.PositiveIntegerField(
+        default=0,
+        db_default=0,  # rows written with COPY (roster imports) get it too
+        editable=False,
+        help_text="Counts changes to anything the holder's dashboard shows; keys its cache.",
+    )
     calendar_token = models.CharField(
         max_length=64,
         unique=True,
@@ -142,6 +148,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # ledger_version only moves by holders_touch's increment: saving a stale copy of
+            # the user must not turn it back (and serve an old cached dashboard).
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "ledger_version"
+            ]
         super().save(*args, **kwargs)
 
     def get_full_name(self) -> str:
@@ -150,6 +164,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+
+def holders_touch(holder_ids=None) -> None:
+    """Mark the holders' dashboards stale (all holders when no ids are given): called after
+    any write that changes what a dashboard shows."""
+    holders = User.objects.all() if holder_ids is None else User.objects.filter(pk__in=holder_ids)
+    holders.update(ledger_version=models.F("ledger_version") + 1)
 
 
 class Issuer(models.Model):

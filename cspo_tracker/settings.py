@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cspo_tracker.context_processors.site",
+                "cspo_tracker.context_processors.nav",
             ],
         },
     },
@@ -184,7 +185,25 @@ SERVER_EMAIL = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- Cache ------------------------------------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://"),
+    # Rendered dashboards, in each process's memory: their keys carry the holder's data version
+    # (read from the database), so no process can serve a stale one, and a hit costs no
+    # network round trip.
+    "pages": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pages",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+# Sessions are read from the cache first when every process shares it (Redis): a signed-in page
+# then needs no session query. A per-process memory cache would keep a signed-out session alive
+# in the other processes, so without a shared cache sessions stay in the database alone.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.db"
+    if "LocMemCache" in CACHES["default"]["BACKEND"] or "Dummy" in CACHES["default"]["BACKEND"]
+    else "django.contrib.sessions.backends.cached_db"
+)
 
 # --- Celery -----------------------------------------------------------------------------------
 # The embedded default is kombu's filesystem transport: a real worker and beat with no Redis.

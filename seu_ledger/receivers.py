@@ -3,14 +3,16 @@
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from credentials.models import Credential, Issuer, Membership, Program, Term, holders_touch
 from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
 from cspo_tracker.history import CREATED, history_record
 
-from .models import Category, Entry, Renewal
+from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
 
 QUARTER = Decimal("0.25")
 CORRECTED = "The roster was corrected; replaced by the new hours."
@@ -98,6 +100,7 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         ],
         [(*row, "", "", "", now) for row in new],
     )
+    holders_touch({holder_id for holder_id, _, _ in attendances})
     if written:
         kept = {pk for ids, _, _ in live.values() for pk in ids} - set(to_void)
         history_record(
@@ -109,3 +112,29 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
             history_type=CREATED,
         )
     return written
+
+
+# --- Dashboards: a write that changes what a holder's dashboard shows marks it stale ---------
+
+
+@receiver([post_save, post_delete], sender=Entry)
+@receiver([post_save, post_delete], sender=Fee)
+@receiver([post_save, post_delete], sender=Credential)
+@receiver([post_save, post_delete], sender=Membership)
+def holder_dashboard_stale(sender, instance, **kwargs):
+    holders_touch([instance.holder_id])
+
+
+@receiver([post_save, post_delete], sender=Term)
+def term_dashboard_stale(sender, instance, **kwargs):
+    holders_touch(Credential.objects.filter(pk=instance.credential_id).values("holder_id"))
+
+
+@receiver([post_save, post_delete], sender=Program)
+@receiver([post_save, post_delete], sender=Issuer)
+@receiver([post_save, post_delete], sender=Category)
+@receiver([post_save, post_delete], sender=CategoryMapping)
+@receiver([post_save, post_delete], sender=ProgramCategoryRule)
+def rules_changed(sender, **kwargs):
+    # Renewal rules are data: a change can alter every dashboard. Rare, so all of them.
+    holders_touch()

@@ -27,6 +27,7 @@ from cspo_tracker.spreadsheets import csv_safe
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
 from .models import Entry
+from .page_cache import cached_page
 from .reminders.selectors import holder_from_unsubscribe_token
 from .reminders.services import reminders_resubscribe
 from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
@@ -58,8 +59,15 @@ def _own_entry(request, pk) -> Entry:
 @require_GET
 @holder_required
 def dashboard(request):
-    """One card per credential (or group renewing together) with what to do next."""
-    return render(request, "seu_ledger/dashboard.html", {"cards": dashboard_cards(request.user.pk)})
+    """One card per credential (or group renewing together) with what to do next. Cached per
+    holder and day until something it shows changes (`page_cache`)."""
+    on = today()
+
+    def render_page():
+        cards = dashboard_cards(request.user.pk, on)
+        return render(request, "seu_ledger/dashboard.html", {"cards": cards})
+
+    return cached_page(request, "dashboard", on, render_page)
 
 
 def _entry_saved_message(request, entry: Entry, verb: str) -> None:

@@ -22,9 +22,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache (the staff dashboard keeps figures in it)."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for alias in ("default", "pages"):
+        caches[alias].clear()
 
 
 @pytest.fixture

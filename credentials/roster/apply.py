@@ -18,7 +18,7 @@ from cspo_tracker.bulk import insert_rows
 from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
-from ..models import Attendance, Course, Credential, Membership, Program, Term, User
+from ..models import Attendance, Course, Credential, Membership, Program, Term, User, holders_touch
 from ..selectors import today
 from ..signals import attendances_recorded
 from .validate import RosterRow, ValidationReport
@@ -332,6 +332,7 @@ def roster_apply_batch(
         if recorded:
             responses = attendances_recorded.send(sender=Attendance, attendances=recorded)
             summary["units_entries_logged"] += sum(count or 0 for _, count in responses)
+        holders_touch([user.pk for user in users.values()])
     return [
         user.pk
         for user in users.values()

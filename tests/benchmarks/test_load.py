@@ -22,6 +22,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.utils import timezone
@@ -101,6 +102,13 @@ def signed_in_sessions() -> list[str]:
     return keys
 
 
+def redis_cache_url() -> str:
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    if not broker.startswith("redis://"):
+        pytest.skip("the load benchmark needs Redis, as production has")
+    return broker.rsplit("/", 1)[0] + "/3"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -175,12 +183,23 @@ def test_dashboard_and_activity_form_under_load(reference_data, tmp_path):
         "DJANGO_SETTINGS_MODULE": "tests.benchmarks.load_settings",
         "DATABASE_URL": database_url_for_subprocess(),
         "DEBUG": "false",
-        "SECRET_KEY": "load-benchmark-" + "k" * 50,
+        # The sessions were signed here, so the server shares this process's key.
+        "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         "LOAD_SESSIONS": str(tmp_path / "sessions.json"),
         "LOAD_CATEGORY": str(learning),
+        "STATIC_ROOT": str(tmp_path / "static"),
+        # Production shares a Redis cache between processes (sessions, cached pages).
+        "CACHE_URL": redis_cache_url(),
     }
+    # Production serves hashed static files collected beforehand.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+    )
     server = subprocess.Popen(
         [
             sys.executable,
