@@ -52,11 +52,21 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A page on the live server. Any Content-Security-Policy violation the browser reports
+    (an inline script, a style or image from elsewhere) fails the test."""
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield page
     context.close()
+    assert violations == [], violations
 
 
 @pytest.fixture
