@@ -1,5 +1,6 @@
 """Forms for signing in and managing one's own account, laid out by crispy-forms."""
 
+from axes.utils import reset as axes_reset
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -44,6 +45,12 @@ class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
 
 class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
     submit_label = "Set my password"
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        # Proving the address with a reset link lifts a sign-in lockout for it.
+        axes_reset(username=normalize_email(user.email))
+        return user
 
 
 class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):

@@ -1,5 +1,7 @@
-"""Request guards: staff areas answer 403 to signed-in holders; sign-in names for django-axes."""
+"""Request guards: staff areas answer 403 to signed-in holders; who is signing in, for
+django-axes (the address and the client's IP)."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
@@ -36,3 +38,15 @@ def axes_username(request, credentials) -> str:
     """Count failed sign-ins per address however it is typed (case, spaces)."""
     raw = (credentials or {}).get("username") or request.POST.get("username", "")
     return normalize_email(raw)
+
+
+def client_ip(request) -> str:
+    """The client's address: the connection's, or behind TRUSTED_PROXY_COUNT proxies the
+    X-Forwarded-For entry the outermost trusted proxy appended. Entries before it are the
+    client's own say and are ignored, so a forged header cannot dodge the throttling."""
+    count = settings.TRUSTED_PROXY_COUNT
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if count and len(forwarded) >= count:
+        return forwarded[-count]
+    return request.META.get("REMOTE_ADDR", "")

@@ -3,7 +3,8 @@
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models.signals import post_delete, post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -117,17 +118,44 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
 # --- Dashboards: a write that changes what a holder's dashboard shows marks it stale ---------
 
 
+HOLDER_MODELS = (Entry, Fee, Credential, Membership)
+
+
+@receiver(pre_save)
+def holder_before_save(sender, instance, **kwargs):
+    """Remember whose record it was, so moving it to another holder refreshes both."""
+    if instance.pk is None:
+        return
+    if sender in HOLDER_MODELS:
+        instance._holder_before = (
+            sender.objects.filter(pk=instance.pk).values_list("holder_id", flat=True).first()
+        )
+    elif sender is Term:
+        instance._holder_before = (
+            Term.objects.filter(pk=instance.pk)
+            .values_list("credential__holder_id", flat=True)
+            .first()
+        )
+
+
+def _touch(holder_ids) -> None:
+    holders_touch({holder_id for holder_id in holder_ids if holder_id is not None})
+
+
 @receiver([post_save, post_delete], sender=Entry)
 @receiver([post_save, post_delete], sender=Fee)
 @receiver([post_save, post_delete], sender=Credential)
 @receiver([post_save, post_delete], sender=Membership)
 def holder_dashboard_stale(sender, instance, **kwargs):
-    holders_touch([instance.holder_id])
+    _touch([instance.holder_id, getattr(instance, "_holder_before", None)])
 
 
 @receiver([post_save, post_delete], sender=Term)
 def term_dashboard_stale(sender, instance, **kwargs):
-    holders_touch(Credential.objects.filter(pk=instance.credential_id).values("holder_id"))
+    current = Credential.objects.filter(pk=instance.credential_id).values_list(
+        "holder_id", flat=True
+    )
+    _touch([*current, getattr(instance, "_holder_before", None)])
 
 
 @receiver([post_save, post_delete], sender=Program)
@@ -136,5 +164,9 @@ def term_dashboard_stale(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=CategoryMapping)
 @receiver([post_save, post_delete], sender=ProgramCategoryRule)
 def rules_changed(sender, **kwargs):
-    # Renewal rules are data: a change can alter every dashboard. Rare, so all of them.
-    holders_touch()
+    """Renewal rules are data: a change can alter every dashboard. Every holder is marked once,
+    after the change commits (an admin page saving a category and its mappings is one mark),
+    so no user row stays locked for the length of the staff's transaction."""
+    connection = transaction.get_connection()
+    if not any(callback is holders_touch for _, callback, _ in connection.run_on_commit):
+        transaction.on_commit(holders_touch)

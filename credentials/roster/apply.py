@@ -177,6 +177,8 @@ def _redate_credentials(course_ids: set[int], summary: Counter) -> None:
         moved_credentials.append(credential)
     Credential.objects.bulk_update(moved_credentials, ["issued_on"], batch_size=1000)
     Term.objects.bulk_update(moved_terms, ["starts_on", "ends_on"], batch_size=1000)
+    # Holders of the course who are not in this file move too.
+    holders_touch({credential.holder_id for credential in moved_credentials})
     history_record(Credential.objects.filter(pk__in=[c.pk for c in moved_credentials]))
     history_record(Term.objects.filter(pk__in=[t.pk for t in moved_terms]))
     summary["credentials_redated"] += len(moved_credentials)
@@ -314,6 +316,7 @@ def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
                 moved.append(term)
     if moved:
         Term.objects.bulk_update(moved, ["ends_on", "aligned_from"], batch_size=1000)
+        holders_touch({term.credential.holder_id for term in moved})
         history_record(Term.objects.filter(pk__in=[term.pk for term in moved]))
 
 

@@ -1,6 +1,13 @@
-"""Load for the benchmark in test_load.py: signed-in holders (session cookies made by the test)
-open the dashboard, or log an activity, or hit the bare view. LOAD_SCENARIO picks one."""
+"""Load for the benchmark in test_load.py: signed-in holders (sessions made by the test, each
+with its own CSRF cookie, as a browser has after its first page). LOAD_SCENARIO picks one:
 
+- bare: a Django view that does nothing (the baseline);
+- dashboard: each simulated holder opens their dashboard again and again;
+- dashboard_cold: every request is a holder whose dashboard nobody drew yet;
+- entry: open the activity form, log an activity, then open the dashboard (drawn anew).
+"""
+
+import itertools
 import json
 import os
 import random
@@ -10,17 +17,19 @@ from urllib.parse import urlencode, urlparse
 
 from locust import FastHttpUser, constant, task
 
-SESSIONS = json.loads(open(os.environ["LOAD_SESSIONS"]).read())  # noqa: SIM115, PTH123
+with open(os.environ["LOAD_SESSIONS"]) as handle:  # noqa: PTH123
+    SESSIONS = json.load(handle)  # [[session key, csrf cookie], ...]
 SCENARIO = os.environ["LOAD_SCENARIO"]
 CATEGORY = os.environ["LOAD_CATEGORY"]
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+UNSEEN = itertools.cycle(SESSIONS)  # the cold scenario walks through every holder once
 
 
-def session_cookie(host: str, value: str) -> Cookie:
+def cookie(host: str, name: str, value: str) -> Cookie:
     domain = urlparse(host).hostname
     return Cookie(
         0,
-        "sessionid",
+        name,
         value,
         None,
         False,
@@ -43,8 +52,17 @@ class Holder(FastHttpUser):
     wait_time = constant(0)
 
     def on_start(self):
-        session = random.choice(SESSIONS)  # noqa: S311
-        self.client.cookiejar.set_cookie(session_cookie(self.host, session))
+        self.sign_in(random.choice(SESSIONS))  # noqa: S311
+
+    def sign_in(self, session):
+        self.client.cookiejar.clear()
+        self.client.cookiejar.set_cookie(cookie(self.host, "sessionid", session[0]))
+        self.client.cookiejar.set_cookie(cookie(self.host, "csrftoken", session[1]))
+
+    def dashboard(self, name):
+        with self.client.get("/dashboard/", name=name, catch_response=True) as r:
+            if "Your certifications" not in r.text:
+                r.failure("not the dashboard")
 
     @task
     def work(self):
@@ -53,37 +71,40 @@ class Holder(FastHttpUser):
                 if r.text != "ok":
                     r.failure("not the bare view")
         elif SCENARIO == "dashboard":
-            with self.client.get("/dashboard/", name="dashboard", catch_response=True) as r:
-                if "Your certifications" not in r.text:
-                    r.failure("not the dashboard")
+            self.dashboard("dashboard")
+        elif SCENARIO == "dashboard_cold":
+            self.sign_in(next(UNSEEN))
+            self.dashboard("dashboard, first view")
         else:
-            with self.client.get(
-                "/activities/new/", name="entry form GET", catch_response=True
-            ) as form:
-                token = TOKEN.search(form.text)
-                if token is None or "Log an activity" not in form.text:
-                    form.failure("not the activity form")
-            with self.client.post(
-                "/activities/new/",
-                data=urlencode(
-                    {
-                        "csrfmiddlewaretoken": token.group(1) if token else "",
-                        "activity_date": "2026-01-15",
-                        "category": CATEGORY,
-                        "title": "Load test meetup",
-                        "provider": "",
-                        "hours": "0.25",
-                        "description": "",
-                    }
-                ),
-                headers={
-                    "Referer": self.host + "/activities/new/",
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-                name="entry form POST",
-                allow_redirects=False,
-                catch_response=True,
-            ) as r:
-                location = r.headers.get("location") or r.headers.get("Location") or ""
-                if r.status_code != 302 or "login" in location:
-                    r.failure(f"status {r.status_code} to {location}")
+            self.log_an_activity()
+
+    def log_an_activity(self):
+        with self.client.get("/activities/new/", name="entry form GET", catch_response=True) as r:
+            token = TOKEN.search(r.text)
+            if token is None:
+                r.failure("not the activity form")
+                return
+        body = {
+            "csrfmiddlewaretoken": token.group(1),
+            "activity_date": "2026-01-15",
+            "category": CATEGORY,
+            "title": "Load test meetup",
+            "provider": "",
+            "hours": "0.25",
+            "description": "",
+        }
+        with self.client.post(
+            "/activities/new/",
+            data=urlencode(body),
+            headers={
+                "Referer": self.host + "/activities/new/",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+            name="entry form POST",
+            allow_redirects=False,
+            catch_response=True,
+        ) as r:
+            location = r.headers.get("location") or r.headers.get("Location") or ""
+            if r.status_code != 302 or "login" in location:
+                r.failure(f"status {r.status_code} to {location}")
+        self.dashboard("dashboard after a write")

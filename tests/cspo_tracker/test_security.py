@@ -42,6 +42,49 @@ def test_five_failed_sign_ins_lock_that_address_out_for_15_minutes_with_a_clear_
         assert sign_in(client, "pat@example.com", DEFAULT_PASSWORD).status_code == 302
 
 
+def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1  # one load balancer, which appends the address it saw
+    UserFactory(email="pat@example.com")
+    for attempt in range(5):
+        forged = f"10.0.0.{attempt}, 203.0.113.7"  # the client's own entry comes first
+        response = client.post(
+            reverse("login"),
+            {"username": "pat@example.com", "password": "guess"},
+            HTTP_X_FORWARDED_FOR=forged,
+        )
+    assert response.status_code == 429
+    locked = client.post(
+        reverse("login"),
+        {"username": "pat@example.com", "password": DEFAULT_PASSWORD},
+        HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7",
+    )
+    assert locked.status_code == 429
+    # The owner, elsewhere, is not locked out by someone else's guesses.
+    owner = client.post(
+        reverse("login"),
+        {"username": "pat@example.com", "password": DEFAULT_PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
+    )
+    assert owner.status_code == 302
+
+
+def test_setting_a_new_password_from_a_reset_link_lifts_the_lockout(client):
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    user = UserFactory(email="pat@example.com")
+    for _ in range(5):
+        sign_in(client, "pat@example.com", "wrong")
+    assert sign_in(client, "pat@example.com", DEFAULT_PASSWORD).status_code == 429
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    form = client.get(link, follow=True)
+    new = "a much longer new secret 42"
+    client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert sign_in(client, "pat@example.com", new).status_code == 302
+
+
 def test_the_staff_sign_in_is_throttled_too(client):
     StaffFactory(email="staff@example.com")
     url = reverse("admin:login")

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from credentials.models import Program, Term
+from credentials.models import Membership, Program, Term
 from credentials.roster.imports import roster_import_apply, roster_import_check, roster_import_queue
 from credentials.services import credential_issue, licence_accept
 from seu_ledger.services import credential_renew, entry_void, fee_record
@@ -50,7 +50,7 @@ def test_an_unchanged_dashboard_costs_no_ledger_query(client, pat, django_assert
         assert cards(client) == first
 
 
-def test_each_kind_of_write_refreshes_the_cards(client, pat):
+def test_each_kind_of_write_refreshes_the_cards(client, pat, django_capture_on_commit_callbacks):
     holder, credential = pat
     assert counted(client) == [("0", "20")]
     entry = learning_entry(holder, datetime.date(2026, 2, 1), "8")
@@ -68,13 +68,32 @@ def test_each_kind_of_write_refreshes_the_cards(client, pat):
     # Staff change the rules: every dashboard follows.
     cspo = Program.objects.get(code="CSPO")
     cspo.units_required = 25
-    cspo.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        cspo.save()
     assert counted(client) == [("0", "25")]
-    # A term corrected in the admin, and a roster adding a credential.
-    Term.objects.filter(credential=credential, sequence=2).get().save()
+    # A term corrected in the admin, a membership, and a roster adding a credential.
+    term = Term.objects.get(credential=credential, sequence=2)
+    term.ends_on = datetime.date(2028, 3, 31)
+    term.save()
+    assert "31 Mar 2028" in cards(client)
+    before = type(holder).objects.get(pk=holder.pk).ledger_version
+    Membership.objects.create(holder=holder, issuer=program("PMI-ACP").issuer)
+    assert type(holder).objects.get(pk=holder.pk).ledger_version > before
     roster = csv_bytes(GOOD[0].replace("ann@example.com", "pat@example.com"))
     record = roster_import_check(data=roster, name="r.csv", uploaded_by=None)
     roster_import_queue(record=record, only_valid_rows=False)
     before = cards(client)
     roster_import_apply(import_id=record.pk, run_token="t")
     assert cards(client) != before
+
+
+def test_moving_a_record_to_another_holder_refreshes_both_dashboards(client, pat):
+    holder, credential = pat
+    other = UserFactory(email="other@example.com")
+    licence_accept(user=other)
+    assert "CSPO" in cards(client)
+    credential.holder = other
+    credential.save()
+    assert counted(client) == []
+    client.force_login(other)
+    assert counted(client) == [("0", "20")]
