@@ -24,6 +24,7 @@ from .models import (
     Program,
     Term,
     User,
+    holders_touch,
     normalize_email,
 )
 from .selectors import credential_terms, today
@@ -132,6 +133,7 @@ def attendance_record(
     attendances_recorded.send(
         sender=Attendance, attendances=[(holder.pk, course, hours_attended, completed)]
     )
+    holders_touch([holder.pk])  # the course hours the ledger just logged show on the dashboard
     credential = None
     if completed:
         credential = credential_issue(

@@ -101,7 +101,7 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         ],
         [(*row, "", "", "", now) for row in new],
     )
-    holders_touch({holder_id for holder_id, _, _ in attendances})
+    # The sender marks the holders' dashboards stale (once for a whole roster batch).
     if written:
         kept = {pk for ids, _, _ in live.values() for pk in ids} - set(to_void)
         history_record(

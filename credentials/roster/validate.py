@@ -78,7 +78,9 @@ EARLIEST_COURSE_DATE = datetime.date(1990, 1, 1)
 COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to two years ahead)."
 
 
-def _date(row: RawRow, column: str, errors: list[RowError]) -> datetime.date | None:
+def _date(
+    row: RawRow, column: str, errors: list[RowError], latest: datetime.date
+) -> datetime.date | None:
     value = row.values.get(column, "")
     if isinstance(value, datetime.datetime):
         day = value.date()
@@ -93,7 +95,7 @@ def _date(row: RawRow, column: str, errors: list[RowError]) -> datetime.date | N
         except ValueError:
             errors.append(RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD."))
             return None
-    if not EARLIEST_COURSE_DATE <= day <= add_months(today(), 24):
+    if not EARLIEST_COURSE_DATE <= day <= latest:
         errors.append(RowError(row.line, column, COURSE_DATE_OUT_OF_RANGE.format(day=day)))
         return None
     return day
@@ -134,7 +136,9 @@ def _completed(row: RawRow, errors: list[RowError]) -> bool:
     return False
 
 
-def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]):
+def _parse_row(
+    row: RawRow, programs: dict[str, Program], errors: list[RowError], latest: datetime.date
+):
     start = len(errors)
     email = normalize_email(_text(row, "email"))
     if not email:
@@ -163,8 +167,8 @@ def _parse_row(row: RawRow, programs: dict[str, Program], errors: list[RowError]
     program = programs.get(program_code.upper())
     if program is None:
         errors.append(RowError(row.line, "program", f"Unknown program “{program_code}”."))
-    start_date = _date(row, "start_date", errors)
-    end_date = _date(row, "end_date", errors)
+    start_date = _date(row, "start_date", errors, latest)
+    end_date = _date(row, "end_date", errors, latest)
     if start_date and end_date and end_date < start_date:
         errors.append(RowError(row.line, "end_date", "The course ends before it starts."))
     hours = _hours(row, errors)
@@ -237,7 +241,8 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     report = ValidationReport()
     errors = report.errors
     programs = {p.code.upper(): p for p in Program.objects.select_related("issuer")}
-    parsed = [row for row in (_parse_row(raw, programs, errors) for raw in raw_rows) if row]
+    latest = add_months(today(), 24)  # the last plausible course date, worked out once
+    parsed = [row for row in (_parse_row(raw, programs, errors, latest) for raw in raw_rows) if row]
 
     # Within the file: one course has one set of details, a person one name and one member id
     # per issuer, and there is one row per attendee.
