@@ -64,9 +64,9 @@ def cached_page(request, name: str, on, render_page) -> HttpResponse:
         ]
     )
     pages = caches["pages"]
-    html = pages.get(key)
-    if html is None:
+    page = pages.get(key)
+    if page is None:
         response = render_page()
-        pages.set(key, response.content.decode(), SECONDS)
+        pages.set(key, response.content, SECONDS)
         return response
-    return HttpResponse(html)
+    return HttpResponse(page)
