@@ -22,6 +22,8 @@ from .schedule import PointRange, point_ranges
 UNSUBSCRIBE_SALT = "seu_ledger.reminders.unsubscribe"
 # A claim older than this is taken to belong to a worker that died while sending.
 CLAIM_EXPIRES = datetime.timedelta(minutes=30)
+# Sends the 15-minute sweep tries before leaving a failing reminder to the daily run.
+SWEEP_ATTEMPTS = 20
 
 # Most urgent first: the order of cards in an email, and which one names the subject.
 URGENCY = (
@@ -165,12 +167,14 @@ def _address_tag(holder: User) -> str:
 
 
 def holders_with_stuck_reminders(now: datetime.datetime | None = None) -> list[int]:
-    """Holders with reminders that should have gone by now: failed, claimed by a worker long
-    gone, or due for longer than a claim lasts (their sending task was lost)."""
+    """Holders with reminders that should have gone by now: failed (fewer than
+    SWEEP_ATTEMPTS times; after that, a mail server that keeps refusing is tried once a day by
+    the daily run), claimed by a worker long gone, or due for longer than a claim lasts (their
+    sending task was lost)."""
     now = now or timezone.now()
     stale = now - CLAIM_EXPIRES
     stuck = (
-        Q(status=Reminder.Status.FAILED)
+        Q(status=Reminder.Status.FAILED, attempts__lt=SWEEP_ATTEMPTS)
         | Q(status=Reminder.Status.SENDING, claimed_at__lt=stale)
         | Q(status=Reminder.Status.DUE, created_at__lt=stale)
     )

@@ -493,6 +493,10 @@ def test_an_unexpected_error_for_one_holder_does_not_stop_the_others(monkeypatch
     assert failed.status == Reminder.Status.FAILED
     assert failed.last_error == "RuntimeError: ledger unreadable"
     assert holders_with_stuck_reminders() == [broken.pk]
+    # A mail server that keeps refusing is left to the daily run after 20 tries.
+    Reminder.objects.filter(holder=broken).update(attempts=20)
+    assert holders_with_stuck_reminders() == []
+    assert broken.pk in holders_with_pending_reminders()
 
 
 def test_a_claim_left_by_a_dead_worker_is_taken_back_after_half_an_hour():
