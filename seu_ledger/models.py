@@ -341,8 +341,3 @@ class Reminder(models.Model):
         if self.days_before == 0:
             return "on the last day"
         return f"{-self.days_before} days after the end"
-
-    @property
-    def is_essential(self) -> bool:
-        """Sent even to holders who unsubscribed: the last day, and grace."""
-        return self.days_before <= 0
