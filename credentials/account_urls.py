@@ -4,13 +4,14 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import forms, views
+from . import accounts, forms, views
 
 urlpatterns = [
     path("invitation/<uidb64>/<token>/", views.invitation_accept, name="invitation_accept"),
     path("licence/", views.licence, name="licence"),
     path("sign-up/", views.sign_up, name="sign_up"),
     path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign_up_confirm"),
+    path("email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -31,8 +32,9 @@ urlpatterns = [
     ),
     path(
         "password/reset/",
-        auth_views.PasswordResetView.as_view(
+        views.PasswordResetView.as_view(
             form_class=forms.PasswordResetRequestForm,
+            token_generator=accounts.password_tokens,
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name="registration/password_reset_email.html",
             subject_template_name="registration/password_reset_subject.txt",
@@ -49,7 +51,9 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(form_class=forms.NewPasswordForm),
+        auth_views.PasswordResetConfirmView.as_view(
+            form_class=forms.NewPasswordForm, token_generator=accounts.password_tokens
+        ),
         name="password_reset_confirm",
     ),
     path(

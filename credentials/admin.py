@@ -3,17 +3,18 @@
 import datetime
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
-from django.utils import timezone
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
+from cspo_tracker.middleware import client_ip
 from cspo_tracker.staff import ActionPermissionMixin
 
-from .forms import UserChangeForm, UserCreationForm
+from . import accounts
+from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
 from .models import (
     Attendance,
     Course,
@@ -33,7 +34,10 @@ from .selectors import (
     status_condition,
     today,
 )
-from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify, holder_invite
+from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify
+
+# The staff sign-in reduces the address to its canonical form, like the holders' sign-in.
+admin.site.login_form = StaffAuthenticationForm
 
 
 class CredentialInline(admin.TabularInline):
@@ -56,16 +60,54 @@ class MembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
-    actions = ["send_invitation"]
+    actions = ["send_invitation", "deactivate", "reactivate"]
 
     @admin.action(description="Email an invitation to set a password", permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for user in queryset:
-            holder_invite(holder=user)
-            User.objects.filter(pk=user.pk).update(invited_at=timezone.now())
-            sent += 1
+            try:
+                accounts.holder_invite(holder=user, client=client_ip(request))
+            except (ValidationError, accounts.RateLimited) as refusal:
+                reason = " ".join(getattr(refusal, "messages", [str(refusal)]))
+                self.message_user(request, f"Not sent to {user.email}: {reason}", messages.ERROR)
+            else:
+                sent += 1
         self.message_user(request, f"Sent {sent} invitation(s).")
+
+    @admin.action(description="Deactivate: stop sign-in and reminders", permissions=["change"])
+    def deactivate(self, request, queryset):
+        changed = sum(
+            accounts.user_deactivate(user=user)
+            for user in queryset
+            if self.has_change_permission(request, user)
+        )
+        self.message_user(request, f"Deactivated {changed} account(s).")
+
+    @admin.action(description="Reactivate deactivated accounts", permissions=["change"])
+    def reactivate(self, request, queryset):
+        changed = sum(
+            accounts.user_reactivate(user=user)
+            for user in queryset
+            if self.has_change_permission(request, user)
+        )
+        self.message_user(request, f"Reactivated {changed} account(s).")
+
+    def save_model(self, request, obj, form, change):
+        """A changed email address is not saved: its owner confirms it from a link sent to it
+        (and the old address is told), whoever changed it here."""
+        new_email = obj.email
+        if change and "email" in form.changed_data:
+            obj.email = form.initial["email"]
+        super().save_model(request, obj, form, change)
+        if change and "email" in form.changed_data:
+            accounts.email_change_request(user=obj, new_email=new_email, requested_by=request.user)
+            self.message_user(
+                request,
+                f"A confirmation link was sent to {new_email}; the account keeps "
+                f"{obj.email} until its owner follows it.",
+                messages.WARNING,
+            )
 
     def get_inlines(self, request, obj):
         return self.inlines if obj else []
@@ -94,17 +136,24 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "is_staff", "is_active", "invited_at")
-    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    list_display = ("email", "first_name", "last_name", "state", "is_staff", "invited_at")
+    list_filter = ("state", "is_staff", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("last_login", "date_joined", "invited_at", "licence_accepted_at")
+    readonly_fields = (
+        "state",
+        "pending_email",
+        "last_login",
+        "date_joined",
+        "invited_at",
+        "licence_accepted_at",
+    )
     fieldsets = (
-        (None, {"fields": ("email", "password")}),
+        (None, {"fields": ("email", "pending_email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Reminders", {"fields": ("reminders_unsubscribed_at",)}),
         (
             "Permissions",
-            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {"fields": ("state", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         (
             "Important dates",

@@ -1,13 +1,48 @@
 """Forms for signing in and managing one's own account, laid out by crispy-forms."""
 
-from axes.utils import reset as axes_reset
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 
-from .models import Program, User, normalize_email
+from . import accounts
+from .identity import canonical_email, validate_person_name
+from .models import Program, User
+
+
+class CanonicalEmailField(forms.EmailField):
+    """An email field whose value is `canonical_email`'s form; an address it refuses gets its
+    message next to the field."""
+
+    widget = forms.EmailInput(attrs={"autocomplete": "email"})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return canonical_email(value) if value else value
+
+    def run_validators(self, value):
+        pass  # canonical_email validated it already, with a more precise message
+
+
+class CanonicalUsernameField(CanonicalEmailField):
+    """The sign-in forms' "username" (the email address), as the auth views expect."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget = forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+
+    def widget_attrs(self, widget):
+        return {**super().widget_attrs(widget), "autocapitalize": "none"}
+
+
+class PersonNameField(forms.CharField):
+    """A first or last name: required, plain text (see `validate_person_name`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 150)
+        super().__init__(validators=[validate_person_name], **kwargs)
 
 
 class CrispySubmitMixin:
@@ -21,36 +56,57 @@ class CrispySubmitMixin:
         self.helper.add_input(Submit("submit", self.submit_label))
 
 
+INVALID_LOGIN = (
+    "That email address and password do not match an active account. "
+    "The password is case-sensitive."
+)
+
+
 class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
+    """Sign-in by email: the address is reduced to its canonical form before anything looks it
+    up or counts it, and one that form refuses is answered next to the field (no password is
+    checked for it)."""
+
     submit_label = "Sign in"
+    username = CanonicalUsernameField(label="Email address")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = "Email address"
-        self.fields["username"].widget = forms.EmailInput(
-            attrs={"autofocus": True, "autocomplete": "email"}
-        )
-        self.error_messages["invalid_login"] = (
-            "That email address and password do not match an active account. "
-            "The password is case-sensitive."
-        )
+        self.error_messages["invalid_login"] = INVALID_LOGIN
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in, with the same canonical address (and so the same throttling)."""
+
+    username = CanonicalUsernameField(label="Email address")
 
 
 class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
-    submit_label = "Email me a reset link"
+    """Ask for a password link. It goes to pending, invited and active accounts (following it
+    proves the mailbox), never to a deactivated one; the page says the same for every address."""
 
-    def clean_email(self):
-        return normalize_email(self.cleaned_data["email"])
+    submit_label = "Email me a reset link"
+    email = CanonicalEmailField(label="Email", max_length=254)
+
+    def get_users(self, email):
+        return accounts.password_reset_users(email)
 
 
 class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
+    """Choose a password from an emailed link; saving goes through the account service (which
+    activates a pending or invited account and lifts sign-in pauses)."""
+
     submit_label = "Set my password"
 
+    def clean(self):
+        if self.user.state == User.State.DEACTIVATED:
+            raise forms.ValidationError(accounts.ACCOUNT_DEACTIVATED)
+        return super().clean()
+
     def save(self, commit=True):
-        user = super().save(commit)
-        # Proving the address with a reset link lifts a sign-in lockout for it.
-        axes_reset(username=normalize_email(user.email))
-        return user
+        return accounts.password_set_from_link(
+            user=self.user, password=self.cleaned_data["new_password1"]
+        )
 
 
 class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):
@@ -58,27 +114,47 @@ class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):
 
 
 class UserCreationForm(auth_forms.UserCreationForm):
-    """Admin form to add a person by email address."""
+    """Admin form to add a person by email address (in its canonical form)."""
 
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name")
+        field_classes = {"email": CanonicalEmailField}
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
+    """Admin form for a person. A new email address is not saved here: the admin asks the
+    account service to confirm it with its owner first."""
+
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"email": CanonicalEmailField}
 
 
 LICENCE_LABEL = "I have read and accept the licence agreement"
 
 
-class InvitationAcceptForm(NewPasswordForm):
+class InvitationAcceptForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
     """Set a first password and accept the licence agreement, from an invitation link."""
 
     submit_label = "Set password and continue"
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
+
+    def save(self, commit=True):
+        return accounts.invitation_accept(
+            user=self.user, password=self.cleaned_data["new_password1"]
+        )
+
+
+class SignUpConfirmForm(CrispySubmitMixin, forms.Form):
+    """Confirm a sign-up from the emailed link with the password chosen when signing up."""
+
+    submit_label = "Confirm and sign in"
+    password = forms.CharField(
+        label="The password you chose when signing up",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
 
 
 class LicenceForm(CrispySubmitMixin, forms.Form):
@@ -88,9 +164,9 @@ class LicenceForm(CrispySubmitMixin, forms.Form):
 
 class SignUpForm(CrispySubmitMixin, forms.Form):
     submit_label = "Create my account"
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    first_name = forms.CharField(max_length=150)
-    last_name = forms.CharField(max_length=150)
+    email = CanonicalEmailField(max_length=254)
+    first_name = PersonNameField()
+    last_name = PersonNameField()
     password1 = forms.CharField(
         label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
     )
@@ -116,6 +192,13 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class EmailChangeConfirmForm(CrispySubmitMixin, forms.Form):
+    """The button that applies an address change (a POST, so a mail scanner opening the link
+    changes nothing)."""
+
+    submit_label = "Use this address"
 
 
 class CredentialClaimForm(CrispySubmitMixin, forms.Form):

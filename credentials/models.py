@@ -6,9 +6,11 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower, Upper
+from django.db.models.functions import Lower, Trim, Upper
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+from .identity import canonical_email, email_or_none, validate_person_name
 
 EMAIL_TAKEN = "Someone already signs in with this email address."
 DEFAULT_REMINDER_DAYS = "90,60,30,7"
@@ -35,25 +37,20 @@ def validate_reminder_days(value: str) -> None:
         raise ValidationError(str(error)) from None
 
 
-def normalize_email(email: str) -> str:
-    """Return the one spelling of an address we store and compare: trimmed and lower-case."""
-    return (email or "").strip().lower()
-
-
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):
-        email = normalize_email(email)
-        if not email:
-            raise ValueError("An email address is required.")
+        email = canonical_email(email)  # raises ValidationError for an address it refuses
         user = self.model(email=email, **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
 
     def create_user(self, email, password=None, **extra_fields):
-        """Create a person who signs in with `email`; no password means they cannot sign in yet."""
+        """Create a person who signs in with `email`; with no password the account is invited
+        (it cannot sign in until its owner sets one from an invitation)."""
+        extra_fields.setdefault("state", self.model.State.ACTIVE if password else "invited")
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
@@ -67,30 +64,67 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra_fields)
 
     def get_by_natural_key(self, email):
-        """Sign-in looks people up by email in any letter case."""
-        return self.get(email=normalize_email(email))
+        """Sign-in looks people up by the canonical form of the address they typed; one it
+        refuses (an invisible character, say) finds nobody."""
+        canonical = email_or_none(email)
+        if canonical is None:
+            raise self.model.DoesNotExist("No account has this address.")
+        return self.get(email=canonical)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     """Anyone who signs in: a certification holder, a trainer or staff. The email is the login."""
 
+    class State(models.TextChoices):
+        """Where an account stands; set by the account services, never guessed from side
+        facts such as `last_login` (decision record 0008)."""
+
+        PENDING = "pending", "Pending: signed up, address not confirmed yet"
+        INVITED = "invited", "Invited: registered by staff or a roster, no password yet"
+        ACTIVE = "active", "Active"
+        DEACTIVATED = "deactivated", "Deactivated by staff"
+
+    # States in which the account counts as a current holder (is_active): reminders, reports
+    # and public verification. Only ACTIVE accounts have a password to sign in with.
+    LIVE_STATES = (State.INVITED, State.ACTIVE)
+
     email = models.EmailField(
         "email address",
         unique=True,
         error_messages={"unique": EMAIL_TAKEN},
-        help_text="Used to sign in; compared without regard to letter case.",
+        help_text="Used to sign in; stored in its one canonical form (NFKC, lower-case).",
     )
-    first_name = models.CharField("first name", max_length=150, blank=True)
-    last_name = models.CharField("last name", max_length=150, blank=True)
+    pending_email = models.EmailField(
+        "new email address, waiting for confirmation",
+        blank=True,
+        default="",
+        db_default="",  # rows written with COPY (roster imports) get it too
+        help_text="Takes effect once its owner follows the link sent to it.",
+    )
+    first_name = models.CharField(
+        "first name", max_length=150, blank=True, validators=[validate_person_name]
+    )
+    last_name = models.CharField(
+        "last name", max_length=150, blank=True, validators=[validate_person_name]
+    )
     is_staff = models.BooleanField(
         "staff status",
         default=False,
         help_text="Can sign in to the staff pages and the admin.",
     )
+    state = models.CharField(
+        "account state",
+        max_length=12,
+        choices=State,
+        default=State.ACTIVE,
+        db_default=State.ACTIVE,  # for rows written around save(), like is_active's default
+    )
     is_active = models.BooleanField(
         "active",
         default=True,
-        help_text="Unset this instead of deleting the account: records stay, sign-in stops.",
+        editable=False,
+        help_text="Follows the state: invited and active accounts are live; pending and "
+        "deactivated ones are not.",
     )
     date_joined = models.DateTimeField("date joined", default=timezone.now)
     licence_accepted_at = models.DateTimeField(
@@ -131,11 +165,21 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name_plural = "users"
         ordering = ["email"]
         constraints = [
-            # The column is stored lower-case by save(); this holds even for bulk writes.
+            # The column holds canonical_email()'s form; this holds even for bulk writes.
             models.UniqueConstraint(
                 Lower("email"),
                 name="credentials_user_email_ci_unique",
                 violation_error_message=EMAIL_TAKEN,
+            ),
+            models.CheckConstraint(
+                condition=models.Q(email=Lower(Trim("email"))),
+                name="credentials_user_email_canonical",
+                violation_error_message="The email address is not in its canonical form.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_active=True, state__in=["invited", "active"])
+                | models.Q(is_active=False, state__in=["pending", "deactivated"]),
+                name="credentials_user_active_follows_state",
             ),
         ]
 
@@ -144,10 +188,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = normalize_email(self.email)
+        try:
+            self.email = canonical_email(self.email)
+        except ValidationError as error:
+            raise ValidationError({"email": error.messages}) from None
 
     def save(self, *args, **kwargs):
-        self.email = normalize_email(self.email)
+        self.email = canonical_email(self.email)
+        self.is_active = self.state in self.LIVE_STATES
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "state" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_active"}
         if not self._state.adding and kwargs.get("update_fields") is None:
             # ledger_version only moves by holders_touch's increment: saving a stale copy of
             # the user must not turn it back (and serve an old cached dashboard).
@@ -164,6 +215,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.email
+
+    @property
+    def greeting_name(self) -> str:
+        """The first name to greet with in emails, or "" for an account whose owner has not
+        proved the address yet (a pending sign-up's name is whatever anyone typed)."""
+        return self.first_name if self.state in self.LIVE_STATES else ""
 
 
 def holders_touch(holder_ids=None) -> None:

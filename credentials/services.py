@@ -5,18 +5,12 @@ import os
 import secrets
 from decimal import Decimal
 
-from django.conf import settings
-from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
-from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 
-from cspo_tracker.emails import email_send
-
+from .accounts import licence_accept
 from .dates import add_months
+from .identity import canonical_email
 from .models import (
     Attendance,
     Course,
@@ -25,7 +19,6 @@ from .models import (
     Term,
     User,
     holders_touch,
-    normalize_email,
 )
 from .selectors import credential_terms, today
 from .signals import attendances_recorded
@@ -142,97 +135,6 @@ def attendance_record(
     return attendance, credential
 
 
-class SignUpTokenGenerator(PasswordResetTokenGenerator):
-    """Tokens for confirming a sign-up: not interchangeable with password or invitation links,
-    and spent once the account is active or has been signed in to."""
-
-    key_salt = "cspo_tracker.credentials.SignUpTokenGenerator"
-
-    def _make_hash_value(self, user, timestamp):
-        return f"{super()._make_hash_value(user, timestamp)}{user.is_active}"
-
-
-sign_up_token_generator = SignUpTokenGenerator()
-
-
-def _account_link(user: User, url_name: str, generator=default_token_generator) -> str:
-    uid = urlsafe_base64_encode(force_bytes(user.pk))
-    token = generator.make_token(user)
-    return settings.SITE_URL + reverse(url_name, kwargs={"uidb64": uid, "token": token})
-
-
-def holder_invite(*, holder: User) -> None:
-    """Email a holder created by staff (or a roster) a link to set a password and accept the
-    licence agreement. The link works once and for PASSWORD_RESET_TIMEOUT."""
-    email_send(
-        to=holder.email,
-        template="invitation",
-        context={"user": holder, "link": _account_link(holder, "invitation_accept")},
-    )
-
-
-def licence_accept(*, user: User) -> None:
-    """Record that the holder accepted the licence agreement (once)."""
-    if user.licence_accepted_at is None:
-        user.licence_accepted_at = timezone.now()
-        user.save(update_fields=["licence_accepted_at"])
-
-
-@transaction.atomic
-def holder_sign_up(*, email: str, first_name: str, last_name: str, password: str) -> None:
-    """Start a self sign-up: an inactive account and an email that confirms the address.
-
-    The outcome is the same page whoever asks, so it never tells whether an address has an
-    account: an address that already signs in gets a note pointing to password reset, and a
-    sign-up that was never confirmed is refreshed and sent again.
-    """
-    email = normalize_email(email)
-    user = User.objects.filter(email=email).first()
-    if user is not None and user.is_active:
-        email_send(
-            to=user.email,
-            template="account_exists",
-            context={"user": user, "link": settings.SITE_URL + reverse("password_reset")},
-        )
-        return
-    if user is not None and user.last_login is not None:
-        return  # deactivated by staff: signing up again does not reopen it
-    user = user or User(email=email)
-    user.first_name, user.last_name = first_name.strip(), last_name.strip()
-    user.is_active = False
-    user.set_password(password)
-    user.licence_accepted_at = timezone.now()
-    user.full_clean(validate_unique=False)
-    user.save()
-    email_send(
-        to=user.email,
-        template="confirm_email",
-        context={
-            "user": user,
-            "link": _account_link(user, "sign_up_confirm", sign_up_token_generator),
-        },
-    )
-
-
-def user_from_link(uidb64: str, token: str, generator=default_token_generator) -> User | None:
-    """The user an emailed account link was made for, if the link is still valid."""
-    try:
-        user = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
-    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
-        return None
-    return user if generator.check_token(user, token) else None
-
-
-def sign_up_confirm(*, uidb64: str, token: str) -> User | None:
-    """Activate the account a sign-up link was sent for; None when the link is not valid."""
-    user = user_from_link(uidb64, token, sign_up_token_generator)
-    if user is None or user.is_active or user.last_login is not None:
-        return None
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    return user
-
-
 @transaction.atomic
 def credential_claim(
     *, holder: User, program: Program, issued_on: datetime.date, certificate_number: str
@@ -280,8 +182,10 @@ DEMO_PASSWORD_DEFAULT = "cspo-demo-2026"  # noqa: S105 -- a laptop demo, refused
 
 
 def demo_user_upsert(*, email: str, password: str, **fields) -> User:
-    """Create or reset a demo account to known values (licence already accepted)."""
-    user, _ = User.objects.update_or_create(email=email, defaults={"is_active": True, **fields})
+    """Create or reset a demo account to known values (active, licence already accepted)."""
+    user, _ = User.objects.update_or_create(
+        email=canonical_email(email), defaults={"state": User.State.ACTIVE, **fields}
+    )
     if user.licence_accepted_at is None:
         licence_accept(user=user)
     user.set_password(password)

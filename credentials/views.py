@@ -7,6 +7,7 @@ import segno
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -17,7 +18,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import forms, services
+from cspo_tracker.middleware import client_ip
+
+from . import accounts, forms, services
 from .access import holder_required
 from .calendar import calendar_ics
 from .models import Credential, Term, User
@@ -33,16 +36,24 @@ def _safe_next(request, default: str) -> str:
     return default
 
 
+def _link_invalid(request):
+    return render(request, "credentials/invitation_invalid.html", status=400)
+
+
+def _too_many(request, refusal: accounts.RateLimited):
+    return render(request, "credentials/too_many.html", {"message": str(refusal)}, status=429)
+
+
 @never_cache
 def invitation_accept(request, uidb64, token):
-    """An invited holder sets a password and accepts the licence agreement, then is signed in."""
-    user = services.user_from_link(uidb64, token)
-    if user is None:
-        return render(request, "credentials/invitation_invalid.html", status=400)
+    """An invited holder sets a password and accepts the licence agreement, then is signed in.
+    The link opens a form; only its POST changes anything, and only for an invited account."""
+    user = accounts.user_from_link(uidb64, token, accounts.invitation_tokens)
+    if user is None or user.state != user.State.INVITED:
+        return _link_invalid(request)
     form = forms.InvitationAcceptForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        services.licence_accept(user=user)
+        user = form.save()
         login(request, user, backend=BACKEND)
         messages.success(request, "Welcome! Your password is set.")
         return redirect("ledger:dashboard")
@@ -57,36 +68,87 @@ def licence(request):
         return redirect(next_url)
     form = forms.LicenceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.licence_accept(user=request.user)
+        accounts.licence_accept(user=request.user)
         return redirect(next_url)
     return render(request, "credentials/licence.html", {"form": form, "next": next_url})
 
 
 def sign_up(request):
-    """Self sign-up for holders the system has not seen: confirmed by email before use."""
+    """Self sign-up for holders the system has not seen: confirmed by email before use. The
+    answer is the same page whether the address has an account or not."""
     if request.user.is_authenticated:
         return redirect("ledger:dashboard")
     form = forms.SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        services.holder_sign_up(
-            email=data["email"],
-            first_name=data["first_name"],
-            last_name=data["last_name"],
-            password=data["password1"],
-        )
+        try:
+            accounts.holder_sign_up(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                password=data["password1"],
+                client=client_ip(request),
+            )
+        except accounts.RateLimited as refusal:
+            return _too_many(request, refusal)
         return render(request, "credentials/sign_up_sent.html", {"email": data["email"]})
     return render(request, "credentials/sign_up.html", {"form": form})
 
 
 @never_cache
 def sign_up_confirm(request, uidb64, token):
-    user = services.sign_up_confirm(uidb64=uidb64, token=token)
+    """The link in the sign-up email opens a form; its POST, with the password chosen at
+    sign-up, activates the account and signs in."""
+    user = accounts.user_from_link(uidb64, token, accounts.sign_up_tokens)
+    if user is None or user.state != user.State.PENDING:
+        return _link_invalid(request)
+    form = forms.SignUpConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts.sign_up_confirm(user=user, password=form.cleaned_data["password"])
+        except ValidationError as error:
+            form.add_error(None, error)  # a wrong password lands next to its field
+        else:
+            login(request, user, backend=BACKEND)
+            messages.success(request, "Your address is confirmed. Add the credentials you hold.")
+            return redirect("credentials:claim")
+    return render(request, "credentials/sign_up_confirm.html", {"form": form, "invitee": user})
+
+
+@never_cache
+def email_change_confirm(request, token):
+    """The link sent to a new address opens a page with a button; its POST moves the account
+    to that address."""
+    user = accounts.email_change_pending(token)
     if user is None:
-        return render(request, "credentials/invitation_invalid.html", status=400)
-    login(request, user, backend=BACKEND)
-    messages.success(request, "Your address is confirmed. Add the credentials you hold.")
-    return redirect("credentials:claim")
+        return _link_invalid(request)
+    form = forms.EmailChangeConfirmForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = accounts.email_change_confirm(token=token)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Your account now signs in with {user.email}.")
+            return redirect("login")
+    return render(
+        request,
+        "credentials/email_change_confirm.html",
+        {"form": form, "account": user, "new_email": user.pending_email},
+    )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset request, with the account-email limits per address and per client."""
+
+    def form_valid(self, form):
+        try:
+            accounts.account_emails_allow(
+                kind="password", address=form.cleaned_data["email"], client=client_ip(self.request)
+            )
+        except accounts.RateLimited as refusal:
+            return _too_many(self.request, refusal)
+        return super().form_valid(form)
 
 
 @holder_required

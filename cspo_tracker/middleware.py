@@ -1,11 +1,12 @@
-"""Request guards: staff areas answer 403 to signed-in holders; who is signing in, for
-django-axes (the address and the client's IP)."""
+"""Request guards: staff areas answer 403 to signed-in holders; pages are never stored by
+browsers or proxies; who is signing in, for django-axes (the address and the client's IP)."""
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
-from credentials.models import normalize_email
+from credentials.identity import email_throttle_key
 
 STAFF_PREFIXES = ("/admin/", "/staff/")
 
@@ -34,10 +35,34 @@ class StaffAreaMiddleware:
         return self.get_response(request)
 
 
+class NoStoreMiddleware:
+    """Every page and file the app answers (dashboards, history, CSV, PDF, calendar, admin)
+    carries `Cache-Control: no-store, private`, unless its view set its own Cache-Control:
+    personal data stays out of shared caches and the browser's back-button cache after
+    sign-out. Static files are served before this middleware and keep their long caching."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
+
+
 def axes_username(request, credentials) -> str:
-    """Count failed sign-ins per address however it is typed (case, spaces)."""
-    raw = (credentials or {}).get("username") or request.POST.get("username", "")
-    return normalize_email(raw)
+    """The key failed sign-ins are counted and checked under: the address as
+    `email_throttle_key` reduces it, so every spelling (letter case, fullwidth letters,
+    invisible characters) shares one counter. django-axes files the address under
+    AXES_USERNAME_FORM_FIELD in `credentials`; without it, the form's field is read."""
+    credentials = credentials or {}
+    raw = (
+        credentials.get(settings.AXES_USERNAME_FORM_FIELD)
+        or credentials.get("username")
+        or request.POST.get("username", "")
+    )
+    return email_throttle_key(raw)
 
 
 def client_ip(request) -> str:

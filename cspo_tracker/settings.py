@@ -6,6 +6,8 @@ and the URLs of its services; see .env.example and the README for every variable
 """
 
 import datetime
+import os
+import secrets
 from pathlib import Path
 
 import environ
@@ -25,8 +27,27 @@ DEBUG = env.bool("DEBUG", default=True)
 # Local state of the embedded defaults (SQLite file, broker queue, beat schedule, uploads).
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
+
+def _debug_secret_key(var_dir: Path) -> str:
+    """A random key made once per install and kept in VAR_DIR, for debug runs without
+    SECRET_KEY: never a published one, so nobody can forge this install's signed links."""
+    path = var_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process wrote it first: use theirs
+            return path.read_text().strip()
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key)
+        return key
+
+
 if DEBUG:
-    SECRET_KEY = env.str("SECRET_KEY", default="insecure-development-key-only-for-debug-mode")
+    SECRET_KEY = env.str("SECRET_KEY", default="") or _debug_secret_key(VAR_DIR)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 else:
     # Refuse to start a production process on a guessable key or an open Host header.
@@ -76,6 +97,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     "cspo_tracker.middleware.StaffAreaMiddleware",
+    # Pages are personal: no browser or proxy keeps a copy (static files are served above).
+    "cspo_tracker.middleware.NoStoreMiddleware",
     # Last, as django-axes requires: refuses sign-in attempts from a locked-out client.
     "axes.middleware.AxesMiddleware",
 ]
@@ -126,14 +149,35 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation or reset link lasts three days
 # django-axes counts failed sign-ins and locks a (address, client) pair out for a while.
+# Both count the canonical address (credentials.identity); neither checks a password while it
+# refuses the attempt.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "credentials.backends.SignInCeilingBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The key django-axes files the address under in its credentials, whatever USERNAME_FIELD is.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "cspo_tracker.middleware.axes_username"
+# Every failure is logged; the address-only ceiling below counts them over a longer window.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# An address that failed this often from any clients within the window is paused for all of
+# them (until the window passes or its owner sets a new password from an emailed link):
+# guessing spread over many client addresses stops, and an office behind one address is not
+# locked out by one person's typos.
+SIGN_IN_ADDRESS_CEILING = 20
+SIGN_IN_ADDRESS_WINDOW = datetime.timedelta(hours=24)
+# Account emails per (address, client address): sign-up confirmations, password links and
+# invitations. Counted in the default cache (Redis in production, shared by all machines).
+ACCOUNT_EMAIL_RATES = {
+    "sign_up": ("3/h", "10/h"),
+    "password": ("3/h", "10/h"),
+    "invitation": ("3/d", "300/h"),
+}
+RATELIMIT_USE_CACHE = "default"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # How many proxies (load balancers) in front of the web processes append the address they saw
@@ -142,7 +186,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "cspo_tracker.middleware.client_ip"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

@@ -29,6 +29,19 @@ class StaffFactory(UserFactory):
     is_staff = True
 
 
+def staff_in(role: str):
+    """A staff account in a role: "registrar", "viewer", "superuser", or "" for none."""
+    from django.contrib.auth.models import Group
+
+    user = StaffFactory()
+    if role == "superuser":
+        user.is_superuser = True
+        user.save()
+    elif role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 def program(code: str):
     """A program seeded by the data migration."""
     from credentials.models import Program

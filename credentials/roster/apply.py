@@ -36,7 +36,17 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
     users = {u.email: u for u in User.objects.filter(email__in=wanted)}
     now = timezone.now()
     missing = [
-        (email, _unusable_password(), row.first_name, row.last_name, False, True, False, now)
+        (
+            email,
+            _unusable_password(),
+            row.first_name,
+            row.last_name,
+            False,
+            User.State.INVITED.value,
+            True,
+            False,
+            now,
+        )
         for email, row in wanted.items()
         if email not in users
     ]
@@ -49,6 +59,7 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
                 "first_name",
                 "last_name",
                 "is_staff",
+                "state",
                 "is_active",
                 "is_superuser",
                 "date_joined",

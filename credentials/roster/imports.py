@@ -6,7 +6,6 @@ import logging
 from dataclasses import asdict
 
 from django.conf import settings
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -16,8 +15,8 @@ from django.utils.text import get_valid_filename
 from cspo_tracker.history import audit_context
 from cspo_tracker.spreadsheets import csv_safe
 
+from ..accounts import holder_invite
 from ..models import RosterImport, User
-from ..services import holder_invite
 from .apply import roster_apply
 from .parse import COLUMNS, RosterFileError, roster_rows
 from .validate import ValidationReport, roster_validate
@@ -117,8 +116,7 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
         User.objects.filter(
             email__in={row.email for row in report.rows},
             invited_at__isnull=True,
-            last_login__isnull=True,
-            password__startswith=UNUSABLE_PASSWORD_PREFIX,
+            state=User.State.INVITED,
         ).values_list("pk", flat=True)
     )
     record.status = RosterImport.Status.DONE
@@ -155,7 +153,10 @@ def holders_invite(*, holder_ids: list[int]) -> int:
     claim and the others still go; it is raised at the end so the task retries. Returns how
     many were sent."""
     sent, failures = 0, []
-    for holder in User.objects.filter(pk__in=holder_ids, invited_at__isnull=True):
+    holders = User.objects.filter(
+        pk__in=holder_ids, invited_at__isnull=True, state=User.State.INVITED
+    )
+    for holder in holders:
         claimed = User.objects.filter(pk=holder.pk, invited_at__isnull=True).update(
             invited_at=timezone.now()
         )

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db.models.functions import Upper
 
 from ..dates import add_months
-from ..models import Attendance, Course, Credential, Membership, Program, User, normalize_email
+from ..identity import canonical_email, validate_person_name
+from ..models import Attendance, Course, Credential, Membership, Program, User
 from ..selectors import today
 from .parse import RawRow
 
@@ -74,6 +74,13 @@ def _text(row: RawRow, column: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+STAFF_ACCOUNT = (
+    "{email} is a staff account; a roster import never changes staff accounts. Use the "
+    "attendee's own address, or record the course for them in the admin."
+)
+DEACTIVATED_ACCOUNT = (
+    "{email} belongs to an account staff deactivated; reactivate it in the admin first."
+)
 EARLIEST_COURSE_DATE = datetime.date(1990, 1, 1)
 COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to two years ahead)."
 
@@ -140,18 +147,28 @@ def _parse_row(
     row: RawRow, programs: dict[str, Program], errors: list[RowError], latest: datetime.date
 ):
     start = len(errors)
-    email = normalize_email(_text(row, "email"))
-    if not email:
+    email = ""
+    if not _text(row, "email"):
         errors.append(RowError(row.line, "email", "The email address is missing."))
     else:
         try:
-            validate_email(email)
-        except ValidationError:
+            email = canonical_email(_text(row, "email"))
+        except ValidationError as refused:
             shown = _text(row, "email")
-            errors.append(RowError(row.line, "email", f"“{shown}” is not a valid email address."))
+            reason = (
+                "is not a valid email address."
+                if refused.code == "invalid"
+                else f"is refused: {' '.join(refused.messages)}"
+            )
+            errors.append(RowError(row.line, "email", f"“{shown}” {reason}"))
     for column in ("first_name", "last_name", "course_code"):
         if not _text(row, column):
             errors.append(RowError(row.line, column, f"{column} is missing."))
+    for column in ("first_name", "last_name"):
+        try:
+            validate_person_name(_text(row, column))
+        except ValidationError as refused:
+            errors.append(RowError(row.line, column, " ".join(refused.messages)))
     for column, limit in (
         ("email", 254),
         ("first_name", 150),
@@ -322,7 +339,11 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         start = described.start_date or (course.start_date if course else described.end_date)
         end = described.end_date or (course.end_date if course else None)
         problem = None
-        if course and course.program_id != program.pk:
+        if user and (user.is_staff or user.is_superuser):
+            problem = ("email", STAFF_ACCOUNT.format(email=row.email))
+        elif user and user.state == User.State.DEACTIVATED:
+            problem = ("email", DEACTIVATED_ACCOUNT.format(email=row.email))
+        elif course and course.program_id != program.pk:
             problem = ("program", f"Course {course.code} is stored as {course.program.code}.")
         elif end is None:
             problem = ("end_date", f"end_date is needed to create course {row.course_code}.")

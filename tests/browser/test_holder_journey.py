@@ -8,9 +8,10 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from credentials.accounts import holder_invite
 from credentials.models import User
 from credentials.selectors import today
-from credentials.services import credential_issue, holder_invite
+from credentials.services import credential_issue
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, program
 

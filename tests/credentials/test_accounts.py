@@ -41,7 +41,7 @@ def test_wrong_password_shows_a_clear_message_and_stays_signed_out(client, holde
 
 
 def test_inactive_account_cannot_sign_in(client, holder, password):
-    holder.is_active = False
+    holder.state = User.State.DEACTIVATED
     holder.save()
     response = client.post(reverse("login"), {"username": holder.email, "password": password})
     assert not response.context["user"].is_authenticated

@@ -11,3 +11,50 @@ def test_no_model_change_is_missing_a_migration():
     out = StringIO()
     call_command("makemigrations", "--check", "--dry-run", stdout=out, stderr=out)
     assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_account_states_come_from_the_old_facts_and_colliding_addresses_are_reported(capsys):
+    """Migration 0010: every account gets its state; addresses become canonical; accounts that
+    are one address once canonical are reported, and the shadow is deactivated, not lost."""
+    import datetime
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("credentials", "0009_dashboard_version")]
+    after = [("credentials", "0010_account_states_and_canonical_email")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("credentials", "User")
+    signed_in = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)
+
+    def make(email, *, active=True, password="md5$x$y", last_login=None):  # noqa: S107
+        return old.objects.create(
+            email=email, is_active=active, password=password, last_login=last_login
+        ).pk
+
+    real = make("gia.grace@example.com", last_login=signed_in)
+    shadow = make("gia.grace@example.com\u200b")
+    wide = make("ｐａｔ@example.com", last_login=signed_in)
+    invited = make("ivy@example.com", password="!unusable")
+    pending = make("pen@example.com", active=False)
+    closed = make("cal@example.com", active=False, last_login=signed_in)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps.get_model("credentials", "User")
+    rows = {row.pk: (row.email, row.state, row.is_active) for row in new.objects.all()}
+    assert rows[real] == ("gia.grace@example.com", "active", True)
+    assert rows[shadow] == (
+        f"gia.grace+duplicate-{shadow}@example.com.invalid",
+        "deactivated",
+        False,
+    )
+    assert rows[wide] == ("pat@example.com", "active", True)
+    assert rows[invited][1:] == ("invited", True)
+    assert rows[pending][1:] == ("pending", False)
+    assert rows[closed][1:] == ("deactivated", False)
+    report = capsys.readouterr().out
+    assert f"account #{shadow}" in report
+    assert f"as #{real} (gia.grace@example.com)" in report

@@ -69,16 +69,17 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_lockout(client, settin
 
 
 def test_setting_a_new_password_from_a_reset_link_lifts_the_lockout(client):
-    from django.contrib.auth.tokens import default_token_generator
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
+
+    from credentials.accounts import password_tokens
 
     user = UserFactory(email="pat@example.com")
     for _ in range(5):
         sign_in(client, "pat@example.com", "wrong")
     assert sign_in(client, "pat@example.com", DEFAULT_PASSWORD).status_code == 429
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    link = reverse("password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+    link = reverse("password_reset_confirm", args=[uid, password_tokens.make_token(user)])
     form = client.get(link, follow=True)
     new = "a much longer new secret 42"
     client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})

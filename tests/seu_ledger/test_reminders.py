@@ -185,7 +185,7 @@ def test_unsubscribed_and_deactivated_holders_are_not_scanned_for_optional_point
     stopped = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     issue(UserFactory(reminders_unsubscribed_at=stopped), "CSPO", on + datetime.timedelta(days=30))
     last_day = issue(UserFactory(reminders_unsubscribed_at=stopped), "CSPO", on)
-    issue(UserFactory(is_active=False), "CSPO", on)
+    issue(UserFactory(state="deactivated"), "CSPO", on)
     assert {(t.credential_id, t.point) for t in due_terms(on)} == {(last_day.pk, 0)}
 
 

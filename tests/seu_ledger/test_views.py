@@ -14,7 +14,7 @@ from credentials.models import holders_touch
 from credentials.services import credential_issue, licence_accept
 from seu_ledger.models import Entry, Fee
 from seu_ledger.services import entry_log, entry_void, fee_record
-from tests.factories import StaffFactory, UserFactory, category, program
+from tests.factories import StaffFactory, UserFactory, category, program, staff_in
 
 pytestmark = pytest.mark.django_db
 NOW = datetime.datetime(2025, 12, 1, 12, tzinfo=datetime.UTC)
@@ -196,7 +196,9 @@ def test_evidence_is_served_to_its_owner_and_staff_only(client, signed_in, pat):
     assert response["Content-Type"] == "application/pdf"
     client.force_login(UserFactory())
     assert client.get(url).status_code == 404
-    client.force_login(StaffFactory())
+    client.force_login(staff_in(""))  # staff with no role: not theirs to see
+    assert client.get(url).status_code == 404
+    client.force_login(staff_in("viewer"))
     assert client.get(url).status_code == 200
     client.logout()
     assert client.get(url).status_code == 302
@@ -367,8 +369,8 @@ def test_public_verification_of_unknown_or_unverified_codes_is_404(client, pat):
 
 
 def test_invited_holder_sets_a_password_accepts_the_licence_and_lands_on_the_dashboard(client):
+    from credentials.accounts import holder_invite
     from credentials.models import User
-    from credentials.services import holder_invite
 
     invitee = User.objects.create_user("new.holder@example.com", first_name="Nia")
     holder_invite(holder=invitee)
@@ -413,16 +415,20 @@ def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(cl
     response = client.post(reverse("sign_up"), data)
     assert "Check your email" in response.content.decode()
     user = User.objects.get(email="sol@example.com")
-    assert not user.is_active
-    # Signing up again before confirming sends a fresh link; it never reveals the account.
-    again = client.post(reverse("sign_up"), {**data, "first_name": "Solveig"})
-    assert "Check your email" in again.content.decode()
-    assert User.objects.filter(email="sol@example.com").count() == 1
+    assert (user.state, user.is_active) == (User.State.PENDING, False)
     link = re.search(r"http://testserver(\S+/confirm/\S+/)", mail.outbox[-1].body).group(1)
-    response = client.get(link)
+    # Opening the link changes nothing; the form asks for the password chosen at sign-up.
+    page = client.get(link)
+    assert page.status_code == 200
+    assert "The password you chose when signing up" in page.content.decode()
+    user.refresh_from_db()
+    assert user.state == User.State.PENDING
+    wrong = client.post(link, {"password": "not-the-one-2025"})
+    assert "not the password chosen" in wrong.content.decode()
+    response = client.post(link, {"password": "sign-up-pass-2025"})
     assert response["Location"] == reverse("credentials:claim")
     user.refresh_from_db()
-    assert (user.is_active, user.first_name) == (True, "Solveig")
+    assert (user.state, user.is_active) == (User.State.ACTIVE, True)
     response = client.post(
         reverse("credentials:claim"),
         {"program": program("CSM").pk, "certificate_number": "000123", "issued_on": "2025-02-01"},
@@ -449,7 +455,7 @@ def test_signing_up_with_an_address_in_use_sends_a_note_and_reveals_nothing(clie
         },
     )
     assert "Check your email" in response.content.decode()
-    assert mail.outbox[-1].subject == "You already have a CSPO Tracker account"
+    assert mail.outbox[-1].subject == "Someone tried to sign up to CSPO Tracker with your address"
     pat.refresh_from_db()
     assert pat.first_name == "Pat"
     assert pat.check_password("correct horse battery staple")
@@ -457,18 +463,20 @@ def test_signing_up_with_an_address_in_use_sends_a_note_and_reveals_nothing(clie
 
 def test_a_password_or_invitation_link_cannot_confirm_a_sign_up(client, pat):
     """A deactivated holder must not reopen their account through the confirmation URL."""
-    from django.contrib.auth.tokens import default_token_generator
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    pat.is_active = False
+    from credentials.accounts import invitation_tokens, password_tokens
+
+    pat.state = pat.State.DEACTIVATED
     pat.save()
     uid = urlsafe_base64_encode(force_bytes(pat.pk))
-    token = default_token_generator.make_token(pat)
-    response = client.get(reverse("sign_up_confirm", args=[uid, token]))
-    assert response.status_code == 400
+    for tokens in (password_tokens, invitation_tokens):
+        link = reverse("sign_up_confirm", args=[uid, tokens.make_token(pat)])
+        assert client.get(link).status_code == 400
+        assert client.post(link, {"password": "correct horse battery staple"}).status_code == 400
     pat.refresh_from_db()
-    assert not pat.is_active
+    assert (pat.state, pat.is_active) == (pat.State.DEACTIVATED, False)
 
 
 def test_claiming_a_credential_in_the_future_names_the_field(signed_in):

@@ -1,0 +1,125 @@
+"""One person, one account: the one canonical spelling of an email address, and what a
+person's name may contain.
+
+Every path that takes an address from outside (sign-in and its throttling, sign-up,
+invitations, password reset, roster import, the admin's forms, the API) goes through
+`canonical_email`, so two spellings of one mailbox can never be two accounts, two throttling
+counters or two roster holders. Decision record 0008 says why the rules are these.
+"""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+EMAIL_MAX_LENGTH = 254
+EMAIL_REQUIRED = "Enter an email address."
+EMAIL_INVALID = "Enter a valid email address."
+EMAIL_TOO_LONG = f"An email address has at most {EMAIL_MAX_LENGTH} characters."
+EMAIL_INVISIBLE = (
+    "The email address contains an invisible or control character ({codepoint}); "
+    "type the address again rather than pasting it."
+)
+EMAIL_SPACE = "The email address contains a space."
+EMAIL_STRAY_MARK = (
+    "The email address contains an accent or mark that is not part of a letter ({codepoint})."
+)
+
+NAME_CONTROL = "The name contains an invisible or control character ({codepoint})."
+NAME_ADDRESS = (
+    "A name cannot contain a web or email address (such as example.com); "
+    "write it as it is printed on your certificate."
+)
+
+# Unicode categories refused in an address: controls (Cc), format characters such as the
+# zero-width space, joiners, the word joiner, the byte-order mark and the soft hyphen (Cf),
+# surrogates, private-use and unassigned code points.
+_INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
+# Combining marks that NFKC could not join to a letter.
+_MARKS = {"Mn", "Me"}
+# Text an email client would turn into a link: a scheme, "www.", an address, or a domain-like
+# "word.word" with no space after the dot.
+_LINK_LIKE = re.compile(r"://|\bwww\.|@|[^\W_]\.[^\W\d_]{2,}", re.IGNORECASE)
+# Controls that reorder text (bidirectional overrides and isolates): used to disguise text.
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _codepoint(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def canonical_email(value: str | None) -> str:
+    """Reduce an email address to the one spelling we store, look up, count and compare.
+
+    Unicode NFKC (fullwidth letters and other compatibility forms become plain ones, a letter
+    and its combining accent become one letter), surrounding whitespace removed, then
+    lower-case. An address that still holds an invisible, control or format character
+    (categories Cc and Cf: zero-width space and joiners U+200B-U+200D, word joiner U+2060,
+    byte-order mark U+FEFF, soft hyphen U+00AD...), a space, or a combining mark on no letter
+    is refused rather than cleaned, because a cleaned copy would silently become someone
+    else's address. The result is a valid address by Django's validator, at most 254 chars.
+
+    Raises ValidationError (code "required", "invisible", "space", "mark", "too_long" or
+    "invalid") whose message names the email address; callers attach it to their email field
+    or row.
+    """
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise ValidationError(EMAIL_REQUIRED, code="required")
+    for char in text:
+        category = unicodedata.category(char)
+        if category in _INVISIBLE:
+            raise ValidationError(
+                EMAIL_INVISIBLE.format(codepoint=_codepoint(char)), code="invisible"
+            )
+        if char.isspace() or category.startswith("Z"):
+            raise ValidationError(EMAIL_SPACE, code="space")
+        if category in _MARKS:
+            raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
+    # Lower-casing can produce a decomposed form (U+0130 gives "i" + U+0307): normalise again
+    # so that the canonical form of a canonical form is itself.
+    text = unicodedata.normalize("NFKC", text.lower())
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise ValidationError(EMAIL_TOO_LONG, code="too_long")
+    try:
+        validate_email(text)
+    except ValidationError:
+        raise ValidationError(EMAIL_INVALID, code="invalid") from None
+    return text
+
+
+def email_throttle_key(value: str | None) -> str:
+    """The key sign-in throttling counts an attempt under: the canonical form with every
+    invisible, space and stray-mark character dropped, so that no spelling of an address
+    (refused or not) has a counter of its own. Never raises; "" for nothing usable."""
+    text = unicodedata.normalize("NFKC", value or "")
+    kept = "".join(
+        char
+        for char in text
+        if unicodedata.category(char) not in _INVISIBLE | _MARKS
+        and not char.isspace()
+        and not unicodedata.category(char).startswith("Z")
+    )
+    return unicodedata.normalize("NFKC", kept.lower())
+
+
+def email_or_none(value: str | None) -> str | None:
+    """`canonical_email`, or None for an address it refuses (for look-ups that must simply
+    find nobody)."""
+    try:
+        return canonical_email(value)
+    except ValidationError:
+        return None
+
+
+def validate_person_name(value: str | None) -> None:
+    """A first or last name is plain text: no control or text-reordering characters (which
+    disguise what an email says), and nothing an email client would turn into a link (a
+    scheme, "www.", an "@", or a "word.word" domain), because names are quoted in emails sent
+    to addresses nobody has confirmed yet. Raises ValidationError naming the name."""
+    for char in value or "":
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            raise ValidationError(NAME_CONTROL.format(codepoint=_codepoint(char)), code="control")
+    if _LINK_LIKE.search(unicodedata.normalize("NFKC", value or "")):
+        raise ValidationError(NAME_ADDRESS, code="address")
