@@ -10,9 +10,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from credentials.admin import CredentialAdmin, UserAdmin
+from credentials.identity import email_or_none
 from credentials.models import Credential, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
@@ -23,7 +24,17 @@ from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, 
 from .reminders.selectors import reminder_preview
 from .reminders.services import REMINDER_TEMPLATE
 from .selectors import fmt_units, renewal_requirements
-from .services import fee_confirm, fee_record, fee_waive
+from .services import (
+    ENTRY_FIELDS,
+    entry_check,
+    entry_edit,
+    entry_lock_reason,
+    entry_log,
+    entry_void,
+    fee_confirm,
+    fee_record,
+    fee_waive,
+)
 
 
 class CategoryMappingInline(admin.TabularInline):
@@ -63,16 +74,85 @@ class VoidedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EntryAdminForm(forms.ModelForm):
+    """Staff correct an entry under the same rules as the holder: the ledger service checks
+    the values, and refuses an entry that is voided or that a renewal consumed."""
+
+    class Meta:
+        model = Entry
+        fields = ("holder", *(name for name in ENTRY_FIELDS if name != "evidence"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            reason = entry_lock_reason(self.instance)
+            if reason:
+                raise forms.ValidationError(reason)
+        return cleaned
+
+    def _post_clean(self):
+        super()._post_clean()
+        try:
+            entry_check(self.instance)
+        except ValidationError as error:
+            self._update_errors(error)
+
+
+class VoidEntryForm(forms.Form):
+    reason = forms.CharField(max_length=300, help_text="Kept with the entry and in its history.")
+
+
 @admin.register(Entry)
-class EntryAdmin(AuditedAdmin):
+class EntryAdmin(ActionPermissionMixin, AuditedAdmin):
+    """Entries are logged, corrected and voided through the ledger service, as on the
+    holder's pages: a consumed or voided entry is read-only here too."""
+
+    form = EntryAdminForm
     list_display = ("activity_date", "holder", "title", "category", "hours", "voided_at")
     list_filter = (VoidedFilter, "category__issuer", "category", "activity_date")
     search_fields = ("title", "provider", "holder__email")
     list_select_related = ("holder", "category__issuer")
     date_hierarchy = "activity_date"
     autocomplete_fields = ("holder",)
-    readonly_fields = ("evidence_file", "created_at", "updated_at", "source_course")
-    exclude = ("evidence",)
+    readonly_fields = (
+        "evidence_file",
+        "voided_at",
+        "void_reason",
+        "created_at",
+        "updated_at",
+        "source_course",
+    )
+    actions = ["void_entries"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else ("holder", *fields)  # an entry stays its holder's
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and entry_lock_reason(obj):
+            return False  # voided or consumed: shown read-only, and history cannot revert it
+        return super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        values = {
+            name: form.cleaned_data[name] for name in form.cleaned_data if name in ENTRY_FIELDS
+        }
+        if change:
+            entry_edit(entry=obj, **values)
+        else:
+            obj.pk = entry_log(holder=form.cleaned_data["holder"], **values).pk
+
+    @admin.action(description="Void selected entries (asks why)", permissions=["change"])
+    def void_entries(self, request, queryset):
+        return asking_action(
+            self,
+            request,
+            queryset,
+            form_class=VoidEntryForm,
+            title="Void entries",
+            apply=lambda entry, data: entry_void(entry=entry, reason=data["reason"]),
+            noun="entries",
+        )
 
     @admin.display(description="Evidence")
     def evidence_file(self, entry):
@@ -98,7 +178,7 @@ class RecordPaidForm(forms.Form):
     )
 
 
-def fee_action(modeladmin, request, queryset, *, form_class, title, apply):
+def asking_action(modeladmin, request, queryset, *, form_class, title, apply, noun="fee(s)"):
     """An admin action that first asks for a reason or reference on an intermediate page,
     then applies `apply(obj, form)` to each selected row, reporting each refusal."""
     form = form_class(request.POST if "apply" in request.POST else None)
@@ -123,7 +203,7 @@ def fee_action(modeladmin, request, queryset, *, form_class, title, apply):
         except ValidationError as error:
             refused.append(f"{obj}: {' '.join(error.messages)}")
     if done:
-        modeladmin.message_user(request, f"{title}: {len(done)} fee(s).", messages.SUCCESS)
+        modeladmin.message_user(request, f"{title}: {len(done)} {noun}.", messages.SUCCESS)
     for message in refused:
         modeladmin.message_user(request, message, messages.ERROR)
     return None
@@ -149,7 +229,7 @@ class FeeAdmin(ActionPermissionMixin, AuditedAdmin):
 
     @admin.action(description="Waive selected fees (asks why)", permissions=["change"])
     def waive(self, request, queryset):
-        return fee_action(
+        return asking_action(
             self,
             request,
             queryset,
@@ -201,6 +281,7 @@ class EntryInline(admin.TabularInline):
     model = Entry
     fk_name = "holder"
     extra = 0
+    can_delete = False  # entries are voided with a reason, never deleted
     fields = ("activity_date", "category", "title", "hours", "voided_at")
     readonly_fields = fields
     show_change_link = True
@@ -235,7 +316,7 @@ class ReminderPreviewForm(forms.Form):
 
     def clean_holder(self):
         email = self.cleaned_data["holder"]
-        holder = User.objects.filter(email__iexact=email.strip()).first()
+        holder = User.objects.filter(email=email_or_none(email)).first()
         if holder is None:
             raise ValidationError(f"No one signs in with {email}.")
         return holder
@@ -324,12 +405,26 @@ admin.site.unregister(Credential)
 @admin.register(Credential)
 class CredentialWithUnitsAdmin(CredentialAdmin):
     list_display = (*CredentialAdmin.list_display, "units_counted", "units_missing")
-    readonly_fields = (*CredentialAdmin.readonly_fields, "renewal_needs")
+    readonly_fields = (*CredentialAdmin.readonly_fields, "renewal_needs", "transcripts")
+
+    @admin.display(description="Transcripts")
+    def transcripts(self, credential):
+        if not credential.pk:
+            return "-"
+        return format_html_join(
+            " ",
+            '<a href="{}">Term {} (PDF)</a>',
+            (
+                (reverse("staff:transcript", args=[credential.pk, term.pk]), term.sequence)
+                for term in credential.terms.all()
+            ),
+        )
+
     actions = [*CredentialAdmin.actions, "record_fee_paid", "waive_fee"]
 
     @admin.action(description="Record the renewal fee as paid", permissions=["change_fee"])
     def record_fee_paid(self, request, queryset):
-        return fee_action(
+        return asking_action(
             self,
             request,
             queryset,
@@ -342,7 +437,7 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
 
     @admin.action(description="Waive the renewal fee (asks why)", permissions=["change_fee"])
     def waive_fee(self, request, queryset):
-        return fee_action(
+        return asking_action(
             self,
             request,
             queryset,

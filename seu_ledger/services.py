@@ -52,6 +52,24 @@ ENTRY_FIELDS = (
 )
 
 
+def entry_check(entry: Entry, *, on: datetime.date | None = None) -> None:
+    """Check an entry's values as logging or editing it would (date not in the future nor
+    over 10 years before `on`, hours positive, at most MAX_ENTRY_HOURS, in quarters, and the
+    model's own field rules). Raises ValidationError by field."""
+    _validate_entry(entry, on=on or today())
+
+
+def entry_lock_reason(entry: Entry) -> str | None:
+    """Why the entry cannot change any more (voided, or consumed by a renewal), or None."""
+    if entry.voided_at is not None:
+        return ENTRY_ALREADY_VOIDED
+    try:
+        _refuse_if_consumed(entry)
+    except ValidationError as error:
+        return " ".join(error.messages)
+    return None
+
+
 def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
     errors = {}
     if entry.activity_date and entry.activity_date > on:

@@ -9,4 +9,9 @@ app_name = "staff"
 urlpatterns = [
     path("", staff_views.dashboard, name="dashboard"),
     path("at-risk.csv", staff_views.at_risk_csv, name="at_risk_csv"),
+    path(
+        "credentials/<int:pk>/terms/<int:term_pk>/transcript.pdf",
+        staff_views.transcript,
+        name="transcript",
+    ),
 ]

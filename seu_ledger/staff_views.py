@@ -8,10 +8,10 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.cache import cache
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from credentials.models import Program
+from credentials.models import Credential, Program
 from credentials.selectors import today
 from cspo_tracker.spreadsheets import csv_safe
 from cspo_tracker.staff import staff_permission_required
@@ -114,6 +114,19 @@ def dashboard(request):
             "query": request.GET.urlencode(),
         },
     )
+
+
+@require_GET
+@staff_permission_required("credentials.view_credential")
+def transcript(request, pk, term_pk):
+    """Any holder's transcript of a term, for staff whose role may view credentials (an
+    auditor's request); linked from the credential's admin page."""
+    from .views import transcript_response
+
+    credential = get_object_or_404(
+        Credential.objects.select_related("holder", "program__issuer"), pk=pk
+    )
+    return transcript_response(credential, term_pk)
 
 
 @require_GET

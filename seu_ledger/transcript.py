@@ -20,8 +20,12 @@ UNICODE_FONTS = [
 ]
 
 
+UNVERIFIED_BANNER = "Self-reported, not verified: staff have not confirmed this credential."
+
+
 class _Document(FPDF):
-    def __init__(self):
+    def __init__(self, banner: str = ""):
+        self.banner = banner  # printed at the top of every page (header() runs per page)
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=15)
         font = next((path for path in UNICODE_FONTS if path.exists()), None)
@@ -38,6 +42,16 @@ class _Document(FPDF):
     def text(self, value) -> str:  # noqa: D102 - keeps core fonts from failing on non-Latin-1
         value = "" if value is None else str(value)
         return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
+
+    def header(self):
+        if self.banner:
+            self.set_font(self.family, "B", 10)
+            self.set_text_color(176, 42, 55)
+            self.cell(
+                0, 7, self.text(self.banner), border=1, align="C", new_x="LMARGIN", new_y="NEXT"
+            )
+            self.set_text_color(0, 0, 0)
+            self.ln(2)
 
     def footer(self):
         self.set_y(-12)
@@ -64,7 +78,7 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     program = credential.program
     entries, counted, required, renewal = _term_entries(credential, term)
     member = Membership.objects.filter(holder=holder, issuer=program.issuer).first()
-    pdf = _Document()
+    pdf = _Document(banner="" if credential.verified else UNVERIFIED_BANNER)
     pdf.add_page()
     pdf.set_font(pdf.family, "B", 16)
     pdf.cell(
@@ -86,7 +100,9 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         ("Renewed", renewal.renewed_on.isoformat() if renewal else "not yet"),
         (
             "Verify at",
-            settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code]),
+            settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
+            if credential.verified
+            else "nowhere yet: a self-reported credential has no public verification page",
         ),
         ("Produced", timezone.localdate().isoformat()),
     ]

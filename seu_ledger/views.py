@@ -141,10 +141,11 @@ def entry_void(request, pk):
 @require_GET
 @login_required
 def entry_evidence(request, pk):
-    """An evidence file, to its owner and to staff only; never from a public media URL."""
-    entries = (
-        Entry.objects.all() if request.user.is_staff else Entry.objects.filter(holder=request.user)
-    )
+    """An evidence file, to its owner and to staff whose role may view ledger entries; never
+    from a public media URL. Anyone else gets 404, as for a file that does not exist."""
+    user = request.user
+    may_view_all = user.is_staff and user.has_perm("seu_ledger.view_entry")
+    entries = Entry.objects.all() if may_view_all else Entry.objects.filter(holder=user)
     entry = get_object_or_404(entries, pk=pk)
     if not entry.evidence:
         raise Http404("This entry has no evidence file.")
@@ -316,7 +317,12 @@ def renew(request, pk):
 @holder_required
 def transcript(request, pk, term_pk):
     """A PDF of what counted toward one term, to hand to an auditor."""
-    credential = _own_credential(request, pk)
+    return transcript_response(_own_credential(request, pk), term_pk)
+
+
+def transcript_response(credential: Credential, term_pk: int) -> HttpResponse:
+    """The PDF transcript of one of the credential's terms, as a download (404 for a term of
+    another credential)."""
     term = get_object_or_404(Term, pk=term_pk, credential=credential)
     pdf = transcript_pdf(credential=credential, term=term)
     response = HttpResponse(pdf, content_type="application/pdf")

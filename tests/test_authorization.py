@@ -7,6 +7,7 @@ send you to sign in. A new URL fails `test_every_url_of_the_project_is_classifie
 classified here."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -62,6 +63,7 @@ TOKEN_URLS = {
     "credentials:verify_qr",
     "invitation_accept",  # signed, expiring tokens
     "sign_up_confirm",
+    "email_change_confirm",  # signed, expiring; a damaged or replaced one is 400 (test_identity)
     "password_reset_confirm",
     "ledger:reminders_unsubscribe",  # signed, expiring; a damaged one is 404 (test_reminders)
 }
@@ -189,3 +191,158 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, other_holders_objects, 
     assert response.status_code in (302, 405)
     if response.status_code == 302:
         assert response["Location"].startswith(reverse("login"))
+
+
+# --- Staff within their role: no role, viewer and registrar on every staff URL ------------------
+
+# Pages of the admin that hold no records: any staff account may open them.
+ROLELESS_PAGES = {
+    "admin:index",
+    "admin:app_list",
+    "admin:password_change",
+    "admin:password_change_done",
+    "admin:jsi18n",
+    "admin:view_on_site",
+}
+ADMIN_MODEL_URL = re.compile(
+    r"^admin:(?P<app>credentials|seu_ledger|auth|axes)_(?P<model>[a-z]+)_"
+    r"(?P<view>changelist|add|change|delete|history|simple_history)$"
+)
+# Staff URLs outside the model pattern, and the permission each needs.
+OTHER_STAFF_URLS = {
+    "admin:seu_ledger_reminder_preview": "seu_ledger.view_reminder",
+    "admin:auth_user_password_change": "superuser",
+    "admin:autocomplete": "view",  # some model's view permission, named in the query
+}
+STAFF_PAGE_PERMISSIONS = {  # the staff pages outside the admin
+    "roster:history": "credentials.view_rosterimport",
+    "roster:upload": "credentials.add_rosterimport",
+    "roster:template": "credentials.view_rosterimport",
+    "roster:detail": "credentials.view_rosterimport",
+    "roster:apply": "credentials.add_rosterimport",
+    "roster:progress": "credentials.view_rosterimport",
+    "roster:errors": "credentials.view_rosterimport",
+    "staff:dashboard": "credentials.view_credential",
+    "staff:at_risk_csv": "credentials.view_credential",
+    "staff:transcript": "credentials.view_credential",
+}
+
+
+def needed_permission(name: str, method: str) -> str | None:
+    """The permission a staff URL needs for a method, or None for a page with no records."""
+    if name in ROLELESS_PAGES or name in ADMIN_SIGN_IN | {"admin:logout"}:
+        return None
+    if name in OTHER_STAFF_URLS:
+        return OTHER_STAFF_URLS[name]
+    if name in STAFF_PAGE_PERMISSIONS:
+        return STAFF_PAGE_PERMISSIONS[name]
+    match = ADMIN_MODEL_URL.match(name)
+    assert match, f"{name} is a staff URL nobody classified"
+    app, model, view = match["app"], match["model"], match["view"]
+    if view in ("add", "delete"):
+        return f"{app}.{view}_{model}"
+    if method == "post" and view in ("change", "simple_history"):
+        return f"{app}.change_{model}"
+    return f"{app}.view_{model}"
+
+
+def allowed(user, permission: str) -> bool:
+    if permission == "superuser":
+        return user.is_superuser
+    if permission == "view":
+        return bool(user.get_all_permissions())
+    app, codename = permission.split(".")
+    model = codename.split("_", 1)[1]
+    if codename.startswith("view_"):  # the admin lets a change permission view too
+        return user.has_perm(permission) or user.has_perm(f"{app}.change_{model}")
+    return user.has_perm(permission)
+
+
+def url_of_a_real_record(name: str, pattern) -> str | None:
+    """The admin URL of a record page for an existing record of its model (a missing one
+    would only redirect); None when the model has no record."""
+    from django.apps import apps
+
+    match = ADMIN_MODEL_URL.match(name)
+    kwargs = pattern.pattern.regex.groupindex
+    if not match or "object_id" not in kwargs:
+        return None
+    model = apps.get_model(match["app"], match["model"])
+    record = model._default_manager.order_by("pk").first()
+    if record is None:
+        return None
+    values = {"object_id": record.pk}
+    if "version_id" in kwargs:
+        version = record.history.order_by("history_id").first()
+        if version is None:
+            return None
+        values["version_id"] = version.history_id
+    return reverse(name, kwargs=values)
+
+
+@pytest.mark.parametrize("role", ["", "viewer", "registrar"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_every_staff_url_answers_403_outside_the_role(client, other_holders_objects, role, method):
+    """A staff account reaches a staff URL only with the permission it needs: with no role,
+    nothing but pages that hold no records; a viewer reads and never writes. Object pages are
+    tried on a record that exists, so none answers with a does-not-exist redirect instead."""
+    from credentials.models import RosterImport
+    from tests.factories import staff_in
+
+    record = RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv")
+    user = staff_in(role)
+    client.force_login(user)
+    checked = 0
+    for name, pattern in STAFF_URLS:
+        if name in ADMIN_SIGN_IN or name == "admin:logout":
+            continue
+        permission = needed_permission(name, method)
+        if permission is None:
+            continue
+        if ADMIN_MODEL_URL.match(name) and "object_id" in pattern.pattern.regex.groupindex:
+            url = url_of_a_real_record(name, pattern)
+            if url is None:
+                continue
+        else:
+            url = sample_url(name, pattern).replace("/1/", f"/{record.pk}/")
+        response = getattr(client, method)(url)
+        assert response.status_code < 500, (name, response.status_code)
+        if not allowed(user, permission):
+            # 404 where the page hides whether the record exists (the audit trail's pages).
+            assert response.status_code in (403, 404, 405), (role, method, name)
+        elif name != "admin:autocomplete":  # which asks for a model in its query: none here
+            assert response.status_code != 403 or name.endswith(
+                ("_add", "_delete", "_change", "_simple_history")
+            ), (role, method, name)  # the model admin may still refuse a record it keeps
+        checked += 1
+    assert checked > 100
+    record.refresh_from_db()
+    if role != "registrar":
+        assert record.status == RosterImport.Status.VALIDATED
+
+
+@pytest.mark.parametrize(
+    ("role", "evidence", "own_transcript_url", "staff_transcript"),
+    [("", 404, 404, 403), ("viewer", 200, 404, 200), ("registrar", 200, 404, 200)],
+)
+def test_evidence_and_transcripts_follow_the_staff_role(
+    client, other_holders_objects, role, evidence, own_transcript_url, staff_transcript
+):
+    from tests.factories import staff_in
+
+    objects = other_holders_objects
+    user = staff_in(role)
+    user.licence_accepted_at = None  # staff need no licence to reach staff pages
+    client.force_login(user)
+    entry_url = reverse("ledger:entry_evidence", args=[objects["entry"].pk])
+    assert client.get(entry_url).status_code == evidence
+    ids = [objects["credential"].pk, objects["term"].pk]
+    holder_url = reverse("ledger:transcript", args=ids)
+    response = client.get(holder_url)
+    # The holder's own page answers 404 to anyone else, staff included.
+    assert response.status_code == own_transcript_url
+    response = client.get(reverse("staff:transcript", args=ids))
+    assert response.status_code == staff_transcript
+    if staff_transcript == 200:
+        assert response["Content-Type"] == "application/pdf"
+        assert "no-store" in response["Cache-Control"]

@@ -24,7 +24,7 @@ from seu_ledger.models import Entry, Fee
 from seu_ledger.reports import at_risk, expirations_by_month, holders_on_track, status_counts
 from seu_ledger.services import fee_submit
 from tests.credentials.test_roster import GOOD, csv_bytes
-from tests.factories import StaffFactory, UserFactory, learning_entry, program
+from tests.factories import UserFactory, learning_entry, program, staff_in
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 5, 20)
@@ -52,16 +52,6 @@ def holding(code, ends_on, holder=None, **fields):
 log = learning_entry
 
 
-def staff_in(role):
-    user = StaffFactory()
-    if role == "superuser":
-        user.is_superuser = True
-        user.save()
-    elif role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
-
-
 # --- The dashboard's figures ----------------------------------------------------------------
 
 
@@ -87,7 +77,7 @@ def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_lo
         ends_on=datetime.date(2028, 7, 15),
     )  # its old end in July no longer counts
     holding("PSPO I", TODAY)  # lifetime: never
-    holding("CSPO", datetime.date(2026, 8, 3), is_active=False)  # deactivated holders: not
+    holding("CSPO", datetime.date(2026, 8, 3), state="deactivated")  # deactivated holders: not
     months = expirations_by_month(TODAY)
     assert [m.month for m in months][:2] == [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
     assert len(months) == 12
@@ -324,6 +314,7 @@ def test_a_change_in_the_admin_names_who_made_it_and_shows_before_and_after(clie
 STAFF_URLS = {
     "staff:dashboard": ("get", "read"),
     "staff:at_risk_csv": ("get", "read"),
+    "staff:transcript": ("get", "read"),
     "roster:history": ("get", "read"),
     "roster:template": ("get", "read"),
     "roster:upload": ("get", "write"),
@@ -366,6 +357,9 @@ def test_each_role_on_each_staff_url(client, role, name):
         )
         else []
     )
+    if name == "staff:transcript":
+        credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+        args = [credential.pk, credential.terms.get().pk]
     response = getattr(client, method)(reverse(name, args=args))
     allowed = ROLES[role] == "write" or (ROLES[role] == "read" and needs == "read")
     if allowed:
@@ -393,23 +387,31 @@ def admin_actions():
 # Every admin action: who may run it, and what it must have changed when they do.
 ACTION_NEEDS = {
     ("user", "send_invitation"): "write",
+    ("user", "deactivate"): "write",
+    ("user", "reactivate"): "write",
     ("user", "preview_reminder"): "read",
     ("credential", "mark_verified"): "write",
     ("credential", "record_fee_paid"): "write",
     ("credential", "waive_fee"): "write",
     ("fee", "confirm_paid"): "write",
     ("fee", "waive"): "write",
+    ("entry", "void_entries"): "write",
     ("accessattempt", "cleanup_expired_attempts"): "superuser",  # django-axes' own
 }
-APPS = {"fee": "seu_ledger", "accessattempt": "axes"}
+APPS = {"fee": "seu_ledger", "entry": "seu_ledger", "accessattempt": "axes"}
+# The user each user action is tried on, in the state it starts from.
+USER_STATES = {"send_invitation": "invited", "reactivate": "deactivated"}
 EFFECTS = {
     "send_invitation": lambda o: o["holder"].invited_at is not None,
+    "deactivate": lambda o: o["holder"].state == "deactivated",
+    "reactivate": lambda o: o["holder"].state == "active",
     "preview_reminder": lambda o: True,
     "mark_verified": lambda o: o["credential"].verified,
     "record_fee_paid": lambda o: o["fee"].status == Fee.Status.PAID,
     "waive_fee": lambda o: o["fee"].status == Fee.Status.WAIVED,
     "confirm_paid": lambda o: o["fee"].status == Fee.Status.PAID,
     "waive": lambda o: o["fee"].status == Fee.Status.WAIVED,
+    "void_entries": lambda o: o["entry"].voided_at is not None,
 }
 
 
@@ -418,13 +420,16 @@ def test_every_admin_action_is_classified():
     assert found == set(ACTION_NEEDS)
 
 
-@pytest.mark.parametrize("role", ["registrar", "viewer"])
+@pytest.mark.parametrize("role", ["registrar", "viewer", ""])
 @pytest.mark.parametrize(("model_name", "action"), sorted(ACTION_NEEDS))
 def test_each_role_on_each_admin_action(client, role, model_name, action):
-    credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+    holder = UserFactory(state=USER_STATES.get(action, "active"))
+    credential = holding("CSPO", TODAY + datetime.timedelta(days=30), holder=holder)
     Credential.objects.filter(pk=credential.pk).update(verified=False)
     fee = fee_submit(credential=credential, reference="R-2")
-    targets = {"user": credential.holder, "credential": credential, "fee": fee}
+    entry = log(holder, TODAY - datetime.timedelta(days=3), "2")
+    targets = {"user": holder, "credential": credential, "fee": fee, "entry": entry}
+    before = type(holder).objects.get(pk=holder.pk)
     client.force_login(staff_in(role))
     app = APPS.get(model_name, "credentials")
     response = client.post(
@@ -439,17 +444,23 @@ def test_each_role_on_each_admin_action(client, role, model_name, action):
     )
     needs = ACTION_NEEDS[(model_name, action)]
     objects = {
-        "holder": type(credential.holder).objects.get(pk=credential.holder.pk),
+        "holder": type(holder).objects.get(pk=holder.pk),
         "credential": Credential.objects.get(pk=credential.pk),
         "fee": Fee.objects.get(pk=fee.pk),
+        "entry": Entry.objects.get(pk=entry.pk),
     }
-    if needs == "read" or (needs == "write" and role == "registrar"):
+    if role and (needs == "read" or (needs == "write" and role == "registrar")):
         assert response.status_code == 302, response.status_code
         assert EFFECTS[action](objects)
     else:
         assert response.status_code == 403
         assert objects["fee"].status == Fee.Status.SUBMITTED
         assert not objects["credential"].verified
+        assert objects["entry"].voided_at is None
+        assert (objects["holder"].state, objects["holder"].invited_at) == (
+            before.state,
+            before.invited_at,
+        )
 
 
 def test_viewers_read_the_admin_but_cannot_change_anything(client):
