@@ -6,6 +6,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .health import broker_state, database_state
+from .middleware import client_ip
+
+LOOPBACK = ("127.", "::1", "::ffff:127.")
 
 
 @require_GET
@@ -16,12 +19,24 @@ def home(request):
     return render(request, "home.html")
 
 
+def _may_see_health_details(request) -> bool:
+    """Staff, or a probe on this machine (the client address, behind TRUSTED_PROXY_COUNT
+    proxies, is the one the outermost proxy saw)."""
+    user = request.user
+    if user.is_authenticated and user.is_active and user.is_staff:
+        return True
+    return client_ip(request).startswith(LOOPBACK)
+
+
 @never_cache
 @require_GET
 def healthz(request):
-    """Answer 200 when the database and the Celery broker both answer, 503 otherwise."""
+    """Answer 200 {"status": "ok"} when the database and the Celery broker both answer, 503
+    {"status": "fail"} otherwise. What each service said (its error text included) is added
+    for staff and for probes from this machine only."""
     checks = {"database": database_state(), "broker": broker_state()}
     healthy = all(state.ok for state in checks.values())
-    body = {"status": "ok" if healthy else "unavailable"}
-    body.update({name: state.as_dict() for name, state in checks.items()})
+    body = {"status": "ok" if healthy else "fail"}
+    if _may_see_health_details(request):
+        body.update({name: state.as_dict() for name, state in checks.items()})
     return JsonResponse(body, status=200 if healthy else 503)

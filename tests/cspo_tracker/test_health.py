@@ -68,7 +68,7 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "fail"
     assert body["broker"]["ok"] is False
     assert body["database"]["ok"] is True
 
