@@ -29,7 +29,7 @@ from .models import (
 from .selectors import (
     Status,
     credential_days_left,
-    credential_status,
+    credential_status_label,
     credential_valid_through,
     status_condition,
     today,
@@ -187,7 +187,6 @@ class ProgramAdmin(admin.ModelAdmin):
         "issuer",
         "level",
         "validity",
-        "units_required",
         "unit_name",
         "fee_amount",
         "grace_days",
@@ -197,20 +196,20 @@ class ProgramAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     fieldsets = (
         (None, {"fields": ("issuer", "code", "name", "track", "level", "is_active")}),
-        ("Term", {"fields": ("validity_months", "grace_days", "reminder_horizon_days")}),
-        ("Reminders", {"fields": ("reminder_days_before", "grace_reminder_every_days")}),
+        ("Term", {"fields": ("validity_months", "reminder_horizon_days", "unit_name")}),
         (
-            "Renewal",
+            "After the end",
             {
                 "fields": (
-                    "units_required",
-                    "unit_name",
-                    "lookback_months",
-                    "daily_unit_cap",
-                    "combined_addon_units",
+                    "grace_days",
+                    "after_end_name",
+                    "after_end_status",
+                    "valid_after_end",
+                    "lapse_is_final",
                 )
             },
         ),
+        ("Reminders", {"fields": ("reminder_days_before", "grace_reminder_every_days")}),
         ("Fee", {"fields": ("fee_required", "fee_amount", "member_fee_amount", "currency")}),
         ("Courses", {"fields": ("min_course_hours",)}),
     )
@@ -368,7 +367,7 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
     def status_display(self, credential):
         if not credential.pk or not credential.terms.all():
             return "-"
-        return credential_status(credential).label
+        return credential_status_label(credential)
 
     @admin.display(description="Days left")
     def days_left(self, credential):

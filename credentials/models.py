@@ -272,9 +272,6 @@ class Program(models.Model):
     validity_months = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Length of a term. Empty: the credential never expires."
     )
-    units_required = models.DecimalField(
-        max_digits=6, decimal_places=2, default=0, help_text="Units needed to renew one term."
-    )
     unit_name = models.CharField(max_length=20, default="SEU", help_text="SEU, PDU, hours...")
     fee_required = models.BooleanField(default=True, help_text="A renewal needs a fee paid.")
     fee_amount = models.DecimalField(
@@ -293,23 +290,28 @@ class Program(models.Model):
     )
     currency = models.CharField(max_length=3, default="USD")
     grace_days = models.PositiveSmallIntegerField(
-        default=0, help_text="Days after the end during which the credential is in grace."
-    )
-    lookback_months = models.PositiveSmallIntegerField(
-        default=24, help_text="Units dated within this many months before a term's end count."
-    )
-    daily_unit_cap = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        help_text="Most units that count per calendar day (Scrum Alliance: 8). Empty: no cap.",
-    )
-    combined_addon_units = models.DecimalField(
-        max_digits=6,
-        decimal_places=2,
         default=0,
-        help_text="Units this credential adds to a combined renewal when it tops another track.",
+        help_text="Days after the end during which the credential can still be renewed "
+        "(Scrum Alliance CSP: 90 days of grace; PMI: one year of suspension).",
+    )
+    after_end_name = models.CharField(
+        max_length=30,
+        default="grace period",
+        help_text="What the issuer calls those days, in a sentence: 'grace period', 'suspension'.",
+    )
+    after_end_status = models.CharField(
+        max_length=30,
+        default="In grace",
+        help_text="The status shown during those days: 'In grace', 'Suspended'.",
+    )
+    valid_after_end = models.BooleanField(
+        default=True,
+        help_text="The credential counts as valid during those days (PMI's suspension: no).",
+    )
+    lapse_is_final = models.BooleanField(
+        default=False,
+        help_text="After those days the credential cannot be renewed any more; only the "
+        "issuer's examination restores it (PMI).",
     )
     min_course_hours = models.DecimalField(
         max_digits=5,
@@ -338,10 +340,6 @@ class Program(models.Model):
         ordering = ["issuer__name", "level", "code"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(units_required__gte=0),
-                name="credentials_program_units_required_not_negative",
-            ),
-            models.CheckConstraint(
                 condition=models.Q(fee_amount__isnull=True) | models.Q(fee_amount__gte=0),
                 name="credentials_program_fee_not_negative",
             ),
@@ -349,10 +347,6 @@ class Program(models.Model):
                 condition=models.Q(member_fee_amount__isnull=True)
                 | models.Q(member_fee_amount__gte=0),
                 name="credentials_program_member_fee_not_negative",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(daily_unit_cap__isnull=True) | models.Q(daily_unit_cap__gt=0),
-                name="credentials_program_daily_cap_positive",
             ),
             models.CheckConstraint(
                 condition=models.Q(validity_months__isnull=True) | models.Q(validity_months__gt=0),

@@ -70,6 +70,30 @@ def credential_status(credential: Credential, on: datetime.date | None = None) -
     )
 
 
+def status_label(program: Program, status: Status) -> str:
+    """The status in words, in the issuer's own term for the days after the end ("In grace",
+    PMI's "Suspended")."""
+    if status == Status.IN_GRACE:
+        return program.after_end_status
+    return Status(status).label
+
+
+def status_is_valid(program: Program, status: Status) -> bool:
+    """Whether a credential in this status counts as valid: active or expiring, or after its
+    end where the program says so (Scrum Alliance's grace yes, PMI's suspension no)."""
+    if status == Status.IN_GRACE:
+        return program.valid_after_end
+    return status in (Status.ACTIVE, Status.EXPIRING)
+
+
+def credential_status_label(credential: Credential, on: datetime.date | None = None) -> str:
+    return status_label(credential.program, credential_status(credential, on))
+
+
+def credential_is_valid(credential: Credential, on: datetime.date | None = None) -> bool:
+    return status_is_valid(credential.program, credential_status(credential, on))
+
+
 def credential_days_left(credential: Credential, on: datetime.date | None = None) -> int | None:
     """Days from `on` to the valid-through date (negative once past it; None for lifetime)."""
     valid_through = credential_valid_through(credential)
@@ -115,16 +139,16 @@ def credentials_in_status(status: Status, on: datetime.date | None = None) -> Qu
 
 @dataclass(frozen=True)
 class RenewalGroup:
-    """The credentials that renew together, and what that renewal needs.
+    """The credentials that renew together, and the fee that renewal costs.
 
     For an issuer with combined renewal (Scrum Alliance) this is every credential of the holder
     from that issuer whose current term ends on the same day; elsewhere it is one credential.
+    The units it needs are the ledger's business (`seu_ledger.selectors.counting_rules`).
     """
 
     credentials: tuple[Credential, ...]
     ends_on: datetime.date | None
     top: Credential
-    units_required: Decimal
     fee_amount: Decimal | None
     fee_required: bool
     currency: str
@@ -146,26 +170,22 @@ class RenewalGroup:
         return " + ".join(program.code for program in self.programs)
 
 
-def _rank(credential: Credential) -> tuple:
+def credential_rank(credential: Credential) -> tuple:
+    """Higher levels first, then by code: the top credential of a group or a track."""
     program = credential.program
-    return (program.level, program.units_required, program.code)
+    return (program.level, program.code)
 
 
-def combined_units_required(credentials: list[Credential]) -> Decimal:
-    """Highest level's units, plus the add-on of the top credential of each other track."""
-    top = max(credentials, key=_rank)
+def track_tops(credentials: list[Credential]) -> list[Credential]:
+    """The highest credential of each track among these (lower ones renew with it), highest
+    first."""
     tops_by_track: dict[str, Credential] = {}
     for credential in credentials:
         track = credential.program.track or credential.program.code
         current = tops_by_track.get(track)
-        if current is None or _rank(credential) > _rank(current):
+        if current is None or credential_rank(credential) > credential_rank(current):
             tops_by_track[track] = credential
-    top_track = top.program.track or top.program.code
-    addons = sum(
-        (c.program.combined_addon_units for t, c in tops_by_track.items() if t != top_track),
-        Decimal(0),
-    )
-    return top.program.units_required + addons
+    return sorted(tops_by_track.values(), key=credential_rank, reverse=True)
 
 
 def program_fee_for(program: Program, memberships: list[Membership]) -> Decimal | None:
@@ -198,8 +218,8 @@ def renewal_groups_of(
     """Partition one holder's credentials into the groups that renew together.
 
     For an issuer with combined renewal, verified credentials whose current terms end on the
-    same day form one group (units: the top level plus add-ons; fee: the top level's); every other
-    credential is a group of its own. Needs no queries beyond what `holder_credentials` loads.
+    same day form one group (fee: the top level's); every other credential is a group of its
+    own. Needs no queries beyond what `holder_credentials` loads.
     """
     buckets: dict[tuple, list[Credential]] = {}
     for credential in credentials:
@@ -212,15 +232,13 @@ def renewal_groups_of(
         buckets.setdefault(key, []).append(credential)
     groups = []
     for members in buckets.values():
-        members.sort(key=_rank, reverse=True)
+        members.sort(key=credential_rank, reverse=True)
         top = members[0]
-        units = combined_units_required(members) if len(members) > 1 else top.program.units_required
         groups.append(
             RenewalGroup(
                 credentials=tuple(members),
                 ends_on=credential_valid_through(top),
                 top=top,
-                units_required=units,
                 fee_amount=program_fee_for(top.program, memberships),
                 fee_required=top.program.fee_required,
                 currency=top.program.currency,

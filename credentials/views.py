@@ -24,7 +24,14 @@ from . import accounts, forms, services
 from .access import holder_required
 from .calendar import calendar_ics
 from .models import Credential, Term, User
-from .selectors import Status, credential_status, credential_terms, holder_credentials
+from .selectors import (
+    Status,
+    credential_status,
+    credential_terms,
+    holder_credentials,
+    status_is_valid,
+    status_label,
+)
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -195,15 +202,6 @@ def calendar_feed(request, token):
     return response
 
 
-PUBLIC_STATUS = {
-    Status.ACTIVE: "Active",
-    Status.EXPIRING: "Active",
-    Status.IN_GRACE: "In grace period",
-    Status.LAPSED: "Lapsed",
-    Status.NOT_YET_VALID: "Not yet valid",
-}
-
-
 def _public_credential(code) -> Credential:
     try:
         return (
@@ -220,13 +218,18 @@ def verify(request, code):
     """Public proof that a credential is genuine and current: nothing else personal."""
     credential = _public_credential(code)
     terms: list[Term] = credential_terms(credential)
+    status = credential_status(credential)
     context = {
         "credential": credential,
         # Names only: the email address is never shown publicly.
         "holder_name": f"{credential.holder.first_name} {credential.holder.last_name}".strip()
         or "Name not given",
-        "status": credential_status(credential),
-        "public_status": PUBLIC_STATUS[credential_status(credential)],
+        "status": status,
+        # Expiring is nobody else's business: a verifier sees "Active".
+        "public_status": status_label(
+            credential.program, Status.ACTIVE if status == Status.EXPIRING else status
+        ),
+        "valid": status_is_valid(credential.program, status),
         "issued_on": terms[0].starts_on,
         "valid_through": terms[-1].ends_on,
         "terms": terms,

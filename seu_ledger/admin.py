@@ -12,18 +12,27 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from credentials.admin import CredentialAdmin, UserAdmin
+from credentials.admin import CredentialAdmin, ProgramAdmin, UserAdmin
 from credentials.identity import email_or_none
-from credentials.models import Credential, User
+from credentials.models import Credential, Program, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
 
-from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Reminder, Renewal
+from .models import (
+    Category,
+    CategoryLimit,
+    CategoryMapping,
+    Entry,
+    Fee,
+    Reminder,
+    Renewal,
+    RuleVersion,
+)
 from .reminders.selectors import reminder_preview
 from .reminders.services import REMINDER_TEMPLATE
-from .selectors import fmt_units, renewal_requirements
+from .selectors import fmt_units, renewal_requirements, rules_in_words
 from .services import (
     ENTRY_FIELDS,
     entry_check,
@@ -47,16 +56,71 @@ class CategoryMappingInline(admin.TabularInline):
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "issuer", "code")
+    list_display = ("name", "parent", "issuer", "code")
     list_filter = ("issuer",)
+    list_select_related = ("issuer", "parent")
     search_fields = ("name", "code")
     inlines = [CategoryMappingInline]
 
 
-@admin.register(ProgramCategoryRule)
-class ProgramCategoryRuleAdmin(admin.ModelAdmin):
-    list_display = ("program", "category", "min_units", "max_units")
+class CategoryLimitInline(admin.TabularInline):
+    model = CategoryLimit
+    extra = 0
+    verbose_name = "category minimum or maximum"
+    verbose_name_plural = "category minimums and maximums (a limit covers the category's subtree)"
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(admin.ModelAdmin):
+    """A program's renewal rules from a date. A version a renewal was judged by is kept as it
+    was: rules that change get a new version."""
+
+    list_display = (
+        "program",
+        "effective_from",
+        "applies_to_running_terms",
+        "units_required",
+        "lookback_months",
+        "daily_unit_cap",
+        "carry_over_max",
+    )
     list_filter = ("program__issuer", "program")
+    list_select_related = ("program",)
+    readonly_fields = ("in_words",)
+    inlines = [CategoryLimitInline]
+    fieldsets = (
+        (None, {"fields": ("program", "effective_from", "applies_to_running_terms", "source")}),
+        (
+            "Units",
+            {
+                "fields": (
+                    "units_required",
+                    "lookback_months",
+                    "daily_unit_cap",
+                    "combined_addon_units",
+                    "units_after_end_count",
+                )
+            },
+        ),
+        ("Carry-over", {"fields": ("carry_over_max", "carry_over_months")}),
+        ("In words", {"fields": ("in_words",)}),
+    )
+
+    @admin.display(description="These rules in words")
+    def in_words(self, version):
+        if not version.pk:
+            return "-"
+        return format_html_join("", "<p>{}</p>", ((line,) for line in rules_in_words(version)))
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.renewals.exists():
+            return False  # renewals were judged by it: add a new version instead
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.renewals.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
 
 class VoidedFilter(admin.SimpleListFilter):
@@ -488,3 +552,43 @@ class CategoryMappingAdmin(admin.ModelAdmin):
 
 admin.site.register(Entry.history.model, AuditTrailAdmin)
 admin.site.register(Fee.history.model, AuditTrailAdmin)
+
+
+class RuleVersionInline(admin.TabularInline):
+    """The program's rule versions; the limits of each are edited on the version's page."""
+
+    model = RuleVersion
+    extra = 0
+    fields = (
+        "effective_from",
+        "applies_to_running_terms",
+        "units_required",
+        "lookback_months",
+        "daily_unit_cap",
+        "combined_addon_units",
+        "units_after_end_count",
+        "carry_over_max",
+    )
+    show_change_link = True
+    min_num = 1  # a program that expires is judged by some rules
+    verbose_name = "renewal rules from a date"
+    verbose_name_plural = "renewal rules, by the date they take effect"
+
+    def get_min_num(self, request, obj=None, **kwargs):
+        return 0 if obj is not None and obj.is_lifetime else 1
+
+    def has_change_permission(self, request, obj=None):
+        return (
+            False
+            if obj is not None
+            and RuleVersion.objects.filter(program=obj, renewals__isnull=False).exists()
+            else super().has_change_permission(request, obj)
+        )
+
+
+admin.site.unregister(Program)
+
+
+@admin.register(Program)
+class ProgramWithRulesAdmin(ProgramAdmin):
+    inlines = [RuleVersionInline]

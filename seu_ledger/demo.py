@@ -40,19 +40,23 @@ def _category(issuer_code: str, code: str) -> Category:
     return Category.objects.get(issuer__code=issuer_code, code=code)
 
 
-def _log_once(holder: User, rows: list[tuple[int, str, str, str]]) -> None:
-    """Log (days ago, issuer:category, title, hours) rows unless the holder logged any already."""
+def _log_once(holder: User, rows: list[tuple]) -> None:
+    """Log (days ago, issuer:category, title, hours[, {issuer:category: hours}]) rows unless
+    the holder logged any already; the optional mapping splits the hours across categories."""
     if Entry.objects.filter(holder=holder, source_course__isnull=True).exists():
         return
-    for days_ago, category, title, hours in rows:
-        issuer_code, code = category.split(":")
+    for days_ago, category, title, hours, *split in rows:
         entry_log(
             holder=holder,
             activity_date=_days_ago(days_ago),
-            category=_category(issuer_code, code),
+            category=_category(*category.split(":")),
             title=title,
             provider="Demo provider",
             hours=Decimal(hours),
+            allocations=[
+                (_category(*key.split(":")), Decimal(value))
+                for key, value in (split[0] if split else {}).items()
+            ],
         )
 
 
@@ -152,14 +156,55 @@ def demo_data_seed() -> DemoSeedResult:
     _issue(casey, "CSPO", _days_ago(100))
     _log_once(casey, [(50, "scrum-alliance:learning", "Liberating Structures workshop", "7")])
 
-    # PMI: a PMI-ACP with Education and Giving Back logged (one activity counts for both issuers).
+    # PMI: a PMI-ACP short in two skill areas, with more Giving Back than counts.
     pam = holder("pam.pmi@example.com", "Pam", "Practitioner", "PMI-ACP with category limits")
     _issue(pam, "PMI-ACP", _days_ago(500))
     _log_once(
         pam,
         [
-            (200, "pmi:education", "Agile estimation course", "10"),
-            (100, "pmi:giving-back", "Spoke at a PMI chapter meeting", "14"),
+            (200, "pmi:ways-of-working", "Agile estimation course", "10"),
+            (100, "pmi:volunteering", "Ran a PMI chapter meeting", "8"),
+            (60, "pmi:creating-knowledge", "Spoke at a PMI chapter meeting", "6"),
         ],
     )
+
+    # PMP part-way through the Talent Triangle: one course split across two skill areas.
+    pia = holder("pia.pmp@example.com", "Pia", "Manager", "PMP, part-way through the skill areas")
+    _issue(pia, "PMP", _days_ago(400))
+    _log_once(
+        pia,
+        [
+            (
+                300,
+                "pmi:ways-of-working",
+                "Hybrid delivery course",
+                "8",
+                {"pmi:ways-of-working": "5", "pmi:power-skills": "3"},
+            ),
+            (150, "pmi:business-acumen", "Finance for project managers", "4"),
+            (60, "pmi:volunteering", "Mentored at the PMI chapter", "6"),
+        ],
+    )
+
+    # PMI suspension: a PMI-ACP that ended forty days ago, suspended (not valid) for a year.
+    sue = holder("sue.suspended@example.com", "Sue", "Suspended", "PMI-ACP, suspended")
+    _issue(sue, "PMI-ACP", _ending_in(-40, 36))
+    _log_once(sue, [(500, "pmi:power-skills", "Negotiation workshop", "6")])
+
+    # PMI carry-over: renewed early with 6 PDU more than needed in the cycle's last year.
+    cam = holder("cam.carry@example.com", "Cam", "Carry", "PMI-ACP, 6 PDU carried over")
+    acp = _issue(cam, "PMI-ACP", _ending_in(15, 36))
+    _log_once(
+        cam,
+        [
+            (700, "pmi:ways-of-working", "Kanban course", "6"),
+            (650, "pmi:power-skills", "Facilitation course", "6"),
+            (600, "pmi:business-acumen", "Product economics", "6"),
+            (500, "pmi:volunteering", "PMI chapter volunteer", "12"),
+            (100, "pmi:ways-of-working", "Scaled agile course", "6"),
+        ],
+    )
+    if acp.terms.count() == 1:
+        fee_record(credential=acp, recorded_by=staff, reference="PMI-DEMO-0001")
+        credential_renew(credential=acp, renewed_by=cam)
     return result

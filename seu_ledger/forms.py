@@ -1,9 +1,13 @@
 """Holder forms for the ledger. Validation that is a rule lives in the services; the views turn
 a service's ValidationError into errors next to the fields."""
 
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
@@ -17,6 +21,10 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 class EntryForm(CrispySubmitMixin, forms.Form):
+    """An activity, and for issuers whose categories nest (PMI's Talent Triangle) how its hours
+    split across their categories: one optional hours field per category, blank for all of
+    them to count the activity under the category it maps to."""
+
     submit_label = "Save activity"
     activity_date = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
@@ -40,6 +48,69 @@ class EntryForm(CrispySubmitMixin, forms.Form):
         help_text="Optional: a certificate or receipt as PDF, PNG or JPEG, up to 10 MB.",
         widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
     )
+
+    ALLOCATION_PREFIX = "hours_in_"
+
+    def __init__(self, *args, allocation_issuers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        # Activities are logged under a category with nothing inside it.
+        self.fields["category"].queryset = self.fields["category"].queryset.filter(
+            children__isnull=True
+        )
+        self.allocation_fields: dict[str, Category] = {}
+        fieldsets = []
+        for issuer, categories in allocation_issuers:
+            names = []
+            for category in categories:
+                name = f"{self.ALLOCATION_PREFIX}{category.pk}"
+                self.fields[name] = forms.DecimalField(
+                    label=category.name,
+                    required=False,
+                    min_value=Decimal("0.25"),
+                    max_digits=6,
+                    decimal_places=2,
+                    widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+                )
+                self.allocation_fields[name] = category
+                names.append(name)
+            fieldsets.append(
+                Fieldset(
+                    f"How the hours count for {issuer.name} (optional)",
+                    HTML(
+                        format_html(
+                            '<p class="small text-body-secondary">Split the hours across '
+                            "{}'s categories, adding up to the activity's hours. Leave blank "
+                            "to count them all under the category your activity's category "
+                            "maps to.</p>",
+                            issuer.name,
+                        )
+                    ),
+                    *names,
+                )
+            )
+        if fieldsets:
+            plain = [name for name in self.fields if name not in self.allocation_fields]
+            self.helper.layout = Layout(*plain, *fieldsets)
+
+    def allocation_issuer_ids(self) -> list[int]:
+        """The issuers whose split the form asks for."""
+        return sorted({category.issuer_id for category in self.allocation_fields.values()})
+
+    def allocations(self) -> list[tuple[Category, Decimal]]:
+        """(category, hours) for every allocation field filled in."""
+        return [
+            (category, self.cleaned_data[name])
+            for name, category in self.allocation_fields.items()
+            if self.cleaned_data.get(name)
+        ]
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """A service's refusal next to its field, or above the form for what has no field."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, messages in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, messages)
 
 
 class VoidForm(CrispySubmitMixin, forms.Form):

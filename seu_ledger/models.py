@@ -17,9 +17,22 @@ MAX_ENTRY_HOURS = Decimal(1000)
 
 
 class Category(models.Model):
-    """A kind of activity as one issuer names it (Learning, Events, Education, Giving Back...)."""
+    """A kind of activity as one issuer names it (Learning, Events, Education, Giving Back...).
+
+    Categories nest: PMI's Talent Triangle skill areas sit inside Education, and working as a
+    practitioner, volunteering and creating knowledge inside Giving Back. A minimum or maximum
+    on a category limits its whole subtree.
+    """
 
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="categories")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="The broader category this one belongs to (of the same issuer).",
+    )
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=80)
     description = models.CharField(max_length=300, blank=True)
@@ -43,6 +56,19 @@ class Category(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.issuer.name})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.parent_id is None:
+            return
+        if self.parent.issuer_id != self.issuer_id:
+            raise ValidationError({"parent": "A category's parent belongs to the same issuer."})
+        node = self.parent
+        while node is not None:
+            if node.pk == self.pk:
+                raise ValidationError({"parent": "A category cannot sit inside itself."})
+            node = node.parent
 
 
 class CategoryMapping(models.Model):
@@ -80,34 +106,125 @@ class CategoryMapping(models.Model):
                 )
 
 
-class ProgramCategoryRule(models.Model):
-    """A per-category minimum or maximum for renewing a program (PMI: Education >= 18)."""
+class RuleVersion(models.Model):
+    """A program's renewal rules from a date on: what a term is judged by.
 
-    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="category_rules")
-    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="program_rules")
+    A term is judged by the version in force on its start date; a version marked as applying
+    to running terms also judges terms that started before it and end on or after it, once
+    its date has come. Completed renewals keep the figures they were judged by.
+    """
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rule_versions")
+    effective_from = models.DateField(help_text="The first day these rules are in force.")
+    applies_to_running_terms = models.BooleanField(
+        default=False,
+        help_text="Also judge terms that started before this date and end on or after it "
+        "(as the issuer says for its change). Off: only terms starting from this date.",
+    )
+    units_required = models.DecimalField(
+        max_digits=6, decimal_places=2, help_text="Units needed to renew one term."
+    )
+    lookback_months = models.PositiveSmallIntegerField(
+        default=24,
+        help_text="Units dated within this many months before the term's end count "
+        "(Scrum Alliance: 30; PMI: the 36-month cycle).",
+    )
+    daily_unit_cap = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Most units that count per calendar day (Scrum Alliance: 8). Empty: no cap.",
+    )
+    combined_addon_units = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=0,
+        help_text="Units this credential adds to a combined renewal when it tops another track.",
+    )
+    units_after_end_count = models.BooleanField(
+        default=False,
+        help_text="Units dated after the term's end, up to the renewal, count toward it "
+        "(PMI, during suspension).",
+    )
+    carry_over_max = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Units earned in the cycle's last months beyond what the renewal needs carry "
+        "over to the next cycle, up to this many (PMP: 20). Empty: nothing carries over.",
+    )
+    carry_over_months = models.PositiveSmallIntegerField(
+        default=12, help_text="The last months of a cycle whose extra units may carry over."
+    )
+    source = models.CharField(
+        max_length=300, blank=True, help_text="Where the issuer publishes these rules."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "effective_from"], name="seu_ledger_rules_one_per_program_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units_required__gte=0),
+                name="seu_ledger_rules_units_required_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(daily_unit_cap__isnull=True) | models.Q(daily_unit_cap__gt=0),
+                name="seu_ledger_rules_daily_cap_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(carry_over_max__isnull=True) | models.Q(carry_over_max__gte=0),
+                name="seu_ledger_rules_carry_over_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lookback_months__gt=0),
+                name="seu_ledger_rules_lookback_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.program.code} rules from {self.effective_from.isoformat()}"
+
+
+class CategoryLimit(models.Model):
+    """A minimum or maximum of units in a category (and everything inside it) for renewing
+    under one rule version (PMI-ACP: Education >= 18; Giving Back <= 12)."""
+
+    rule_version = models.ForeignKey(RuleVersion, on_delete=models.CASCADE, related_name="limits")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="limits")
     min_units = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     max_units = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
 
     class Meta:
+        ordering = ["rule_version", "category__parent_id", "category__name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["program", "category"], name="seu_ledger_rule_one_per_program_category"
+                fields=["rule_version", "category"], name="seu_ledger_limit_one_per_category"
             ),
             models.CheckConstraint(
                 condition=models.Q(min_units__isnull=True)
                 | models.Q(max_units__isnull=True)
                 | models.Q(min_units__lte=models.F("max_units")),
-                name="seu_ledger_rule_min_not_above_max",
+                name="seu_ledger_limit_min_not_above_max",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(min_units__isnull=True, max_units__isnull=True),
+                name="seu_ledger_limit_has_a_bound",
             ),
         ]
 
     def __str__(self):
         parts = []
         if self.min_units is not None:
-            parts.append(f">= {self.min_units}")
+            parts.append(f">= {self.min_units.normalize():f}")
         if self.max_units is not None:
-            parts.append(f"<= {self.max_units}")
-        return f"{self.program.code}: {self.category.name} {' and '.join(parts)}"
+            parts.append(f"<= {self.max_units.normalize():f}")
+        return f"{self.category.name} {' and '.join(parts)}"
 
 
 def evidence_path(entry, filename):
@@ -175,6 +292,37 @@ class Entry(models.Model):
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
+
+
+class Allocation(models.Model):
+    """Hours of an entry placed in one category of one issuer: how the activity counts for
+    that issuer (PMI: 3 hours Ways of Working, 5 Power Skills). An entry's allocations for one
+    issuer add up to its hours; with none stored for an issuer, all its hours count under its
+    own category or the category it maps to."""
+
+    entry = models.ForeignKey("Entry", on_delete=models.CASCADE, related_name="allocations")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="allocations")
+    hours = models.DecimalField(max_digits=6, decimal_places=2)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["entry", "category__issuer__name", "category__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "category"], name="seu_ledger_allocation_one_per_category"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours__gt=0) & models.Q(hours__lte=MAX_ENTRY_HOURS),
+                name="seu_ledger_allocation_hours_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours=Floor(models.F("hours") * 4) * Decimal("0.25")),
+                name="seu_ledger_allocation_hours_in_quarters",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.hours.normalize():f} h of {self.entry} as {self.category.name}"
 
 
 class Fee(models.Model):
@@ -258,6 +406,14 @@ class Renewal(models.Model):
     new_term = models.OneToOneField(Term, on_delete=models.PROTECT, related_name="renewed_from")
     entries = models.ManyToManyField(Entry, related_name="renewals", blank=True)
     fee = models.ForeignKey(Fee, on_delete=models.PROTECT, null=True, blank=True)
+    rule_version = models.ForeignKey(
+        RuleVersion,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="renewals",
+        help_text="The rules the renewal was judged by (empty for renewals before versions).",
+    )
     units_counted = models.DecimalField(max_digits=8, decimal_places=2)
     units_required = models.DecimalField(max_digits=8, decimal_places=2)
     renewed_on = models.DateField()
@@ -271,6 +427,31 @@ class Renewal(models.Model):
 
     def __str__(self):
         return f"Renewal of {self.closed_term}"
+
+
+class CarriedUnits(models.Model):
+    """Units of an entry that a renewal did not need and carried over to the next cycle, in
+    the category they counted under (PMI: up to 20 PDU for PMP). They count toward the next
+    renewal of the same credential, once."""
+
+    renewal = models.ForeignKey(Renewal, on_delete=models.CASCADE, related_name="carried_units")
+    entry = models.ForeignKey(Entry, on_delete=models.PROTECT, related_name="carried_units")
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="+")
+    units = models.DecimalField(max_digits=6, decimal_places=2)
+
+    class Meta:
+        verbose_name_plural = "carried units"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["renewal", "entry", "category"], name="seu_ledger_carried_once"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units__gt=0), name="seu_ledger_carried_units_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.units.normalize():f} carried over from {self.entry}"
 
 
 class Reminder(models.Model):

@@ -13,7 +13,16 @@ from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
 from cspo_tracker.history import CREATED, history_record
 
-from .models import Category, CategoryMapping, Entry, Fee, ProgramCategoryRule, Renewal
+from .models import (
+    Allocation,
+    Category,
+    CategoryLimit,
+    CategoryMapping,
+    Entry,
+    Fee,
+    Renewal,
+    RuleVersion,
+)
 
 QUARTER = Decimal("0.25")
 CORRECTED = "The roster was corrected; replaced by the new hours."
@@ -150,6 +159,11 @@ def holder_dashboard_stale(sender, instance, **kwargs):
     _touch([instance.holder_id, getattr(instance, "_holder_before", None)])
 
 
+@receiver([post_save, post_delete], sender=Allocation)
+def allocation_dashboard_stale(sender, instance, **kwargs):
+    _touch(Entry.objects.filter(pk=instance.entry_id).values_list("holder_id", flat=True))
+
+
 @receiver([post_save, post_delete], sender=Term)
 def term_dashboard_stale(sender, instance, **kwargs):
     current = Credential.objects.filter(pk=instance.credential_id).values_list(
@@ -162,7 +176,8 @@ def term_dashboard_stale(sender, instance, **kwargs):
 @receiver([post_save, post_delete], sender=Issuer)
 @receiver([post_save, post_delete], sender=Category)
 @receiver([post_save, post_delete], sender=CategoryMapping)
-@receiver([post_save, post_delete], sender=ProgramCategoryRule)
+@receiver([post_save, post_delete], sender=RuleVersion)
+@receiver([post_save, post_delete], sender=CategoryLimit)
 def rules_changed(sender, **kwargs):
     """Renewal rules are data: a change can alter every dashboard. Every holder is marked once,
     after the change commits (an admin page saving a category and its mappings is one mark),

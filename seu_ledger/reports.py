@@ -124,7 +124,7 @@ def holders_on_track(on: datetime.date) -> OnTrack:
             paces = [
                 _on_pace(group, ledger, on)
                 for group in ledger.groups
-                if group.ends_on is not None and group.ends_on >= on and group.units_required > 0
+                if group.ends_on is not None and group.ends_on >= on
             ]
             paces = [pace for pace in paces if pace is not None]
             if paces:
@@ -137,9 +137,12 @@ def _on_pace(group, ledger, on: datetime.date) -> bool | None:
     term = credential_current_term(group.top)
     if term.starts_on > on:
         return None
+    balance = group_balance(group, ledger, on)
+    if balance is None or not balance.required:
+        return None
     length = max((group.ends_on - term.starts_on).days, 1)
     elapsed = Decimal((on - term.starts_on).days) / Decimal(length)
-    return group_balance(group, ledger).counted >= group.units_required * elapsed
+    return balance.counted >= balance.required * elapsed
 
 
 @dataclass(frozen=True)
@@ -207,8 +210,8 @@ def at_risk(
                         program_codes=tuple(p.code for p in group.programs),
                         ends_on=group.ends_on,
                         days_left=(group.ends_on - on).days,
-                        units_counted=requirements.balance.counted,
-                        units_required=requirements.balance.required,
+                        units_counted=requirements.balance.counted if requirements.balance else 0,
+                        units_required=requirements.balance.required if requirements.balance else 0,
                         unit_name=group.unit_name,
                         fee_status=requirements.fee_status,
                         missing=lacking,

@@ -13,7 +13,7 @@ from credentials.dates import add_months, add_years
 from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
 
-from .models import MAX_ENTRY_HOURS, Category, Entry, Fee, Renewal
+from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
 from .selectors import fee_lookup, pick_fee, renewal_requirements
 
 QUARTER = Decimal("0.25")
@@ -40,6 +40,16 @@ EVIDENCE_TOO_BIG = "Evidence files can be at most 10 MB; this one is {size:.1f} 
 EVIDENCE_WRONG_TYPE = (
     "Evidence must be a PDF, PNG or JPEG file. This file's content is none of those, "
     "whatever its name says."
+)
+ALLOCATION_NOT_WHOLE = (
+    "The hours placed in {issuer} categories add up to {allocated}; the activity has {hours} "
+    "hours. Place every hour, or leave {issuer} blank to count them all under one category."
+)
+ALLOCATION_NOT_QUARTERS = "Hours in {category} must be more than zero, in steps of 0.25."
+ALLOCATION_TWICE = "{category} is given twice."
+ALLOCATION_STALE = (
+    "This activity's hours are split across {issuer} categories; give the new split with the "
+    "new hours."
 )
 ENTRY_FIELDS = (
     "activity_date",
@@ -111,6 +121,76 @@ def evidence_check(upload) -> None:
     upload.name = f"{uuid.uuid4().hex}.{extension}"
 
 
+def allocations_check(
+    allocations: list[tuple[Category, Decimal]], hours: Decimal
+) -> dict[int, list[tuple[Category, Decimal]]]:
+    """Check how an activity's hours are placed in categories: each amount positive and in
+    quarters, each category once, and for every issuer the amounts add up to the activity's
+    hours. Returns them by issuer id. Raises ValidationError on the "allocations" field naming
+    the category or issuer."""
+    by_issuer: dict[int, list[tuple[Category, Decimal]]] = {}
+    seen = set()
+    for category, units in allocations:
+        units = Decimal(units)
+        if units <= 0 or units % QUARTER:
+            raise ValidationError(
+                {"allocations": [ALLOCATION_NOT_QUARTERS.format(category=category.name)]}
+            )
+        if category.pk in seen:
+            raise ValidationError({"allocations": [ALLOCATION_TWICE.format(category=category)]})
+        seen.add(category.pk)
+        by_issuer.setdefault(category.issuer_id, []).append((category, units))
+    for placed in by_issuer.values():
+        allocated = sum((units for _, units in placed), Decimal(0))
+        if allocated != Decimal(hours):
+            raise ValidationError(
+                {
+                    "allocations": [
+                        ALLOCATION_NOT_WHOLE.format(
+                            issuer=placed[0][0].issuer.name,
+                            allocated=f"{allocated.normalize():f}",
+                            hours=f"{Decimal(hours).normalize():f}",
+                        )
+                    ]
+                }
+            )
+    return by_issuer
+
+
+def _allocations_replace(
+    entry: Entry,
+    by_issuer: dict[int, list[tuple[Category, Decimal]]],
+    issuer_ids: list[int] | None = None,
+):
+    """Store the given issuers' allocations of the entry in place of what it had for them; the
+    issuers in `issuer_ids` given none go back to the default (their mapped category)."""
+    replaced = set(by_issuer) | set(issuer_ids or ())
+    if not replaced:
+        return
+    for allocation in entry.allocations.filter(category__issuer_id__in=replaced):
+        allocation.delete()  # one by one: the audit trail records each
+    for placed in by_issuer.values():
+        for category, units in placed:
+            Allocation.objects.create(entry=entry, category=category, hours=units)
+
+
+def _allocations_follow_hours(entry: Entry) -> None:
+    """After the hours change: an issuer's allocation to one category takes the new hours; a
+    split cannot be guessed and is refused."""
+    stored: dict[int, list[Allocation]] = {}
+    for allocation in entry.allocations.select_related("category__issuer"):
+        stored.setdefault(allocation.category.issuer_id, []).append(allocation)
+    for placed in stored.values():
+        if sum((a.hours for a in placed), Decimal(0)) == entry.hours:
+            continue
+        if len(placed) > 1:
+            raise ValidationError(
+                {"allocations": [ALLOCATION_STALE.format(issuer=placed[0].category.issuer.name)]}
+            )
+        placed[0].hours = entry.hours
+        placed[0].save(update_fields=["hours"])
+
+
 def _refuse_if_consumed(entry: Entry) -> None:
     renewal = (
         Renewal.objects.filter(entries=entry)
@@ -138,8 +218,12 @@ def entry_log(
     description: str = "",
     evidence=None,
     source_course: Course | None = None,
+    allocations: list[tuple[Category, Decimal]] | None = None,
 ) -> Entry:
-    """Add an activity to a holder's ledger. Invalid input raises ValidationError by field."""
+    """Add an activity to a holder's ledger, with how its hours count for other issuers:
+    `allocations` of (category, hours), adding up to the activity's hours for each issuer named
+    (PMI: 3 hours Ways of Working and 5 Power Skills). Issuers not named count all its hours
+    under its category or the one it maps to. Invalid input raises ValidationError by field."""
     entry = Entry(
         holder=holder,
         activity_date=activity_date,
@@ -154,13 +238,23 @@ def entry_log(
         evidence_check(evidence)
         entry.evidence = evidence
     _validate_entry(entry, on=today())
+    by_issuer = allocations_check(allocations or [], hours)
     entry.save()
+    _allocations_replace(entry, by_issuer)
     return entry
 
 
 @transaction.atomic
-def entry_edit(*, entry: Entry, **changes) -> Entry:
-    """Change a live entry's fields; a voided entry, or one a renewal used, cannot change."""
+def entry_edit(
+    *,
+    entry: Entry,
+    allocations: list[tuple[Category, Decimal]] | None = None,
+    allocation_issuer_ids: list[int] | None = None,
+    **changes,
+) -> Entry:
+    """Change a live entry's fields, and with `allocations` how its hours count for the
+    issuers named (those in `allocation_issuer_ids` given none go back to the default); a
+    voided entry, or one a renewal used, cannot change. Raises ValidationError by field."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"entry_edit() got unknown fields: {', '.join(sorted(unknown))}")
@@ -173,7 +267,10 @@ def entry_edit(*, entry: Entry, **changes) -> Entry:
     for name, value in changes.items():
         setattr(entry, name, value)
     _validate_entry(entry, on=today())
+    by_issuer = allocations_check(allocations or [], entry.hours)
     entry.save()
+    _allocations_replace(entry, by_issuer, allocation_issuer_ids)
+    _allocations_follow_hours(entry)
     return entry
 
 
@@ -357,8 +454,9 @@ def credential_renew(
         raise ValidationError(requirements.reasons)
     group = requirements.group
     top = group.top.program
+    balance = requirements.balance
     next_end = add_months(group.ends_on, top.validity_months)
-    entry_ids = list(requirements.balance.entry_ids)
+    entry_ids = list(balance.entry_ids)
     renewals = []
     for member in group.credentials:
         current = credential_current_term(member)
@@ -372,11 +470,17 @@ def credential_renew(
             closed_term=current,
             new_term=new_term,
             fee=requirements.fee,
-            units_counted=requirements.balance.counted,
-            units_required=requirements.balance.required,
+            units_counted=balance.counted - balance.carried_over,
+            units_required=balance.required,
             renewed_on=on,
             renewed_by=renewed_by,
+            rule_version=requirements.versions.get(member.pk),
         )
         renewal.entries.set(entry_ids)
+        CarriedUnits.objects.bulk_create(
+            CarriedUnits(renewal=renewal, entry_id=entry_id, category_id=category_id, units=units)
+            for entry_id, by_category in balance.carried.items()
+            for category_id, units in by_category.items()
+        )
         renewals.append(renewal)
     return RenewalOutcome(renewals=renewals, created=True)

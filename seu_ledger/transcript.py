@@ -69,6 +69,8 @@ def _term_entries(credential: Credential, term: Term):
         return list(entries), renewal.units_counted, renewal.units_required, renewal
     ledger = holder_ledger(credential.holder_id)
     balance = group_balance(ledger.group_of(credential.pk), ledger)
+    if balance is None:
+        return [], Decimal(0), Decimal(0), None
     entries = Entry.objects.filter(pk__in=balance.entry_ids).select_related("category__issuer")
     return list(entries.order_by("activity_date")), balance.counted, balance.required, None
 

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +18,6 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from credentials.access import holder_required
-from credentials.dates import add_months
 from credentials.models import Credential, Term
 from credentials.selectors import credential_status, today
 from cspo_tracker.spreadsheets import csv_safe
@@ -32,9 +30,12 @@ from .reminders.selectors import holder_from_unsubscribe_token
 from .reminders.services import reminders_resubscribe
 from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
 from .selectors import (
+    allocation_issuers,
     dashboard_cards,
     default_category,
+    entries_counting_toward,
     entries_of,
+    entry_allocation_initial,
     entry_counts_toward,
     group_requirements,
     holder_ledger,
@@ -82,16 +83,26 @@ def _entry_saved_message(request, entry: Entry, verb: str) -> None:
         )
 
 
+def _entry_values(form: EntryForm) -> dict:
+    values = {name: form.cleaned_data[name] for name in services.ENTRY_FIELDS}
+    return {**values, "allocations": form.allocations()}
+
+
 @holder_required
 def entry_create(request):
     """Log an activity; errors appear next to their fields."""
     initial = {"activity_date": today(), "category": default_category(request.user.pk)}
-    form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
+    form = EntryForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        allocation_issuers=allocation_issuers(request.user.pk),
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            entry = services.entry_log(holder=request.user, **form.cleaned_data)
+            entry = services.entry_log(holder=request.user, **_entry_values(form))
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_service_error(error)
         else:
             _entry_saved_message(request, entry, "Logged")
             return redirect("ledger:dashboard")
@@ -104,15 +115,21 @@ def entry_create(request):
 def entry_edit(request, pk):
     entry = _own_entry(request, pk)
     initial = {name: getattr(entry, name) for name in services.ENTRY_FIELDS if name != "evidence"}
-    form = EntryForm(request.POST or None, request.FILES or None, initial=initial)
+    initial.update(entry_allocation_initial(entry))
+    form = EntryForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        allocation_issuers=allocation_issuers(request.user.pk),
+    )
     if request.method == "POST" and form.is_valid():
-        changes = dict(form.cleaned_data)
+        changes = {**_entry_values(form), "allocation_issuer_ids": form.allocation_issuer_ids()}
         if not changes.get("evidence"):
             changes.pop("evidence", None)
         try:
             entry = services.entry_edit(entry=entry, **changes)
         except ValidationError as error:
-            form.add_error(None, error)
+            form.add_service_error(error)
         else:
             _entry_saved_message(request, entry, "Saved")
             return redirect("ledger:history")
@@ -164,21 +181,8 @@ def _history_queryset(request, form: HistoryFilterForm):
         return entries
     data = form.cleaned_data
     if data.get("term"):
-        term = get_object_or_404(
-            Term.objects.select_related("credential__program__issuer"),
-            pk=data["term"],
-            credential__holder=request.user,
-        )
-        program = term.credential.program
-        if term.ends_on:
-            entries = entries.filter(
-                activity_date__gte=add_months(term.ends_on, -program.lookback_months),
-                activity_date__lte=term.ends_on,
-            )
-        entries = entries.filter(
-            Q(category__issuer_id=program.issuer_id)
-            | Q(category__mappings__target__issuer_id=program.issuer_id)
-        ).distinct()
+        term = get_object_or_404(Term, pk=data["term"], credential__holder=request.user)
+        entries = entries.filter(pk__in=entries_counting_toward(term))
     if data.get("category"):
         entries = entries.filter(category=data["category"])
     if data.get("date_from"):

@@ -2,7 +2,6 @@
 
 import email
 import email.policy
-import importlib
 import os
 import socket
 import subprocess
@@ -147,18 +146,68 @@ def smtp_sink():
     controller.stop()
 
 
+# The reference data the migrations seed (issuers, programs, rule versions, categories and
+# the staff roles), as it stands once the test database is migrated.
+REFERENCE_MODELS = (
+    "credentials.Issuer",
+    "credentials.Program",
+    "seu_ledger.Category",
+    "seu_ledger.CategoryMapping",
+    "seu_ledger.RuleVersion",
+    "seu_ledger.CategoryLimit",
+)
+
+
+_reference: list[tuple[str, dict]] = []
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, plus a snapshot of its reference data taken right after
+    migrating (a transactional test empties the tables when it ends)."""
+    with django_db_blocker.unblock():
+        _reference.append(_reference_rows())
+
+
+def _reference_rows() -> tuple[str, dict]:
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+    from django.core import serializers
+
+    rows = [
+        row
+        for label in REFERENCE_MODELS
+        for row in apps.get_model(label)._default_manager.order_by("pk")
+    ]
+    # Roles by permission codename: a flush recreates permissions under new ids.
+    roles = {
+        group.name: [
+            (p.content_type.app_label, p.codename)
+            for p in group.permissions.select_related("content_type")
+            if p.content_type.model_class() is not None
+        ]
+        for group in Group.objects.all()
+    }
+    return serializers.serialize("json", rows), roles
+
+
 @pytest.fixture
 def reference_data(transactional_db):
-    """Issuers, programs and categories for tests that commit.
+    """Issuers, programs, rules, categories and roles for tests that commit.
 
     Data migrations seed them, but a transactional test empties every table when it ends, so
-    such tests re-run the (idempotent) seeding.
+    such tests load the seeded rows again from a snapshot taken after migrating.
     """
-    from django.apps import apps
+    from django.contrib.auth.models import Group, Permission
+    from django.core import serializers
+    from django.db.models import Q
 
-    for module in (
-        "credentials.migrations.0003_seed_issuers_and_programs",
-        "seu_ledger.migrations.0002_seed_categories",
-        "seu_ledger.migrations.0006_staff_roles",
-    ):
-        importlib.import_module(module).seed(apps, None)
+    rows, roles = _reference[0]
+    for row in serializers.deserialize("json", rows):
+        row.save()
+    for name, permissions in roles.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = Q(pk__in=[])
+        for app_label, codename in permissions:
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(wanted))

@@ -284,7 +284,15 @@ class ReminderCard:
         if self.kind == Reminder.Kind.IN_GRACE and self.card.status == Status.LAPSED:
             return f"{label} ended on {ended.day} {ended:%B %Y}"
         if self.kind == Reminder.Kind.IN_GRACE:
-            return f"{label} ended on {ended.day} {ended:%B %Y}: renew within the grace period"
+            program = self.group.top.program
+            if not program.valid_after_end:
+                last = self.grace_ends_on
+                return (
+                    f"{label} ended on {ended.day} {ended:%B %Y} and is "
+                    f"{program.after_end_status.lower()}: renew by {last.day} {last:%B %Y}"
+                )
+            period = program.after_end_name
+            return f"{label} ended on {ended.day} {ended:%B %Y}: renew within the {period}"
         if self.kind == Reminder.Kind.EXPIRY_DAY:
             return f"{label} expires today"
         when = "tomorrow" if self.days_left == 1 else f"in {self.days_left} days"

@@ -40,6 +40,28 @@ def test_seed_demo_holders_cover_every_status(settings):
     assert sorted(c.program.code for c in combined) == ["CSM", "CSPO"]
 
 
+def test_seed_demo_shows_the_pmi_rules(settings):
+    """A PMP part-way through the skill areas, a PMI-ACP suspended, one with carry-over."""
+    from credentials.models import Credential
+    from credentials.selectors import credential_is_valid, credential_status_label
+    from seu_ledger.models import CarriedUnits
+    from seu_ledger.selectors import renewal_requirements
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    pmp = Credential.objects.get(holder__email="pia.pmp@example.com")
+    balance = renewal_requirements(pmp).balance
+    assert 0 < balance.counted < balance.required
+    assert balance.missing_by_category  # skill areas still short
+    suspended = Credential.objects.get(holder__email="sue.suspended@example.com")
+    assert credential_status_label(suspended) == "Suspended"
+    assert not credential_is_valid(suspended)
+    carried = CarriedUnits.objects.filter(entry__holder__email="cam.carry@example.com")
+    assert sum(c.units for c in carried) == 6
+    renewed = Credential.objects.get(holder__email="cam.carry@example.com")
+    assert renewal_requirements(renewed).balance.counted == 6
+
+
 def test_seed_demo_twice_changes_nothing(settings):
     settings.DEBUG = True
     call_command("seed_demo", stdout=StringIO())

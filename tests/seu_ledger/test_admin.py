@@ -26,7 +26,7 @@ MODELS = [
     "credentials/term",
     "seu_ledger/category",
     "seu_ledger/categorymapping",
-    "seu_ledger/programcategoryrule",
+    "seu_ledger/ruleversion",
     "seu_ledger/entry",
     "seu_ledger/fee",
     "seu_ledger/renewal",
@@ -128,16 +128,24 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
             "reminder_horizon_days": 60,
             "reminder_days_before": "60, 14",
             "grace_reminder_every_days": 10,
-            "units_required": "12",
+            "after_end_name": "grace period",
+            "after_end_status": "In grace",
+            "valid_after_end": "on",
             "unit_name": "hours",
-            "lookback_months": 36,
-            "daily_unit_cap": "",
-            "combined_addon_units": "0",
             "fee_required": "on",
             "fee_amount": "80",
             "member_fee_amount": "",
             "currency": "EUR",
             "min_course_hours": "",
+            # Its renewal rules, from a date: one version.
+            "rule_versions-TOTAL_FORMS": "1",
+            "rule_versions-INITIAL_FORMS": "0",
+            "rule_versions-0-effective_from": "2020-01-01",
+            "rule_versions-0-units_required": "12",
+            "rule_versions-0-lookback_months": "36",
+            "rule_versions-0-daily_unit_cap": "",
+            "rule_versions-0-combined_addon_units": "0",
+            "rule_versions-0-carry_over_max": "",
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -148,7 +156,7 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
         )
         requirements = renewal_requirements(credential)
     assert credential.terms.get().ends_on == datetime.date(2027, 2, 28)
-    assert requirements.group.units_required == Decimal(12)
+    assert requirements.balance.required == Decimal(12)
     assert "fee of €80" in requirements.reasons["fee"][0]
     assert reminder_points(program("CPO")) == (60, 14, 0, -10, -20, -30)
 

@@ -7,9 +7,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from credentials.models import Membership, Program, Term
+from credentials.models import Membership, Term
 from credentials.roster.imports import roster_import_apply, roster_import_check, roster_import_queue
 from credentials.services import credential_issue, licence_accept
+from seu_ledger.models import RuleVersion
 from seu_ledger.services import credential_renew, entry_void, fee_record
 from tests.credentials.test_roster import GOOD, csv_bytes
 from tests.factories import StaffFactory, UserFactory, learning_entry, program
@@ -66,10 +67,10 @@ def test_each_kind_of_write_refreshes_the_cards(client, pat, django_capture_on_c
     credential_renew(credential=credential, renewed_by=holder, on=datetime.date(2026, 3, 1))
     assert counted(client) == [("0", "20")]  # the next term starts from nothing
     # Staff change the rules: every dashboard follows.
-    cspo = Program.objects.get(code="CSPO")
-    cspo.units_required = 25
+    rules = RuleVersion.objects.filter(program__code="CSPO").order_by("effective_from").last()
+    rules.units_required = 25
     with django_capture_on_commit_callbacks(execute=True):
-        cspo.save()
+        rules.save()
     assert counted(client) == [("0", "25")]
     # A term corrected in the admin, a membership, and a roster adding a credential.
     term = Term.objects.get(credential=credential, sequence=2)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from credentials.models import Program, Term
 from credentials.services import credential_issue
-from seu_ledger.models import Reminder
+from seu_ledger.models import Reminder, RuleVersion
 from seu_ledger.reminders.schedule import point_on, point_ranges, reminder_points
 from seu_ledger.reminders.selectors import (
     SKIP_RENEWED,
@@ -270,7 +270,7 @@ def test_a_term_is_reminded_on_each_point_of_its_life_once_and_never_after_renew
     assert set(kinds[5:]) == {Reminder.Kind.IN_GRACE}
     assert "CSP-PO expires today" in mail.outbox[4].subject
     assert "ended on 29 February 2028" in mail.outbox[5].subject
-    assert "83 days of grace left" in mail.outbox[5].body
+    assert "83 days left in the grace period" in mail.outbox[5].body
 
 
 def test_renewing_early_stops_the_reminders_of_the_closed_term(settings):
@@ -304,6 +304,18 @@ def test_after_ten_missed_days_one_run_sends_only_the_most_urgent_point():
     )
     points = Reminder.objects.order_by("-days_before").values_list("days_before", "kind")
     assert list(points) == [(30, Reminder.Kind.UNITS_SHORT), (0, Reminder.Kind.IN_GRACE)]
+
+
+def test_a_pmi_credential_after_its_end_is_reminded_as_suspended_with_its_last_day():
+    holder = UserFactory()
+    ends_on = datetime.date(2027, 6, 1)
+    issue(holder, "PMI-ACP", ends_on)
+    run(ends_on + datetime.timedelta(days=7))
+    [message] = mail.outbox
+    assert message.subject == (
+        "PMI-ACP ended on 1 June 2027 and is suspended: renew by 31 May 2028"
+    )
+    assert "358 days left in the suspension" in message.body
 
 
 def test_a_failed_send_is_recorded_stays_pending_and_is_superseded_by_a_later_point(settings):
@@ -533,8 +545,9 @@ def test_a_last_day_reminder_that_could_not_go_in_time_still_goes_after_the_end(
 def test_subjects_are_plain_text_and_a_submitted_fee_is_not_asked_for_again():
     on = datetime.date(2026, 6, 1)
     issuer = program("CSPO").issuer
-    rd = Program.objects.create(
-        issuer=issuer, code="R&D PO's", name="R&D", validity_months=24, units_required=0
+    rd = Program.objects.create(issuer=issuer, code="R&D PO's", name="R&D", validity_months=24)
+    RuleVersion.objects.create(
+        program=rd, effective_from=datetime.date(2000, 1, 1), units_required=0
     )
     holder = UserFactory()
     credential = credential_issue(holder=holder, program=rd, issued_on=datetime.date(2024, 7, 1))

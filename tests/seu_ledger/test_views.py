@@ -504,3 +504,43 @@ def test_the_activity_form_starts_on_today_and_the_holders_learning_category(sig
     form = signed_in.get(reverse("ledger:entry_create")).context["form"]
     assert form.initial["activity_date"] == datetime.date(2025, 12, 1)
     assert form.initial["category"] == category("scrum-alliance:learning")
+
+
+def test_a_pmi_holder_splits_an_activity_across_skill_areas_in_the_form(client):
+    from seu_ledger.models import Allocation
+
+    holder = UserFactory(email="pia@example.com")
+    licence_accept(user=holder)
+    credential_issue(holder=holder, program=program("PMP"), issued_on=datetime.date(2024, 6, 1))
+    client.force_login(holder)
+    page = client.get(reverse("ledger:entry_create")).content.decode()
+    assert "How the hours count for PMI (optional)" in page
+    power, ways = category("pmi:power-skills"), category("pmi:ways-of-working")
+    data = {**entry_data(category=ways.pk, hours="8"), f"hours_in_{ways.pk}": "3"}
+    data[f"hours_in_{power.pk}"] = "4"
+    refused = client.post(reverse("ledger:entry_create"), data)
+    assert "add up to 7" in refused.content.decode()
+    assert not Entry.objects.exists()
+    data[f"hours_in_{power.pk}"] = "5"
+    response = client.post(reverse("ledger:entry_create"), data)
+    assert response.status_code == 302
+    entry = Entry.objects.get()
+    assert sorted(Allocation.objects.values_list("category__code", "hours")) == [
+        ("power-skills", Decimal(5)),
+        ("ways-of-working", Decimal(3)),
+    ]
+    # Editing the hours of a split entry asks for a new split; clearing it counts it whole.
+    edit = reverse("ledger:entry_edit", args=[entry.pk])
+    form = client.get(edit).content.decode()
+    assert f'name="hours_in_{power.pk}" value="5' in form
+    stale = {**data, "hours": "6"}
+    assert "add up to 8" in client.post(edit, stale).content.decode()
+    whole = {key: value for key, value in stale.items() if not key.startswith("hours_in_")}
+    assert client.post(edit, whole).status_code == 302
+    assert not Allocation.objects.exists()
+
+
+def test_the_activity_form_offers_categories_with_nothing_inside_them(signed_in):
+    page = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    assert "PMI: Power Skills" in page
+    assert "PMI: Education<" not in page
