@@ -4,14 +4,18 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import accounts, forms, views
+from . import forms, views
+from .tokens import password_tokens
 
 urlpatterns = [
     path("invitation/<uidb64>/<token>/", views.invitation_accept, name="invitation_accept"),
     path("licence/", views.licence, name="licence"),
     path("sign-up/", views.sign_up, name="sign_up"),
+    path("sign-up/sent/", views.sign_up_sent, name="sign_up_sent"),
     path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign_up_confirm"),
+    path("profile/", views.account_profile, name="account_profile"),
     path("email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
+    path("email/cancel/<str:token>/", views.email_change_cancel, name="email_change_cancel"),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -34,7 +38,7 @@ urlpatterns = [
         "password/reset/",
         views.PasswordResetView.as_view(
             form_class=forms.PasswordResetRequestForm,
-            token_generator=accounts.password_tokens,
+            token_generator=password_tokens,
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name="registration/password_reset_email.html",
             subject_template_name="registration/password_reset_subject.txt",
@@ -52,7 +56,7 @@ urlpatterns = [
     path(
         "password/reset/<uidb64>/<token>/",
         auth_views.PasswordResetConfirmView.as_view(
-            form_class=forms.NewPasswordForm, token_generator=accounts.password_tokens
+            form_class=forms.NewPasswordForm, token_generator=password_tokens
         ),
         name="password_reset_confirm",
     ),

@@ -1,69 +1,57 @@
-"""Writes for accounts: sign-up and its confirmation, invitations, password links, email
+"""Writes for accounts: sign-up and its confirmation, invitations, password links, address
 changes, deactivation and reactivation.
 
 An account's state is data (`User.State`): pending (signed up, address not confirmed),
 invited (registered by staff or a roster, no password yet), active, deactivated (by staff).
-Only the functions here move an account between states, and every address that comes in goes
-through `canonical_email`. Decision record 0008 explains the choices.
+Only the functions here move an account between states, each move stamps `state_changed_at`
+(which voids every link issued before it), and every address that comes in goes through
+`canonical_email`. Reads are in `selectors`; decision record 0008 explains the choices.
 """
-
-import datetime
-import logging
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.http import urlsafe_base64_encode
 
-from cspo_tracker.emails import email_send
+from cspo_tracker.emails import email_render, email_send
 from cspo_tracker.ratelimit import rate_check
 
-from .identity import canonical_email
+from .identity import canonical_email, email_throttle_key, validate_person_name
 from .models import EMAIL_TAKEN, User
-
-log = logging.getLogger(__name__)
+from .selectors import email_change_pending
+from .tokens import (
+    EMAIL_CHANGE_CANCEL_SALT,
+    EMAIL_CHANGE_SALT,
+    AccountTokenGenerator,
+    invitation_tokens,
+    password_tokens,
+    sign_up_tokens,
+)
 
 State = User.State
 
-ACCOUNT_DEACTIVATED = "This account was closed by staff; only staff can reopen it."
+ACCOUNT_DEACTIVATED = "Staff deactivated this account; only staff can reactivate it."
 NOT_INVITED = "This account is not waiting for an invitation to be accepted."
-# noqa below: a message about a password, not a password.
+# noqa below: messages about a password, not passwords.
 WRONG_SIGN_UP_PASSWORD = (
-    "That is not the password chosen when this account was created. If you have forgotten it, "  # noqa: S105
-    "set a new one with “Forgot your password?”."
+    "That is not the password chosen when this account was created. Forgotten it? Use "  # noqa: S105
+    "“Set a new password” below."
 )
-EMAIL_UNCHANGED = "That is already the account's address."
 LINK_INVALID = "This link is not valid any more."
-EMAIL_CHANGE_LINK_INVALID = "This address-change link is not valid any more."
-EMAIL_CHANGE_MAX_AGE = settings.PASSWORD_RESET_TIMEOUT
+EMAIL_UNCHANGED = "That is already the account's address."
+EMAIL_CHANGE_LINK_INVALID = (
+    "This address-change link is not valid any more: it was used, replaced, cancelled or is "
+    "older than three days."
+)
+EMAIL_CHANGE_DEACTIVATED = "A deactivated account's address cannot change."
 TOO_MANY_EMAILS = (
     "Too many emails of this kind were asked for; try again in {minutes} minutes. Nothing was sent."
 )
-
-
-class AccountTokenGenerator(PasswordResetTokenGenerator):
-    """Links for one purpose (sign-up confirmation, invitation, password reset), never
-    interchangeable, that stop working once used: the hash covers the password, the last
-    sign-in, the address and the account state, so setting a password, confirming,
-    deactivating or changing the address spends every outstanding link."""
-
-    def __init__(self, purpose: str):
-        self.key_salt = f"cspo_tracker.credentials.accounts.{purpose}"
-        super().__init__()
-
-    def _make_hash_value(self, user, timestamp):
-        return f"{super()._make_hash_value(user, timestamp)}{user.state}"
-
-
-sign_up_tokens = AccountTokenGenerator("sign-up")
-invitation_tokens = AccountTokenGenerator("invitation")
-password_tokens = AccountTokenGenerator("password")
 
 
 class RateLimited(Exception):
@@ -76,10 +64,10 @@ class RateLimited(Exception):
 
 
 def account_emails_allow(*, kind: str, address: str, client: str | None) -> None:
-    """Count one email of `kind` ("sign_up", "password", "invitation") to `address` asked for
-    by `client` (an IP address; None for the scheduler), and raise RateLimited when either
-    passes its limit in settings.ACCOUNT_EMAIL_RATES: {kind: (per address, per client)}, each
-    a rate such as "3/h". The counters live in the shared cache."""
+    """Count one email of `kind` ("sign_up", "password", "invitation", "email_change") to
+    `address` asked for by `client` (an IP address; None for the scheduler), and raise
+    RateLimited when either passes its limit in settings.ACCOUNT_EMAIL_RATES: {kind: (per
+    address, per client)}, each a rate such as "3/h". The counters live in the shared cache."""
     per_address, per_client = settings.ACCOUNT_EMAIL_RATES[kind]
     checks = [(f"{kind}:address", address, per_address)]
     if client:
@@ -90,7 +78,22 @@ def account_emails_allow(*, kind: str, address: str, client: str | None) -> None
             raise RateLimited(minutes=max(1, -(-wait // 60)))
 
 
-def account_link(user: User, url_name: str, tokens: AccountTokenGenerator) -> str:
+def account_email(*, to: str, template: str, context: dict) -> None:
+    """Send an account email without the request waiting on the mail server: rendered now,
+    handed to a worker once the transaction commits, so how long a page takes never tells
+    whether an email went (ACCOUNT_EMAILS_FROM_WORKER; off, it is sent at once)."""
+    if not settings.ACCOUNT_EMAILS_FROM_WORKER:
+        email_send(to=to, template=template, context=context)
+        return
+    from .tasks import account_email_task
+
+    rendered = email_render(template=template, context=context)
+    transaction.on_commit(
+        lambda: account_email_task.delay(to, rendered.subject, rendered.text, rendered.html)
+    )
+
+
+def account_link(user: User, *, url_name: str, tokens: AccountTokenGenerator) -> str:
     """An absolute link to `url_name` for the user, signed by `tokens`."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     return settings.SITE_URL + reverse(
@@ -98,14 +101,11 @@ def account_link(user: User, url_name: str, tokens: AccountTokenGenerator) -> st
     )
 
 
-def user_from_link(uidb64: str, token: str, tokens: AccountTokenGenerator) -> User | None:
-    """The user an emailed account link was made for, if the link is still valid; None
-    otherwise (wrong purpose, used, expired, or for an account that changed since)."""
-    try:
-        user = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
-    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
-        return None
-    return user if tokens.check_token(user, token) else None
+def _state_set(user: User, state: str, *fields: str) -> None:
+    """Move an account to `state`, stamping when (which voids its outstanding links)."""
+    user.state = state
+    user.state_changed_at = timezone.now()
+    user.save(update_fields=["state", "state_changed_at", *fields])
 
 
 def holder_invite(*, holder: User, client: str | None = None) -> None:
@@ -119,14 +119,8 @@ def holder_invite(*, holder: User, client: str | None = None) -> None:
     if holder.state != State.INVITED:
         raise ValidationError(NOT_INVITED)
     account_emails_allow(kind="invitation", address=holder.email, client=client)
-    email_send(
-        to=holder.email,
-        template="invitation",
-        context={
-            "user": holder,
-            "link": account_link(holder, "invitation_accept", invitation_tokens),
-        },
-    )
+    link = account_link(holder, url_name="invitation_accept", tokens=invitation_tokens)
+    email_send(to=holder.email, template="invitation", context={"user": holder, "link": link})
     User.objects.filter(pk=holder.pk).update(invited_at=timezone.now())
 
 
@@ -145,22 +139,32 @@ def holder_sign_up(
 
     For an address that already has an account in any state, nothing changes (not the
     password, not the names, not the state) and the owner gets a "someone tried to sign up
-    with your address" email instead. Both branches hash the password and send one email, so
-    the answer is the same page in the same time whoever asks. Raises ValidationError for an
-    address `canonical_email` refuses, RateLimited past the sign-up limits.
+    with your address" email instead. Both branches hash the password and hand one email to
+    a worker, so the answer is the same page in the same time whoever asks. Raises
+    ValidationError by field for an address `canonical_email` refuses or a name
+    `validate_person_name` refuses, RateLimited past the sign-up limits.
     """
-    email = canonical_email(email)
+    try:
+        email = canonical_email(email)
+    except ValidationError as error:
+        raise ValidationError({"email": error.messages}) from None
+    names = {"first_name": first_name.strip(), "last_name": last_name.strip()}
+    for field, value in names.items():
+        try:
+            validate_person_name(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from None
     account_emails_allow(kind="sign_up", address=email, client=client)
     encoded = make_password(password)  # in every branch: the timing tells nothing
     user = User.objects.filter(email=email).first()
     if user is None:
         candidate = User(
             email=email,
-            first_name=first_name.strip(),
-            last_name=last_name.strip(),
             password=encoded,
             state=State.PENDING,
+            state_changed_at=timezone.now(),
             licence_accepted_at=timezone.now(),
+            **names,
         )
         try:
             with transaction.atomic():
@@ -168,16 +172,12 @@ def holder_sign_up(
         except IntegrityError:  # the same address signed up a moment ago
             user = User.objects.get(email=email)
         else:
-            email_send(
-                to=email,
-                template="confirm_email",
-                context={
-                    "user": candidate,
-                    "link": account_link(candidate, "sign_up_confirm", sign_up_tokens),
-                },
+            link = account_link(candidate, url_name="sign_up_confirm", tokens=sign_up_tokens)
+            account_email(
+                to=email, template="confirm_email", context={"user": candidate, "link": link}
             )
             return
-    email_send(
+    account_email(
         to=user.email,
         template="sign_up_attempt",
         context={
@@ -194,14 +194,14 @@ def sign_up_confirm(*, user: User, password: str) -> User:
     """Activate a pending account whose confirmation link was followed, once the person who
     followed it gives the password chosen at sign-up: the link proves the mailbox, the
     password proves it is the same person, so nobody can pre-register someone else's address
-    and have its owner confirm it. Raises ValidationError (field "password") on a wrong one."""
+    and have its owner confirm it. Raises ValidationError (field "password") on a wrong one,
+    or when the account is no longer pending."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.state != State.PENDING:
         raise ValidationError(LINK_INVALID)
     if not user.check_password(password):
         raise ValidationError({"password": [WRONG_SIGN_UP_PASSWORD]})
-    user.state = State.ACTIVE
-    user.save(update_fields=["state"])
+    _state_set(user, State.ACTIVE)
     return user
 
 
@@ -214,153 +214,191 @@ def invitation_accept(*, user: User, password: str) -> User:
     if user.state != State.INVITED:
         raise PermissionDenied(NOT_INVITED)
     user.set_password(password)
-    user.state = State.ACTIVE
     if user.licence_accepted_at is None:
         user.licence_accepted_at = timezone.now()
-    user.save(update_fields=["password", "state", "licence_accepted_at"])
+    _state_set(user, State.ACTIVE, "password", "licence_accepted_at")
     return user
 
 
-def password_reset_users(email: str) -> list[User]:
-    """The account a password-reset email may go to for `email` (typed any way): pending,
-    invited and active ones, whose owner proves the mailbox by following the link.
-    Deactivated accounts get none. An address canonical_email refuses finds nobody."""
-    try:
-        email = canonical_email(email)
-    except ValidationError:
-        return []
-    return list(User.objects.filter(email=email, state__in=[*User.LIVE_STATES, State.PENDING]))
+def password_reset_request(*, email: str, client: str | None = None) -> None:
+    """Someone asks for a password link for `email`: whatever the address, one job goes to a
+    worker (which looks the account up and sends the link if there is one), so the answer and
+    its timing never tell whether the address has an account. Raises RateLimited past the
+    limits per address and per client."""
+    email = canonical_email(email)
+    account_emails_allow(kind="password", address=email, client=client)
+    if not settings.ACCOUNT_EMAILS_FROM_WORKER:
+        password_link_send(email=email)
+        return
+    from .tasks import password_link_task
+
+    transaction.on_commit(lambda: password_link_task.delay(email))
+
+
+def password_link_send(*, email: str) -> int:
+    """Email a password link to the account `password_reset_users` finds for `email`, if any
+    (a worker's job). Returns how many were sent."""
+    from .forms import PasswordResetRequestForm
+
+    form = PasswordResetRequestForm({"email": email})
+    if not form.is_valid():
+        return 0
+    users = form.get_users(form.cleaned_data["email"])
+    form.save(
+        subject_template_name="registration/password_reset_subject.txt",
+        email_template_name="registration/password_reset_email.txt",
+        html_email_template_name="registration/password_reset_email.html",
+        token_generator=password_tokens,
+        extra_email_context={"site_url": settings.SITE_URL},
+        domain_override=settings.SITE_URL.split("://", 1)[-1],
+    )
+    return len(users)
 
 
 @transaction.atomic
 def password_set_from_link(*, user: User, password: str) -> User:
     """Set the password of an account whose password link was followed. Following it proves
-    the mailbox, so a pending or invited account becomes active, and the sign-in pauses for
-    the address are lifted. Raises PermissionDenied for a deactivated account."""
+    the mailbox, so a pending or invited account becomes active (a pending one loses the names
+    whoever started the sign-up typed), and the sign-in pauses for the address are lifted.
+    Raises PermissionDenied for a deactivated account."""
     from axes.models import AccessFailureLog
     from axes.utils import reset as axes_reset
-
-    from .identity import email_throttle_key
 
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.state == State.DEACTIVATED:
         raise PermissionDenied(ACCOUNT_DEACTIVATED)
     user.set_password(password)
-    if user.state in (State.PENDING, State.INVITED):
-        user.state = State.ACTIVE
-    user.save(update_fields=["password", "state"])
+    if user.state == State.PENDING:
+        user.first_name = user.last_name = ""
+        _state_set(user, State.ACTIVE, "password", "first_name", "last_name")
+    elif user.state == State.INVITED:
+        _state_set(user, State.ACTIVE, "password")
+    else:
+        user.save(update_fields=["password"])
     key = email_throttle_key(user.email)
     axes_reset(username=key)
     AccessFailureLog.objects.filter(username=key).delete()
     return user
 
 
-def _email_change_token(user: User, new_email: str) -> str:
-    return signing.dumps(
-        {"user": user.pk, "from": user.email, "to": new_email}, salt="email-change"
-    )
-
-
 @transaction.atomic
-def email_change_request(*, user: User, new_email: str, requested_by: User | None = None) -> str:
+def email_change_request(
+    *, user: User, new_email: str, requested_by: User | None = None, client: str | None = None
+) -> str:
     """Ask to move an account to `new_email`: it takes effect only once its owner follows the
-    link sent to the new address; the old address gets a notice. A newer request replaces an
-    older one. Returns the canonical new address.
+    link sent to the new address, and the old address gets a notice with a link that cancels
+    it. A newer request replaces an older one. Returns the canonical new address.
 
     Raises ValidationError (field "email") for an address canonical_email refuses, the current
-    address, or one another account holds.
+    address, one another account holds, or a deactivated account; RateLimited past the
+    limits per address and client.
     """
     try:
         new_email = canonical_email(new_email)
     except ValidationError as error:
         raise ValidationError({"email": error.messages}) from None
     user = User.objects.select_for_update().get(pk=user.pk)
+    if user.state == State.DEACTIVATED:
+        raise ValidationError({"email": [EMAIL_CHANGE_DEACTIVATED]})
     if new_email == user.email:
         raise ValidationError({"email": [EMAIL_UNCHANGED]})
     if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": [EMAIL_TAKEN]})
+    account_emails_allow(kind="email_change", address=user.email, client=client)
     user.pending_email = new_email
     user.save(update_fields=["pending_email"])
-    link = settings.SITE_URL + reverse(
-        "email_change_confirm", kwargs={"token": _email_change_token(user, new_email)}
+    payload = {"user": user.pk, "from": user.email, "to": new_email}
+    confirm = settings.SITE_URL + reverse(
+        "email_change_confirm", kwargs={"token": signing.dumps(payload, salt=EMAIL_CHANGE_SALT)}
+    )
+    cancel = settings.SITE_URL + reverse(
+        "email_change_cancel",
+        kwargs={"token": signing.dumps(payload, salt=EMAIL_CHANGE_CANCEL_SALT)},
     )
     by_staff = requested_by is not None and requested_by.pk != user.pk
-    transaction.on_commit(
-        lambda: (
-            email_send(
-                to=new_email,
-                template="email_change_confirm",
-                context={"user": user, "link": link, "by_staff": by_staff},
-            ),
-            email_send(
-                to=user.email,
-                template="email_change_notice",
-                context={"user": user, "new_email": new_email, "by_staff": by_staff},
-            ),
-        )
+    context = {"user": user, "new_email": new_email, "by_staff": by_staff}
+    account_email(
+        to=new_email, template="email_change_confirm", context={**context, "link": confirm}
+    )
+    account_email(
+        to=user.email, template="email_change_notice", context={**context, "cancel_link": cancel}
     )
     return new_email
 
 
-def email_change_pending(token: str) -> User | None:
-    """The account an address-change link is for, while the change it asks is still the one
-    waiting; None for a damaged, expired or replaced link."""
-    try:
-        data = signing.loads(token, salt="email-change", max_age=EMAIL_CHANGE_MAX_AGE)
-    except signing.BadSignature:
-        return None
-    user = User.objects.filter(pk=data.get("user")).first()
-    if user is None or user.email != data.get("from") or user.pending_email != data.get("to"):
-        return None
-    return user
-
-
 @transaction.atomic
 def email_change_confirm(*, token: str) -> User:
-    """Apply the address change a link was sent for. Raises ValidationError when the link is
-    not valid any more, or another account took the address meanwhile."""
-    user = email_change_pending(token)
+    """Apply the address change a link was sent for; the old address is told it happened.
+    Raises ValidationError when the link is not valid any more, or another account took the
+    address meanwhile."""
+    user = email_change_pending(token=token, salt=EMAIL_CHANGE_SALT)
     if user is None:
         raise ValidationError(EMAIL_CHANGE_LINK_INVALID)
     user = User.objects.select_for_update().get(pk=user.pk)
     if User.objects.filter(email=user.pending_email).exclude(pk=user.pk).exists():
         raise ValidationError({"email": [EMAIL_TAKEN]})
+    old_email = user.email
     user.email, user.pending_email = user.pending_email, ""
     user.save(update_fields=["email", "pending_email"])
+    account_email(
+        to=old_email,
+        template="email_change_done",
+        context={"user": user, "old_email": old_email},
+    )
+    return user
+
+
+@transaction.atomic
+def email_change_cancel(*, token: str) -> User:
+    """The owner of the old address stops a waiting address change. Raises ValidationError
+    when there is none for this link any more."""
+    user = email_change_pending(token=token, salt=EMAIL_CHANGE_CANCEL_SALT)
+    if user is None:
+        raise ValidationError(EMAIL_CHANGE_LINK_INVALID)
+    user.pending_email = ""
+    user.save(update_fields=["pending_email"])
     return user
 
 
 @transaction.atomic
 def user_deactivate(*, user: User) -> bool:
-    """Staff close an account: sign-in stops, its sessions end, reminders stop, its records
-    stay. Returns whether anything changed."""
+    """Staff deactivate an account: sign-in stops, its sessions and links end, reminders stop,
+    a waiting address change is dropped, its records stay. Returns whether anything changed."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.state == State.DEACTIVATED:
         return False
-    user.state = State.DEACTIVATED
-    user.save(update_fields=["state"])
+    user.state_before_deactivation = user.state
+    user.pending_email = ""
+    _state_set(user, State.DEACTIVATED, "state_before_deactivation", "pending_email")
     return True
 
 
 @transaction.atomic
 def user_reactivate(*, user: User) -> bool:
-    """Staff reopen a deactivated account: active when it has a password, otherwise invited
-    (it needs an invitation to set one). Returns whether anything changed."""
+    """Staff reactivate a deactivated account into the state it had before (a sign-up that
+    was never confirmed stays pending: its password is whoever started it's). Returns
+    whether anything changed."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.state != State.DEACTIVATED:
         return False
-    user.state = State.ACTIVE if user.has_usable_password() else State.INVITED
-    user.save(update_fields=["state"])
+    before = user.state_before_deactivation
+    if before not in State.values or before == State.DEACTIVATED:
+        before = State.ACTIVE if user.has_usable_password() else State.INVITED
+    user.state_before_deactivation = ""
+    _state_set(user, before, "state_before_deactivation")
     return True
 
 
-def sign_in_ceiling_reached(key: str, *, now: datetime.datetime | None = None) -> bool:
-    """Whether an address (its throttle key) failed to sign in SIGN_IN_ADDRESS_CEILING times
-    within SIGN_IN_ADDRESS_WINDOW, from any clients: the ceiling that stops guessing spread
-    over many client addresses, without pausing everyone behind one office address."""
-    from axes.models import AccessFailureLog
-
-    now = now or timezone.now()
-    since = now - settings.SIGN_IN_ADDRESS_WINDOW
-    failures = AccessFailureLog.objects.filter(username=key, attempt_time__gte=since)
-    return failures.count() >= settings.SIGN_IN_ADDRESS_CEILING
+def profile_update(*, user: User, first_name: str, last_name: str) -> User:
+    """The person changes their own name (plain text, see `validate_person_name`). Raises
+    ValidationError by field."""
+    names = {"first_name": first_name.strip(), "last_name": last_name.strip()}
+    for field, value in names.items():
+        try:
+            validate_person_name(value)
+        except ValidationError as error:
+            raise ValidationError({field: error.messages}) from None
+    if (user.first_name, user.last_name) != (names["first_name"], names["last_name"]):
+        user.first_name, user.last_name = names["first_name"], names["last_name"]
+        user.save(update_fields=["first_name", "last_name"])
+    return user

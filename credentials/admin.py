@@ -101,7 +101,9 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
             obj.email = form.initial["email"]
         super().save_model(request, obj, form, change)
         if change and "email" in form.changed_data:
-            accounts.email_change_request(user=obj, new_email=new_email, requested_by=request.user)
+            accounts.email_change_request(
+                user=obj, new_email=new_email, requested_by=request.user, client=client_ip(request)
+            )
             self.message_user(
                 request,
                 f"A confirmation link was sent to {new_email}; the account keeps "
@@ -118,6 +120,9 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
+        if obj is not None and not request.user.has_perm("credentials.change_user_email"):
+            # Moving an account to another address hands it to whoever holds that mailbox.
+            fields = (*fields, "email")
         if request.user.is_superuser:
             return fields
         return (*fields, *self.PRIVILEGE_FIELDS)
@@ -136,7 +141,15 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "state", "is_staff", "invited_at")
+    list_display = (
+        "email",
+        "first_name",
+        "last_name",
+        "state",
+        "pending_email",
+        "is_staff",
+        "invited_at",
+    )
     list_filter = ("state", "is_staff", "is_superuser", "groups")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = (

@@ -1,10 +1,13 @@
-"""An authentication backend that refuses sign-in for an address past its ceiling of failures
-(before any password is checked); placed after django-axes' own backend."""
+"""Authentication backends: the address-only ceiling of failed sign-ins (checked before any
+password), and Django's model backend noting why a right password still cannot sign in."""
 
+from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from .accounts import sign_in_ceiling_reached
 from .identity import email_throttle_key
+from .selectors import sign_in_ceiling_reached
+
+CEILING_REACHED = "Sign-in for this address is paused."
 
 
 class SignInCeilingBackend:
@@ -18,5 +21,37 @@ class SignInCeilingBackend:
         if request is not None and key and sign_in_ceiling_reached(key):
             request.axes_locked_out = True
             request.sign_in_ceiling = True
-            raise PermissionDenied("Sign-in for this address is paused.")
+            raise PermissionDenied(CEILING_REACHED)
         return
+
+
+class AccountStateBackend(ModelBackend):
+    """Django's model backend (one password hash per attempt, found or not), which also notes
+    on the request the state of an account whose password was right but which cannot sign in
+    (pending or deactivated): only someone who knows the password learns why."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if username is None:
+            username = kwargs.get(self.model_field_name())
+        if username is None or password is None:
+            return None
+        try:
+            user = self.user_model()._default_manager.get_by_natural_key(username)
+        except self.user_model().DoesNotExist:
+            self.user_model()().set_password(password)  # as long as a real check takes
+            return None
+        if user.check_password(password):
+            if self.user_can_authenticate(user):
+                return user
+            if request is not None:
+                request.refused_account_state = user.state
+        return None
+
+    @staticmethod
+    def user_model():
+        from django.contrib.auth import get_user_model
+
+        return get_user_model()
+
+    def model_field_name(self) -> str:
+        return self.user_model().USERNAME_FIELD

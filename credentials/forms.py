@@ -1,7 +1,7 @@
 """Forms for signing in and managing one's own account, laid out by crispy-forms."""
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Submit
+from crispy_forms.layout import HTML, Layout, Submit
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
@@ -10,6 +10,7 @@ from django.contrib.auth import password_validation
 from . import accounts
 from .identity import canonical_email, validate_person_name
 from .models import Program, User
+from .selectors import password_reset_users
 
 
 class CanonicalEmailField(forms.EmailField):
@@ -62,10 +63,20 @@ INVALID_LOGIN = (
 )
 
 
+NOT_CONFIRMED = (
+    "Your address is not confirmed yet: follow the link in the email we sent when you signed "
+    "up, or set a new password below, which confirms it too."
+)
+DEACTIVATED = (
+    "Staff deactivated this account. Contact the staff who manage your certifications to have "
+    "it reactivated."
+)
+
+
 class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
     """Sign-in by email: the address is reduced to its canonical form before anything looks it
     up or counts it, and one that form refuses is answered next to the field (no password is
-    checked for it)."""
+    checked for it). A right password for an account that cannot sign in says why."""
 
     submit_label = "Sign in"
     username = CanonicalUsernameField(label="Email address")
@@ -73,6 +84,19 @@ class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.error_messages["invalid_login"] = INVALID_LOGIN
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            request = self.request
+            if request is not None and not getattr(request, "axes_locked_out", False):
+                state = getattr(request, "refused_account_state", None)
+                if state == User.State.PENDING:
+                    raise forms.ValidationError(NOT_CONFIRMED, code="not_confirmed") from None
+                if state == User.State.DEACTIVATED:
+                    raise forms.ValidationError(DEACTIVATED, code="deactivated") from None
+            raise
 
 
 class StaffAuthenticationForm(AdminAuthenticationForm):
@@ -89,7 +113,7 @@ class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
     email = CanonicalEmailField(label="Email", max_length=254)
 
     def get_users(self, email):
-        return accounts.password_reset_users(email)
+        return password_reset_users(email)
 
 
 class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
@@ -131,6 +155,12 @@ class UserChangeForm(auth_forms.UserChangeForm):
         fields = "__all__"
         field_classes = {"email": CanonicalEmailField}
 
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors and self.instance.pk:
+            # The page's title and breadcrumbs name the person as stored, not as mistyped.
+            self.instance.email = self.initial.get("email", self.instance.email)
+
 
 LICENCE_LABEL = "I have read and accept the licence agreement"
 
@@ -168,13 +198,28 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
     first_name = PersonNameField()
     last_name = PersonNameField()
     password1 = forms.CharField(
-        label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
         label="Password again",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The licence text comes before the box that accepts it.
+        self.helper.layout = Layout(
+            "email",
+            "first_name",
+            "last_name",
+            "password1",
+            "password2",
+            HTML('{% include "credentials/licence_text.html" %}'),
+            "accept_licence",
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -194,11 +239,52 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
         return cleaned
 
 
+class ProfileForm(CrispySubmitMixin, forms.Form):
+    """The signed-in person's own name and sign-in address. A new address takes effect once
+    confirmed from it; changing it needs the current password."""
+
+    submit_label = "Save"
+    first_name = PersonNameField()
+    last_name = PersonNameField()
+    email = CanonicalEmailField(
+        label="Email address",
+        max_length=254,
+        help_text="You sign in with it. A new one takes effect once you confirm it from there.",
+    )
+    current_password = forms.CharField(
+        label="Current password",
+        required=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Needed to change the email address.",
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        kwargs.setdefault(
+            "initial",
+            {"first_name": user.first_name, "last_name": user.last_name, "email": user.email},
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        changing = cleaned.get("email") and cleaned["email"] != self.user.email
+        if changing and not self.user.check_password(cleaned.get("current_password") or ""):
+            self.add_error("current_password", "Enter your current password to change the address.")
+        return cleaned
+
+
 class EmailChangeConfirmForm(CrispySubmitMixin, forms.Form):
     """The button that applies an address change (a POST, so a mail scanner opening the link
     changes nothing)."""
 
     submit_label = "Use this address"
+
+
+class EmailChangeCancelForm(CrispySubmitMixin, forms.Form):
+    """The button that stops a waiting address change, from the notice to the old address."""
+
+    submit_label = "Keep my current address"
 
 
 class CredentialClaimForm(CrispySubmitMixin, forms.Form):

@@ -7,11 +7,13 @@ invitations, password reset, roster import, the admin's forms, the API) goes thr
 counters or two roster holders. Decision record 0008 says why the rules are these.
 """
 
+import contextlib
 import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.encoding import punycode
 
 EMAIL_MAX_LENGTH = 254
 EMAIL_REQUIRED = "Enter an email address."
@@ -25,8 +27,16 @@ EMAIL_SPACE = "The email address contains a space."
 EMAIL_STRAY_MARK = (
     "The email address contains an accent or mark that is not part of a letter ({codepoint})."
 )
+EMAIL_QUOTED = (
+    "The email address has quotes or a backslash; enter it without them, as name@example.com."
+)
+EMAIL_DOMAIN = "The part after @ is not a domain that mail can be sent to."
 
 NAME_CONTROL = "The name contains an invisible or control character ({codepoint})."
+# Joiners that some scripts (Persian, Indic) need inside names.
+_NAME_JOINERS = {"\u200c", "\u200d"}
+# Full stops of other scripts that mail clients and browsers read as a dot.
+_DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\uff0e": "."})
 NAME_ADDRESS = (
     "A name cannot contain a web or email address (such as example.com); "
     "write it as it is printed on your certificate."
@@ -38,6 +48,8 @@ NAME_ADDRESS = (
 _INVISIBLE = {"Cc", "Cf", "Cs", "Co", "Cn"}
 # Combining marks that NFKC could not join to a letter.
 _MARKS = {"Mn", "Me"}
+# Letters and symbols that show as blank space (Hangul fillers, the braille blank).
+_BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"}
 # Text an email client would turn into a link: a scheme, "www.", an address, or a domain-like
 # "word.word" with no space after the dot.
 _LINK_LIKE = re.compile(r"://|\bwww\.|@|[^\W_]\.[^\W\d_]{2,}", re.IGNORECASE)
@@ -53,23 +65,30 @@ def canonical_email(value: str | None) -> str:
     """Reduce an email address to the one spelling we store, look up, count and compare.
 
     Unicode NFKC (fullwidth letters and other compatibility forms become plain ones, a letter
-    and its combining accent become one letter), surrounding whitespace removed, then
-    lower-case. An address that still holds an invisible, control or format character
-    (categories Cc and Cf: zero-width space and joiners U+200B-U+200D, word joiner U+2060,
-    byte-order mark U+FEFF, soft hyphen U+00AD...), a space, or a combining mark on no letter
-    is refused rather than cleaned, because a cleaned copy would silently become someone
-    else's address. The result is a valid address by Django's validator, at most 254 chars.
+    and its combining accent become one letter), surrounding whitespace removed, lower-case,
+    and the domain in the ASCII form mail is sent to (IDNA: "exämple.com" is
+    "xn--exmple-cua.com", "straße" is "strasse"). An address that still holds an invisible,
+    control or format character (categories Cc and Cf: zero-width space and joiners
+    U+200B-U+200D, word joiner U+2060, byte-order mark U+FEFF, soft hyphen U+00AD...), a
+    blank-looking letter, a space, a combining mark on no letter, quotes or a backslash (a
+    quoted local part reaches the same mailbox), or a domain ending with a dot, is refused
+    rather than cleaned, because a cleaned copy would silently become someone else's address.
+    The result is a valid address by Django's validator, at most 254 characters, and its own
+    canonical form.
 
-    Raises ValidationError (code "required", "invisible", "space", "mark", "too_long" or
-    "invalid") whose message names the email address; callers attach it to their email field
-    or row.
+    Raises ValidationError (code "required", "invisible", "space", "mark", "quoted",
+    "domain", "too_long" or "invalid") whose message names the email address; callers attach
+    it to their email field or row.
     """
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
         raise ValidationError(EMAIL_REQUIRED, code="required")
+    # Lower-casing can produce a decomposed form (U+0130 gives "i" + U+0307): normalise again,
+    # and check what is left, so the canonical form of a canonical form is itself.
+    text = unicodedata.normalize("NFKC", text.lower())
     for char in text:
         category = unicodedata.category(char)
-        if category in _INVISIBLE:
+        if category in _INVISIBLE or char in _BLANKS:
             raise ValidationError(
                 EMAIL_INVISIBLE.format(codepoint=_codepoint(char)), code="invisible"
             )
@@ -77,9 +96,18 @@ def canonical_email(value: str | None) -> str:
             raise ValidationError(EMAIL_SPACE, code="space")
         if category in _MARKS:
             raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
-    # Lower-casing can produce a decomposed form (U+0130 gives "i" + U+0307): normalise again
-    # so that the canonical form of a canonical form is itself.
-    text = unicodedata.normalize("NFKC", text.lower())
+    if '"' in text or "\\" in text:
+        raise ValidationError(EMAIL_QUOTED, code="quoted")
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise ValidationError(EMAIL_INVALID, code="invalid")
+    try:
+        domain = punycode(domain).lower()
+    except UnicodeError:
+        raise ValidationError(EMAIL_DOMAIN, code="domain") from None
+    if domain.startswith(".") or domain.endswith("."):
+        raise ValidationError(EMAIL_DOMAIN, code="domain")
+    text = f"{local}@{domain}"
     if len(text) > EMAIL_MAX_LENGTH:
         raise ValidationError(EMAIL_TOO_LONG, code="too_long")
     try:
@@ -91,17 +119,25 @@ def canonical_email(value: str | None) -> str:
 
 def email_throttle_key(value: str | None) -> str:
     """The key sign-in throttling counts an attempt under: the canonical form with every
-    invisible, space and stray-mark character dropped, so that no spelling of an address
-    (refused or not) has a counter of its own. Never raises; "" for nothing usable."""
-    text = unicodedata.normalize("NFKC", value or "")
+    refused character dropped (invisible, blank, space, stray mark, quote, backslash), so that
+    no spelling of an address, refused or not, has a counter of its own. Never raises; ""
+    for nothing usable."""
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value or "").lower())
     kept = "".join(
         char
         for char in text
         if unicodedata.category(char) not in _INVISIBLE | _MARKS
+        and char not in _BLANKS
+        and char not in '"\\'
         and not char.isspace()
         and not unicodedata.category(char).startswith("Z")
     )
-    return unicodedata.normalize("NFKC", kept.lower())
+    local, at, domain = kept.rpartition("@")
+    if at:
+        with contextlib.suppress(UnicodeError):  # an unusable domain is counted as typed
+            domain = punycode(domain).lower().strip(".")
+        return f"{local}@{domain}"
+    return kept
 
 
 def email_or_none(value: str | None) -> str | None:
@@ -119,7 +155,9 @@ def validate_person_name(value: str | None) -> None:
     scheme, "www.", an "@", or a "word.word" domain), because names are quoted in emails sent
     to addresses nobody has confirmed yet. Raises ValidationError naming the name."""
     for char in value or "":
-        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+        category = unicodedata.category(char)
+        hidden = category in ("Cf", "Zl", "Zp") and char not in _NAME_JOINERS
+        if category == "Cc" or hidden or char in _BIDI_CONTROLS or char in _BLANKS:
             raise ValidationError(NAME_CONTROL.format(codepoint=_codepoint(char)), code="control")
-    if _LINK_LIKE.search(unicodedata.normalize("NFKC", value or "")):
+    if _LINK_LIKE.search(unicodedata.normalize("NFKC", value or "").translate(_DOTS)):
         raise ValidationError(NAME_ADDRESS, code="address")

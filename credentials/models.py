@@ -119,6 +119,20 @@ class User(AbstractBaseUser, PermissionsMixin):
         default=State.ACTIVE,
         db_default=State.ACTIVE,  # for rows written around save(), like is_active's default
     )
+    state_changed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the state last changed: every account link issued before it is void.",
+    )
+    state_before_deactivation = models.CharField(
+        max_length=12,
+        blank=True,
+        default="",
+        db_default="",  # rows written with COPY (roster imports) get it too
+        editable=False,
+        help_text="What reactivating the account restores.",
+    )
     is_active = models.BooleanField(
         "active",
         default=True,
@@ -164,6 +178,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = "user"
         verbose_name_plural = "users"
         ordering = ["email"]
+        permissions = [
+            (
+                "change_user_email",
+                "Can ask to move a person's account to another email address",
+            )
+        ]
         constraints = [
             # The column holds canonical_email()'s form; this holds even for bulk writes.
             models.UniqueConstraint(
@@ -194,9 +214,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             raise ValidationError({"email": error.messages}) from None
 
     def save(self, *args, **kwargs):
-        self.email = canonical_email(self.email)
-        self.is_active = self.state in self.LIVE_STATES
+        """Store the canonical address whenever the address is written, and keep is_active
+        following the state."""
         update_fields = kwargs.get("update_fields")
+        if update_fields is None or "email" in update_fields:
+            self.email = canonical_email(self.email)
+        self.is_active = self.state in self.LIVE_STATES
         if update_fields is not None and "state" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_active"}
         if not self._state.adding and kwargs.get("update_fields") is None:

@@ -4,11 +4,16 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from axes.models import AccessFailureLog
+from django.conf import settings
+from django.core import signing
 from django.db import models
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
+from django.utils.http import urlsafe_base64_decode
 
-from .models import Credential, Membership, Program, Term
+from .identity import email_or_none
+from .models import Credential, Membership, Program, Term, User
 
 
 class Status(models.TextChoices):
@@ -258,3 +263,59 @@ def renewal_group(credential: Credential) -> RenewalGroup:
         if any(member.pk == credential.pk for member in group.credentials):
             return group
     raise Credential.DoesNotExist(f"credential {credential.pk} not found")
+
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+def user_from_link(*, uidb64: str, token: str, tokens) -> User | None:
+    """The user an emailed account link was made for, if the link is still valid; None
+    otherwise (wrong purpose, used, expired, or for an account that changed since)."""
+    try:
+        user = User.objects.get(pk=urlsafe_base64_decode(uidb64).decode())
+    except (TypeError, ValueError, OverflowError, User.DoesNotExist):
+        return None
+    return user if tokens.check_token(user, token) else None
+
+
+def password_reset_users(email: str) -> list:
+    """The account a password link may go to for `email` (typed any way): a pending, invited
+    or active one, whose owner proves the mailbox by following the link. Deactivated accounts
+    get none. An address canonical_email refuses finds nobody."""
+    canonical = email_or_none(email)
+    if canonical is None:
+        return []
+    states = [User.State.PENDING, User.State.INVITED, User.State.ACTIVE]
+    return list(User.objects.filter(email=canonical, state__in=states))
+
+
+def email_change_pending(*, token: str, salt: str):
+    """The account an address-change link (or its cancel link) is for, while the change it
+    names is still the one waiting and the account is not deactivated; None for a damaged,
+    expired, replaced or spent link."""
+    try:
+        data = signing.loads(token, salt=salt, max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        return None
+    user = User.objects.filter(pk=data.get("user")).first()
+    if (
+        user is None
+        or user.state == User.State.DEACTIVATED
+        or user.email != data.get("from")
+        or not user.pending_email
+        or user.pending_email != data.get("to")
+    ):
+        return None
+    return user
+
+
+def sign_in_ceiling_reached(key: str, *, now: datetime.datetime | None = None) -> bool:
+    """Whether an address (its throttle key) failed to sign in SIGN_IN_ADDRESS_CEILING times
+    within SIGN_IN_ADDRESS_WINDOW from any clients: the ceiling that stops guessing spread over
+    many client addresses, without pausing everyone behind one office address. Attempts
+    refused while paused do not count, so one client cannot pause an address for everyone."""
+    since = (now or timezone.now()) - settings.SIGN_IN_ADDRESS_WINDOW
+    failures = AccessFailureLog.objects.filter(
+        username=key, attempt_time__gte=since, locked_out=False
+    )
+    return failures.count() >= settings.SIGN_IN_ADDRESS_CEILING

@@ -7,6 +7,32 @@ from .roster.imports import holders_invite, roster_import_apply, roster_import_f
 
 
 @shared_task(
+    name="credentials.account_email",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def account_email_task(to: str, subject: str, text: str, html: str) -> None:
+    """Send an account email rendered by the request that asked for it."""
+    from cspo_tracker.emails import RenderedEmail, email_deliver
+
+    email_deliver(to=to, rendered=RenderedEmail(subject=subject, text=text, html=html))
+
+
+@shared_task(
+    name="credentials.password_link",
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def password_link_task(email: str) -> int:
+    """Look up the account for a password-link request and email it the link, if any."""
+    from .accounts import password_link_send
+
+    return password_link_send(email=email)
+
+
+@shared_task(
     bind=True,
     name="credentials.roster_import_apply",
     # Safe to run again: applying is idempotent, and a run holds the import by its task id, so

@@ -28,12 +28,21 @@ from .selectors import (
     Status,
     credential_status,
     credential_terms,
+    email_change_pending,
     holder_credentials,
     status_is_valid,
     status_label,
+    user_from_link,
+)
+from .tokens import (
+    EMAIL_CHANGE_CANCEL_SALT,
+    EMAIL_CHANGE_SALT,
+    invitation_tokens,
+    sign_up_tokens,
 )
 
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+BACKEND = "credentials.backends.AccountStateBackend"
+SIGN_UP_SENT_SESSION_KEY = "sign_up_sent_to"
 
 
 def _safe_next(request, default: str) -> str:
@@ -43,19 +52,24 @@ def _safe_next(request, default: str) -> str:
     return default
 
 
-def _link_invalid(request):
-    return render(request, "credentials/invitation_invalid.html", status=400)
+def _link_invalid(request, template="credentials/invitation_invalid.html"):
+    return render(request, template, status=400)
 
 
 def _too_many(request, refusal: accounts.RateLimited):
     return render(request, "credentials/too_many.html", {"message": str(refusal)}, status=429)
 
 
+def _posted(request):
+    """The POST data of a form with no fields but its button, or None for a GET."""
+    return request.POST if request.method == "POST" else None
+
+
 @never_cache
 def invitation_accept(request, uidb64, token):
     """An invited holder sets a password and accepts the licence agreement, then is signed in.
     The link opens a form; only its POST changes anything, and only for an invited account."""
-    user = accounts.user_from_link(uidb64, token, accounts.invitation_tokens)
+    user = user_from_link(uidb64=uidb64, token=token, tokens=invitation_tokens)
     if user is None or user.state != user.State.INVITED:
         return _link_invalid(request)
     form = forms.InvitationAcceptForm(user, request.POST or None)
@@ -82,7 +96,8 @@ def licence(request):
 
 def sign_up(request):
     """Self sign-up for holders the system has not seen: confirmed by email before use. The
-    answer is the same page whether the address has an account or not."""
+    answer is the same page whether the address has an account or not (sent by redirect, so
+    reloading it sends nothing again)."""
     if request.user.is_authenticated:
         return redirect("ledger:dashboard")
     form = forms.SignUpForm(request.POST or None)
@@ -98,18 +113,29 @@ def sign_up(request):
             )
         except accounts.RateLimited as refusal:
             return _too_many(request, refusal)
-        return render(request, "credentials/sign_up_sent.html", {"email": data["email"]})
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            request.session[SIGN_UP_SENT_SESSION_KEY] = data["email"]
+            return redirect("sign_up_sent")
     return render(request, "credentials/sign_up.html", {"form": form})
+
+
+@require_GET
+def sign_up_sent(request):
+    """After a sign-up: check your email (the address is the one this browser just used)."""
+    email = request.session.get(SIGN_UP_SENT_SESSION_KEY, "")
+    return render(request, "credentials/sign_up_sent.html", {"email": email})
 
 
 @never_cache
 def sign_up_confirm(request, uidb64, token):
     """The link in the sign-up email opens a form; its POST, with the password chosen at
     sign-up, activates the account and signs in."""
-    user = accounts.user_from_link(uidb64, token, accounts.sign_up_tokens)
+    user = user_from_link(uidb64=uidb64, token=token, tokens=sign_up_tokens)
     if user is None or user.state != user.State.PENDING:
         return _link_invalid(request)
-    form = forms.SignUpConfirmForm(request.POST if request.method == "POST" else None)
+    form = forms.SignUpConfirmForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = accounts.sign_up_confirm(user=user, password=form.cleaned_data["password"])
@@ -126,10 +152,10 @@ def sign_up_confirm(request, uidb64, token):
 def email_change_confirm(request, token):
     """The link sent to a new address opens a page with a button; its POST moves the account
     to that address."""
-    user = accounts.email_change_pending(token)
+    user = email_change_pending(token=token, salt=EMAIL_CHANGE_SALT)
     if user is None:
-        return _link_invalid(request)
-    form = forms.EmailChangeConfirmForm(request.POST if request.method == "POST" else None)
+        return _link_invalid(request, "credentials/email_change_invalid.html")
+    form = forms.EmailChangeConfirmForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             user = accounts.email_change_confirm(token=token)
@@ -145,17 +171,74 @@ def email_change_confirm(request, token):
     )
 
 
+@never_cache
+def email_change_cancel(request, token):
+    """The link in the notice to the old address opens a page with a button; its POST stops
+    the waiting address change."""
+    user = email_change_pending(token=token, salt=EMAIL_CHANGE_CANCEL_SALT)
+    if user is None:
+        return _link_invalid(request, "credentials/email_change_invalid.html")
+    form = forms.EmailChangeCancelForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            accounts.email_change_cancel(token=token)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Nothing changed: the account keeps {user.email}.")
+            return redirect("login")
+    return render(
+        request,
+        "credentials/email_change_cancel.html",
+        {"form": form, "account": user, "new_email": user.pending_email},
+    )
+
+
+@login_required
+def account_profile(request):
+    """The signed-in person's name and sign-in address."""
+    user = request.user
+    form = forms.ProfileForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            accounts.profile_update(
+                user=user, first_name=data["first_name"], last_name=data["last_name"]
+            )
+            if data["email"] != user.email:
+                accounts.email_change_request(
+                    user=user,
+                    new_email=data["email"],
+                    requested_by=user,
+                    client=client_ip(request),
+                )
+                messages.info(
+                    request,
+                    f"We sent a link to {data['email']}; your address changes when you follow "
+                    f"it. Until then you sign in with {user.email}.",
+                )
+        except accounts.RateLimited as refusal:
+            form.add_error("email", str(refusal))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("account_profile")
+    return render(request, "credentials/profile.html", {"form": form})
+
+
 class PasswordResetView(auth_views.PasswordResetView):
-    """Django's reset request, with the account-email limits per address and per client."""
+    """Django's reset request, sent through the account service: one job for a worker
+    whatever the address, within the limits per address and per client."""
 
     def form_valid(self, form):
         try:
-            accounts.account_emails_allow(
-                kind="password", address=form.cleaned_data["email"], client=client_ip(self.request)
+            accounts.password_reset_request(
+                email=form.cleaned_data["email"], client=client_ip(self.request)
             )
         except accounts.RateLimited as refusal:
             return _too_many(self.request, refusal)
-        return super().form_valid(form)
+        return redirect(self.get_success_url())
 
 
 @holder_required

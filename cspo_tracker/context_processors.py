@@ -18,6 +18,7 @@ NAV_URLS = (
     "logout",
     "sign_up",
     "password_change",
+    "account_profile",
     "ledger:dashboard",
     "ledger:entry_create",
     "ledger:history",

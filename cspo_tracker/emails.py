@@ -28,7 +28,11 @@ def email_render(*, template: str, context: dict) -> RenderedEmail:
 
 def email_send(*, to: str, template: str, context: dict, headers: dict | None = None) -> None:
     """Render an email (see `email_render`) and send it to one address."""
-    rendered = email_render(template=template, context=context)
+    email_deliver(to=to, rendered=email_render(template=template, context=context), headers=headers)
+
+
+def email_deliver(*, to: str, rendered: RenderedEmail, headers: dict | None = None) -> None:
+    """Send a rendered email (plain text with an HTML alternative) to one address."""
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,

@@ -32,18 +32,21 @@ def _debug_secret_key(var_dir: Path) -> str:
     """A random key made once per install and kept in VAR_DIR, for debug runs without
     SECRET_KEY: never a published one, so nobody can forge this install's signed links."""
     path = var_dir / "secret_key"
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
+    if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(50)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process wrote it first: use theirs
-            return path.read_text().strip()
+        # Written whole to a private file, then linked into place: processes starting together
+        # either make the link or find the one another made, never a half-written file.
+        draft = var_dir / f".secret_key.{os.getpid()}"
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(key)
-        return key
+            handle.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 if DEBUG:
@@ -87,6 +90,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages are personal: no browser or proxy keeps a copy of any answer, error pages included
+    # (static files are served above).
+    "cspo_tracker.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,8 +103,6 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     "cspo_tracker.middleware.StaffAreaMiddleware",
-    # Pages are personal: no browser or proxy keeps a copy (static files are served above).
-    "cspo_tracker.middleware.NoStoreMiddleware",
     # Last, as django-axes requires: refuses sign-in attempts from a locked-out client.
     "axes.middleware.AxesMiddleware",
 ]
@@ -154,7 +158,7 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation or reset link lasts t
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "credentials.backends.SignInCeilingBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "credentials.backends.AccountStateBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
@@ -176,7 +180,11 @@ ACCOUNT_EMAIL_RATES = {
     "sign_up": ("3/h", "10/h"),
     "password": ("3/h", "10/h"),
     "invitation": ("3/d", "300/h"),
+    "email_change": ("3/d", "30/h"),
 }
+# Account emails (sign-up, password links, address changes) are sent by a worker after the
+# request commits: a page's answer and timing never depend on, or tell about, the mail server.
+ACCOUNT_EMAILS_FROM_WORKER = True
 RATELIMIT_USE_CACHE = "default"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

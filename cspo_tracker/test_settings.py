@@ -9,6 +9,8 @@ from .settings import DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests read account emails from the outbox at once (one test checks the worker path).
+ACCOUNT_EMAILS_FROM_WORKER = False
 if os.environ.get("TEST_WORKER_EMAIL_URL"):
     # A Celery worker started by a test sends through the local SMTP sink that test runs.
     vars().update(environ.Env.email_url_config(os.environ["TEST_WORKER_EMAIL_URL"]))

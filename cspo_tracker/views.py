@@ -1,5 +1,7 @@
 """Project-wide pages: the home page and the health probe."""
 
+import ipaddress
+
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -7,8 +9,6 @@ from django.views.decorators.http import require_GET
 
 from .health import broker_state, database_state
 from .middleware import client_ip
-
-LOOPBACK = ("127.", "::1", "::ffff:127.")
 
 
 @require_GET
@@ -25,7 +25,10 @@ def _may_see_health_details(request) -> bool:
     user = request.user
     if user.is_authenticated and user.is_active and user.is_staff:
         return True
-    return client_ip(request).startswith(LOOPBACK)
+    try:
+        return ipaddress.ip_address(client_ip(request)).is_loopback
+    except ValueError:  # not an address at all
+        return False
 
 
 @never_cache

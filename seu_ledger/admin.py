@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from credentials.admin import CredentialAdmin, ProgramAdmin, UserAdmin
-from credentials.identity import email_or_none
+from credentials.forms import CanonicalEmailField
 from credentials.models import Credential, Program, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
@@ -373,14 +373,14 @@ class HolderAdmin(UserAdmin):
 
 
 class ReminderPreviewForm(forms.Form):
-    holder = forms.EmailField(label="Holder's email")
+    holder = CanonicalEmailField(label="Holder's email")
     on = forms.DateField(
         label="As on", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_holder(self):
         email = self.cleaned_data["holder"]
-        holder = User.objects.filter(email=email_or_none(email)).first()
+        holder = User.objects.filter(email=email).first()
         if holder is None:
             raise ValidationError(f"No one signs in with {email}.")
         return holder

@@ -64,12 +64,14 @@ TOKEN_URLS = {
     "invitation_accept",  # signed, expiring tokens
     "sign_up_confirm",
     "email_change_confirm",  # signed, expiring; a damaged or replaced one is 400 (test_identity)
+    "email_change_cancel",
     "password_reset_confirm",
     "ledger:reminders_unsubscribe",  # signed, expiring; a damaged one is 404 (test_reminders)
 }
 # Holder pages without an id: signed out, they send you to sign in.
 HOLDER_URLS = {
     "licence",
+    "account_profile",
     "password_change",
     "password_change_done",
     "credentials:claim",
@@ -84,6 +86,7 @@ PUBLIC_URLS = {
     "home",
     "healthz",
     "sign_up",
+    "sign_up_sent",
     "login",
     "logout",
     "password_reset",

@@ -71,6 +71,8 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
     changed = []
     for email, row in wanted.items():
         user = users[email]
+        if user.is_staff or user.is_superuser or user.state == User.State.DEACTIVATED:
+            continue  # validation refuses these rows; should one slip through, no rename
         if (user.first_name, user.last_name) != (row.first_name, row.last_name):
             user.first_name, user.last_name = row.first_name, row.last_name
             changed.append(user)

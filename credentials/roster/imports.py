@@ -15,7 +15,7 @@ from django.utils.text import get_valid_filename
 from cspo_tracker.history import audit_context
 from cspo_tracker.spreadsheets import csv_safe
 
-from ..accounts import holder_invite
+from ..accounts import RateLimited, holder_invite
 from ..models import RosterImport, User
 from .apply import roster_apply
 from .parse import COLUMNS, RosterFileError, roster_rows
@@ -164,6 +164,10 @@ def holders_invite(*, holder_ids: list[int]) -> int:
             continue
         try:
             holder_invite(holder=holder)
+        except RateLimited:
+            # Invited too often lately: left for staff to invite again; not a failure to retry.
+            User.objects.filter(pk=holder.pk).update(invited_at=None)
+            log.warning("invitation to holder %s not sent: rate limit", holder.pk)
         except Exception as failure:  # noqa: BLE001 - released and re-raised below
             User.objects.filter(pk=holder.pk).update(invited_at=None)
             failures.append(failure)

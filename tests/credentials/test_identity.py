@@ -2,7 +2,9 @@
 and its throttling, sign-up, password reset, invitation, roster import, admin), account states
 are data, and nothing reopens an account staff closed."""
 
+import csv
 import datetime
+import io
 import re
 
 import pytest
@@ -16,14 +18,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from credentials.accounts import (
+    email_change_request,
     holder_invite,
     holder_sign_up,
-    password_tokens,
+    licence_accept,
     user_deactivate,
+    user_reactivate,
 )
 from credentials.identity import canonical_email, email_throttle_key, validate_person_name
 from credentials.models import User
 from credentials.roster.imports import roster_check
+from credentials.tokens import invitation_tokens, password_tokens
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +41,37 @@ SAME = {
     "mixed case": "Gia.GRACE@Example.COM",
     "surrounding spaces": "  gia.grace@example.com ",
 }
-# Spellings that hide a character: refused, never a second account.
+# Spellings that hide a character or reach the same mailbox another way: refused, never a
+# second account.
 INVISIBLE = {
     "zero-width space": "gia.grace@example.com\u200b",
     "zero-width non-joiner": "gia\u200c.grace@example.com",
     "word joiner": "gia.gr\u2060ace@example.com",
     "byte-order mark": "\ufeffgia.grace@example.com",
     "soft hyphen": "gia.gra\u00adce@example.com",
+    "stray combining mark": "gia.grace@example.\u0301com",
+    "quoted local part": '"gia.grace"@example.com',
+    "Hangul filler": "gia.grace@example.com\u3164",
+    "trailing dot": "gia.grace@example.com\u3002",
+}
+# What the refusal says, and its code, for each: by default an invisible character.
+REFUSED_AS = {
+    INVISIBLE["stray combining mark"]: ("mark", "not part of a letter"),
+    INVISIBLE["quoted local part"]: ("quoted", "quotes or a backslash"),
+    INVISIBLE["trailing dot"]: ("domain", "not a domain that mail can be sent to"),
+}
+
+
+def refused_as(spelling: str) -> tuple[str, str]:
+    return REFUSED_AS.get(spelling, ("invisible", "invisible or control character"))
+
+
+# An internationalised domain written three ways: one address.
+IDN = "pat@xn--exmple-cua.com"
+IDN_SPELLINGS = {
+    "composed accent": "pat@exämple.com",
+    "combining accent": "pat@exa\u0308mple.com",
+    "ASCII form": "pat@XN--EXMPLE-CUA.com",
 }
 # A combining accent that joins its letter is that letter; one on no letter is refused.
 COMPOSED = ("pat@exa\u0301mple.com", "pat@exámple.com")
@@ -58,11 +87,12 @@ def test_every_visible_spelling_reduces_to_one_address(spelling):
 
 
 @pytest.mark.parametrize("spelling", INVISIBLE.values(), ids=INVISIBLE.keys())
-def test_an_invisible_character_is_refused_naming_it(spelling):
+def test_a_hidden_spelling_is_refused_saying_why(spelling):
     with pytest.raises(ValidationError) as refused:
         canonical_email(spelling)
-    assert refused.value.code == "invisible"
-    assert "U+" in refused.value.messages[0]
+    code, text = refused_as(spelling)
+    assert refused.value.code == code
+    assert text in refused.value.messages[0]
     # ...and throttling counts it under the same key as the plain address.
     assert email_throttle_key(spelling) == PLAIN
 
@@ -160,7 +190,7 @@ def test_a_hidden_character_in_the_sign_in_address_is_named_and_no_password_is_c
     UserFactory(email=PLAIN)
     response = sign_in(client, spelling, DEFAULT_PASSWORD)
     assert response.status_code == 200
-    assert "invisible or control character" in response.content.decode()
+    assert refused_as(spelling)[1] in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert not AccessAttempt.objects.exists()
 
@@ -203,10 +233,9 @@ def test_guesses_spread_over_many_clients_hit_the_address_ceiling(client, settin
         assert ok.status_code == 302
         client.logout()
     with time_machine.travel(start + datetime.timedelta(hours=25), tick=False):
-        assert (
-            sign_in(client, PLAIN, DEFAULT_PASSWORD, REMOTE_ADDR="203.0.113.99").status_code == 302
-        )
-    assert user.pk
+        later = sign_in(client, PLAIN, DEFAULT_PASSWORD, REMOTE_ADDR="203.0.113.99")
+        assert later.status_code == 302
+        assert client.session["_auth_user_id"] == str(user.pk)
 
 
 def test_a_new_password_from_the_emailed_link_lifts_the_address_ceiling(client, settings):
@@ -225,6 +254,11 @@ def test_a_new_password_from_the_emailed_link_lifts_the_address_ceiling(client, 
 # --- Sign-up ----------------------------------------------------------------------------------
 
 
+def sign_up(client, data, **extra):
+    """Post the sign-up form and follow to the page it answers with."""
+    return client.post(reverse("sign_up"), data, follow=True, **extra)
+
+
 def sign_up_data(email, **overrides):
     return {
         "email": email,
@@ -240,14 +274,14 @@ def sign_up_data(email, **overrides):
 @pytest.mark.parametrize("spelling", [*SAME.values(), *INVISIBLE.values()])
 def test_sign_up_never_makes_a_second_account_for_one_address(client, spelling):
     pat = UserFactory(email=PLAIN, first_name="Gia")
-    response = client.post(reverse("sign_up"), sign_up_data(spelling))
+    response = sign_up(client, sign_up_data(spelling))
     assert response.status_code == 200
     assert User.objects.count() == 1
     pat.refresh_from_db()
     assert pat.check_password(DEFAULT_PASSWORD)
     html = response.content.decode()
     if spelling in INVISIBLE.values():
-        assert "invisible or control character" in html  # named next to the field
+        assert refused_as(spelling)[1] in html  # named next to the field
         assert mail.outbox == []
     else:
         assert "Check your email" in html
@@ -259,14 +293,14 @@ def test_sign_up_never_makes_a_second_account_for_one_address(client, spelling):
 def test_a_second_sign_up_changes_nothing_and_tells_the_owner(client, state):
     owner = UserFactory(email=PLAIN, state=state, first_name="Gia")
     before = User.objects.values().get(pk=owner.pk)
-    response = client.post(reverse("sign_up"), sign_up_data(SAME["mixed case"]))
+    response = sign_up(client, sign_up_data(SAME["mixed case"]))
     assert "Check your email" in response.content.decode()
     assert User.objects.values().get(pk=owner.pk) == before  # password, names, state
     (message,) = mail.outbox
     assert message.to == [PLAIN]
     assert message.subject == "Someone tried to sign up to CSPO Tracker with your address"
     assert "Mallory" not in message.body  # nothing the visitor typed reaches the owner
-    assert ("reopen" in message.body) == (state == "deactivated")
+    assert ("does not reactivate it" in message.body) == (state == "deactivated")
 
 
 def test_sign_up_hashes_a_password_whether_or_not_the_address_is_known(client, settings):
@@ -278,7 +312,7 @@ def test_sign_up_hashes_a_password_whether_or_not_the_address_is_known(client, s
     counts = {}
     for label, email in (("known", SAME["fullwidth"]), ("new", "someone.new@example.com")):
         CountingHasher.calls = 0
-        response = client.post(reverse("sign_up"), sign_up_data(email))
+        response = sign_up(client, sign_up_data(email))
         assert response.status_code == 200
         counts[label] = CountingHasher.calls
     assert counts["known"] == counts["new"] >= 1
@@ -286,14 +320,14 @@ def test_sign_up_hashes_a_password_whether_or_not_the_address_is_known(client, s
 
 def test_signing_up_a_known_address_in_fullwidth_is_not_a_server_error(client):
     UserFactory(email=PLAIN)
-    response = client.post(reverse("sign_up"), sign_up_data(SAME["fullwidth"]))
+    response = sign_up(client, sign_up_data(SAME["fullwidth"]))
     assert response.status_code == 200
 
 
 def test_the_confirmation_link_alone_neither_activates_nor_signs_in(client):
     """Pre-registering someone's address: the owner clicking the link does not hand the
     attacker's password an active account."""
-    client.post(reverse("sign_up"), sign_up_data(PLAIN))
+    sign_up(client, sign_up_data(PLAIN))
     link = re.search(r"http://testserver(\S+/confirm/\S+/)", mail.outbox[-1].body).group(1)
     assert client.get(link).status_code == 200
     assert client.post(link, {}).status_code == 200
@@ -305,19 +339,18 @@ def test_the_confirmation_link_alone_neither_activates_nor_signs_in(client):
 
 def test_a_name_with_a_link_is_refused_at_sign_up_and_sign_up_emails_quote_no_name(client):
     phishing = sign_up_data("victim@example.com", first_name="Pat. Verify at http://evil.test")
-    response = client.post(reverse("sign_up"), phishing)
+    response = sign_up(client, phishing)
     assert "cannot contain a web or email address" in response.content.decode()
     assert mail.outbox == []
-    client.post(reverse("sign_up"), sign_up_data("victim@example.com", first_name="Mallory"))
+    sign_up(client, sign_up_data("victim@example.com", first_name="Mallory"))
     (message,) = mail.outbox
     assert "Mallory" not in message.body
     assert "Mallory" not in message.alternatives[0][0]
 
 
 def test_passwords_shorter_than_12_characters_are_refused(client):
-    response = client.post(
-        reverse("sign_up"),
-        sign_up_data("new@example.com", password1="Tr0ub4dor&3", password2="Tr0ub4dor&3"),
+    response = sign_up(
+        client, sign_up_data("new@example.com", password1="Tr0ub4dor&3", password2="Tr0ub4dor&3")
     )
     assert "at least 12 characters" in response.content.decode()
     assert not User.objects.exists()
@@ -325,16 +358,14 @@ def test_passwords_shorter_than_12_characters_are_refused(client):
 
 def test_sign_up_emails_are_limited_per_address_and_per_client(client):
     for _ in range(3):
-        assert client.post(reverse("sign_up"), sign_up_data(PLAIN)).status_code == 200
-    refused = client.post(reverse("sign_up"), sign_up_data(SAME["fullwidth"]))
+        assert sign_up(client, sign_up_data(PLAIN)).status_code == 200
+    refused = sign_up(client, sign_up_data(SAME["fullwidth"]))
     assert refused.status_code == 429
     assert len(mail.outbox) == 3
     for n in range(7):
-        client.post(reverse("sign_up"), sign_up_data(f"other{n}@example.com"))
-    assert client.post(reverse("sign_up"), sign_up_data("one.more@example.com")).status_code == 429
-    elsewhere = client.post(
-        reverse("sign_up"), sign_up_data("one.more@example.com"), REMOTE_ADDR="203.0.113.8"
-    )
+        sign_up(client, sign_up_data(f"other{n}@example.com"))
+    assert sign_up(client, sign_up_data("one.more@example.com")).status_code == 429
+    elsewhere = sign_up(client, sign_up_data("one.more@example.com"), REMOTE_ADDR="203.0.113.8")
     assert elsewhere.status_code == 200
 
 
@@ -353,7 +384,7 @@ def test_a_reset_for_a_hidden_spelling_is_named_and_sends_nothing(client, spelli
     UserFactory(email=PLAIN)
     response = client.post(reverse("password_reset"), {"email": spelling})
     assert response.status_code == 200
-    assert "invisible or control character" in response.content.decode()
+    assert refused_as(spelling)[1] in response.content.decode()
     assert mail.outbox == []
 
 
@@ -422,7 +453,7 @@ def test_invitation_emails_are_limited_per_address(client):
 def test_only_staff_reactivate_an_account(client):
     user = UserFactory(email=PLAIN)
     user_deactivate(user=user)
-    client.post(reverse("sign_up"), sign_up_data(PLAIN))
+    sign_up(client, sign_up_data(PLAIN))
     holder_sign_up(email=PLAIN, first_name="A", last_name="B", password="another-pass-2026")
     user.refresh_from_db()
     assert user.state == User.State.DEACTIVATED
@@ -443,8 +474,14 @@ ROSTER_HEADER = (
 
 
 def roster(*emails) -> bytes:
-    rows = [f"{email},Gia,Grace,C-1,CSPO,2025-03-03,2025-03-04,16,yes" for email in emails]
-    return ("\n".join([ROSTER_HEADER, *rows]) + "\n").encode()
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROSTER_HEADER.split(","))
+    for email in emails:
+        writer.writerow(
+            [email, "Gia", "Grace", "C-1", "CSPO", "2025-03-03", "2025-03-04", "16", "yes"]
+        )
+    return out.getvalue().encode()
 
 
 @pytest.mark.parametrize("spelling", SAME.values(), ids=SAME.keys())
@@ -462,7 +499,7 @@ def test_a_roster_row_with_a_hidden_character_is_a_row_error(spelling):
     report = roster_check(roster(spelling))
     ((line, column, message),) = [(e.line, e.column, e.message) for e in report.errors]
     assert (line, column) == (2, "email")
-    assert "invisible or control character" in message
+    assert refused_as(spelling)[1] in message
 
 
 def test_a_roster_never_changes_a_staff_or_deactivated_account():
@@ -499,43 +536,115 @@ def change_email(client, user, new_email):
     return client.post(reverse("admin:credentials_user_change", args=[user.pk]), data)
 
 
-def test_an_email_change_in_the_admin_waits_for_the_new_address_to_confirm(
+def link_in(message, path: str) -> str:
+    return re.search(rf"http://testserver({path}\S+/)", message.body).group(1)
+
+
+def test_a_registrar_cannot_move_a_holder_to_another_address(client):
+    """Moving an account to another address hands it to whoever holds that mailbox."""
+    holder = UserFactory(email=PLAIN, first_name="Gia")
+    client.force_login(staff_in("registrar"))
+    page = client.get(reverse("admin:credentials_user_change", args=[holder.pk]))
+    assert 'name="email"' not in page.content.decode()
+    response = change_email(client, holder, "registrar-controlled@evil.example")
+    assert response.status_code == 302
+    holder.refresh_from_db()
+    assert (holder.email, holder.pending_email) == (PLAIN, "")
+    assert mail.outbox == []
+
+
+def test_an_email_change_in_the_admin_waits_for_the_new_address_and_the_old_can_stop_it(
     client, django_capture_on_commit_callbacks
 ):
     holder = UserFactory(email=PLAIN, first_name="Gia")
-    client.force_login(staff_in("registrar"))
+    client.force_login(StaffFactory(is_superuser=True))
     with django_capture_on_commit_callbacks(execute=True):
-        response = change_email(client, holder, "Attacker@Evil.example")
+        response = change_email(client, holder, "Gia.New@Example.org")
     assert response.status_code == 302
     holder.refresh_from_db()
-    assert (holder.email, holder.pending_email) == (PLAIN, "attacker@evil.example")
+    assert (holder.email, holder.pending_email) == (PLAIN, "gia.new@example.org")
     to = sorted(m.to[0] for m in mail.outbox)
-    assert to == ["attacker@evil.example", PLAIN]
+    assert to == [PLAIN, "gia.new@example.org"]
+    notice = next(m for m in mail.outbox if m.to == [PLAIN])
+    assert "reply" not in notice.body
     # A password reset asked now still goes to the old address only.
     client.logout()
-    client.post(reverse("password_reset"), {"email": "attacker@evil.example"})
+    client.post(reverse("password_reset"), {"email": "gia.new@example.org"})
     assert len(mail.outbox) == 2
-    confirm = next(m for m in mail.outbox if m.to == ["attacker@evil.example"])
-    link = re.search(r"http://testserver(/accounts/email/confirm/\S+/)", confirm.body).group(1)
-    assert client.get(link).status_code == 200
+    # The old address stops it: opening the link changes nothing, its button does.
+    cancel = link_in(notice, "/accounts/email/cancel/")
+    assert client.get(cancel).status_code == 200
+    holder.refresh_from_db()
+    assert holder.pending_email == "gia.new@example.org"
+    client.post(cancel, {})
+    holder.refresh_from_db()
+    assert (holder.email, holder.pending_email) == (PLAIN, "")
+    confirm = link_in(next(m for m in mail.outbox if m.to != [PLAIN]), "/accounts/email/confirm/")
+    assert client.get(confirm).status_code == 400  # cancelled: the confirmation is dead too
+
+
+def test_a_confirmed_email_change_moves_the_account_and_tells_the_old_address(client):
+    holder = UserFactory(email=PLAIN, first_name="Gia")
+    client.force_login(StaffFactory(is_superuser=True))
+    change_email(client, holder, "gia.new@example.org")
+    confirm = link_in(mail.outbox[0], "/accounts/email/confirm/")
+    client.logout()
+    assert client.get(confirm).status_code == 200
     holder.refresh_from_db()
     assert holder.email == PLAIN  # opening the link changes nothing
-    client.post(link, {})
+    client.post(confirm, {})
     holder.refresh_from_db()
-    assert (holder.email, holder.pending_email) == ("attacker@evil.example", "")
-    assert client.get(link).status_code == 400  # spent
+    assert (holder.email, holder.pending_email) == ("gia.new@example.org", "")
+    done = mail.outbox[-1]
+    assert (done.to, done.subject) == ([PLAIN], "Your CSPO Tracker address has changed")
+    page = client.get(confirm)
+    assert page.status_code == 400  # spent
+    assert "sign in with the new address" in page.content.decode()
 
 
-@pytest.mark.parametrize("spelling", [SAME["fullwidth"], INVISIBLE["soft hyphen"]])
+@pytest.mark.parametrize(
+    "spelling", [SAME["fullwidth"], *INVISIBLE.values(), *IDN_SPELLINGS.values()]
+)
 def test_the_admin_refuses_another_spelling_of_a_taken_address(client, spelling):
-    UserFactory(email=PLAIN)
+    taken = IDN if spelling in IDN_SPELLINGS.values() else PLAIN
+    UserFactory(email=taken)
     other = UserFactory(email="other@example.com")
-    client.force_login(staff_in("registrar"))
+    client.force_login(StaffFactory(is_superuser=True))
     response = change_email(client, other, spelling)
     assert response.status_code == 200
     other.refresh_from_db()
     assert (other.email, other.pending_email) == ("other@example.com", "")
     assert mail.outbox == []
+    assert "other@example.com" in response.content.decode().split("<h2")[0]  # the title
+
+
+def test_a_holder_changes_their_own_address_with_their_password(client):
+    holder = UserFactory(email=PLAIN, first_name="Gia")
+    licence_accept(user=holder)
+    client.force_login(holder)
+    url = reverse("account_profile")
+    data = {"first_name": "Gia", "last_name": "Grace", "email": "gia@new.example"}
+    refused = client.post(url, data)
+    assert "Enter your current password" in refused.content.decode()
+    response = client.post(url, {**data, "current_password": DEFAULT_PASSWORD}, follow=True)
+    assert "your address changes when you follow it" in response.content.decode()
+    holder.refresh_from_db()
+    assert (holder.email, holder.pending_email, holder.last_name) == (
+        PLAIN,
+        "gia@new.example",
+        "Grace",
+    )
+
+
+def test_a_deactivated_account_cannot_change_address_and_deactivating_drops_a_waiting_one():
+    holder = UserFactory(email=PLAIN)
+    email_change_request(user=holder, new_email="gia@new.example")
+    user_deactivate(user=holder)
+    holder.refresh_from_db()
+    assert holder.pending_email == ""
+    with pytest.raises(ValidationError) as refused:
+        email_change_request(user=holder, new_email="gia@other.example")
+    assert "email" in refused.value.message_dict
 
 
 def test_the_admin_adds_a_person_under_the_canonical_address_only_once(admin_client):
@@ -551,3 +660,146 @@ def test_the_admin_adds_a_person_under_the_canonical_address_only_once(admin_cli
     assert response.status_code == 200
     assert User.objects.filter(email=PLAIN).count() == 1
     assert "Someone already signs in with this email address." in response.content.decode()
+
+
+# --- What a review and an attack found ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", IDN_SPELLINGS.values(), ids=IDN_SPELLINGS.keys())
+def test_an_internationalised_domain_is_one_address_on_every_path(client, spelling):
+    user = UserFactory(email=IDN)
+    assert sign_in(client, spelling, DEFAULT_PASSWORD).status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+    client.logout()
+    sign_up(client, sign_up_data(spelling))
+    assert User.objects.count() == 1
+    client.post(reverse("password_reset"), {"email": spelling})
+    assert [m.to for m in mail.outbox] == [[IDN], [IDN]]  # the "someone tried" note, the link
+    assert roster_check(roster(spelling)).rows[0].email == IDN
+
+
+def test_one_client_cannot_pause_an_address_for_everyone(client, settings):
+    """Attempts refused while a client is locked out do not count toward the address-wide
+    ceiling: only guesses that were checked do."""
+    UserFactory(email=PLAIN)
+    for n in range(settings.SIGN_IN_ADDRESS_CEILING):
+        sign_in(client, PLAIN, f"guess {n}", REMOTE_ADDR="10.50.0.1")
+    elsewhere = sign_in(client, PLAIN, DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.7")
+    assert elsewhere.status_code == 302
+
+
+@pytest.mark.parametrize("state", ["pending", "deactivated"])
+def test_the_right_password_for_an_account_that_cannot_sign_in_says_why(client, state):
+    UserFactory(email=PLAIN, state=state)
+    right = sign_in(client, PLAIN, DEFAULT_PASSWORD).content.decode()
+    expected = "not confirmed yet" if state == "pending" else "Staff deactivated this account"
+    assert expected in right
+    wrong = sign_in(client, PLAIN, "not the password").content.decode()
+    assert expected not in wrong
+    assert "do not match an active account" in wrong
+    for _ in range(4):
+        sign_in(client, PLAIN, "not the password")
+    locked = sign_in(client, PLAIN, DEFAULT_PASSWORD)
+    assert locked.status_code == 429
+    assert expected not in locked.content.decode()
+
+
+def test_links_voided_by_deactivation_stay_void_after_reactivation(client):
+    invited = User.objects.create_user("ivy@example.com")
+    active = UserFactory(email=PLAIN)
+    links = [
+        reverse(
+            "invitation_accept",
+            args=[
+                urlsafe_base64_encode(force_bytes(invited.pk)),
+                invitation_tokens.make_token(invited),
+            ],
+        ),
+        reverse(
+            "password_reset_confirm",
+            args=[
+                urlsafe_base64_encode(force_bytes(active.pk)),
+                password_tokens.make_token(active),
+            ],
+        ),
+    ]
+    with time_machine.travel(datetime.datetime(2026, 5, 1, 9, tzinfo=datetime.UTC), tick=False):
+        for user in (invited, active):
+            user_deactivate(user=user)
+    with time_machine.travel(datetime.datetime(2026, 5, 1, 10, tzinfo=datetime.UTC), tick=False):
+        for user in (invited, active):
+            user_reactivate(user=user)
+    assert client.get(links[0]).status_code == 400
+    assert "no longer works" in client.get(links[1], follow=True).content.decode()
+
+
+def test_reactivating_restores_the_state_before_deactivation():
+    pending = UserFactory(email="pen@example.com", state="pending")
+    invited = User.objects.create_user("ivy@example.com")
+    for user in (pending, invited):
+        user_deactivate(user=user)
+        user_reactivate(user=user)
+        user.refresh_from_db()
+    assert (pending.state, invited.state) == ("pending", "invited")
+
+
+def test_the_sign_up_service_refuses_names_with_links_whoever_calls_it():
+    with pytest.raises(ValidationError) as refused:
+        holder_sign_up(
+            email="new@example.com",
+            first_name="Visit http://evil.test",
+            last_name="X",
+            password="a-long-pass-2026",
+        )
+    assert "first_name" in refused.value.message_dict
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["evil\u200b.com", "evil\u3002com", "evil\uff61com", "Pat\u200f", "Pat\u2028Line", "ㅤ"],
+)
+def test_names_that_hide_a_link_or_a_character_are_refused(name):
+    with pytest.raises(ValidationError):
+        validate_person_name(name)
+
+
+def test_a_password_link_that_takes_over_a_pending_sign_up_drops_the_names_it_was_given(client):
+    sign_up(client, sign_up_data(PLAIN, first_name="Mallory", last_name="Pre"))
+    user = User.objects.get(email=PLAIN)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = reverse("password_reset_confirm", args=[uid, password_tokens.make_token(user)])
+    form = client.get(link, follow=True)
+    new = "the owner's own pass 2026"
+    client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    user.refresh_from_db()
+    assert (user.state, user.first_name, user.last_name) == ("active", "", "")
+
+
+def test_reloading_the_sign_up_answer_sends_nothing_again(client):
+    response = sign_up(client, sign_up_data(PLAIN))
+    assert response.redirect_chain[-1][0] == reverse("sign_up_sent")
+    assert PLAIN in response.content.decode()
+    client.get(reverse("sign_up_sent"))
+    assert len(mail.outbox) == 1
+
+
+def test_a_password_link_request_hands_one_job_to_a_worker_whatever_the_address(
+    client, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The request never sends mail itself, so its timing says nothing about the address."""
+    from credentials import tasks
+
+    settings.ACCOUNT_EMAILS_FROM_WORKER = True
+    queued = []
+    monkeypatch.setattr(tasks.password_link_task, "delay", queued.append)
+    UserFactory(email=PLAIN)
+    for address in (PLAIN, "nobody@example.com"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(reverse("password_reset"), {"email": address})
+        assert response.status_code == 302
+    assert queued == [PLAIN, "nobody@example.com"]
+    assert mail.outbox == []
+    assert tasks.password_link_task(PLAIN) == 1  # what the worker then does
+    assert tasks.password_link_task("nobody@example.com") == 0
+    assert [m.to for m in mail.outbox] == [[PLAIN]]

@@ -39,14 +39,23 @@ def test_account_states_come_from_the_old_facts_and_colliding_addresses_are_repo
     real = make("gia.grace@example.com", last_login=signed_in)
     shadow = make("gia.grace@example.com\u200b")
     wide = make("ｐａｔ@example.com", last_login=signed_in)
+    # A sign-up never confirmed, spelled canonically, does not win over the real account.
+    squatter = make("pat@example.com", active=False)
     invited = make("ivy@example.com", password="!unusable")
     pending = make("pen@example.com", active=False)
     closed = make("cal@example.com", active=False, last_login=signed_in)
+    old_inactive = make("old@example.com", active=False)
+    old.objects.filter(pk=old_inactive).update(
+        date_joined=datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    )
 
     executor = MigrationExecutor(connection)
     executor.migrate(after)
     new = executor.loader.project_state(after).apps.get_model("credentials", "User")
     rows = {row.pk: (row.email, row.state, row.is_active) for row in new.objects.all()}
+    # And back: the states go, the canonical addresses stay.
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())  # the rest of the suite needs them all
     assert rows[real] == ("gia.grace@example.com", "active", True)
@@ -56,6 +65,8 @@ def test_account_states_come_from_the_old_facts_and_colliding_addresses_are_repo
         False,
     )
     assert rows[wide] == ("pat@example.com", "active", True)
+    assert rows[squatter] == (f"pat+duplicate-{squatter}@example.com.invalid", "deactivated", False)
+    assert rows[old_inactive][1:] == ("deactivated", False)  # not a sign-up still waiting
     assert rows[invited][1:] == ("invited", True)
     assert rows[pending][1:] == ("pending", False)
     assert rows[closed][1:] == ("deactivated", False)

@@ -94,6 +94,10 @@ def test_every_page_and_file_with_personal_data_is_no_store_and_private(
         assert response.status_code == 200, url
         directives = {part.strip() for part in response["Cache-Control"].split(",")}
         assert {"no-store", "private"} <= directives, (url, response["Cache-Control"])
+    # A staff page refused to a holder names the holder in its header: not stored either.
+    refused = client.get(reverse("staff:dashboard"))
+    assert refused.status_code == 403
+    assert "no-store" in refused["Cache-Control"]
     client.force_login(StaffFactory(is_superuser=True))
     for url in (reverse("admin:credentials_user_changelist"), reverse("staff:at_risk_csv")):
         assert "no-store" in client.get(url)["Cache-Control"], url
@@ -102,7 +106,7 @@ def test_every_page_and_file_with_personal_data_is_no_store_and_private(
 # --- The health probe -------------------------------------------------------------------------
 
 
-def test_health_tells_outsiders_only_ok_or_fail(client, monkeypatch):
+def test_health_tells_outsiders_only_ok_or_fail(client, monkeypatch, settings):
     from cspo_tracker import views
     from cspo_tracker.health import ServiceState
 
@@ -113,8 +117,12 @@ def test_health_tells_outsiders_only_ok_or_fail(client, monkeypatch):
     response = client.get("/healthz", **outside)
     assert (response.status_code, response.json()) == (503, {"status": "fail"})
     assert "10.0.0.7" not in response.content.decode()
-    # A probe on the machine itself, and staff anywhere, get each service's answer.
+    # A probe on the machine itself, and staff anywhere, get each service's answer; a forged
+    # entry that only starts like a loopback address does not count.
     assert client.get("/healthz").json()["broker"]["detail"] == secret
+    settings.TRUSTED_PROXY_COUNT = 1
+    forged = client.get("/healthz", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="127.attacker")
+    assert forged.json() == {"status": "fail"}
     client.force_login(StaffFactory())
     assert client.get("/healthz", **outside).json()["broker"]["detail"] == secret
 

@@ -412,7 +412,7 @@ def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(cl
         "password2": "sign-up-pass-2025",
         "accept_licence": "on",
     }
-    response = client.post(reverse("sign_up"), data)
+    response = client.post(reverse("sign_up"), data, follow=True)
     assert "Check your email" in response.content.decode()
     user = User.objects.get(email="sol@example.com")
     assert (user.state, user.is_active) == (User.State.PENDING, False)
@@ -445,7 +445,8 @@ def test_self_sign_up_confirms_the_address_then_adds_an_unverified_credential(cl
 def test_signing_up_with_an_address_in_use_sends_a_note_and_reveals_nothing(client, pat):
     response = client.post(
         reverse("sign_up"),
-        {
+        follow=True,
+        data={
             "email": "pat@example.com",
             "first_name": "Mallory",
             "last_name": "M",
@@ -462,13 +463,13 @@ def test_signing_up_with_an_address_in_use_sends_a_note_and_reveals_nothing(clie
 
 
 def test_a_password_or_invitation_link_cannot_confirm_a_sign_up(client, pat):
-    """A deactivated holder must not reopen their account through the confirmation URL."""
+    """A link made for another purpose does not confirm a pending sign-up."""
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from credentials.accounts import invitation_tokens, password_tokens
+    from credentials.tokens import invitation_tokens, password_tokens
 
-    pat.state = pat.State.DEACTIVATED
+    pat.state = pat.State.PENDING
     pat.save()
     uid = urlsafe_base64_encode(force_bytes(pat.pk))
     for tokens in (password_tokens, invitation_tokens):
@@ -476,7 +477,7 @@ def test_a_password_or_invitation_link_cannot_confirm_a_sign_up(client, pat):
         assert client.get(link).status_code == 400
         assert client.post(link, {"password": "correct horse battery staple"}).status_code == 400
     pat.refresh_from_db()
-    assert (pat.state, pat.is_active) == (pat.State.DEACTIVATED, False)
+    assert (pat.state, pat.is_active) == (pat.State.PENDING, False)
 
 
 def test_claiming_a_credential_in_the_future_names_the_field(signed_in):
