@@ -61,7 +61,9 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
         buffer.seek(0)
         names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         table = connection.ops.quote_name(model._meta.db_table)
-        with connection.cursor() as cursor:
+        # The driver's own errors (a connection lost during COPY) become Django's, as for any
+        # other query, so callers retry them like any other.
+        with connection.cursor() as cursor, connection.wrap_database_errors:
             cursor.cursor.copy_expert(
                 f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buffer
             )

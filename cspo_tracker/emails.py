@@ -1,6 +1,7 @@
 """Templated email: every message has a plain-text and an HTML part."""
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -42,3 +43,10 @@ def email_deliver(*, to: str, rendered: RenderedEmail, headers: dict | None = No
     )
     message.attach_alternative(rendered.html, "text/html")
     message.send()
+
+
+def message_id(key: str) -> str:
+    """A Message-ID for `key` at this site's domain: every copy of one logical email gets the
+    same one, so receiving mail systems keep one (RFC 5322 3.6.4)."""
+    domain = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"<{key}@{domain}>"

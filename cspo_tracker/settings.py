@@ -289,13 +289,23 @@ CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# --- Claimed work (reminders, roster imports, invitations) ---------------------------------------
+# A worker's claim on a piece of work expires after this long without progress: the sweep then
+# gives it to another worker. Longer than the slowest step (a batch, one email).
+CLAIM_EXPIRES = datetime.timedelta(seconds=env.int("CLAIM_EXPIRES_SECONDS", default=600))
+# How long writing how a piece of work ended keeps retrying while the database is down.
+CLAIM_DURABLE_SECONDS = env.int("CLAIM_DURABLE_SECONDS", default=180)
+# First wait before a background job retries after the database (or, for invitations, the mail
+# server) did not answer; it doubles, up to 30 times itself.
+TASK_RETRY_BASE_SECONDS = env.float("TASK_RETRY_BASE_SECONDS", default=2.0)
+
 # --- Reminders ----------------------------------------------------------------------------------
 # The daily run, at this local time (TIME_ZONE); one beat process schedules it.
 REMINDER_RUN_AT = env.str("REMINDER_RUN_AT", default="06:00")
 # Holders per sending task: the unit of work handed to the workers.
 REMINDER_BATCH_HOLDERS = env.int("REMINDER_BATCH_HOLDERS", default=100)
-# First wait before retrying a failed send; it doubles each time for six tries, after which a
-# sweep every 15 minutes keeps trying.
+# First wait before retrying a failed send; it doubles each time for six tries, after which the
+# sweep every 5 minutes keeps trying.
 REMINDER_RETRY_SECONDS = env.int("REMINDER_RETRY_SECONDS", default=60)
 try:
     _run_hour, _run_minute = (int(part) for part in REMINDER_RUN_AT.split(":"))
@@ -309,7 +319,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=_run_hour, minute=_run_minute),
     },
     # Failed or stuck reminder emails, tried again until they go.
-    "reminders-sweep": {"task": "seu_ledger.reminders_sweep", "schedule": 15 * 60},
+    "reminders-sweep": {"task": "seu_ledger.reminders_sweep", "schedule": 5 * 60},
+    # Work claimed by a worker that died, or whose job was lost, taken up again.
+    "roster-imports-sweep": {"task": "credentials.roster_imports_sweep", "schedule": 5 * 60},
+    "invitations-sweep": {"task": "credentials.invitations_sweep", "schedule": 5 * 60},
 }
 
 # --- Forms ------------------------------------------------------------------------------------
