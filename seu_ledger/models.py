@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Floor
+from django.template.defaultfilters import pluralize
 from simple_history.models import HistoricalRecords
 
 from credentials.models import Credential, Issuer, Program, Term
@@ -467,7 +468,8 @@ class Reminder(models.Model):
         UNITS_SHORT = "units_short", "Units short"
         FEE_UNPAID = "fee_unpaid", "Fee unpaid"
         EXPIRY_DAY = "expiry_day", "Expires today"
-        IN_GRACE = "in_grace", "Expired or in grace"
+        IN_GRACE = "in_grace", "In grace or suspension"
+        EXPIRED = "expired", "Expired: how to reinstate"
 
     class Status(models.TextChoices):
         DUE = "due", "Due"
@@ -476,7 +478,7 @@ class Reminder(models.Model):
         FAILED = "failed", "Failed, will be retried"
         SKIPPED = "skipped", "Not sent"
 
-    ESSENTIAL_KINDS = (Kind.EXPIRY_DAY, Kind.IN_GRACE)
+    ESSENTIAL_KINDS = (Kind.EXPIRY_DAY, Kind.IN_GRACE, Kind.EXPIRED)
 
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
@@ -518,7 +520,9 @@ class Reminder(models.Model):
     @property
     def point_label(self) -> str:
         if self.days_before > 0:
-            return f"{self.days_before} days before the end"
+            return f"{self.days_before} day{pluralize(self.days_before)} before the end"
         if self.days_before == 0:
             return "on the last day"
-        return f"{-self.days_before} days after the end"
+        if self.kind == self.Kind.EXPIRED:
+            return "on expiry"
+        return f"{-self.days_before} day{pluralize(-self.days_before)} after the end"

@@ -4,9 +4,9 @@ import datetime
 
 from celery import shared_task
 from django.conf import settings
-from django.db import OperationalError
 
 from credentials.selectors import today
+from cspo_tracker.claims import UNAVAILABLE, retry_or_give_up
 
 from .reminders.selectors import holders_with_pending_reminders, holders_with_stuck_reminders
 from .reminders.services import reminders_record, reminders_send
@@ -18,18 +18,18 @@ def _fan_out(holder_ids: list[int], day: datetime.date) -> None:
         reminders_send_task.delay(holder_ids[start : start + size], day.isoformat())
 
 
-@shared_task(
-    name="seu_ledger.reminders_run",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-)
-def reminders_run_task(on: str | None = None) -> dict:
+@shared_task(bind=True, name="seu_ledger.reminders_run", max_retries=8)
+def reminders_run_task(self, on: str | None = None) -> dict:
     """The daily job (Celery beat): record what falls due, then hand every holder with a
-    pending reminder to the sending tasks, a batch each."""
+    pending reminder to the sending tasks, a batch each. Retried while the database does not
+    answer (recording twice adds nothing); a day missed altogether is caught up by the next."""
     day = datetime.date.fromisoformat(on) if on else today()
-    recorded = reminders_record(on=day)
-    holder_ids = holders_with_pending_reminders()
+    try:
+        recorded = reminders_record(on=day)
+        holder_ids = holders_with_pending_reminders()
+    except UNAVAILABLE as failure:
+        retry_or_give_up(self, failure, args=(day.isoformat(),))
+        raise
     _fan_out(holder_ids, day)
     return {"recorded": recorded, "holders": len(holder_ids)}
 
@@ -49,15 +49,23 @@ def reminders_sweep_task() -> int:
     # Safe to run again: each holder's reminders are claimed in the database before sending.
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
     max_retries=6,
 )
 def reminders_send_task(self, holder_ids: list[int], on: str) -> int:
-    """Email each holder; the holders whose sending failed are retried with backoff."""
-    outcomes = reminders_send(holder_ids=holder_ids, on=datetime.date.fromisoformat(on))
+    """Email each holder. The holders whose sending failed are retried after
+    REMINDER_RETRY_SECONDS, doubling; a database that does not answer, after
+    TASK_RETRY_BASE_SECONDS, doubling. What is left after the retries, the sweep sends."""
+    try:
+        outcomes = reminders_send(holder_ids=holder_ids, on=datetime.date.fromisoformat(on))
+    except UNAVAILABLE as failure:
+        retry_or_give_up(self, failure)
+        raise
     failed = [o.holder_id for o in outcomes if o.error]
-    if failed and self.request.retries < self.max_retries:
-        delay = settings.REMINDER_RETRY_SECONDS * 2**self.request.retries
-        raise self.retry(args=(failed, on), countdown=delay)
+    if failed:
+        retry_or_give_up(
+            self,
+            RuntimeError(f"sending failed for {len(failed)} holder(s)"),
+            base=settings.REMINDER_RETRY_SECONDS,
+            args=(failed, on),
+        )
     return sum(len(o.sent) for o in outcomes)

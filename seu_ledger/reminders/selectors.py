@@ -20,8 +20,6 @@ from ..selectors import CredentialCard, dashboard_cards, fmt_units, money
 from .schedule import PointRange, point_ranges
 
 UNSUBSCRIBE_SALT = "seu_ledger.reminders.unsubscribe"
-# A claim older than this is taken to belong to a worker that died while sending.
-CLAIM_EXPIRES = datetime.timedelta(minutes=30)
 # Sends the 15-minute sweep tries before leaving a failing reminder to the daily run.
 SWEEP_ATTEMPTS = 20
 
@@ -29,6 +27,7 @@ SWEEP_ATTEMPTS = 20
 URGENCY = (
     Reminder.Kind.IN_GRACE,
     Reminder.Kind.EXPIRY_DAY,
+    Reminder.Kind.EXPIRED,
     Reminder.Kind.UNITS_SHORT,
     Reminder.Kind.FEE_UNPAID,
     Reminder.Kind.EXPIRY_APPROACHING,
@@ -141,9 +140,13 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
     )
 
 
+PENDING_STATUSES = (Reminder.Status.DUE, Reminder.Status.FAILED, Reminder.Status.SENDING)
+
+
 def pending_condition(now: datetime.datetime | None = None) -> Q:
-    """Reminders not sent yet: due, failed (to retry), or claimed by a worker long gone."""
-    stale = (now or timezone.now()) - CLAIM_EXPIRES
+    """Reminders not sent yet: due, failed (to retry), or claimed by a worker long gone
+    (CLAIM_EXPIRES)."""
+    stale = (now or timezone.now()) - settings.CLAIM_EXPIRES
     return Q(status__in=[Reminder.Status.DUE, Reminder.Status.FAILED]) | Q(
         status=Reminder.Status.SENDING, claimed_at__lt=stale
     )
@@ -172,7 +175,7 @@ def holders_with_stuck_reminders(now: datetime.datetime | None = None) -> list[i
     the daily run), claimed by a worker long gone, or due for longer than a claim lasts (their
     sending task was lost)."""
     now = now or timezone.now()
-    stale = now - CLAIM_EXPIRES
+    stale = now - settings.CLAIM_EXPIRES
     stuck = (
         Q(status=Reminder.Status.FAILED, attempts__lt=SWEEP_ATTEMPTS)
         | Q(status=Reminder.Status.SENDING, claimed_at__lt=stale)
@@ -278,9 +281,29 @@ class ReminderCard:
         return "See your certifications", f"{site}{reverse('ledger:dashboard')}"
 
     @property
+    def reinstate(self) -> str:
+        """How an expired credential comes back, in words (for the expiry email)."""
+        term = self.card.requirements.reasons.get("term")
+        if term:
+            return " ".join(term)
+        return (
+            "You can still renew it late, with the units and the fee below; the new term keeps "
+            "its anniversary."
+        )
+
+    @property
+    def expired_on(self) -> datetime.date:
+        """The first day the credential is not renewable in grace any more."""
+        return self.grace_ends_on + datetime.timedelta(days=1)
+
+    @property
     def headline(self) -> str:
         label = self.group.label
         ended = self.group.ends_on
+        if self.kind == Reminder.Kind.EXPIRED:
+            if self.group.top.program.lapse_is_final:
+                return f"{label} has expired: only a new examination restores it"
+            return f"{label} has expired: here is how to reinstate it"
         if self.kind == Reminder.Kind.IN_GRACE and self.card.status == Status.LAPSED:
             return f"{label} ended on {ended.day} {ended:%B %Y}"
         if self.kind == Reminder.Kind.IN_GRACE:
@@ -310,6 +333,8 @@ class ReminderCard:
 
 def card_kind(card: CredentialCard) -> str:
     """What a reminder about this card is about, from the facts on the day."""
+    if card.status == Status.LAPSED:
+        return Reminder.Kind.EXPIRED
     if card.days_left < 0:
         return Reminder.Kind.IN_GRACE
     if card.days_left == 0:

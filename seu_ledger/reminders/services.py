@@ -1,28 +1,33 @@
 """Writes about reminders: record what fell due, then claim, send and mark each exactly once.
 
-Exactly once rests on two things in the database. A reminder is a row with a unique
-(term, point), inserted before anything is sent, so two runs on the same day (two beats, a
-manual run beside the scheduled one) record it once. Sending claims the holder's pending rows
-with one conditional UPDATE, so two workers never hold the same row; the email goes out, then
-the rows are marked sent. A failed send marks them failed with the reason, and they stay
-pending until one succeeds.
+Exactly once rests on the database and the claim pattern (`cspo_tracker.claims`). A reminder is
+a row with a unique (term, point), inserted before anything is sent, so two runs on the same day
+(two beats, a manual run beside the scheduled one) record it once. Sending claims the holder's
+pending rows with one conditional UPDATE, so two workers never hold the same row; the email goes
+out, then the rows are marked sent, with retries that outlast a database restart. A failed send
+marks them failed with the reason, and they stay pending until one succeeds. Every email carries
+a Message-ID made from the reminders it carries: should a worker die between the mail server's
+acceptance and the marking, the copy sent after the claim expires has the same Message-ID, and
+receiving mail systems drop it (decision record 0010).
 """
 
 import datetime
+import hashlib
 import logging
-import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from credentials.models import User
-from cspo_tracker.emails import email_send
+from cspo_tracker.claims import claim, durable, new_owner
+from cspo_tracker.emails import email_send, message_id
 
 from ..models import Reminder
-from .selectors import ReminderPlan, due_terms, pending_condition, reminder_plan
+from .selectors import PENDING_STATUSES, ReminderPlan, due_terms, reminder_plan
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +42,7 @@ def reminders_record(*, on: datetime.date) -> int:
         r_holder=F("credential__holder_id"),
         r_point=F("point"),
         r_ends_on=F("ends_on"),
+        r_grace=F("credential__program__grace_days"),
     )
     try:
         select_sql, params = due.query.sql_with_params()
@@ -63,12 +69,18 @@ def reminders_record(*, on: datetime.date) -> int:
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({column_sql}) "  # noqa: S608
         "SELECT due.r_term, due.r_holder, due.r_point, due.r_ends_on, "
-        "CASE WHEN due.r_point > 0 THEN %s WHEN due.r_point = 0 THEN %s ELSE %s END, "
+        "CASE WHEN due.r_point > 0 THEN %s WHEN due.r_point = 0 THEN %s "
+        "WHEN due.r_point = -(due.r_grace + 1) THEN %s ELSE %s END, "
         "%s, 0, '', '', '', %s "
         f"FROM ({select_sql}) due WHERE 1 = 1 "
         "ON CONFLICT DO NOTHING"
     )
-    kinds = [Reminder.Kind.EXPIRY_APPROACHING, Reminder.Kind.EXPIRY_DAY, Reminder.Kind.IN_GRACE]
+    kinds = [
+        Reminder.Kind.EXPIRY_APPROACHING,
+        Reminder.Kind.EXPIRY_DAY,
+        Reminder.Kind.EXPIRED,  # the expiry point: schedule.expiry_point
+        Reminder.Kind.IN_GRACE,
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*kinds, Reminder.Status.DUE, timezone.now(), *params])
         return max(cursor.rowcount, 0)
@@ -89,19 +101,26 @@ class HolderOutcome:
 
 
 def _claim(holder_id: int) -> tuple[str, list[Reminder]]:
-    """Take the holder's pending reminders for this worker alone."""
-    token = uuid.uuid4().hex
-    now = timezone.now()
-    claimed = Reminder.objects.filter(pending_condition(now), holder_id=holder_id).update(
-        status=Reminder.Status.SENDING, claim_token=token, claimed_at=now
+    """Take the holder's pending reminders (free, or held by a claim past CLAIM_EXPIRES) for
+    this worker alone."""
+    token = new_owner()
+    pending = Reminder.objects.filter(status__in=PENDING_STATUSES, holder_id=holder_id)
+    taken = claim(
+        pending, owner=token, expires=settings.CLAIM_EXPIRES, status=Reminder.Status.SENDING
     )
-    if not claimed:
+    if not taken:
         return token, []
     return token, list(
         Reminder.objects.filter(claim_token=token, status=Reminder.Status.SENDING).select_related(
             "term"
         )
     )
+
+
+def reminder_message_id(reminders: list[Reminder]) -> str:
+    """A Message-ID that is the same for every copy of the email carrying these reminders."""
+    ids = ",".join(str(pk) for pk in sorted(reminder.pk for reminder in reminders))
+    return message_id(f"reminders-{hashlib.sha256(ids.encode()).hexdigest()[:32]}")
 
 
 def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutcome:
@@ -126,35 +145,45 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
             )
         if not plan.cards:
             return HolderOutcome(holder=holder, plan=plan)
+        headers = {**plan.headers(), "Message-ID": reminder_message_id(plan.to_send)}
         email_send(
             to=holder.email,
             template=REMINDER_TEMPLATE,
             context=plan.context(),
-            headers=plan.headers(),
+            headers=headers,
         )
     except Exception as failure:  # noqa: BLE001 - recorded on the rows, retried by the caller
         # The mail server refused, or anything else went wrong: the reminders stay pending.
-        # (If the database itself is gone, the claim expires and a later run takes them.)
+        # (If the database itself is gone for longer than `durable` waits, the claim expires
+        # and the sweep takes them.)
         error = f"{type(failure).__name__}: {failure}"[:2000]
-        mine.update(
-            status=Reminder.Status.FAILED,
-            attempts=F("attempts") + 1,
-            last_error=error,
-            claim_token="",
+        durable(
+            lambda: mine.update(
+                status=Reminder.Status.FAILED,
+                attempts=F("attempts") + 1,
+                last_error=error,
+                claim_token="",
+            ),
+            what=f"reminders of holder {holder_id} failed",
         )
         logger.warning("reminder email to holder %s failed: %s", holder_id, error)
         return HolderOutcome(holder=holder, error=error, holder_id=holder_id)
     now = timezone.now()
-    with transaction.atomic():
-        for card in plan.cards:
-            mine.filter(pk__in=[r.pk for r in card.reminders]).update(
-                status=Reminder.Status.SENT,
-                kind=card.kind,
-                sent_at=now,
-                attempts=F("attempts") + 1,
-                last_error="",
-                claim_token="",
-            )
+
+    def mark_sent():
+        with transaction.atomic():
+            for card in plan.cards:
+                mine.filter(pk__in=[r.pk for r in card.reminders]).update(
+                    status=Reminder.Status.SENT,
+                    kind=card.kind,
+                    sent_at=now,
+                    attempts=F("attempts") + 1,
+                    last_error="",
+                    claim_token="",
+                )
+
+    # The email went: its rows must say so even if the database restarts meanwhile.
+    durable(mark_sent, what=f"reminders of holder {holder_id} sent")
     return HolderOutcome(holder=holder, plan=plan)
 
 

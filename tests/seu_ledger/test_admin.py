@@ -158,7 +158,7 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
     assert credential.terms.get().ends_on == datetime.date(2027, 2, 28)
     assert requirements.balance.required == Decimal(12)
     assert "fee of €80" in requirements.reasons["fee"][0]
-    assert reminder_points(program("CPO")) == (60, 14, 0, -10, -20, -30)
+    assert reminder_points(program("CPO")) == (60, 14, 0, -10, -20, -30, -31)
 
 
 def test_a_reminder_schedule_that_is_not_days_is_refused_naming_the_field(admin_client):

@@ -16,6 +16,7 @@ from seu_ledger.models import Reminder, RuleVersion
 from seu_ledger.reminders.schedule import point_on, point_ranges, reminder_points
 from seu_ledger.reminders.selectors import (
     SKIP_RENEWED,
+    SKIP_SUPERSEDED,
     SKIP_UNSUBSCRIBED,
     due_terms,
     holders_with_pending_reminders,
@@ -66,9 +67,11 @@ log = learning_entry
 # --- The schedule ---------------------------------------------------------------------------
 
 
-def test_default_points_are_90_60_30_7_the_last_day_and_weekly_in_grace():
-    assert reminder_points(program("CSPO")) == (90, 60, 30, 7, 0)
-    assert reminder_points(program("CSP-PO")) == (90, 60, 30, 7, 0, *range(-7, -91, -7))
+def test_default_points_are_90_60_30_7_the_last_day_weekly_in_grace_and_expiry():
+    assert reminder_points(program("CSPO")) == (90, 60, 30, 7, 0, -1)
+    assert reminder_points(program("CSP-PO")) == (90, 60, 30, 7, 0, *range(-7, -91, -7), -91)
+    pmi = reminder_points(program("PMI-ACP"))  # a year of suspension, weekly, then expiry
+    assert (pmi[4], pmi[5], pmi[-2], pmi[-1]) == (0, -7, -364, -366)
 
 
 @pytest.mark.parametrize(
@@ -88,21 +91,26 @@ def test_default_points_are_90_60_30_7_the_last_day_and_weekly_in_grace():
         (-7, -7),
         (-13, -7),
         (-90, -84),
-        (-91, None),  # ...and nothing once lapsed
+        (-91, -91),  # expired for good: how to reinstate it...
+        (-121, -91),  # ...caught up for 30 days after
+        (-122, None),
     ],
 )
 def test_a_term_is_at_the_latest_point_that_has_come(days_left, expected):
-    points = (90, 60, 30, 7, 0, *range(-7, -91, -7))
+    points = (90, 60, 30, 7, 0, *range(-7, -91, -7), -91)
     assert point_on(days_left, points, grace_days=90) == expected
 
 
-def test_without_grace_nothing_is_due_after_the_last_day():
-    assert point_on(-1, (90, 60, 30, 7, 0), grace_days=0) is None
+@pytest.mark.parametrize(
+    ("days_left", "expected"), [(0, 0), (-1, -1), (-2, -1), (-31, -1), (-32, None)]
+)
+def test_without_grace_the_day_after_the_end_is_the_expiry_point(days_left, expected):
+    assert point_on(days_left, (90, 60, 30, 7, 0, -1), grace_days=0) == expected
 
 
 def test_a_program_overrides_its_schedule():
     prog = Program(reminder_days_before="45, 14", grace_days=30, grace_reminder_every_days=10)
-    assert reminder_points(prog) == (45, 14, 0, -10, -20, -30)
+    assert reminder_points(prog) == (45, 14, 0, -10, -20, -30, -31)
     prog.full_clean(exclude=["issuer", "code", "name"])
     with pytest.raises(Exception, match="whole numbers of days"):
         Program(reminder_days_before="ninety").clean_fields(exclude=["issuer", "code", "name"])
@@ -143,7 +151,8 @@ def test_the_date_ranges_the_scan_uses_agree_with_the_rule(days, grace, every, d
 def test_the_scan_selects_exactly_the_terms_the_rule_says(on):
     holder = UserFactory()
     csp = program("CSP-PO")
-    offsets = [120, 91, 90, 75, 60, 31, 30, 8, 7, 1, 0, -1, -6, -7, -8, -84, -90, -91, -200]
+    offsets = [120, 91, 90, 75, 60, 31, 30, 8, 7, 1, 0, -1, -6, -7, -8, -84, -90, -91, -121]
+    offsets += [-122, -200]
     expected = {}
     for offset in offsets:
         other = UserFactory()
@@ -262,12 +271,14 @@ def test_a_term_is_reminded_on_each_point_of_its_life_once_and_never_after_renew
         if len(mail.outbox) > before:
             sent_on.append((ends_on - day).days)
         day += DAY
-    assert sent_on == [90, 60, 30, 7, 0, *range(-7, -91, -7)]
+    assert sent_on == [90, 60, 30, 7, 0, *range(-7, -91, -7), -91]
     assert len(mail.outbox) == len(sent_on)
     kinds = list(Reminder.objects.order_by("-days_before").values_list("kind", flat=True))
     assert kinds[:4] == [Reminder.Kind.UNITS_SHORT] * 4
     assert kinds[4] == Reminder.Kind.EXPIRY_DAY
-    assert set(kinds[5:]) == {Reminder.Kind.IN_GRACE}
+    assert set(kinds[5:-1]) == {Reminder.Kind.IN_GRACE}
+    assert kinds[-1] == Reminder.Kind.EXPIRED
+    assert mail.outbox[-1].subject == "CSP-PO has expired: here is how to reinstate it"
     assert "CSP-PO expires today" in mail.outbox[4].subject
     assert "ended on 29 February 2028" in mail.outbox[5].subject
     assert "83 days left in the grace period" in mail.outbox[5].body
@@ -511,21 +522,64 @@ def test_an_unexpected_error_for_one_holder_does_not_stop_the_others(monkeypatch
     assert broken.pk in holders_with_pending_reminders()
 
 
-def test_a_claim_left_by_a_dead_worker_is_taken_back_after_half_an_hour():
+def test_a_claim_left_by_a_dead_worker_is_taken_back_once_it_expires():
     on = datetime.date(2026, 6, 1)
     holder = UserFactory()
     issue(holder, "CSPO", on)
     reminders_record(on=on)
-    claimed_at = datetime.datetime(2030, 1, 1, 8, 40, tzinfo=datetime.UTC)  # 20 minutes ago
+    claimed_at = datetime.datetime(2030, 1, 1, 8, 55, tzinfo=datetime.UTC)  # 5 minutes ago
     Reminder.objects.update(status=Reminder.Status.SENDING, claim_token="x", claimed_at=claimed_at)
     assert holders_with_stuck_reminders() == []
     reminders_send_to_holder(holder_id=holder.pk, on=on)
     assert mail.outbox == []
-    with time_machine.travel(datetime.datetime(2030, 1, 1, 9, 11, tzinfo=datetime.UTC)):
+    with time_machine.travel(datetime.datetime(2030, 1, 1, 9, 6, tzinfo=datetime.UTC)):
         assert holders_with_stuck_reminders() == [holder.pk]
         reminders_send_to_holder(holder_id=holder.pk, on=on)
     assert len(mail.outbox) == 1
     assert Reminder.objects.get().status == Reminder.Status.SENT
+
+
+@pytest.mark.parametrize("gap_from", [datetime.date(2027, 12, 24), datetime.date(2028, 2, 22)])
+@pytest.mark.parametrize("ends_after", range(1, 10))
+def test_a_no_grace_term_that_ended_in_a_ten_day_gap_gets_the_expiry_email_once(
+    gap_from, ends_after
+):
+    """Nothing ran for ten days (over a year end; over Feb 29) while a CSPO term ended; its 7-
+    or 30-day reminder was recorded before the gap and never sent. The next run sends one
+    email, that it expired and how to reinstate it; the older reminder is superseded."""
+    holder = UserFactory()
+    ends_on = gap_from + ends_after * DAY
+    issue(holder, "CSPO", ends_on)
+    reminders_record(on=gap_from)
+    earlier = Reminder.objects.get()
+    assert earlier.days_before == (7 if ends_after <= 7 else 30)
+    run(gap_from + 11 * DAY)
+    run(gap_from + 12 * DAY)  # and the day after: nothing more
+    [message] = mail.outbox
+    assert message.subject == "CSPO has expired: here is how to reinstate it"
+    assert f"{ends_on.day} {ends_on:%B %Y}" in message.body
+    rows = Reminder.objects.order_by("-days_before").values_list(
+        "days_before", "status", "kind", "skip_reason"
+    )
+    assert list(rows) == [
+        (
+            earlier.days_before,
+            Reminder.Status.SKIPPED,
+            earlier.kind,
+            SKIP_SUPERSEDED.format(point="on expiry"),
+        ),
+        (-1, Reminder.Status.SENT, Reminder.Kind.EXPIRED, ""),
+    ]
+
+
+def test_the_expiry_email_is_caught_up_for_thirty_days_then_not_at_all():
+    holder, late = UserFactory(), UserFactory()
+    ends_on = datetime.date(2028, 2, 29)
+    issue(holder, "CSPO", ends_on)
+    issue(late, "CSPO", ends_on - DAY)
+    run(ends_on + 31 * DAY)  # day 31 after the end of the first, day 32 of the other
+    assert [m.to for m in mail.outbox] == [[holder.email]]
+    assert not Reminder.objects.filter(holder=late).exists()
 
 
 def test_a_last_day_reminder_that_could_not_go_in_time_still_goes_after_the_end(settings):
@@ -537,7 +591,7 @@ def test_a_last_day_reminder_that_could_not_go_in_time_still_goes_after_the_end(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     reminders_send_to_holder(holder_id=holder.pk, on=ends_on + DAY)
     [message] = mail.outbox
-    assert message.subject == "CSPO ended on 1 June 2026"
+    assert message.subject == "CSPO has expired: here is how to reinstate it"
     assert "You can still renew until" not in message.body
     assert "List-Unsubscribe" not in message.extra_headers  # essential: always sent
 
