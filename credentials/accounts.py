@@ -13,12 +13,14 @@ from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from cspo_tracker.emails import email_render, email_send
+from cspo_tracker.claims import claim, durable, new_owner
+from cspo_tracker.emails import email_render, email_send, message_id
 from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
@@ -106,22 +108,6 @@ def _state_set(user: User, state: str, *fields: str) -> None:
     user.state = state
     user.state_changed_at = timezone.now()
     user.save(update_fields=["state", "state_changed_at", *fields])
-
-
-def holder_invite(*, holder: User, client: str | None = None) -> None:
-    """Email an invited holder (registered by staff or a roster) a link to set a password and
-    accept the licence agreement; the link works once, for PASSWORD_RESET_TIMEOUT, and only
-    while the account is still invited. Records when it was sent.
-
-    Raises ValidationError for an account in another state, RateLimited past the invitation
-    limits (per address, and per client for a staff member's request).
-    """
-    if holder.state != State.INVITED:
-        raise ValidationError(NOT_INVITED)
-    account_emails_allow(kind="invitation", address=holder.email, client=client)
-    link = account_link(holder, url_name="invitation_accept", tokens=invitation_tokens)
-    email_send(to=holder.email, template="invitation", context={"user": holder, "link": link})
-    User.objects.filter(pk=holder.pk).update(invited_at=timezone.now())
 
 
 def licence_accept(*, user: User) -> None:
@@ -402,3 +388,114 @@ def profile_update(*, user: User, first_name: str, last_name: str) -> User:
         user.first_name, user.last_name = names["first_name"], names["last_name"]
         user.save(update_fields=["first_name", "last_name"])
     return user
+
+
+# --- Invitations: an outbox row per invitation owed, claimed, sent once ----------------------
+
+
+def invitations_request(*, holder_ids: list[int], requested_by: User | None = None) -> list[int]:
+    """Owe an invitation to each of these holders that is still invited: one waiting row per
+    holder (a holder with one waiting gets no second). The rows are sent by a worker once this
+    transaction commits, and by the sweep if that job is lost. Returns the waiting rows' ids."""
+    from .models import Invitation
+
+    holders = list(
+        User.objects.filter(pk__in=holder_ids, state=State.INVITED).values_list("pk", flat=True)
+    )
+    Invitation.objects.bulk_create(
+        [Invitation(holder_id=pk, requested_by=requested_by) for pk in holders],
+        ignore_conflicts=True,
+    )
+    waiting = list(
+        Invitation.objects.filter(holder_id__in=holders, sent_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if waiting:
+        transaction.on_commit(lambda: _invitations_queue(waiting))
+    return waiting
+
+
+def _invitations_queue(invitation_ids: list[int]) -> None:
+    from .tasks import invitations_send_task
+
+    for start in range(0, len(invitation_ids), 200):
+        invitations_send_task.delay(invitation_ids[start : start + 200])
+
+
+def invitation_send(*, invitation_id: int) -> bool:
+    """Send one waiting invitation, once: claimed first (another worker, or this one's
+    redelivered task, finds it taken), then emailed with a Message-ID of its own, then marked
+    sent with retries that outlast a database restart. An invitation to a holder who is no
+    longer invited is dropped. Returns whether an email went; raises the mail server's error
+    after recording it (the caller retries)."""
+    from .models import Invitation
+
+    owner = new_owner()
+    waiting = Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True)
+    if not claim(waiting, owner=owner, expires=settings.CLAIM_EXPIRES):
+        return False
+    invitation = Invitation.objects.select_related("holder").get(pk=invitation_id)
+    holder = invitation.holder
+    if holder.state != State.INVITED:
+        Invitation.objects.filter(pk=invitation_id, claim_token=owner).delete()
+        return False
+    link = account_link(holder, url_name="invitation_accept", tokens=invitation_tokens)
+    try:
+        email_send(
+            to=holder.email,
+            template="invitation",
+            context={"user": holder, "link": link},
+            headers={"Message-ID": message_id(f"invitation-{invitation_id}")},
+        )
+    except Exception as failure:
+        error = f"{type(failure).__name__}: {failure}"[:2000]
+        durable(
+            lambda: Invitation.objects.filter(pk=invitation_id, claim_token=owner).update(
+                claim_token="", attempts=F("attempts") + 1, last_error=error
+            ),
+            what=f"invitation {invitation_id} failed",
+        )
+        raise
+
+    def mark_sent():
+        now = timezone.now()
+        with transaction.atomic():
+            Invitation.objects.filter(pk=invitation_id, claim_token=owner).update(
+                sent_at=now, claim_token="", attempts=F("attempts") + 1, last_error=""
+            )
+            User.objects.filter(pk=holder.pk).update(invited_at=now)
+
+    durable(mark_sent, what=f"invitation {invitation_id} sent")
+    return True
+
+
+def invitations_send(*, invitation_ids: list[int]) -> int:
+    """Send these invitations; one failing does not stop the others. Returns how many went;
+    raises the first failure at the end, so the task retries (sent ones are not sent again)."""
+    sent, failures = 0, []
+    for invitation_id in invitation_ids:
+        try:
+            sent += invitation_send(invitation_id=invitation_id)
+        except Exception as failure:  # noqa: BLE001 - recorded on its row, raised below
+            failures.append(failure)
+    if failures:
+        raise failures[0]
+    return sent
+
+
+def holder_invite(*, holder: User, requested_by: User | None = None, client: str | None = None):
+    """Staff invite one holder now: within the invitation limits (per address, and per
+    staff client), an invitation row is owed and sent at once. Raises ValidationError for an
+    account that is not invited, RateLimited past the limits, the mail server's error."""
+    if holder.state != State.INVITED:
+        raise ValidationError(NOT_INVITED)
+    account_emails_allow(kind="invitation", address=holder.email, client=client)
+    from .models import Invitation
+
+    with transaction.atomic():
+        Invitation.objects.get_or_create(
+            holder=holder, sent_at__isnull=True, defaults={"requested_by": requested_by}
+        )
+    waiting = Invitation.objects.get(holder=holder, sent_at__isnull=True)
+    invitation_send(invitation_id=waiting.pk)

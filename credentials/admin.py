@@ -67,10 +67,19 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
         sent = 0
         for user in queryset:
             try:
-                accounts.holder_invite(holder=user, client=client_ip(request))
+                accounts.holder_invite(
+                    holder=user, requested_by=request.user, client=client_ip(request)
+                )
             except (ValidationError, accounts.RateLimited) as refusal:
                 reason = " ".join(getattr(refusal, "messages", [str(refusal)]))
                 self.message_user(request, f"Not sent to {user.email}: {reason}", messages.ERROR)
+            except OSError as failure:  # the mail server: the invitation waits for the sweep
+                self.message_user(
+                    request,
+                    f"Not sent to {user.email} yet: the mail server answered “{failure}”. "
+                    "It is tried again every few minutes.",
+                    messages.WARNING,
+                )
             else:
                 sent += 1
         self.message_user(request, f"Sent {sent} invitation(s).")

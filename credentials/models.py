@@ -579,6 +579,15 @@ class RosterImport(models.Model):
     run_token = models.CharField(
         max_length=64, blank=True, help_text="The task run that holds this import while applying."
     )
+    claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the run holding it last showed progress; past CLAIM_EXPIRES the sweep "
+        "hands the import to another run.",
+    )
+    retry_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the next attempt is due after a failure."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -590,3 +599,44 @@ class RosterImport(models.Model):
     @property
     def percent_done(self) -> int:
         return 100 if not self.rows_total else int(self.rows_done * 100 / self.rows_total)
+
+    def is_stuck(self, now=None) -> bool:
+        """Queued or applying, with no progress for longer than a claim lasts."""
+        from django.conf import settings
+
+        if self.status not in (self.Status.QUEUED, self.Status.APPLYING):
+            return False
+        last = self.claimed_at or self.created_at
+        return last < (now or timezone.now()) - settings.CLAIM_EXPIRES
+
+
+class Invitation(models.Model):
+    """An invitation email owed to an invited holder: written when one is asked for (a roster
+    created the holder, staff asked), claimed by the worker that sends it, marked sent. At most
+    one waits per holder. Rows that wait too long or whose claim expired are sent by the
+    sweep, so a process dying while sending loses nothing (decision record 0010)."""
+
+    holder = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claim_token = models.CharField(max_length=32, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["holder"],
+                condition=models.Q(sent_at__isnull=True),
+                name="credentials_invitation_one_waiting_per_holder",
+            ),
+        ]
+
+    def __str__(self):
+        state = "sent" if self.sent_at else "waiting"
+        return f"Invitation to {self.holder} ({state})"

@@ -319,3 +319,18 @@ def sign_in_ceiling_reached(key: str, *, now: datetime.datetime | None = None) -
         username=key, attempt_time__gte=since, locked_out=False
     )
     return failures.count() >= settings.SIGN_IN_ADDRESS_CEILING
+
+
+def invitations_waiting(now: datetime.datetime | None = None) -> list[int]:
+    """Invitations owed and not sent whose job should have sent them by now: free and asked
+    for longer ago than a claim lasts (the job was lost), or claimed past CLAIM_EXPIRES (the
+    worker died); at most 20 tries."""
+    from .models import Invitation
+
+    stale = (now or timezone.now()) - settings.CLAIM_EXPIRES
+    lost = Q(claim_token="", requested_at__lt=stale) | Q(claimed_at__lt=stale)
+    return list(
+        Invitation.objects.filter(lost, sent_at__isnull=True, attempts__lt=20)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

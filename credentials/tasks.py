@@ -1,9 +1,21 @@
 """Celery tasks of the credentials app: ids in, a service call, nothing else."""
 
-from celery import shared_task
-from django.db import OperationalError
+import datetime
 
-from .roster.imports import holders_invite, roster_import_apply, roster_import_fail
+from celery import shared_task
+from django.utils import timezone
+
+from cspo_tracker.claims import UNAVAILABLE, retry_or_give_up
+
+from .accounts import invitations_send
+from .roster.imports import (
+    ClaimLost,
+    roster_import_apply,
+    roster_import_fail,
+    roster_import_retry_at,
+    roster_imports_sweep,
+)
+from .selectors import invitations_waiting
 
 
 @shared_task(
@@ -39,26 +51,52 @@ def password_link_task(email: str) -> int:
     # the same task redelivered after its worker died takes over where it stopped.
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=5,
+    max_retries=8,
 )
 def roster_import_apply_task(self, import_id: int) -> None:
     try:
         roster_import_apply(import_id=import_id, run_token=self.request.id or "")
-    except OperationalError as failure:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=failure, countdown=2**self.request.retries) from failure
-        roster_import_fail(import_id=import_id, failure=failure)
+    except ClaimLost:
+        return  # another run took over this stuck import; it finishes it
+    except UNAVAILABLE as failure:
+
+        def show_retry(countdown: float) -> None:
+            roster_import_retry_at(
+                import_id=import_id,
+                retry_at=timezone.now() + datetime.timedelta(seconds=countdown),
+            )
+
+        retry_or_give_up(self, failure, before=show_retry)
+        # Out of retries with the database still away: the import stays applying, its claim
+        # expires, and the sweep queues it again once the database is back.
         raise
     except Exception as failure:
         roster_import_fail(import_id=import_id, failure=failure)
         raise
 
 
-@shared_task(
-    name="credentials.holders_invite",
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
-def holders_invite_task(holder_ids: list[int]) -> int:
-    return holders_invite(holder_ids=holder_ids)
+@shared_task(bind=True, name="credentials.invitations_send", max_retries=8)
+def invitations_send_task(self, invitation_ids: list[int]) -> int:
+    """Send these invitations; retried while the mail server or the database fails (each
+    invitation is claimed, so none goes twice), then left to the sweep."""
+    try:
+        return invitations_send(invitation_ids=invitation_ids)
+    except (OSError, *UNAVAILABLE) as failure:
+        retry_or_give_up(self, failure)
+        raise
+
+
+@shared_task(name="credentials.invitations_sweep")
+def invitations_sweep_task() -> int:
+    """Every few minutes (Celery beat): send the invitations whose job was lost or whose
+    worker died while sending."""
+    waiting = invitations_waiting()
+    if waiting:
+        invitations_send_task.delay(waiting)
+    return len(waiting)
+
+
+@shared_task(name="credentials.roster_imports_sweep")
+def roster_imports_sweep_task() -> list[int]:
+    """Every few minutes (Celery beat): queue again the imports stuck queued or applying."""
+    return roster_imports_sweep()

@@ -339,6 +339,7 @@ def roster_apply_batch(
     """Write one batch of valid rows in one transaction; return the ids of its holders who still
     need an invitation (never signed in, no password, not invited yet)."""
     programs = {p.code: p for p in Program.objects.select_related("issuer")}
+    changes_before = sum(summary.values())
     with transaction.atomic():
         users = _users(rows, summary)
         _memberships(rows, users, programs, summary)
@@ -348,11 +349,14 @@ def roster_apply_batch(
         if recorded:
             responses = attendances_recorded.send(sender=Attendance, attendances=recorded)
             summary["units_entries_logged"] += sum(count or 0 for _, count in responses)
-        holders_touch([user.pk for user in users.values()])
+        if sum(summary.values()) != changes_before:
+            # Something in this batch changed: its holders' dashboards are stale. A batch that
+            # changed nothing (the same file again) leaves every cached dashboard as it is.
+            holders_touch([user.pk for user in users.values()])
     return [
         user.pk
         for user in users.values()
-        if user.invited_at is None and user.last_login is None and not user.has_usable_password()
+        if user.invited_at is None and user.state == User.State.INVITED
     ]
 
 

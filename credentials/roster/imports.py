@@ -1,5 +1,6 @@
 """The life of an uploaded roster: check it, queue it, apply it (resumably), invite holders."""
 
+import contextlib
 import csv
 import io
 import logging
@@ -9,13 +10,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from cspo_tracker.claims import UNAVAILABLE, durable
 from cspo_tracker.history import audit_context
 from cspo_tracker.spreadsheets import csv_safe
 
-from ..accounts import RateLimited, holder_invite
+from ..accounts import invitations_request
 from ..models import RosterImport, User
 from .apply import roster_apply
 from .parse import COLUMNS, RosterFileError, roster_rows
@@ -55,48 +58,94 @@ def roster_import_check(*, data: bytes, name: str, uploaded_by: User | None) -> 
     return record
 
 
-def roster_import_queue(*, record: RosterImport, only_valid_rows: bool) -> RosterImport:
-    """Confirm a checked roster (or a failed one, to finish it): apply it in the background
-    after this transaction commits."""
+ALREADY_DONE = "This roster was applied already; applying it again would change nothing."
+BEING_APPLIED = (
+    "This roster is being applied now ({done} of {total} rows); this page follows its progress."
+)
+
+
+class ClaimLost(Exception):
+    """Another run took this import over (this one was stuck past its claim): stop."""
+
+
+def roster_import_queue(*, record: RosterImport, only_valid_rows: bool, now=None) -> RosterImport:
+    """Confirm a checked roster, or run a failed or stuck one again to finish it: apply it in
+    the background after this transaction commits. Raises ValidationError saying why when
+    there is nothing to start: applied already, being applied now, rows with errors."""
     from ..tasks import roster_import_apply_task
 
+    now = now or timezone.now()
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=record.pk)
-        if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.FAILED):
-            return record
-        if not record.rows_total:
+        if record.status == RosterImport.Status.DONE:
+            raise ValidationError(ALREADY_DONE)
+        if record.status == RosterImport.Status.REJECTED or not record.rows_total:
             raise ValidationError(NOTHING_VALID)
+        in_progress = record.status in (RosterImport.Status.QUEUED, RosterImport.Status.APPLYING)
+        if in_progress and not record.is_stuck(now):
+            raise ValidationError(
+                BEING_APPLIED.format(done=record.rows_done, total=record.rows_total)
+            )
         if record.errors and not (only_valid_rows or record.only_valid_rows):
             raise ValidationError(HAS_ERRORS)
         record.only_valid_rows = only_valid_rows or record.only_valid_rows
         record.status = RosterImport.Status.QUEUED
         record.failure = ""
-        record.save(update_fields=["only_valid_rows", "status", "failure"])
+        record.run_token = ""
+        record.claimed_at = now
+        record.retry_at = None
+        record.save(
+            update_fields=[
+                "only_valid_rows",
+                "status",
+                "failure",
+                "run_token",
+                "claimed_at",
+                "retry_at",
+            ]
+        )
         transaction.on_commit(lambda: roster_import_apply_task.delay(record.pk))
     return record
 
 
-def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
-    """Apply a queued roster in batches, saving progress with each batch.
-
-    A run first claims the import with its token: a second run of the same import (a duplicate
-    message, a click while a retry is pending) finds it held and stops, while the same task
-    redelivered after its worker died carries the same token and takes over. Every run applies
-    all valid rows again from the start; the writes are upserts, so rows already in are
-    skipped, nothing is duplicated and no row is left out.
-    """
+def _take(import_id: int, run_token: str) -> tuple[RosterImport | None, dict]:
+    """Claim the import for this run: a queued one, one this run already holds (its task
+    redelivered), or one whose holder stopped showing progress. Returns it, or None when it is
+    done or another run holds it, and what earlier, unfinished runs counted."""
+    now = timezone.now()
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=import_id)
         if record.status == RosterImport.Status.DONE:
-            return record
-        if record.status == RosterImport.Status.APPLYING and record.run_token != run_token:
-            return record
-        # What earlier, unfinished runs changed still counts in the summary.
-        earlier = dict(record.summary) if record.status != RosterImport.Status.QUEUED else {}
+            return None, {}
+        held = record.status == RosterImport.Status.APPLYING and record.run_token != run_token
+        if held and not record.is_stuck(now):
+            return None, {}
+        if record.status not in (RosterImport.Status.QUEUED, RosterImport.Status.APPLYING):
+            return None, {}
+        earlier = dict(record.summary)  # unfinished runs' changes still count in the summary
         record.status = RosterImport.Status.APPLYING
         record.run_token = run_token
+        record.claimed_at = now
+        record.retry_at = None
         record.rows_done = 0
-        record.save(update_fields=["status", "run_token", "rows_done"])
+        record.save(update_fields=["status", "run_token", "claimed_at", "retry_at", "rows_done"])
+    return record, earlier
+
+
+def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
+    """Apply a queued roster in batches, saving progress (and so its claim) with each batch.
+
+    A run first claims the import with its token (`cspo_tracker.claims`): a second run of the
+    same import finds it held and stops, the same task redelivered after its worker died
+    carries the same token and takes over, and a run that stopped showing progress for longer
+    than CLAIM_EXPIRES loses it to the next one (the sweep queues that). Every run applies all
+    valid rows again from the start; the writes are upserts, so rows already in are skipped,
+    nothing is duplicated and no row is left out. The end is written with retries that outlast
+    a database restart, with the holders' invitations in the same transaction.
+    """
+    record, earlier = _take(import_id, run_token)
+    if record is None:
+        return RosterImport.objects.get(pk=import_id)
     with record.file.open("rb") as handle:
         report = roster_check(handle.read())
 
@@ -105,77 +154,79 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
         return {key: earlier.get(key, 0) + summary.get(key, 0) for key in sorted(keys)}
 
     def on_batch(rows_done, invite_ids, summary):
-        RosterImport.objects.filter(pk=record.pk).update(
-            rows_done=rows_done, summary=merged(summary)
+        held = RosterImport.objects.filter(pk=record.pk, run_token=run_token).update(
+            rows_done=rows_done, summary=merged(summary), claimed_at=timezone.now()
         )
+        if not held:
+            raise ClaimLost(f"roster import {record.pk} was taken over by another run")
 
     # The audit trail names who uploaded the roster, and which file made each change.
     with audit_context(user=record.uploaded_by_id, reason=f"Roster import: {record.original_name}"):
         summary = roster_apply(report, batch_size=settings.ROSTER_BATCH_ROWS, on_batch=on_batch)
-    invite = list(
-        User.objects.filter(
-            email__in={row.email for row in report.rows},
-            invited_at__isnull=True,
-            state=User.State.INVITED,
-        ).values_list("pk", flat=True)
-    )
-    record.status = RosterImport.Status.DONE
-    record.rows_total = record.rows_done = len(report.rows)
-    record.summary = merged(summary)
-    record.finished_at = timezone.now()
-    with transaction.atomic():
-        record.save(update_fields=["status", "rows_total", "rows_done", "summary", "finished_at"])
-        if invite:
-            transaction.on_commit(lambda: _queue_invitations(invite))
-    return record
+    emails = {row.email for row in report.rows}
+
+    def finish():
+        with transaction.atomic():
+            done = RosterImport.objects.filter(pk=record.pk, run_token=run_token).update(
+                status=RosterImport.Status.DONE,
+                rows_total=len(report.rows),
+                rows_done=len(report.rows),
+                summary=merged(summary),
+                finished_at=timezone.now(),
+                run_token="",
+                retry_at=None,
+            )
+            if done:
+                invite = User.objects.filter(
+                    email__in=emails, invited_at__isnull=True, state=User.State.INVITED
+                ).values_list("pk", flat=True)
+                invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
+
+    durable(finish, what=f"roster import {record.pk} done")
+    return RosterImport.objects.get(pk=record.pk)
+
+
+def roster_import_retry_at(*, import_id: int, retry_at) -> None:
+    """Say when the next attempt of a failing import is due (for the staff page), if the
+    database answers; the retry happens either way."""
+    with contextlib.suppress(*UNAVAILABLE):
+        RosterImport.objects.filter(pk=import_id).update(retry_at=retry_at)
 
 
 def roster_import_fail(*, import_id: int, failure: BaseException) -> None:
-    """Mark an import failed (after its retries): staff can run it again to finish it."""
+    """Mark an import failed after its retries, with the reason: staff can run it again to
+    finish it. Written with retries that outlast a database restart; if the database stays
+    away longer, the import is left applying, and the sweep takes it once its claim expires."""
     log.error("roster import %s failed: %s", import_id, failure)
-    RosterImport.objects.filter(pk=import_id).update(
-        status=RosterImport.Status.FAILED,
-        failure=f"{type(failure).__name__}: {failure}",
-        run_token="",
+    durable(
+        lambda: RosterImport.objects.filter(pk=import_id).update(
+            status=RosterImport.Status.FAILED,
+            failure=f"{type(failure).__name__}: {failure}"[:2000],
+            run_token="",
+            retry_at=None,
+        ),
+        what=f"roster import {import_id} failed",
     )
 
 
-def _queue_invitations(holder_ids: list[int]) -> None:
-    from ..tasks import holders_invite_task
-
-    for start in range(0, len(holder_ids), 200):
-        holders_invite_task.delay(holder_ids[start : start + 200])
-
-
-def holders_invite(*, holder_ids: list[int]) -> int:
-    """Email an invitation to each holder not invited yet: claimed in the database first, so
-    two workers or a rerun never send the same one twice. A failure releases that holder's
-    claim and the others still go; it is raised at the end so the task retries. Returns how
-    many were sent."""
-    sent, failures = 0, []
-    holders = User.objects.filter(
-        pk__in=holder_ids, invited_at__isnull=True, state=User.State.INVITED
-    )
-    for holder in holders:
-        claimed = User.objects.filter(pk=holder.pk, invited_at__isnull=True).update(
-            invited_at=timezone.now()
-        )
-        if not claimed:
-            continue
+def roster_imports_sweep(*, now=None) -> list[int]:
+    """Queue again every import stuck queued or applying (no progress for longer than
+    CLAIM_EXPIRES: its worker died, its task was lost, the database was away). Returns their
+    ids."""
+    now = now or timezone.now()
+    stale = now - settings.CLAIM_EXPIRES
+    stuck = RosterImport.objects.filter(
+        status__in=[RosterImport.Status.QUEUED, RosterImport.Status.APPLYING]
+    ).filter(Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale))
+    stuck = stuck.order_by("pk")
+    queued = []
+    for record in stuck:
         try:
-            holder_invite(holder=holder)
-        except RateLimited:
-            # Invited too often lately: left for staff to invite again; not a failure to retry.
-            User.objects.filter(pk=holder.pk).update(invited_at=None)
-            log.warning("invitation to holder %s not sent: rate limit", holder.pk)
-        except Exception as failure:  # noqa: BLE001 - released and re-raised below
-            User.objects.filter(pk=holder.pk).update(invited_at=None)
-            failures.append(failure)
-        else:
-            sent += 1
-    if failures:
-        raise failures[0]
-    return sent
+            roster_import_queue(record=record, only_valid_rows=record.only_valid_rows, now=now)
+        except ValidationError:
+            continue
+        queued.append(record.pk)
+    return queued
 
 
 def errors_csv(record: RosterImport) -> str:

@@ -74,6 +74,7 @@ def roster_detail(request, pk):
             ],
             "unchanged": record.totals.get("valid_rows")
             and record.totals.get("unchanged_rows") == record.totals.get("valid_rows"),
+            "stuck": record.is_stuck(),
         },
     )
 
@@ -87,7 +88,7 @@ def roster_apply(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Import started. This page follows its progress.")
+        messages.success(request, "Import queued. This page follows its progress.")
     return redirect("roster:detail", pk=record.pk)
 
 
@@ -103,6 +104,8 @@ def roster_progress(request, pk):
             "rows_total": record.rows_total,
             "percent": record.percent_done,
             "finished": record.status in (RosterImport.Status.DONE, RosterImport.Status.FAILED),
+            "stuck": record.is_stuck(),
+            "retry_at": record.retry_at.isoformat() if record.retry_at else None,
         }
     )
 

@@ -15,7 +15,8 @@
         bar.textContent = data.percent + "%";
         rows.textContent = data.rows_done;
         status.textContent = data.status_label;
-        if (data.finished) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
+        // Finished, or stuck (the page then offers to run it again): show the whole story.
+        if (data.finished || data.stuck) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
       })
       .catch(function () { window.setTimeout(poll, 3000); });
   }

@@ -10,11 +10,12 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
+from credentials.accounts import invitations_request, invitations_send
 from credentials.models import Attendance, Course, Credential, Membership, RosterImport, User
 from credentials.roster.apply import roster_apply
 from credentials.roster.imports import (
-    holders_invite,
     roster_check,
     roster_import_apply,
     roster_import_check,
@@ -47,7 +48,7 @@ def apply(data: bytes, batch_size=2):
     summary = roster_apply(
         report, batch_size=batch_size, on_batch=lambda d, ids, s: invite.extend(ids)
     )
-    holders_invite(holder_ids=invite)
+    invitations_send(invitation_ids=invitations_request(holder_ids=invite))
     return report, summary
 
 
@@ -307,12 +308,52 @@ def test_the_same_file_twice_changes_nothing_and_invites_nobody_again():
     apply(csv_bytes(*GOOD))
     counts = lambda: [m.objects.count() for m in (User, Course, Attendance, Credential, Entry)]  # noqa: E731
     before, sent = counts(), len(mail.outbox)
+    versions = dict(User.objects.values_list("email", "ledger_version"))
     report, summary = apply(csv_bytes(*GOOD))
     assert counts() == before
+    # Nothing changed, so every holder's cached dashboard stays valid.
+    assert dict(User.objects.values_list("email", "ledger_version")) == versions
     assert len(mail.outbox) == sent
     assert report.totals["unchanged_rows"] == 4
     assert not report.has_changes
     assert +summary == {}
+
+
+def test_an_invitation_is_owed_once_and_marked_sent_only_once_it_went(settings):
+    from credentials.models import Invitation
+    from credentials.selectors import invitations_waiting
+
+    settings.EMAIL_BACKEND = "tests.seu_ledger.test_reminders.RefusingBackend"
+    report = roster_check(csv_bytes(*GOOD))
+    invite = []
+    roster_apply(report, batch_size=10, on_batch=lambda d, ids, s: invite.extend(ids))
+    waiting = invitations_request(holder_ids=invite)
+    assert invitations_request(holder_ids=invite) == waiting  # asked twice, owed once
+    assert Invitation.objects.count() == 4
+    with pytest.raises(Exception, match="451"):
+        invitations_send(invitation_ids=waiting)
+    # The mail server refused: nobody is marked invited, every invitation still waits.
+    assert not User.objects.filter(invited_at__isnull=False).exists()
+    assert set(Invitation.objects.values_list("sent_at", "attempts", "claim_token")) == {
+        (None, 1, "")
+    }
+    assert "451" in Invitation.objects.first().last_error
+    later = timezone.now() + settings.CLAIM_EXPIRES + datetime.timedelta(seconds=1)
+    assert invitations_waiting(now=later) == sorted(waiting)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # One holder signed up meanwhile: their invitation is dropped, not sent.
+    User.objects.filter(email="dee@example.com").update(state=User.State.ACTIVE)
+    assert invitations_send(invitation_ids=waiting) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ]
+    assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == 3
+    assert invitations_send(invitation_ids=waiting) == 0  # sent ones are not sent again
+    assert len(mail.outbox) == 3
+    assert User.objects.filter(invited_at__isnull=False).count() == 3
+    assert invitations_waiting(now=later) == []
 
 
 def test_a_corrected_file_updates_in_place():

@@ -1,13 +1,20 @@
 """Staff roster pages, and the background import on a real Celery worker."""
 
+import datetime
 import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from credentials.models import Credential, RosterImport, User
-from credentials.roster.imports import roster_import_check, roster_import_queue
+from credentials.roster.imports import (
+    roster_import_apply,
+    roster_import_check,
+    roster_import_queue,
+    roster_imports_sweep,
+)
 from tests.credentials.test_roster import GOOD, csv_bytes
 from tests.services import skip_unless_redis
 
@@ -118,3 +125,131 @@ def test_a_roster_is_applied_by_a_real_worker_and_invites_each_holder_once(
     assert again.status == RosterImport.Status.DONE
     assert {k: v for k, v in again.summary.items() if v} == {}
     assert dict(User.objects.values_list("email", "invited_at")) == invited
+
+
+# --- The truth about a job ------------------------------------------------------------------
+
+
+def _checked(**fields) -> RosterImport:
+    record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=None)
+    RosterImport.objects.filter(pk=record.pk).update(**fields)
+    record.refresh_from_db()
+    return record
+
+
+LONG_AGO = timezone.now() - datetime.timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_applying_a_finished_or_running_import_says_so_and_queues_nothing(
+    admin_client, django_capture_on_commit_callbacks
+):
+    done = _checked(status=RosterImport.Status.DONE, rows_done=4)
+    running = _checked(status=RosterImport.Status.APPLYING, rows_done=2, claimed_at=timezone.now())
+    for record, message in [
+        (done, "This roster was applied already; applying it again would change nothing."),
+        (
+            running,
+            "This roster is being applied now (2 of 4 rows); this page follows its progress.",
+        ),
+    ]:
+        with django_capture_on_commit_callbacks() as queued:
+            response = admin_client.post(reverse("roster:apply", args=[record.pk]), follow=True)
+        page = response.content.decode()
+        assert message in page
+        assert "Import queued" not in page
+        assert queued == []
+        assert RosterImport.objects.get(pk=record.pk).status == record.status
+    page = admin_client.get(reverse("roster:detail", args=[running.pk])).content.decode()
+    assert reverse("roster:apply", args=[running.pk]) not in page  # no button that does nothing
+    assert "No progress since" not in page
+
+
+@pytest.mark.django_db
+def test_a_stuck_import_says_so_and_its_button_queues_it_again(
+    admin_client, django_capture_on_commit_callbacks
+):
+    stuck = _checked(status=RosterImport.Status.APPLYING, rows_done=2, claimed_at=LONG_AGO)
+    page = admin_client.get(reverse("roster:detail", args=[stuck.pk])).content.decode()
+    assert "No progress since" in page
+    assert "Run the import again" in page
+    assert 'data-finished="1"' in page  # the progress script stops polling
+    with django_capture_on_commit_callbacks() as queued:
+        response = admin_client.post(reverse("roster:apply", args=[stuck.pk]), follow=True)
+    assert "Import queued" in response.content.decode()
+    assert len(queued) == 1
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.run_token) == (RosterImport.Status.QUEUED, "")
+
+
+@pytest.mark.django_db
+def test_a_failing_import_shows_its_next_attempt_and_a_failed_one_its_reason(admin_client):
+    retrying = _checked(
+        status=RosterImport.Status.APPLYING,
+        claimed_at=timezone.now(),
+        retry_at=timezone.now() + datetime.timedelta(seconds=8),
+    )
+    page = admin_client.get(reverse("roster:detail", args=[retrying.pk])).content.decode()
+    assert "The database did not answer; the next attempt is at" in page
+    assert "Run the import again" not in page
+    failed = _checked(status=RosterImport.Status.FAILED, failure="ValueError: bad course date")
+    page = admin_client.get(reverse("roster:detail", args=[failed.pk])).content.decode()
+    assert "Failed: ValueError: bad course date." in page
+    assert "Run the import again" in page
+
+
+@pytest.mark.django_db
+def test_the_sweep_queues_again_only_the_imports_stuck_queued_or_applying(
+    django_capture_on_commit_callbacks,
+):
+    stuck_queued = _checked(status=RosterImport.Status.QUEUED, claimed_at=LONG_AGO)
+    stuck_applying = _checked(status=RosterImport.Status.APPLYING, claimed_at=LONG_AGO)
+    _checked(status=RosterImport.Status.APPLYING, claimed_at=timezone.now())
+    _checked(status=RosterImport.Status.DONE, claimed_at=LONG_AGO)
+    _checked(status=RosterImport.Status.FAILED, claimed_at=LONG_AGO)
+    _checked(status=RosterImport.Status.VALIDATED)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        assert roster_imports_sweep() == [stuck_queued.pk, stuck_applying.pk]
+    assert len(queued) == 2
+
+
+@pytest.mark.django_db
+def test_a_run_taking_over_a_dead_one_counts_what_both_changed(monkeypatch):
+    """A run dies after its first batch; the one that takes over finds those rows in and
+    counts only the rest: the summary adds both, and equals a run that never died."""
+    from django.db import transaction
+
+    import credentials.roster.imports as imports
+
+    with transaction.atomic():
+        clean = _checked(status=RosterImport.Status.QUEUED)
+        expected = roster_import_apply(import_id=clean.pk, run_token="clean").summary
+        transaction.set_rollback(True)
+    record = _checked(status=RosterImport.Status.QUEUED)
+    original = imports.roster_apply
+
+    def dies_after_one_batch(report, batch_size, on_batch):
+        batches = []
+
+        def first_only(rows_done, invite_ids, summary):
+            batches.append(rows_done)
+            if len(batches) > 1:  # the second batch's transaction is rolled back
+                raise ConnectionResetError("the worker died")
+            on_batch(rows_done, invite_ids, summary)
+
+        return original(report, batch_size=2, on_batch=first_only)
+
+    monkeypatch.setattr(imports, "roster_apply", dies_after_one_batch)
+    with pytest.raises(ConnectionResetError):
+        roster_import_apply(import_id=record.pk, run_token="first")
+    record.refresh_from_db()
+    assert (record.status, record.rows_done) == (RosterImport.Status.APPLYING, 2)
+    assert 0 < record.summary["holders_created"] < expected["holders_created"]
+    monkeypatch.setattr(imports, "roster_apply", original)
+    # The first run's claim is still fresh: another run leaves it alone...
+    assert roster_import_apply(import_id=record.pk, run_token="second").status == "applying"
+    # ...until it expires.
+    RosterImport.objects.filter(pk=record.pk).update(claimed_at=LONG_AGO)
+    record = roster_import_apply(import_id=record.pk, run_token="second")
+    assert record.status == RosterImport.Status.DONE
+    assert record.summary == expected

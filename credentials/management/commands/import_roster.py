@@ -5,9 +5,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from credentials.accounts import invitations_request, invitations_send
 from credentials.roster.apply import roster_apply
-from credentials.roster.imports import holders_invite, roster_check
+from credentials.roster.imports import roster_check
 from credentials.roster.parse import RosterFileError
 from cspo_tracker.history import audit_context
 
@@ -56,7 +58,9 @@ class Command(BaseCommand):
                 batch_size=settings.ROSTER_BATCH_ROWS,
                 on_batch=lambda done, ids, _summary: invite.extend(ids),
             )
-        sent = holders_invite(holder_ids=invite)
+        with transaction.atomic():
+            waiting = invitations_request(holder_ids=invite)
+        sent = invitations_send(invitation_ids=waiting)
         changes = {k: v for k, v in summary.items() if v}
         if not changes:
             self.stdout.write(self.style.SUCCESS("Imported: nothing changed (every row matches)."))
