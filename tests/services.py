@@ -62,7 +62,10 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 class PostgresServer:
     """A private cluster in a temporary folder. initdb refuses root, so run as `postgres` there."""
 
-    def __init__(self):
+    def __init__(self, *, crash_safe: bool = False):
+        # A crash (`pause`) loses the last commits unless each waits for its WAL write; the
+        # fault suite's server needs that, the suite's own is faster without.
+        self.crash_safe = crash_safe
         self.initdb = find_binary("initdb")
         self.pg_ctl = find_binary("pg_ctl")
         self.folder: Path | None = None
@@ -101,31 +104,18 @@ class PostgresServer:
             ),
             **run,
         )
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
-        subprocess.run(
-            self._as_owner(
-                [
-                    self.pg_ctl,
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(self.folder / "server.log"),
-                    "-o",
-                    options,
-                    "-w",
-                    "start",
-                ]
-            ),
-            **run,
-        )
+        self.resume()
         return f"postgres://postgres@127.0.0.1:{self.port}/cspo_tracker"
 
     def stop(self) -> None:
         if self.folder is None:
             return
+        self.pause()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
+
+    def pause(self) -> None:
+        """Stop the server at once (as a crash would), keeping its data to start it again."""
         subprocess.run(
             self._as_owner(
                 [self.pg_ctl, "-D", str(self.folder / "data"), "-m", "immediate", "stop"]
@@ -134,8 +124,32 @@ class PostgresServer:
             stderr=subprocess.DEVNULL,
             check=False,
         )
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder = None
+
+    def resume(self) -> None:
+        """Start the server again on the same port and data."""
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+            f" -c synchronous_commit={'on' if self.crash_safe else 'off'}"
+        )
+        subprocess.run(
+            self._as_owner(
+                [
+                    self.pg_ctl,
+                    "-D",
+                    str(self.folder / "data"),
+                    "-l",
+                    str(self.folder / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
 
 
 class RedisServer:
