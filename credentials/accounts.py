@@ -8,6 +8,8 @@ Only the functions here move an account between states, each move stamps `state_
 `canonical_email`. Reads are in `selectors`; decision record 0008 explains the choices.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
@@ -90,8 +92,12 @@ def account_email(*, to: str, template: str, context: dict) -> None:
     from .tasks import account_email_task
 
     rendered = email_render(template=template, context=context)
+    # One Message-ID for every attempt, so a retry after a lost answer is a copy, not a second.
+    stable_id = message_id(f"account-{uuid.uuid4().hex}")
     transaction.on_commit(
-        lambda: account_email_task.delay(to, rendered.subject, rendered.text, rendered.html)
+        lambda: account_email_task.delay(
+            to, rendered.subject, rendered.text, rendered.html, stable_id
+        )
     )
 
 
@@ -393,10 +399,13 @@ def profile_update(*, user: User, first_name: str, last_name: str) -> User:
 # --- Invitations: an outbox row per invitation owed, claimed, sent once ----------------------
 
 
-def invitations_request(*, holder_ids: list[int], requested_by: User | None = None) -> list[int]:
+def invitations_request(
+    *, holder_ids: list[int], requested_by: User | None = None, queue: bool = True
+) -> list[int]:
     """Owe an invitation to each of these holders that is still invited: one waiting row per
-    holder (a holder with one waiting gets no second). The rows are sent by a worker once this
-    transaction commits, and by the sweep if that job is lost. Returns the waiting rows' ids."""
+    holder (a holder with one waiting gets no second). Unless `queue` is False (the caller
+    sends them itself), a worker sends them once this transaction commits, and the sweep if
+    that job is lost. Returns the waiting rows' ids."""
     from .models import Invitation
 
     holders = list(
@@ -411,12 +420,13 @@ def invitations_request(*, holder_ids: list[int], requested_by: User | None = No
             "pk", flat=True
         )
     )
-    if waiting:
-        transaction.on_commit(lambda: _invitations_queue(waiting))
+    if waiting and queue:
+        transaction.on_commit(lambda: invitations_queue(waiting))
     return waiting
 
 
-def _invitations_queue(invitation_ids: list[int]) -> None:
+def invitations_queue(invitation_ids: list[int]) -> None:
+    """Hand these invitations to the workers, 200 a job."""
     from .tasks import invitations_send_task
 
     for start in range(0, len(invitation_ids), 200):
@@ -484,18 +494,21 @@ def invitations_send(*, invitation_ids: list[int]) -> int:
     return sent
 
 
-def holder_invite(*, holder: User, requested_by: User | None = None, client: str | None = None):
+def holder_invite(
+    *, holder: User, requested_by: User | None = None, client: str | None = None
+) -> bool:
     """Staff invite one holder now: within the invitation limits (per address, and per
-    staff client), an invitation row is owed and sent at once. Raises ValidationError for an
-    account that is not invited, RateLimited past the limits, the mail server's error."""
+    staff client), an invitation row is owed and sent at once. Returns whether it went now
+    (False: a worker is sending it this moment). Raises ValidationError for an account that
+    is not invited, RateLimited past the limits, the mail server's error (the invitation then
+    waits for the sweep)."""
+    from .models import Invitation
+
     if holder.state != State.INVITED:
         raise ValidationError(NOT_INVITED)
     account_emails_allow(kind="invitation", address=holder.email, client=client)
-    from .models import Invitation
-
     with transaction.atomic():
-        Invitation.objects.get_or_create(
+        waiting, _ = Invitation.objects.get_or_create(
             holder=holder, sent_at__isnull=True, defaults={"requested_by": requested_by}
         )
-    waiting = Invitation.objects.get(holder=holder, sent_at__isnull=True)
-    invitation_send(invitation_id=waiting.pk)
+    return invitation_send(invitation_id=waiting.pk)

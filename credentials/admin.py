@@ -11,7 +11,7 @@ from django.db.models import Max, Min
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
-from cspo_tracker.staff import ActionPermissionMixin
+from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
 
 from . import accounts
 from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
@@ -19,6 +19,7 @@ from .models import (
     Attendance,
     Course,
     Credential,
+    Invitation,
     Issuer,
     Membership,
     Program,
@@ -67,7 +68,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
         sent = 0
         for user in queryset:
             try:
-                accounts.holder_invite(
+                went = accounts.holder_invite(
                     holder=user, requested_by=request.user, client=client_ip(request)
                 )
             except (ValidationError, accounts.RateLimited) as refusal:
@@ -81,7 +82,12 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
                     messages.WARNING,
                 )
             else:
-                sent += 1
+                if went:
+                    sent += 1
+                else:
+                    self.message_user(
+                        request, f"An invitation to {user.email} is being sent right now."
+                    )
         self.message_user(request, f"Sent {sent} invitation(s).")
 
     @admin.action(description="Deactivate: stop sign-in and reminders", permissions=["change"])
@@ -418,6 +424,18 @@ class RosterImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Invitations owed to holders: waiting (with the mail server's last answer) or sent. The
+    workers and the sweep send them; staff invite from the users list."""
+
+    list_display = ("holder", "requested_at", "requested_by", "sent_at", "attempts", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("holder", "requested_by")
+    search_fields = ("holder__email",)
+    date_hierarchy = "requested_at"
 
 
 admin.site.register(Credential.history.model, AuditTrailAdmin)

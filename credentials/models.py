@@ -601,13 +601,21 @@ class RosterImport(models.Model):
         return 100 if not self.rows_total else int(self.rows_done * 100 / self.rows_total)
 
     def is_stuck(self, now=None) -> bool:
-        """Queued or applying, with no progress for longer than a claim lasts."""
-        from django.conf import settings
+        """Queued or applying, with no progress for longer than a claim lasts (CLAIM_EXPIRES):
+        no worker took it up, or the one applying it stopped."""
+        from cspo_tracker.claims import stale_before
 
         if self.status not in (self.Status.QUEUED, self.Status.APPLYING):
             return False
-        last = self.claimed_at or self.created_at
-        return last < (now or timezone.now()) - settings.CLAIM_EXPIRES
+        return (self.claimed_at or self.created_at) < stale_before(now)
+
+    def retry_pending(self, now=None) -> bool:
+        """Applying, and an attempt after a failure is due later."""
+        return (
+            self.status == self.Status.APPLYING
+            and self.retry_at is not None
+            and self.retry_at > (now or timezone.now())
+        )
 
 
 class Invitation(models.Model):

@@ -321,16 +321,27 @@ def sign_in_ceiling_reached(key: str, *, now: datetime.datetime | None = None) -
     return failures.count() >= settings.SIGN_IN_ADDRESS_CEILING
 
 
+# Sends the sweep tries before leaving a failing invitation to one try a day.
+INVITATION_SWEEP_ATTEMPTS = 20
+
+
 def invitations_waiting(now: datetime.datetime | None = None) -> list[int]:
     """Invitations owed and not sent whose job should have sent them by now: free and asked
     for longer ago than a claim lasts (the job was lost), or claimed past CLAIM_EXPIRES (the
-    worker died); at most 20 tries."""
+    worker died). After INVITATION_SWEEP_ATTEMPTS failed sends (a mail server refusing for
+    hours), once a day."""
+    from cspo_tracker.claims import stale_before
+
     from .models import Invitation
 
-    stale = (now or timezone.now()) - settings.CLAIM_EXPIRES
+    now = now or timezone.now()
+    stale = stale_before(now)
     lost = Q(claim_token="", requested_at__lt=stale) | Q(claimed_at__lt=stale)
+    due = Q(attempts__lt=INVITATION_SWEEP_ATTEMPTS) | Q(
+        claimed_at__lt=now - datetime.timedelta(days=1)
+    )
     return list(
-        Invitation.objects.filter(lost, sent_at__isnull=True, attempts__lt=20)
+        Invitation.objects.filter(lost, due, sent_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )

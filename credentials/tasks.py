@@ -5,15 +5,16 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from cspo_tracker.claims import UNAVAILABLE, retry_or_give_up
+from cspo_tracker.claims import UNAVAILABLE, new_owner, retry_or_give_up
 
-from .accounts import invitations_send
+from .accounts import invitations_queue, invitations_send
 from .roster.imports import (
     ClaimLost,
     roster_import_apply,
     roster_import_fail,
     roster_import_retry_at,
     roster_imports_sweep,
+    run_token,
 )
 from .selectors import invitations_waiting
 
@@ -24,11 +25,16 @@ from .selectors import invitations_waiting
     retry_backoff=True,
     max_retries=8,
 )
-def account_email_task(to: str, subject: str, text: str, html: str) -> None:
-    """Send an account email rendered by the request that asked for it."""
+def account_email_task(to: str, subject: str, text: str, html: str, message_id: str = "") -> None:
+    """Send an account email rendered by the request that asked for it, under the Message-ID
+    it chose (the same on every retry)."""
     from cspo_tracker.emails import RenderedEmail, email_deliver
 
-    email_deliver(to=to, rendered=RenderedEmail(subject=subject, text=text, html=html))
+    email_deliver(
+        to=to,
+        rendered=RenderedEmail(subject=subject, text=text, html=html),
+        headers={"Message-ID": message_id} if message_id else None,
+    )
 
 
 @shared_task(
@@ -47,15 +53,17 @@ def password_link_task(email: str) -> int:
 @shared_task(
     bind=True,
     name="credentials.roster_import_apply",
-    # Safe to run again: applying is idempotent, and a run holds the import by its task id, so
-    # the same task redelivered after its worker died takes over where it stopped.
+    # Safe to run again: applying is idempotent, and each attempt holds the import by a token
+    # of its own (task id and retry number), so a copy of the same message delivered twice
+    # finds it held, and a retry takes over from the attempt that failed.
     acks_late=True,
     reject_on_worker_lost=True,
     max_retries=8,
 )
 def roster_import_apply_task(self, import_id: int) -> None:
+    token = run_token(self.request.id, self.request.retries) if self.request.id else new_owner()
     try:
-        roster_import_apply(import_id=import_id, run_token=self.request.id or "")
+        roster_import_apply(import_id=import_id, token=token)
     except ClaimLost:
         return  # another run took over this stuck import; it finishes it
     except UNAVAILABLE as failure:
@@ -63,6 +71,7 @@ def roster_import_apply_task(self, import_id: int) -> None:
         def show_retry(countdown: float) -> None:
             roster_import_retry_at(
                 import_id=import_id,
+                token=token,
                 retry_at=timezone.now() + datetime.timedelta(seconds=countdown),
             )
 
@@ -71,7 +80,7 @@ def roster_import_apply_task(self, import_id: int) -> None:
         # expires, and the sweep queues it again once the database is back.
         raise
     except Exception as failure:
-        roster_import_fail(import_id=import_id, failure=failure)
+        roster_import_fail(import_id=import_id, token=token, failure=failure)
         raise
 
 
@@ -91,8 +100,7 @@ def invitations_sweep_task() -> int:
     """Every few minutes (Celery beat): send the invitations whose job was lost or whose
     worker died while sending."""
     waiting = invitations_waiting()
-    if waiting:
-        invitations_send_task.delay(waiting)
+    invitations_queue(waiting)
     return len(waiting)
 
 

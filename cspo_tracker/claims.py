@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError
 from django.db import connection as default_connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -33,11 +33,21 @@ def new_owner() -> str:
     return uuid.uuid4().hex
 
 
+def stale_before(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Claims (or waits for a job) from before this moment have expired: CLAIM_EXPIRES ago."""
+    return (now or timezone.now()) - settings.CLAIM_EXPIRES
+
+
 def claimable(
-    *, owner_field: str, at_field: str, expires: datetime.timedelta, now: datetime.datetime
+    *,
+    owner_field: str,
+    at_field: str,
+    now: datetime.datetime,
+    expires: datetime.timedelta | None = None,
 ) -> Q:
-    """Rows nobody holds, or held by a claim older than `expires`."""
-    return Q(**{owner_field: ""}) | Q(**{f"{at_field}__lt": now - expires})
+    """Rows nobody holds, or held by a claim older than `expires` (CLAIM_EXPIRES)."""
+    since = now - expires if expires is not None else stale_before(now)
+    return Q(**{owner_field: ""}) | Q(**{f"{at_field}__lt": since})
 
 
 def claim(
@@ -46,15 +56,19 @@ def claim(
     owner: str,
     owner_field: str = "claim_token",
     at_field: str = "claimed_at",
-    expires: datetime.timedelta,
+    expires: datetime.timedelta | None = None,
     now: datetime.datetime | None = None,
+    also: Q | None = None,
     **changes,
 ) -> int:
-    """Take the rows of `queryset` that are free (or whose claim expired) for `owner`, in one
-    conditional UPDATE, also setting `changes`. Returns how many it took: two workers never
+    """Take the rows of `queryset` that are free, or whose claim is older than `expires`
+    (CLAIM_EXPIRES), or that match `also` (a holder known to be gone), for `owner`, in one
+    conditional UPDATE that also sets `changes`. Returns how many it took: two workers never
     hold the same row."""
     now = now or timezone.now()
     free = claimable(owner_field=owner_field, at_field=at_field, expires=expires, now=now)
+    if also is not None:
+        free |= also
     return queryset.filter(free).update(**{owner_field: owner, at_field: now}, **changes)
 
 
@@ -72,7 +86,7 @@ def durable(write: Callable[[], T], *, what: str, seconds: float | None = None) 
             if time.monotonic() + pause > deadline:
                 raise
             log.warning("%s: the database did not answer (%s); trying again", what, failure)
-            _drop_broken_connection()
+            forget_broken_connection()
             time.sleep(pause)
             pause = min(pause * 2, 10.0)
 
@@ -104,11 +118,10 @@ def retry_or_give_up(
         raise task.retry(exc=failure, countdown=countdown, **options) from failure
 
 
-def _drop_broken_connection() -> None:
-    """Forget a connection the database closed, so the next try opens a new one."""
-    try:
-        if default_connection.connection is not None and not default_connection.is_usable():
-            default_connection.close()
-    except DatabaseError:
+def forget_broken_connection() -> None:
+    """Forget a connection the database closed, so the next query opens a new one. Inside a
+    transaction nothing is done: the transaction is lost with its connection either way."""
+    if default_connection.in_atomic_block or default_connection.connection is None:
+        return
+    if not default_connection.is_usable():
         default_connection.close()
-    close_old_connections()

@@ -298,6 +298,13 @@ CLAIM_DURABLE_SECONDS = env.int("CLAIM_DURABLE_SECONDS", default=180)
 # First wait before a background job retries after the database (or, for invitations, the mail
 # server) did not answer; it doubles, up to 30 times itself.
 TASK_RETRY_BASE_SECONDS = env.float("TASK_RETRY_BASE_SECONDS", default=2.0)
+if CLAIM_EXPIRES.total_seconds() <= CLAIM_DURABLE_SECONDS:
+    # A worker still trying to record "sent" after its claim expired could see the work sent
+    # again by another.
+    raise ImproperlyConfigured(
+        "CLAIM_DURABLE_SECONDS must be shorter than CLAIM_EXPIRES_SECONDS "
+        f"({CLAIM_DURABLE_SECONDS} >= {CLAIM_EXPIRES.total_seconds():.0f})."
+    )
 
 # --- Reminders ----------------------------------------------------------------------------------
 # The daily run, at this local time (TIME_ZONE); one beat process schedules it.

@@ -14,7 +14,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from cspo_tracker.claims import UNAVAILABLE, durable
+from cspo_tracker.claims import (
+    UNAVAILABLE,
+    claim,
+    durable,
+    forget_broken_connection,
+    new_owner,
+    stale_before,
+)
 from cspo_tracker.history import audit_context
 from cspo_tracker.spreadsheets import csv_safe
 
@@ -108,42 +115,52 @@ def roster_import_queue(*, record: RosterImport, only_valid_rows: bool, now=None
     return record
 
 
-def _take(import_id: int, run_token: str) -> tuple[RosterImport | None, dict]:
-    """Claim the import for this run: a queued one, one this run already holds (its task
-    redelivered), or one whose holder stopped showing progress. Returns it, or None when it is
-    done or another run holds it, and what earlier, unfinished runs counted."""
-    now = timezone.now()
-    with transaction.atomic():
-        record = RosterImport.objects.select_for_update().get(pk=import_id)
-        if record.status == RosterImport.Status.DONE:
-            return None, {}
-        held = record.status == RosterImport.Status.APPLYING and record.run_token != run_token
-        if held and not record.is_stuck(now):
-            return None, {}
-        if record.status not in (RosterImport.Status.QUEUED, RosterImport.Status.APPLYING):
-            return None, {}
-        earlier = dict(record.summary)  # unfinished runs' changes still count in the summary
-        record.status = RosterImport.Status.APPLYING
-        record.run_token = run_token
-        record.claimed_at = now
-        record.retry_at = None
-        record.rows_done = 0
-        record.save(update_fields=["status", "run_token", "claimed_at", "retry_at", "rows_done"])
-    return record, earlier
+def run_token(task_id: str, attempt: int) -> str:
+    """The owner token of one attempt of an import task: its id and its retry number."""
+    return f"{task_id}#{attempt}"
 
 
-def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
+def _take(import_id: int, token: str) -> tuple[RosterImport | None, dict]:
+    """Claim the import for this attempt (`cspo_tracker.claims`): a queued one, one whose run
+    stopped showing progress for longer than CLAIM_EXPIRES, or one an earlier attempt of the
+    same task held (Celery retries only once that attempt ended). Returns it, or None when it
+    is done or held by a live run, and what earlier, unfinished runs counted."""
+    task_id = token.partition("#")[0]
+    earlier_attempt = (
+        Q(run_token__startswith=f"{task_id}#") & ~Q(run_token=token) if task_id else None
+    )
+    taken = claim(
+        RosterImport.objects.filter(
+            pk=import_id, status__in=[RosterImport.Status.QUEUED, RosterImport.Status.APPLYING]
+        ),
+        owner=token,
+        owner_field="run_token",
+        also=earlier_attempt,
+        status=RosterImport.Status.APPLYING,
+        retry_at=None,
+        rows_done=0,
+    )
+    if not taken:
+        return None, {}
+    record = RosterImport.objects.get(pk=import_id)
+    # Unfinished runs' changes still count in the summary; none of them can write it now.
+    return record, dict(record.summary)
+
+
+def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
     """Apply a queued roster in batches, saving progress (and so its claim) with each batch.
 
-    A run first claims the import with its token (`cspo_tracker.claims`): a second run of the
-    same import finds it held and stops, the same task redelivered after its worker died
-    carries the same token and takes over, and a run that stopped showing progress for longer
-    than CLAIM_EXPIRES loses it to the next one (the sweep queues that). Every run applies all
+    A run first claims the import with its token (`run_token`, `_take`): a second run finds it
+    held and stops, the retry of a failed attempt takes over from it, and a run that stopped
+    showing progress for longer than CLAIM_EXPIRES loses it to the next one (the sweep queues
+    that); every write after the claim checks it still holds it (`ClaimLost`). Every run applies all
     valid rows again from the start; the writes are upserts, so rows already in are skipped,
     nothing is duplicated and no row is left out. The end is written with retries that outlast
     a database restart, with the holders' invitations in the same transaction.
     """
-    record, earlier = _take(import_id, run_token)
+    if not token:
+        token = new_owner()
+    record, earlier = _take(import_id, token)
     if record is None:
         return RosterImport.objects.get(pk=import_id)
     with record.file.open("rb") as handle:
@@ -154,7 +171,7 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
         return {key: earlier.get(key, 0) + summary.get(key, 0) for key in sorted(keys)}
 
     def on_batch(rows_done, invite_ids, summary):
-        held = RosterImport.objects.filter(pk=record.pk, run_token=run_token).update(
+        held = RosterImport.objects.filter(pk=record.pk, run_token=token).update(
             rows_done=rows_done, summary=merged(summary), claimed_at=timezone.now()
         )
         if not held:
@@ -167,7 +184,7 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
 
     def finish():
         with transaction.atomic():
-            done = RosterImport.objects.filter(pk=record.pk, run_token=run_token).update(
+            done = RosterImport.objects.filter(pk=record.pk, run_token=token).update(
                 status=RosterImport.Status.DONE,
                 rows_total=len(report.rows),
                 rows_done=len(report.rows),
@@ -186,20 +203,22 @@ def roster_import_apply(*, import_id: int, run_token: str = "") -> RosterImport:
     return RosterImport.objects.get(pk=record.pk)
 
 
-def roster_import_retry_at(*, import_id: int, retry_at) -> None:
+def roster_import_retry_at(*, import_id: int, token: str, retry_at) -> None:
     """Say when the next attempt of a failing import is due (for the staff page), if the
-    database answers; the retry happens either way."""
+    database answers and this attempt still holds the import; the retry happens either way."""
+    forget_broken_connection()
     with contextlib.suppress(*UNAVAILABLE):
-        RosterImport.objects.filter(pk=import_id).update(retry_at=retry_at)
+        RosterImport.objects.filter(pk=import_id, run_token=token).update(retry_at=retry_at)
 
 
-def roster_import_fail(*, import_id: int, failure: BaseException) -> None:
-    """Mark an import failed after its retries, with the reason: staff can run it again to
-    finish it. Written with retries that outlast a database restart; if the database stays
-    away longer, the import is left applying, and the sweep takes it once its claim expires."""
+def roster_import_fail(*, import_id: int, token: str, failure: BaseException) -> None:
+    """Mark an import failed with the reason, if this attempt still holds it (a run that lost
+    its claim says nothing about the run that took over): staff can run it again to finish it.
+    Written with retries that outlast a database restart."""
     log.error("roster import %s failed: %s", import_id, failure)
+    forget_broken_connection()
     durable(
-        lambda: RosterImport.objects.filter(pk=import_id).update(
+        lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
             status=RosterImport.Status.FAILED,
             failure=f"{type(failure).__name__}: {failure}"[:2000],
             run_token="",
@@ -214,7 +233,7 @@ def roster_imports_sweep(*, now=None) -> list[int]:
     CLAIM_EXPIRES: its worker died, its task was lost, the database was away). Returns their
     ids."""
     now = now or timezone.now()
-    stale = now - settings.CLAIM_EXPIRES
+    stale = stale_before(now)
     stuck = RosterImport.objects.filter(
         status__in=[RosterImport.Status.QUEUED, RosterImport.Status.APPLYING]
     ).filter(Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale))

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_GET, require_POST
 
 from cspo_tracker.staff import staff_permission_required
@@ -75,6 +76,7 @@ def roster_detail(request, pk):
             "unchanged": record.totals.get("valid_rows")
             and record.totals.get("unchanged_rows") == record.totals.get("valid_rows"),
             "stuck": record.is_stuck(),
+            "retry_pending": record.retry_pending(),
         },
     )
 
@@ -96,10 +98,15 @@ def roster_apply(request, pk):
 @staff_permission_required("credentials.view_rosterimport")
 def roster_progress(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
+    label = record.get_status_display()
+    if record.retry_pending():
+        label += (
+            f" (the database did not answer; next attempt at {localtime(record.retry_at):%H:%M:%S})"
+        )
     return JsonResponse(
         {
             "status": record.status,
-            "status_label": record.get_status_display(),
+            "status_label": label,
             "rows_done": record.rows_done,
             "rows_total": record.rows_total,
             "percent": record.percent_done,

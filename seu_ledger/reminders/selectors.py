@@ -17,7 +17,7 @@ from credentials.selectors import Status
 
 from ..models import Fee, Reminder
 from ..selectors import CredentialCard, dashboard_cards, fmt_units, money
-from .schedule import PointRange, point_ranges
+from .schedule import PointRange, expiry_point, point_ranges
 
 UNSUBSCRIBE_SALT = "seu_ledger.reminders.unsubscribe"
 # Sends the 15-minute sweep tries before leaving a failing reminder to the daily run.
@@ -458,18 +458,23 @@ def reminders_unrecorded(on: datetime.date, holder_id: int) -> list[Reminder]:
             term=term,
             days_before=term.point,
             term_ends_on=term.ends_on,
-            kind=point_kind(term.point),
+            kind=point_kind(term.point, term.credential.program.grace_days),
             created_at=now,
         )
-        for term in due_terms(on, holder_id).select_related("credential")
+        for term in due_terms(on, holder_id).select_related("credential__program")
     ]
 
 
-def point_kind(point: int) -> str:
-    """The kind a reminder is recorded with, before the facts on the day refine it."""
+def point_kind(point: int, grace_days: int) -> str:
+    """The kind a reminder is recorded with, before the facts on the day refine it (the same
+    rule as the CASE in `reminders_record`)."""
     if point > 0:
         return Reminder.Kind.EXPIRY_APPROACHING
-    return Reminder.Kind.EXPIRY_DAY if point == 0 else Reminder.Kind.IN_GRACE
+    if point == 0:
+        return Reminder.Kind.EXPIRY_DAY
+    if point == expiry_point(grace_days):
+        return Reminder.Kind.EXPIRED
+    return Reminder.Kind.IN_GRACE
 
 
 def reminder_preview(holder: User, on: datetime.date) -> ReminderPlan:

@@ -1,5 +1,6 @@
-// Follows a roster import's progress without reloading the page, then reloads once at the end
-// to show the summary. No inline script: the URL comes from a data attribute.
+// Follows a roster import's progress without reloading the page; reloads once when the import
+// ends, or when it becomes stuck or is taken up again, so the page shows the whole story. No
+// inline script: the URL and the state the page was drawn in come from data attributes.
 (function () {
   "use strict";
   var card = document.getElementById("roster-progress-card");
@@ -7,6 +8,8 @@
   var bar = document.getElementById("roster-progress");
   var rows = document.getElementById("roster-rows");
   var status = document.getElementById("roster-status");
+  var drawnStuck = card.dataset.stuck === "1";
+  var drawnStatus = card.dataset.status;
   function poll() {
     fetch(card.dataset.progressUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
       .then(function (response) { return response.json(); })
@@ -15,8 +18,12 @@
         bar.textContent = data.percent + "%";
         rows.textContent = data.rows_done;
         status.textContent = data.status_label;
-        // Finished, or stuck (the page then offers to run it again): show the whole story.
-        if (data.finished || data.stuck) { window.location.reload(); } else { window.setTimeout(poll, 1000); }
+        if (data.finished || data.stuck !== drawnStuck || (drawnStuck && data.status !== drawnStatus)) {
+          window.location.reload();
+        } else {
+          // A stuck import is checked less often: the sweep takes it up within minutes.
+          window.setTimeout(poll, drawnStuck ? 5000 : 1000);
+        }
       })
       .catch(function () { window.setTimeout(poll, 3000); });
   }

@@ -356,6 +356,18 @@ def test_an_invitation_is_owed_once_and_marked_sent_only_once_it_went(settings):
     assert invitations_waiting(now=later) == []
 
 
+def test_an_invitation_the_mail_server_keeps_refusing_is_tried_once_a_day_after_twenty():
+    from credentials.models import Invitation
+    from credentials.selectors import invitations_waiting
+
+    holder = UserFactory(state=User.State.INVITED)
+    [waiting] = invitations_request(holder_ids=[holder.pk])
+    tried = timezone.now()
+    Invitation.objects.update(attempts=20, claimed_at=tried, last_error="451 try later")
+    assert invitations_waiting(now=tried + datetime.timedelta(hours=23)) == []
+    assert invitations_waiting(now=tried + datetime.timedelta(hours=25)) == [waiting]
+
+
 def test_a_corrected_file_updates_in_place():
     apply(csv_bytes(*GOOD))
     corrected = [
@@ -430,16 +442,18 @@ def test_an_import_that_dies_mid_way_finishes_on_a_rerun_without_duplicates(sett
     record.save()
     _block_inserts_for("dee@example.com")  # in the second batch
     with pytest.raises(Exception, match="disk full"):
-        roster_import_apply(import_id=record.pk, run_token="task-1")
+        roster_import_apply(import_id=record.pk, token="task-1#0")
     record.refresh_from_db()
     assert (record.status, record.rows_done) == (RosterImport.Status.APPLYING, 2)
     assert User.objects.count() == 2  # the first batch is in, whole
     _unblock()
-    # Another run (a duplicate message) finds the import held and leaves it alone...
-    assert roster_import_apply(import_id=record.pk, run_token="task-2").status == "applying"
+    # Another run (a second task, or a copy of the same message) finds the import held and
+    # leaves it alone...
+    for other in ("task-2#0", "task-1#0"):
+        assert roster_import_apply(import_id=record.pk, token=other).status == "applying"
     assert User.objects.count() == 2
-    # ...while the same task, redelivered, finishes it.
-    record = roster_import_apply(import_id=record.pk, run_token="task-1")
+    # ...while the retry of the task that failed takes over and finishes it.
+    record = roster_import_apply(import_id=record.pk, token="task-1#1")
     assert record.status == RosterImport.Status.DONE
     assert record.rows_done == 4
     assert User.objects.count() == 4
@@ -452,14 +466,14 @@ def test_a_failed_import_can_be_run_again_by_staff(settings):
     from credentials.roster.imports import roster_import_fail, roster_import_queue
 
     record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=None)
-    roster_import_fail(import_id=record.pk, failure=RuntimeError("worker lost"))
+    roster_import_fail(import_id=record.pk, token="", failure=RuntimeError("worker lost"))
     record.refresh_from_db()
     assert record.status == RosterImport.Status.FAILED
     assert "worker lost" in record.failure
     roster_import_queue(record=record, only_valid_rows=False)
     record.refresh_from_db()
     assert record.status == RosterImport.Status.QUEUED
-    record = roster_import_apply(import_id=record.pk, run_token="again")
+    record = roster_import_apply(import_id=record.pk, token="again")
     assert record.status == RosterImport.Status.DONE
     assert User.objects.count() == 4
 

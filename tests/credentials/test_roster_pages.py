@@ -173,7 +173,13 @@ def test_a_stuck_import_says_so_and_its_button_queues_it_again(
     page = admin_client.get(reverse("roster:detail", args=[stuck.pk])).content.decode()
     assert "No progress since" in page
     assert "Run the import again" in page
-    assert 'data-finished="1"' in page  # the progress script stops polling
+    assert 'data-stuck="1"' in page  # the progress script reloads once it is taken up
+    waiting = _checked(status=RosterImport.Status.QUEUED, claimed_at=LONG_AGO)
+    page = admin_client.get(reverse("roster:detail", args=[waiting.pk])).content.decode()
+    assert "no worker has started it" in page
+    assert "No progress since" not in page
+    history = admin_client.get(reverse("roster:history")).content.decode()
+    assert history.count(">stuck</span>") == 2
     with django_capture_on_commit_callbacks() as queued:
         response = admin_client.post(reverse("roster:apply", args=[stuck.pk]), follow=True)
     assert "Import queued" in response.content.decode()
@@ -191,11 +197,41 @@ def test_a_failing_import_shows_its_next_attempt_and_a_failed_one_its_reason(adm
     )
     page = admin_client.get(reverse("roster:detail", args=[retrying.pk])).content.decode()
     assert "The database did not answer; the next attempt is at" in page
+    progress = admin_client.get(reverse("roster:progress", args=[retrying.pk])).json()
+    assert "next attempt at" in progress["status_label"]
+    assert (progress["finished"], progress["stuck"]) == (False, False)
+    # Once that time has passed with no attempt (retries ran out), the page does not promise one.
+    RosterImport.objects.filter(pk=retrying.pk).update(retry_at=LONG_AGO)
+    page = admin_client.get(reverse("roster:detail", args=[retrying.pk])).content.decode()
+    assert "next attempt" not in page
     assert "Run the import again" not in page
     failed = _checked(status=RosterImport.Status.FAILED, failure="ValueError: bad course date")
     page = admin_client.get(reverse("roster:detail", args=[failed.pk])).content.decode()
     assert "Failed: ValueError: bad course date." in page
     assert "Run the import again" in page
+
+
+@pytest.mark.django_db
+def test_a_run_that_lost_its_claim_says_nothing_about_the_run_that_took_over():
+    from credentials.roster.imports import roster_import_fail, roster_import_retry_at
+
+    record = _checked(status=RosterImport.Status.APPLYING, run_token="b#0", claimed_at=LONG_AGO)
+    # Run "a#0" was superseded by "b#0"; its late failure and retry notice change nothing.
+    roster_import_fail(import_id=record.pk, token="a#0", failure=RuntimeError("duplicate key"))
+    roster_import_retry_at(import_id=record.pk, token="a#0", retry_at=timezone.now())
+    record.refresh_from_db()
+    assert (record.status, record.run_token, record.failure, record.retry_at) == (
+        RosterImport.Status.APPLYING,
+        "b#0",
+        "",
+        None,
+    )
+    roster_import_fail(import_id=record.pk, token="b#0", failure=RuntimeError("disk full"))
+    record.refresh_from_db()
+    assert (record.status, record.failure) == (
+        RosterImport.Status.FAILED,
+        "RuntimeError: disk full",
+    )
 
 
 @pytest.mark.django_db
@@ -223,7 +259,7 @@ def test_a_run_taking_over_a_dead_one_counts_what_both_changed(monkeypatch):
 
     with transaction.atomic():
         clean = _checked(status=RosterImport.Status.QUEUED)
-        expected = roster_import_apply(import_id=clean.pk, run_token="clean").summary
+        expected = roster_import_apply(import_id=clean.pk, token="clean").summary
         transaction.set_rollback(True)
     record = _checked(status=RosterImport.Status.QUEUED)
     original = imports.roster_apply
@@ -241,15 +277,15 @@ def test_a_run_taking_over_a_dead_one_counts_what_both_changed(monkeypatch):
 
     monkeypatch.setattr(imports, "roster_apply", dies_after_one_batch)
     with pytest.raises(ConnectionResetError):
-        roster_import_apply(import_id=record.pk, run_token="first")
+        roster_import_apply(import_id=record.pk, token="first")
     record.refresh_from_db()
     assert (record.status, record.rows_done) == (RosterImport.Status.APPLYING, 2)
     assert 0 < record.summary["holders_created"] < expected["holders_created"]
     monkeypatch.setattr(imports, "roster_apply", original)
     # The first run's claim is still fresh: another run leaves it alone...
-    assert roster_import_apply(import_id=record.pk, run_token="second").status == "applying"
+    assert roster_import_apply(import_id=record.pk, token="second").status == "applying"
     # ...until it expires.
     RosterImport.objects.filter(pk=record.pk).update(claimed_at=LONG_AGO)
-    record = roster_import_apply(import_id=record.pk, run_token="second")
+    record = roster_import_apply(import_id=record.pk, token="second")
     assert record.status == RosterImport.Status.DONE
     assert record.summary == expected

@@ -85,3 +85,36 @@ def test_retries_double_from_the_base_up_to_thirty_times_it(settings):
     assert [retry_countdown(n) for n in range(8)] == [2, 4, 8, 16, 32, 60, 60, 60]
     assert sum(retry_countdown(n) for n in range(8)) == 242  # about four minutes
     assert retry_countdown(0, base=60) == 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owners_racing_for_the_same_rows_at_the_same_moment_get_them_once(reference_data):
+    """Eight threads, each on its own database connection, claim the same row at once, ten
+    times over: each time exactly one wins."""
+    import threading
+
+    from django.db import connection
+
+    holder = UserFactory()
+    term = issue(holder, "CSPO", datetime.date(2026, 6, 8)).terms.get()
+    Reminder.objects.create(
+        holder=holder, term=term, days_before=7, term_ends_on=term.ends_on, created_at=NOW
+    )
+    for _ in range(10):
+        Reminder.objects.update(claim_token="", claimed_at=None)
+        start = threading.Barrier(8)
+        won = []
+
+        def race(start, won):
+            try:
+                start.wait()
+                won.append(claim(Reminder.objects.all(), owner=new_owner()))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=race, args=(start, won)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(won) == [0] * 7 + [1]

@@ -28,15 +28,15 @@ import pytest
 from tests.conftest import PROJECT_ROOT, celery_worker_start, celery_worker_stop
 from tests.services import PostgresServer, skip_unless_redis
 
-# The timings the workers run with here, a few hundred times shorter than production's: a
-# claim expires after 3 s without progress; writing how work ended keeps trying for 5 s; a job
-# whose database is away retries 8 times over about 6 s; a refused email is retried after 1 s.
-CLAIM_EXPIRES_SECONDS = 3
-DURABLE_SECONDS = 5
+# The timings the workers run with here, a hundred times shorter than production's: a claim
+# expires after 4 s without progress; writing how work ended keeps trying for 3 s; a job whose
+# database is away retries 8 times over about 4 s; a refused email is retried after 1 s.
+CLAIM_EXPIRES_SECONDS = 4
+DURABLE_SECONDS = 3
 WORKER_ENV = {
     "CLAIM_EXPIRES_SECONDS": str(CLAIM_EXPIRES_SECONDS),
     "CLAIM_DURABLE_SECONDS": str(DURABLE_SECONDS),
-    "TASK_RETRY_BASE_SECONDS": "0.05",
+    "TASK_RETRY_BASE_SECONDS": "0.03",
     "REMINDER_RETRY_SECONDS": "1",
     "ROSTER_BATCH_ROWS": "100",
 }

@@ -214,3 +214,27 @@ def test_staff_send_an_invitation_from_the_admin(admin_client):
     assert mail.outbox[-1].to == ["late@example.com"]
     invitee.refresh_from_db()
     assert invitee.invited_at is not None
+
+
+def test_inviting_a_holder_a_worker_is_inviting_right_now_says_so_and_sends_nothing(
+    admin_client,
+):
+    from django.core import mail
+    from django.utils import timezone
+
+    from credentials.models import Invitation, User
+
+    invitee = User.objects.create_user("busy@example.com")
+    Invitation.objects.create(holder=invitee, claim_token="worker", claimed_at=timezone.now())
+    response = admin_client.post(
+        "/admin/credentials/user/",
+        {"action": "send_invitation", "_selected_action": [invitee.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "An invitation to busy@example.com is being sent right now." in page
+    assert "Sent 0 invitation(s)." in page
+    assert mail.outbox == []
+    # Staff see every invitation owed, and what the mail server last said.
+    listing = admin_client.get("/admin/credentials/invitation/").content.decode()
+    assert "busy@example.com" in listing

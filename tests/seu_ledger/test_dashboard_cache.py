@@ -84,7 +84,7 @@ def test_each_kind_of_write_refreshes_the_cards(client, pat, django_capture_on_c
     record = roster_import_check(data=roster, name="r.csv", uploaded_by=None)
     roster_import_queue(record=record, only_valid_rows=False)
     before = cards(client)
-    roster_import_apply(import_id=record.pk, run_token="t")
+    roster_import_apply(import_id=record.pk, token="t")
     assert cards(client) != before
 
 

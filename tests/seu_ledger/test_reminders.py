@@ -446,6 +446,18 @@ def test_the_preview_of_a_holder_shows_what_the_next_run_sends():
     assert Reminder.objects.count() == 0
 
 
+@pytest.mark.parametrize(("code", "after"), [("CSPO", 1), ("CSP-PO", 91)])
+def test_the_preview_and_the_run_record_the_expiry_point_alike(code, after):
+    on = datetime.date(2028, 3, 1)
+    holder = UserFactory()
+    issue(holder, code, on - after * DAY)
+    [previewed] = reminder_preview(holder, on).cards[0].reminders
+    assert (previewed.kind, previewed.point_label) == (Reminder.Kind.EXPIRED, "on expiry")
+    reminders_record(on=on)
+    recorded = Reminder.objects.get()
+    assert (recorded.days_before, recorded.kind) == (previewed.days_before, previewed.kind)
+
+
 @time_machine.travel(datetime.datetime(2026, 6, 1, 6, tzinfo=datetime.UTC), tick=False)
 def test_send_reminders_command_dry_run_writes_nothing_then_sends(capsys):
     on = datetime.date(2026, 6, 1)

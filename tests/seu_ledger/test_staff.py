@@ -257,7 +257,7 @@ def test_a_roster_import_is_in_the_audit_trail_with_its_uploader_and_file():
     uploader = staff_in("registrar")
     record = roster_import_check(data=csv_bytes(*GOOD), name="march.csv", uploaded_by=uploader)
     roster_import_queue(record=record, only_valid_rows=False)
-    roster_import_apply(import_id=record.pk, run_token="t")
+    roster_import_apply(import_id=record.pk, token="t")
     assert Credential.history.count() == Credential.objects.count() == 3
     assert Term.history.count() == 3
     assert Entry.history.count() == Entry.objects.count() == 6
@@ -270,7 +270,7 @@ def test_a_roster_import_is_in_the_audit_trail_with_its_uploader_and_file():
     corrected = [row.replace("2025-03-03,2025-03-04", "2025-03-10,2025-03-11") for row in GOOD]
     again = roster_import_check(data=csv_bytes(*corrected), name="fixed.csv", uploaded_by=uploader)
     roster_import_queue(record=again, only_valid_rows=False)
-    roster_import_apply(import_id=again.pk, run_token="u")
+    roster_import_apply(import_id=again.pk, token="u")
     ann = Credential.objects.get(holder__email="ann@example.com")
     term_history = list(ann.terms.get().history.order_by("history_date", "history_id"))
     assert [h.ends_on for h in term_history] == [
@@ -530,6 +530,6 @@ def test_every_row_a_roster_import_writes_has_its_audit_record_on_a_running_cloc
     with time_machine.travel(datetime.datetime(2026, 5, 20, 12, tzinfo=datetime.UTC), tick=True):
         record = roster_import_check(data=csv_bytes(*GOOD), name="live.csv", uploaded_by=None)
         roster_import_queue(record=record, only_valid_rows=False)
-        roster_import_apply(import_id=record.pk, run_token="live")
+        roster_import_apply(import_id=record.pk, token="live")
     assert Entry.history.count() == Entry.objects.count() == 6
     assert Credential.history.count() == Credential.objects.count() == 3

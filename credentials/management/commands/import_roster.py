@@ -59,7 +59,7 @@ class Command(BaseCommand):
                 on_batch=lambda done, ids, _summary: invite.extend(ids),
             )
         with transaction.atomic():
-            waiting = invitations_request(holder_ids=invite)
+            waiting = invitations_request(holder_ids=invite, queue=False)
         sent = invitations_send(invitation_ids=waiting)
         changes = {k: v for k, v in summary.items() if v}
         if not changes:
