@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from cspo_tracker.middleware import client_ip
 
@@ -121,7 +121,7 @@ def sign_up(request):
     return render(request, "credentials/sign_up.html", {"form": form})
 
 
-@require_GET
+@require_safe
 def sign_up_sent(request):
     """After a sign-up: check your email (the address is the one this browser just used)."""
     email = request.session.get(SIGN_UP_SENT_SESSION_KEY, "")
@@ -272,7 +272,7 @@ def calendar(request):
     return render(request, "credentials/calendar.html", {"feed_url": feed_url})
 
 
-@require_GET
+@require_safe
 def calendar_feed(request, token):
     """The iCalendar feed; the secret token in the URL is the only key."""
     user = get_object_or_404(User, calendar_token=token, is_active=True)
@@ -296,7 +296,7 @@ def _public_credential(code) -> Credential:
         raise Http404("No verified credential has this code.") from missing
 
 
-@require_GET
+@require_safe
 def verify(request, code):
     """Public proof that a credential is genuine and current: nothing else personal."""
     credential = _public_credential(code)
@@ -324,7 +324,7 @@ def verify(request, code):
     return response
 
 
-@require_GET
+@require_safe
 def verify_qr(request, code):
     """A QR code (SVG) that opens the verification page."""
     credential = _public_credential(code)

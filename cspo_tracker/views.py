@@ -5,13 +5,13 @@ import ipaddress
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .health import broker_state, database_state
 from .middleware import client_ip
 
 
-@require_GET
+@require_safe
 def home(request):
     """Landing page for visitors; signed-in people go straight to their dashboard."""
     if request.user.is_authenticated:
@@ -32,7 +32,7 @@ def _may_see_health_details(request) -> bool:
 
 
 @never_cache
-@require_GET
+@require_safe
 def healthz(request):
     """Answer 200 {"status": "ok"} when the database and the Celery broker both answer, 503
     {"status": "fail"} otherwise. What each service said (its error text included) is added

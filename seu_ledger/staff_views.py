@@ -1,19 +1,16 @@
 """Staff pages of the ledger: the programme dashboard and its at-risk export. Thin: the
 figures come from `reports`."""
 
-import csv
-
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.core.cache import cache
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from credentials.models import Credential, Program
 from credentials.selectors import today
-from cspo_tracker.spreadsheets import csv_safe
+from cspo_tracker.spreadsheets import export_response
 from cspo_tracker.staff import staff_permission_required
 
 from .reports import (
@@ -24,7 +21,6 @@ from .reports import (
     holders_on_track,
     status_counts,
 )
-from .selectors import fmt_units
 
 SHOWN_AT_RISK = 200
 ON_TRACK_SECONDS = 5 * 60
@@ -87,7 +83,7 @@ def chart_bars(months) -> list[dict]:
     return bars
 
 
-@require_GET
+@require_safe
 @staff_permission_required("credentials.view_credential")
 def dashboard(request):
     on = today()
@@ -116,7 +112,7 @@ def dashboard(request):
     )
 
 
-@require_GET
+@require_safe
 @staff_permission_required("credentials.view_credential")
 def transcript(request, pk, term_pk):
     """Any holder's transcript of a term, for staff whose role may view credentials (an
@@ -129,43 +125,49 @@ def transcript(request, pk, term_pk):
     return transcript_response(credential, term_pk)
 
 
-@require_GET
+AT_RISK_COLUMNS = (
+    "email",
+    "name",
+    "credentials",
+    "ends_on",
+    "days_left",
+    "units_counted",
+    "units_required",
+    "units_missing",
+    "unit",
+    "fee",
+    "missing",
+)
+
+
+@require_safe
 @staff_permission_required("credentials.view_credential")
-def at_risk_csv(request):
+def at_risk_export(request, file_format: str):
+    """The at-risk list, with the dashboard's filters, as a CSV or XLSX download
+    (`file_format` comes from the URL)."""
     on = today()
     form = AtRiskFilterForm(request.GET or None)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="at-risk-{on.isoformat()}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "email",
-            "name",
-            "credentials",
-            "ends_on",
-            "days_left",
-            "units_counted",
-            "units_required",
-            "units_missing",
-            "unit",
-            "fee",
-            "missing",
-        ]
-    )
-    for row in at_risk(on, **form.filters()):
-        writer.writerow(
-            [
-                csv_safe(row.email),
-                csv_safe(row.holder_name),
-                row.label,
-                row.ends_on.isoformat(),
-                row.days_left,
-                fmt_units(row.units_counted),
-                fmt_units(row.units_required),
-                fmt_units(row.units_missing),
-                row.unit_name,
-                fee_label(row.fee_status),
-                " and ".join(row.missing),
-            ]
+    rows = (
+        (
+            row.email,
+            row.holder_name,
+            row.label,
+            row.ends_on,
+            row.days_left,
+            # Normalised, the CSV shows units as `fmt_units` does ("20", not "20.00").
+            row.units_counted.normalize(),
+            row.units_required.normalize(),
+            row.units_missing.normalize(),
+            row.unit_name,
+            fee_label(row.fee_status),
+            " and ".join(row.missing),
         )
-    return response
+        for row in at_risk(on, **form.filters())
+    )
+    return export_response(
+        file_format,
+        name=f"at-risk-{on.isoformat()}",
+        header=AT_RISK_COLUMNS,
+        rows=rows,
+        sheet_title="At risk",
+    )

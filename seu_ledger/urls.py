@@ -9,7 +9,18 @@ app_name = "ledger"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("activities/", views.history, name="history"),
-    path("activities/export.csv", views.history_csv, name="history_csv"),
+    path(
+        "activities/export.csv",
+        views.history_export,
+        {"file_format": "csv"},
+        name="history_csv",
+    ),
+    path(
+        "activities/export.xlsx",
+        views.history_export,
+        {"file_format": "xlsx"},
+        name="history_xlsx",
+    ),
     path("activities/new/", views.entry_create, name="entry_create"),
     path("activities/<int:pk>/edit/", views.entry_edit, name="entry_edit"),
     path("activities/<int:pk>/void/", views.entry_void, name="entry_void"),

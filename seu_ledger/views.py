@@ -4,7 +4,6 @@ Thin: every rule lives in services and selectors. Every object is looked up thro
 signed-in holder, so someone else's id answers 404.
 """
 
-import csv
 import mimetypes
 
 from django.contrib import messages
@@ -15,12 +14,12 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from credentials.access import holder_required
 from credentials.models import Credential, Term
 from credentials.selectors import credential_status, today
-from cspo_tracker.spreadsheets import csv_safe
+from cspo_tracker.spreadsheets import export_response
 
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
@@ -57,7 +56,7 @@ def _own_entry(request, pk) -> Entry:
     )
 
 
-@require_GET
+@require_safe
 @holder_required
 def dashboard(request):
     """One card per credential (or group renewing together) with what to do next. Cached per
@@ -155,7 +154,7 @@ def entry_void(request, pk):
     return render(request, "seu_ledger/entry_void.html", {"form": form, "entry": entry})
 
 
-@require_GET
+@require_safe
 @login_required
 def entry_evidence(request, pk):
     """An evidence file, to its owner and to staff whose role may view ledger entries; never
@@ -200,7 +199,7 @@ def _holder_terms(request) -> list[Term]:
     )
 
 
-@require_GET
+@require_safe
 @holder_required
 def history(request):
     """Every activity, voided ones included, filtered and paginated."""
@@ -215,44 +214,44 @@ def history(request):
     )
 
 
-@require_GET
+HISTORY_COLUMNS = (
+    "date",
+    "issuer",
+    "category",
+    "title",
+    "provider",
+    "hours",
+    "description",
+    "voided",
+    "void reason",
+)
+
+
+@require_safe
 @holder_required
-def history_csv(request):
+def history_export(request, file_format: str):
+    """The filtered history as a CSV or XLSX download (`file_format` comes from the URL)."""
     form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="activities.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "date",
-            "issuer",
-            "category",
-            "title",
-            "provider",
-            "hours",
-            "description",
-            "voided",
-            "void reason",
-        ]
-    )
-    for entry in _history_queryset(request, form).iterator():
-        writer.writerow(
-            [
-                entry.activity_date.isoformat(),
-                entry.category.issuer.name,
-                entry.category.name,
-                csv_safe(entry.title),
-                csv_safe(entry.provider),
-                entry.hours,
-                csv_safe(entry.description),
-                "yes" if entry.is_voided else "no",
-                csv_safe(entry.void_reason),
-            ]
+    rows = (
+        (
+            entry.activity_date,
+            entry.category.issuer.name,
+            entry.category.name,
+            entry.title,
+            entry.provider,
+            entry.hours,
+            entry.description,
+            "yes" if entry.is_voided else "no",
+            entry.void_reason,
         )
-    return response
+        for entry in _history_queryset(request, form).iterator()
+    )
+    return export_response(
+        file_format, name="activities", header=HISTORY_COLUMNS, rows=rows, sheet_title="Activities"
+    )
 
 
-@require_GET
+@require_safe
 @holder_required
 def renewal(request, pk):
     """Units and fee for renewing a credential (with its group), and the Renew button."""
@@ -317,7 +316,7 @@ def renew(request, pk):
     return redirect("ledger:renewal", pk=credential.pk)
 
 
-@require_GET
+@require_safe
 @holder_required
 def transcript(request, pk, term_pk):
     """A PDF of what counted toward one term, to hand to an auditor."""
@@ -339,8 +338,8 @@ def transcript_response(credential: Credential, term_pk: int) -> HttpResponse:
 def reminders_unsubscribe(request, token):
     """Stop (or restart) the optional reminder emails, from the link in every reminder.
 
-    A GET only shows the choice, so a mail scanner following links changes nothing; a POST
-    with the body "List-Unsubscribe=One-Click" is the mail client's one-click unsubscribe.
+    A GET (or HEAD) only shows the choice, so a mail scanner following links changes nothing; a
+    POST with the body "List-Unsubscribe=One-Click" is the mail client's one-click unsubscribe.
     """
     holder = holder_from_unsubscribe_token(token)
     if holder is None:
@@ -350,8 +349,8 @@ def reminders_unsubscribe(request, token):
             reminders_resubscribe(holder=holder)
         else:
             reminders_unsubscribe_service(holder=holder)
-    elif request.method != "GET":
-        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    elif request.method not in ("GET", "HEAD"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
     return render(
         request,
         "seu_ledger/reminders_unsubscribe.html",

@@ -73,5 +73,23 @@ def test_healthz_is_503_when_the_broker_is_down(client, monkeypatch):
     assert body["database"]["ok"] is True
 
 
+@pytest.mark.django_db
+def test_healthz_answers_head_like_get_without_a_body(client):
+    """Load balancers and uptime checkers often probe with HEAD."""
+    response = client.head("/healthz")
+    assert response.status_code == 200
+    assert response.content == b""
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_head_with_503_when_the_broker_is_down(client, monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    response = client.head("/healthz")
+    assert response.status_code == 503
+    assert response.content == b""
+
+
 def test_healthz_refuses_post(client):
     assert client.post("/healthz").status_code == 405

@@ -81,6 +81,7 @@ def test_every_page_and_file_with_personal_data_is_no_store_and_private(
         reverse("ledger:dashboard"),
         reverse("ledger:history"),
         reverse("ledger:history_csv"),
+        reverse("ledger:history_xlsx"),
         reverse("ledger:renewal", args=[credential.pk]),
         reverse("ledger:transcript", args=[credential.pk, term.pk]),
         reverse("ledger:entry_evidence", args=[entry.pk]),
@@ -99,7 +100,11 @@ def test_every_page_and_file_with_personal_data_is_no_store_and_private(
     assert refused.status_code == 403
     assert "no-store" in refused["Cache-Control"]
     client.force_login(StaffFactory(is_superuser=True))
-    for url in (reverse("admin:credentials_user_changelist"), reverse("staff:at_risk_csv")):
+    for url in (
+        reverse("admin:credentials_user_changelist"),
+        reverse("staff:at_risk_csv"),
+        reverse("staff:at_risk_xlsx"),
+    ):
         assert "no-store" in client.get(url)["Cache-Control"], url
 
 

@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from credentials.models import holders_touch
-from credentials.services import credential_issue, licence_accept
+from credentials.services import calendar_token_for, credential_issue, licence_accept
 from seu_ledger.models import Entry, Fee
 from seu_ledger.services import entry_log, entry_void, fee_record
 from tests.factories import StaffFactory, UserFactory, category, program, staff_in
@@ -257,7 +257,7 @@ def test_history_filters_paginates_and_exports_csv_safely(signed_in, pat):
     assert by_term.context["page"].paginator.count == 30
     csv_text = signed_in.get(
         reverse("ledger:history_csv"), {"category": learning.pk}
-    ).content.decode()
+    ).content.decode("utf-8-sig")
     lines = csv_text.strip().splitlines()
     assert lines[0].startswith("date,issuer,category,title")
     assert len(lines) == 1 + 15
@@ -336,6 +336,32 @@ def test_calendar_feed_lists_expiry_and_reminder_days_and_can_be_reset(signed_in
     assert "\r\n" in body
     signed_in.post(reverse("credentials:calendar"))
     assert anonymous.get(path).status_code == 404
+
+
+def test_the_calendar_feed_answers_head_like_get_without_a_body(client, pat):
+    """Calendar apps and link checkers ask with HEAD first; a 405 reads as a dead feed."""
+    path = reverse("credentials:calendar_feed", args=[calendar_token_for(pat)])
+    feed, head = client.get(path), client.head(path)
+    assert (head.status_code, feed.status_code) == (200, 200)
+    assert head.content == b""
+    assert dict(head.headers) == dict(feed.headers)
+    assert head["Content-Type"] == "text/calendar; charset=utf-8"
+    assert int(head["Content-Length"]) == len(feed.content)
+    assert client.head(path.replace(".ics", "x.ics")).status_code == 404
+
+
+def test_public_verification_answers_head_like_get_without_a_body(client, pat):
+    import uuid
+
+    credential = pat.credentials.get()
+    url = reverse("credentials:verify", args=[credential.verification_code])
+    page, head = client.get(url), client.head(url)
+    assert (head.status_code, page.status_code) == (200, 200)
+    assert head.content == b""
+    assert head["Content-Type"] == page["Content-Type"] == "text/html; charset=utf-8"
+    assert head["X-Robots-Tag"] == "noindex, nofollow"
+    assert head["Content-Length"] == page["Content-Length"]
+    assert client.head(reverse("credentials:verify", args=[uuid.uuid4()])).status_code == 404
 
 
 def test_public_verification_shows_only_what_it_should(client, pat):
