@@ -8,4 +8,9 @@ class SeuLedgerConfig(AppConfig):
     verbose_name = "SEU ledger"
 
     def ready(self):
+        from django.core.checks import register
+
         from . import receivers  # noqa: F401 - connects the signal receivers
+        from .checks import pdf_fonts_check
+
+        register(pdf_fonts_check)

@@ -1,11 +1,36 @@
-"""PDF transcript of one term: who, which credential, what counted, the totals."""
+"""PDF transcript of one term: who, which credential, what counted, the totals.
 
+Fonts. The text is set in DejaVu Sans (NotoSans where DejaVu is missing), found by file name in
+the directories of settings.PDF_FONT_DIRS (earlier directories win, sub-directories included). A
+character DejaVu does not have (Han, kana, hangul, Devanagari, Thai, Bengali, Tamil, Ethiopic,
+Khmer...) is drawn from a fallback font that has it: NotoSansCJK (the Simplified Chinese face of
+the .ttc collection), then the Noto fonts of other scripts (Debian: fonts-noto-cjk,
+fonts-noto-core). A fallback is registered in a document only when its text first needs it, in
+the style (regular or bold) of that text, so a Latin-only transcript embeds DejaVu alone, and
+fpdf2 embeds only the glyphs used. Which font has which characters is read once per process.
+
+Right-to-left names (Hebrew, Arabic) are drawn by DejaVu as before: in logical order, unshaped,
+since no shaping engine (uharfbuzz) is installed; Indic scripts are likewise unshaped.
+
+A visible character that no font has is never dropped silently: it is drawn as U+FFFD, the
+replacement character (a "?" in a diamond), and a warning naming the code point, not the text it
+came from, is logged once per process and character. Without any Unicode text font, the PDF core
+font draws every character outside Latin-1 as "?" (the system check seu_ledger.W002 says so).
+"""
+
+import functools
+import logging
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from fontTools import ttLib
 from fpdf import FPDF
 
 from credentials.models import Credential, Membership, Term
@@ -13,11 +38,141 @@ from credentials.models import Credential, Membership, Term
 from .models import Entry, Renewal
 from .selectors import fmt_units, group_balance, holder_ledger
 
-# A Unicode font where the system has one (names are not all Latin-1); else the PDF core font.
-UNICODE_FONTS = [
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/TTF/DejaVuSans.ttf"),
+logger = logging.getLogger(__name__)
+
+# The text font, (regular, bold) file names, the first found is used; none: the PDF core font.
+BODY_FONTS = [
+    ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf"),
 ]
+
+# The face of NotoSansCJK-*.ttc used: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK. Every face has all of Han,
+# kana and hangul; they differ only in the regional forms of some Han characters.
+CJK_FACE = 2
+
+# Fallback fonts tried first, in this order: (regular file, bold file, face in a collection).
+PREFERRED_FALLBACKS = [
+    ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", 0),  # Latin, Greek, Cyrillic beyond DejaVu
+    ("NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc", CJK_FACE),  # fonts-noto-cjk
+    ("NotoSansCJKsc-Regular.otf", "NotoSansCJKsc-Bold.otf", 0),  # the same, one face per file
+    ("NotoSansDevanagari-Regular.ttf", "NotoSansDevanagari-Bold.ttf", 0),
+    ("NotoSansBengali-Regular.ttf", "NotoSansBengali-Bold.ttf", 0),
+    ("NotoSansTamil-Regular.ttf", "NotoSansTamil-Bold.ttf", 0),
+    ("NotoSansThai-Regular.ttf", "NotoSansThai-Bold.ttf", 0),
+    ("NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", 0),
+    ("NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", 0),
+]
+# Then every other Noto font in the directories (NotoSans* first): any script fonts-noto-core has.
+OTHER_FALLBACK = re.compile(r"Noto\w*-Regular\.(?:ttf|otf)")
+
+REPLACEMENT = "\ufffd"
+# Unicode categories of characters with nothing to draw (controls, joiners, direction marks, line
+# separators): left to fpdf2 as before. Variation selectors are likewise invisible.
+INVISIBLE = {"Cc", "Cf", "Zl", "Zp"}
+CJK_SAMPLE = "\u4e2d"  # 中: the system check's test of a CJK-capable font
+
+
+@dataclass(frozen=True)
+class _Face:
+    regular: Path
+    bold: Path
+    number: int  # the face in a .ttc/.otc collection, 0 otherwise
+
+    def file(self, bold: bool) -> Path:
+        return self.bold if bold else self.regular
+
+
+def font_dirs() -> tuple[Path, ...]:
+    return tuple(Path(folder) for folder in settings.PDF_FONT_DIRS)
+
+
+@functools.cache
+def _font_files(dirs: tuple[Path, ...]) -> dict[str, Path]:
+    """File name -> path of every file under `dirs`; the first directory listed wins."""
+    found: dict[str, Path] = {}
+    for top in dirs:
+        for root, subdirs, files in os.walk(top):  # a missing directory yields nothing
+            subdirs.sort()
+            for name in sorted(files):
+                found.setdefault(name, Path(root) / name)
+    return found
+
+
+@functools.cache
+def body_fonts(dirs: tuple[Path, ...]) -> tuple[Path, Path] | None:
+    """(regular, bold) text font files, or None: the PDF core font (Latin-1 only)."""
+    files = _font_files(dirs)
+    for regular, bold in BODY_FONTS:
+        if regular in files:
+            return files[regular], files.get(bold, files[regular])
+    return None
+
+
+@functools.cache
+def _fallback_faces(dirs: tuple[Path, ...]) -> tuple[_Face, ...]:
+    files = _font_files(dirs)
+    chosen = [(regular, bold, number) for regular, bold, number in PREFERRED_FALLBACKS]
+    names = {regular for regular, _, _ in chosen}
+    others = sorted(
+        (name for name in files if OTHER_FALLBACK.fullmatch(name) and name not in names),
+        key=lambda name: (not name.startswith("NotoSans"), name),
+    )
+    chosen += [(name, name.replace("-Regular.", "-Bold."), 0) for name in others]
+    return tuple(
+        _Face(files[regular], files.get(bold, files[regular]), number)
+        for regular, bold, number in chosen
+        if regular in files
+    )
+
+
+@functools.cache
+def _coverage(path: Path, number: int) -> frozenset[int]:
+    """The code points a font has glyphs for."""
+    try:
+        with ttLib.TTFont(path, fontNumber=number, lazy=True) as font:
+            return frozenset(font.getBestCmap() or ())
+    except Exception:  # an unreadable font covers nothing; the rest still work
+        logger.warning("PDF fallback font %s (face %s) cannot be read", path, number)
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=8192)
+def fallback_for(codepoint: int, bold: bool, dirs: tuple[Path, ...]) -> int | None:
+    """Index in _fallback_faces(dirs) of the first fallback font with `codepoint`, or None."""
+    for index, face in enumerate(_fallback_faces(dirs)):
+        if codepoint in _coverage(face.file(bold), face.number):
+            return index
+    return None
+
+
+def cjk_font(dirs: tuple[Path, ...]) -> Path | None:
+    """The font that draws Chinese, Japanese and Korean names, if any."""
+    index = fallback_for(ord(CJK_SAMPLE), False, dirs)
+    return None if index is None else _fallback_faces(dirs)[index].regular
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char) in INVISIBLE or unicodedata.name(char, "").startswith(
+        "VARIATION SELECTOR"
+    )
+
+
+_warned: set[tuple[tuple[Path, ...], int]] = set()
+
+
+def _warn_missing(char: str, drawn_as: str, dirs: tuple[Path, ...]) -> None:
+    if (dirs, ord(char)) in _warned:
+        return
+    _warned.add((dirs, ord(char)))
+    logger.warning(
+        "No font in PDF_FONT_DIRS (%s) has U+%04X %s: PDFs draw it as %r. Install the Debian "
+        "packages fonts-noto-core and fonts-noto-cjk, or add a directory with a font that has "
+        "it to PDF_FONT_DIRS.",
+        ", ".join(str(folder) for folder in dirs),
+        ord(char),
+        unicodedata.name(char, "(unnamed)"),
+        drawn_as,
+    )
 
 
 UNVERIFIED_BANNER = "Self-reported, not verified: staff have not confirmed this credential."
@@ -28,11 +183,13 @@ class _Document(FPDF):
         self.banner = banner  # printed at the top of every page (header() runs per page)
         super().__init__(format="A4")
         self.set_auto_page_break(auto=True, margin=15)
-        font = next((path for path in UNICODE_FONTS if path.exists()), None)
-        if font:
-            self.add_font("body", "", str(font))
-            bold = font.with_name("DejaVuSans-Bold.ttf")
-            self.add_font("body", "B", str(bold if bold.exists() else font))
+        self.font_dirs = font_dirs()
+        self.fallbacks: set[int] = set()  # indexes of the fallback fonts registered so far
+        self.unusable: set[str] = set()  # fallback font keys fpdf2 failed to load
+        fonts = body_fonts(self.font_dirs)
+        if fonts:
+            self.add_font("body", "", str(fonts[0]))
+            self.add_font("body", "B", str(fonts[1]))
             self.family = "body"
             self.unicode = True
         else:
@@ -42,6 +199,48 @@ class _Document(FPDF):
     def text(self, value) -> str:  # noqa: D102 - keeps core fonts from failing on non-Latin-1
         value = "" if value is None else str(value)
         return value if self.unicode else value.encode("latin-1", "replace").decode("latin-1")
+
+    def normalize_text(self, text: str) -> str:
+        """fpdf2 passes every text through here before drawing or measuring it: register the
+        fallback fonts its characters need, and replace those no font has."""
+        if self.unicode and text and self.current_font is not None:
+            text = self._cover(text)
+        return super().normalize_text(text)
+
+    def _cover(self, text: str) -> str:
+        cmap = self.current_font.cmap
+        style = self.font_style
+        for char in set(text):
+            if ord(char) in cmap or _invisible(char):
+                continue
+            index = fallback_for(ord(char), "B" in style, self.font_dirs)
+            if index is not None and self._use_fallback(index, style):
+                continue
+            drawn_as = REPLACEMENT if ord(REPLACEMENT) in cmap else "?"
+            _warn_missing(char, drawn_as, self.font_dirs)
+            text = text.replace(char, drawn_as)
+        return text
+
+    def _use_fallback(self, index: int, style: str) -> bool:
+        """Register fallback font `index` in `style` unless it is; False if fpdf2 cannot."""
+        family = f"fallback{index}"
+        if f"{family}{style}" in self.fonts:
+            return True
+        if f"{family}{style}" in self.unusable:
+            return False
+        face = _fallback_faces(self.font_dirs)[index]
+        path = face.file("B" in style)
+        try:
+            self.add_font(family, style, str(path), collection_font_number=face.number)
+        except Exception:  # the character is then drawn as REPLACEMENT, not the PDF lost
+            logger.exception("PDF fallback font %s (face %s) cannot be used", path, face.number)
+            self.unusable.add(f"{family}{style}")
+            return False
+        self.fallbacks.add(index)
+        # In the order of preference; fpdf2 draws each character missing from the text font
+        # with the first of these that has it in the same style (exact_match: bold with bold).
+        self.set_fallback_fonts([f"fallback{i}" for i in sorted(self.fallbacks)], exact_match=True)
+        return True
 
     def header(self):
         if self.banner:
