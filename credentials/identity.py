@@ -161,3 +161,25 @@ def validate_person_name(value: str | None) -> None:
             raise ValidationError(NAME_CONTROL.format(codepoint=_codepoint(char)), code="control")
     if _LINK_LIKE.search(unicodedata.normalize("NFKC", value or "").translate(_DOTS)):
         raise ValidationError(NAME_ADDRESS, code="address")
+
+
+def clean_person_name(value: str | None) -> str:
+    """A name as a file from elsewhere gives it (a roster), cleaned rather than refused: in
+    composed form (NFC), line breaks and tabs as spaces, control and format characters
+    (zero-width spaces, bidirectional marks and overrides, soft hyphens, blank-looking
+    letters) removed, except the joiners some scripts need between two letters, and runs of
+    spaces as one. What is left still goes through `validate_person_name`."""
+    text = unicodedata.normalize("NFC", value or "")
+    kept = []
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if char in "\t\n\r\v\f" or category in ("Zl", "Zp"):
+            kept.append(" ")
+        elif char in _NAME_JOINERS:
+            before = text[index - 1] if index else ""
+            after = text[index + 1] if index + 1 < len(text) else ""
+            if before.isalpha() and after.isalpha():
+                kept.append(char)
+        elif category not in ("Cc", "Cf") and char not in _BLANKS:
+            kept.append(char)
+    return " ".join("".join(kept).split())

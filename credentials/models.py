@@ -555,8 +555,10 @@ class RosterImport(models.Model):
     """One uploaded roster: its file, what validation found, and how applying it went."""
 
     class Status(models.TextChoices):
-        VALIDATED = "validated", "Validated, waiting for confirmation"
+        CHECKING = "checking", "Checking the file"
+        VALIDATED = "validated", "Checked, waiting for confirmation"
         REJECTED = "rejected", "Rejected"
+        DISCARDED = "discarded", "Discarded"
         QUEUED = "queued", "Queued"
         APPLYING = "applying", "Applying"
         DONE = "done", "Done"
@@ -569,6 +571,17 @@ class RosterImport(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.VALIDATED)
+    encoding = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text="The encoding staff chose to read the CSV in; blank: detected.",
+    )
+    read_as = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How the file was read: format, encoding, lines with accented text.",
+    )
+    rows_read = models.PositiveIntegerField(default=0, help_text="Rows read so far by the check.")
     only_valid_rows = models.BooleanField(default=False)
     totals = models.JSONField(default=dict, blank=True, help_text="Counts found by validation.")
     errors = models.JSONField(default=list, blank=True, help_text="Bad rows: line, column, reason.")
@@ -600,12 +613,14 @@ class RosterImport(models.Model):
     def percent_done(self) -> int:
         return 100 if not self.rows_total else int(self.rows_done * 100 / self.rows_total)
 
+    IN_PROGRESS = (Status.CHECKING, Status.QUEUED, Status.APPLYING)
+
     def is_stuck(self, now=None) -> bool:
-        """Queued or applying, with no progress for longer than a claim lasts (CLAIM_EXPIRES):
-        no worker took it up, or the one applying it stopped."""
+        """Being checked, queued or applying, with no progress for longer than a claim lasts
+        (CLAIM_EXPIRES): no worker took it up, or the one working on it stopped."""
         from cspo_tracker.claims import stale_before
 
-        if self.status not in (self.Status.QUEUED, self.Status.APPLYING):
+        if self.status not in self.IN_PROGRESS:
             return False
         return (self.claimed_at or self.created_at) < stale_before(now)
 

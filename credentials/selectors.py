@@ -345,3 +345,41 @@ def invitations_waiting(now: datetime.datetime | None = None) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class EarnedCredential:
+    """A credential an invitation names: what the course earned, and until when it is valid."""
+
+    program_name: str
+    program_code: str
+    course_title: str
+    trainer: str
+    issued_on: datetime.date
+    valid_until: datetime.date | None  # None: it does not expire
+
+
+def invitation_credentials(holder_id: int) -> list[EarnedCredential]:
+    """The holder's credentials, newest first, with the course that earned each (for the
+    invitation email: "your CSPO from the course with Dana Trainer is valid until...")."""
+    credentials = (
+        Credential.objects.filter(holder_id=holder_id)
+        .select_related("program", "source_course")
+        .prefetch_related("terms")
+        .order_by("-issued_on", "program__code")
+    )
+    earned = []
+    for credential in credentials:
+        current = max(credential.terms.all(), key=lambda term: term.sequence, default=None)
+        course = credential.source_course
+        earned.append(
+            EarnedCredential(
+                program_name=credential.program.name,
+                program_code=credential.program.code,
+                course_title=course.title if course else "",
+                trainer=course.trainer if course else "",
+                issued_on=credential.issued_on,
+                valid_until=current.ends_on if current else None,
+            )
+        )
+    return earned

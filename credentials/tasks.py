@@ -11,8 +11,10 @@ from .accounts import invitations_queue, invitations_send
 from .roster.imports import (
     ClaimLost,
     roster_import_apply,
+    roster_import_check_failed,
     roster_import_fail,
     roster_import_retry_at,
+    roster_import_run_check,
     roster_imports_sweep,
     run_token,
 )
@@ -81,6 +83,28 @@ def roster_import_apply_task(self, import_id: int) -> None:
         raise
     except Exception as failure:
         roster_import_fail(import_id=import_id, token=token, failure=failure)
+        raise
+
+
+@shared_task(
+    bind=True,
+    name="credentials.roster_import_check",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=8,
+)
+def roster_import_check_task(self, import_id: int) -> None:
+    """Read and validate an uploaded roster (never in the web request)."""
+    token = run_token(self.request.id, self.request.retries) if self.request.id else new_owner()
+    try:
+        roster_import_run_check(import_id=import_id, token=token)
+    except ClaimLost:
+        return
+    except UNAVAILABLE as failure:
+        retry_or_give_up(self, failure)
+        raise  # left checking: the sweep queues it again once its claim expires
+    except Exception as failure:
+        roster_import_check_failed(import_id=import_id, token=token, failure=failure)
         raise
 
 

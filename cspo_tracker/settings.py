@@ -231,6 +231,18 @@ STORAGES = {
     },
 }
 
+# --- PDF fonts --------------------------------------------------------------------------------
+# Folders (and their sub-folders) searched by file name for the PDF fonts: DejaVu Sans for the
+# text, Noto fonts for the scripts it lacks (seu_ledger.transcript); the first folder listed wins.
+PDF_FONT_DIRS = env.list(
+    "PDF_FONT_DIRS",
+    default=[
+        "/usr/share/fonts/truetype/dejavu",
+        "/usr/share/fonts/truetype/noto",
+        "/usr/share/fonts/opentype/noto",
+    ],
+)
+
 # --- Email ------------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSPO Tracker <noreply@localhost>")
@@ -385,4 +397,8 @@ LOGGING = {
 ROSTER_MAX_BYTES = env.int("ROSTER_MAX_BYTES", default=20 * 2**20)
 ROSTER_MAX_ROWS = env.int("ROSTER_MAX_ROWS", default=100_000)
 ROSTER_MAX_XLSX_EXPANDED_BYTES = env.int("ROSTER_MAX_XLSX_EXPANDED_BYTES", default=200 * 2**20)
+# Most cells in one row of a roster (our columns are 12; the rest are notes, or a broken file).
+ROSTER_MAX_COLUMNS = env.int("ROSTER_MAX_COLUMNS", default=200)
+# Uploaded rosters are read and checked by a worker, never in the web request (tests: inline).
+ROSTER_CHECK_IN_WORKER = True
 ROSTER_BATCH_ROWS = env.int("ROSTER_BATCH_ROWS", default=5000)

@@ -11,6 +11,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests read account emails from the outbox at once (one test checks the worker path).
 ACCOUNT_EMAILS_FROM_WORKER = False
+# Tests read a roster's check at once (the worker tests and the browser test turn this on).
+ROSTER_CHECK_IN_WORKER = False
 if os.environ.get("TEST_WORKER_EMAIL_URL"):
     # A Celery worker started by a test sends through the local SMTP sink that test runs.
     vars().update(environ.Env.email_url_config(os.environ["TEST_WORKER_EMAIL_URL"]))

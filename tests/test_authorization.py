@@ -4,19 +4,29 @@ Every URL pattern of the project, the admin's included, is enumerated from the r
 put in a class: holder URLs with ids answer 404 with another holder's ids, for reading and
 writing; every staff URL answers 403 to a signed-in holder; signed out, holder and staff pages
 send you to sign in. A new URL fails `test_every_url_of_the_project_is_classified` until it is
-classified here."""
+classified here. Every page a GET opens answers HEAD alike, without a body."""
 
 import datetime
 import re
 from decimal import Decimal
 
 import pytest
+import time_machine
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from credentials.accounts import email_change_request
+from credentials.models import User
 from credentials.services import calendar_token_for, credential_issue
+from credentials.tokens import invitation_tokens, password_tokens, sign_up_tokens
+from seu_ledger.reminders.selectors import unsubscribe_token
 from seu_ledger.services import entry_log
-from tests.factories import UserFactory, category, program
+from tests.factories import UserFactory, category, program, staff_in
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +89,7 @@ HOLDER_URLS = {
     "ledger:dashboard",
     "ledger:history",
     "ledger:history_csv",
+    "ledger:history_xlsx",
     "ledger:entry_create",
 }
 # Pages for anyone.
@@ -225,8 +236,12 @@ STAFF_PAGE_PERMISSIONS = {  # the staff pages outside the admin
     "roster:apply": "credentials.add_rosterimport",
     "roster:progress": "credentials.view_rosterimport",
     "roster:errors": "credentials.view_rosterimport",
+    "roster:rejected": "credentials.view_rosterimport",
+    "roster:recheck": "credentials.add_rosterimport",
+    "roster:discard": "credentials.add_rosterimport",
     "staff:dashboard": "credentials.view_credential",
     "staff:at_risk_csv": "credentials.view_credential",
+    "staff:at_risk_xlsx": "credentials.view_credential",
     "staff:transcript": "credentials.view_credential",
 }
 
@@ -349,3 +364,158 @@ def test_evidence_and_transcripts_follow_the_staff_role(
     if staff_transcript == 200:
         assert response["Content-Type"] == "application/pdf"
         assert "no-store" in response["Cache-Control"]
+
+
+# --- HEAD answers as GET does, on every page -----------------------------------------------------
+
+
+def uid_and_token(user, tokens) -> dict:
+    return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": tokens.make_token(user)}
+
+
+def email_change_token(kind: str) -> str:
+    """The token of the last address-change link of `kind` ("confirm" or "cancel") sent."""
+    prefix = reverse(f"email_change_{kind}", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
+    bodies = "".join(message.body for message in mail.outbox)
+    return re.findall(re.escape(prefix) + r"([^/\s]+)/", bodies)[-1]
+
+
+# Every URL that takes a secret or a public code -> the kwargs of a link that works. A new one
+# fails `test_head_answers_as_get_does` until it has a link here.
+WORKING_LINKS = {
+    "credentials:calendar_feed": lambda o: {"token": o["token"]},
+    "credentials:verify": lambda o: {"code": o["credential"].verification_code},
+    "credentials:verify_qr": lambda o: {"code": o["credential"].verification_code},
+    "invitation_accept": lambda o: uid_and_token(o["invited"], invitation_tokens),
+    "sign_up_confirm": lambda o: uid_and_token(o["pending"], sign_up_tokens),
+    "email_change_confirm": lambda o: {"token": email_change_token("confirm")},
+    "email_change_cancel": lambda o: {"token": email_change_token("cancel")},
+    "password_reset_confirm": lambda o: uid_and_token(o["holder"], password_tokens),
+    "ledger:reminders_unsubscribe": lambda o: {"token": unsubscribe_token(o["holder"])},
+}
+
+
+@pytest.fixture
+def own_objects():
+    """A signed-up holder with a credential, an entry with evidence, a calendar token and an
+    address change waiting; an invited and a pending account; a superuser and a roster
+    import."""
+    from credentials.models import RosterImport
+
+    holder = UserFactory(email="own@example.com")
+    credential = credential_issue(
+        holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 3, 15)
+    )
+    entry = entry_log(
+        holder=holder,
+        activity_date=datetime.date(2025, 6, 1),
+        category=category("scrum-alliance:learning"),
+        title="Own workshop",
+        hours=Decimal(4),
+        evidence=SimpleUploadedFile("own.pdf", b"%PDF-1.4 own"),
+    )
+    email_change_request(user=holder, new_email="own.new@example.com")
+    return {
+        "holder": holder,
+        "credential": credential,
+        "term": credential.terms.get(),
+        "entry": entry,
+        "token": calendar_token_for(holder),
+        "invited": User.objects.create_user("invited@example.com"),
+        "pending": UserFactory(email="pending@example.com", state="pending"),
+        "superuser": staff_in("superuser"),
+        "roster_import": RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv"),
+    }
+
+
+def urls_for(audience: str, objects: dict) -> list[tuple[str, str]]:
+    """(name, URL) of every page of an audience, each with parameters that lead somewhere:
+    the holder's own objects, working links, records that exist."""
+    if audience == "signed out":
+        names = sorted(PUBLIC_URLS | TOKEN_URLS)
+        missing = TOKEN_URLS - set(WORKING_LINKS)
+        assert not missing, f"add a working link for {missing} to WORKING_LINKS"
+        return [
+            (name, reverse(name, kwargs=WORKING_LINKS[name](objects)))
+            if name in WORKING_LINKS
+            else (name, reverse(name))
+            for name in names
+        ]
+    if audience == "holder":
+        return [(name, reverse(name)) for name in sorted(HOLDER_URLS)] + [
+            (name, reverse(name, kwargs=ID_URLS[name](objects))) for name in sorted(ID_URLS)
+        ]
+    urls = []
+    for name, pattern in STAFF_URLS:
+        if name in ADMIN_SIGN_IN:  # Django's admin sends only a GET of its sign-in page home
+            continue
+        if name == "staff:transcript":
+            url = reverse(name, args=[objects["credential"].pk, objects["term"].pk])
+        else:
+            url = url_of_a_real_record(name, pattern) or sample_url(name, pattern).replace(
+                "/1/", f"/{objects['roster_import'].pk}/"
+            )
+        urls.append((name, url))
+    return urls
+
+
+def client_for(audience: str, objects: dict) -> Client:
+    client = Client()
+    if audience == "holder":
+        client.force_login(objects["holder"])
+    elif audience == "superuser":
+        client.force_login(objects["superuser"])
+    return client
+
+
+# Pages each audience must have opened, so the test cannot pass by opening nothing.
+OPENED_AT_LEAST = {
+    "signed out": {
+        "home",
+        "healthz",
+        "credentials:calendar_feed",
+        "credentials:verify",
+        "credentials:verify_qr",
+        "ledger:reminders_unsubscribe",
+    },
+    "holder": {
+        "ledger:dashboard",
+        "ledger:history",
+        "ledger:history_csv",
+        "ledger:history_xlsx",
+        "ledger:entry_evidence",
+        "ledger:renewal",
+        "ledger:transcript",
+    },
+    "superuser": {
+        "admin:index",
+        "staff:dashboard",
+        "staff:at_risk_csv",
+        "staff:at_risk_xlsx",
+        "staff:transcript",
+        "roster:history",
+    },
+}
+
+
+@pytest.mark.parametrize("audience", ["signed out", "holder", "superuser"])
+def test_head_answers_as_get_does(own_objects, audience):
+    """Every page a GET opens, for the person it is for, answers HEAD with the same status and
+    headers and no body: nothing refuses HEAD with 405 (as `require_GET` does). Pages that only
+    take a POST (405 to a GET) are left out. Each URL gets a fresh session (no message left by
+    the page before) and a clock that stands still (so `Expires` matches)."""
+    opened = []
+    for name, url in urls_for(audience, own_objects):
+        client = client_for(audience, own_objects)
+        with time_machine.travel(timezone.now(), tick=False):
+            got = client.get(url)
+            if got.status_code == 405:
+                continue
+            head = client.head(url)
+        assert head.status_code == got.status_code, (name, url, got.status_code, head.status_code)
+        assert b"".join(head) == b"", name
+        assert dict(head.headers) == dict(got.headers), name
+        if got.status_code == 200:
+            opened.append(name)
+    assert OPENED_AT_LEAST[audience] <= set(opened), OPENED_AT_LEAST[audience] - set(opened)
+    assert len(opened) > {"superuser": 50}.get(audience, 10)

@@ -1,8 +1,7 @@
 """The life of an uploaded roster: check it, queue it, apply it (resumably), invite holders."""
 
 import contextlib
-import csv
-import io
+import datetime
 import logging
 from dataclasses import asdict
 
@@ -23,12 +22,11 @@ from cspo_tracker.claims import (
     stale_before,
 )
 from cspo_tracker.history import audit_context
-from cspo_tracker.spreadsheets import csv_safe
 
 from ..accounts import invitations_request
 from ..models import RosterImport, User
 from .apply import roster_apply
-from .parse import COLUMNS, RosterFileError, roster_rows
+from .parse import COLUMNS, ENCODINGS, RosterFileError, roster_read
 from .validate import ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
@@ -39,40 +37,205 @@ HAS_ERRORS = (
 NOTHING_VALID = "No row of this roster is valid: nothing can be imported."
 
 
-def roster_check(data: bytes) -> ValidationReport:
-    """Parse and validate roster bytes; raises RosterFileError for a file refused whole."""
-    return roster_validate(roster_rows(data))
+class ClaimLost(Exception):
+    """Another run took this import over (this one was stuck past its claim): stop."""
 
 
-def roster_import_check(*, data: bytes, name: str, uploaded_by: User | None) -> RosterImport:
-    """Validate an uploaded roster and keep it with what validation found. Nothing else is
-    written: the roster is applied only when staff confirm."""
-    record = RosterImport(original_name=name[:255], uploaded_by=uploaded_by)
-    try:
-        report = roster_check(data)
-    except RosterFileError as refused:
-        record.status = RosterImport.Status.REJECTED
-        record.errors = [{"line": 0, "column": "", "message": str(refused)}]
-    else:
-        record.totals = report.totals
-        record.errors = [asdict(error) for error in report.errors]
-        record.rows_total = len(report.rows)
-        if not report.rows:
-            record.status = RosterImport.Status.REJECTED
-    if len(data) <= settings.ROSTER_MAX_BYTES:
-        record.file.save(get_valid_filename(name) or "roster", ContentFile(data), save=False)
+def run_token(task_id: str, attempt: int) -> str:
+    """The owner token of one attempt of a roster task (check or apply): its id and retry."""
+    return f"{task_id}#{attempt}"
+
+
+def _earlier_attempt(token: str) -> Q | None:
+    """Rows held by an earlier attempt of the same task: Celery retries a task only once its
+    attempt ended, so a retry may take over at once."""
+    task_id, mark, _ = token.partition("#")
+    return Q(run_token__startswith=f"{task_id}#") & ~Q(run_token=token) if mark else None
+
+
+def roster_check(data: bytes, encoding: str = "", progress=None) -> ValidationReport:
+    """Read and validate roster bytes (see `parse.roster_read`); the report carries how the
+    file was read. Raises RosterFileError for a file refused whole."""
+    roster = roster_read(data, encoding=encoding, progress=progress)
+    report = roster_validate(roster.rows)
+    report.rows_read = len(roster.rows)
+    roster.rows = []  # validated: the raw rows are not kept (memory, on large files)
+    report.file = roster
+    return report
+
+
+def _store(*, data: bytes, name: str, uploaded_by: User | None, encoding: str) -> RosterImport:
+    record = RosterImport(
+        original_name=name[:255],
+        uploaded_by=uploaded_by,
+        encoding=encoding,
+        status=RosterImport.Status.CHECKING,
+        claimed_at=timezone.now(),
+    )
+    record.file.save(get_valid_filename(name) or "roster", ContentFile(data), save=False)
     record.save()
     return record
 
 
+def roster_import_upload(
+    *, data: bytes, name: str, uploaded_by: User | None, encoding: str = ""
+) -> RosterImport:
+    """Keep an uploaded roster and have it checked: by a worker once this transaction commits
+    (ROSTER_CHECK_IN_WORKER), so a web request never parses a file, or at once. Nothing else
+    is written: the roster is applied only when staff confirm."""
+    record = _store(data=data, name=name, uploaded_by=uploaded_by, encoding=encoding)
+    _check_later(record)
+    record.refresh_from_db()
+    return record
+
+
+def roster_import_check(
+    *, data: bytes, name: str, uploaded_by: User | None, encoding: str = ""
+) -> RosterImport:
+    """Keep a roster and check it now, in this process (the command, tests)."""
+    record = _store(data=data, name=name, uploaded_by=uploaded_by, encoding=encoding)
+    return roster_import_run_check(import_id=record.pk)
+
+
+def _check_later(record: RosterImport) -> None:
+    if not settings.ROSTER_CHECK_IN_WORKER:
+        roster_import_run_check(import_id=record.pk)
+        return
+    from ..tasks import roster_import_check_task
+
+    transaction.on_commit(lambda: roster_import_check_task.delay(record.pk))
+
+
+def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
+    """Read and validate a stored roster, once (`cspo_tracker.claims`: a second run finds it
+    held), saving the rows read as progress, then record what validation found: checked and
+    waiting for confirmation, or rejected with the reasons. Raises ClaimLost when another run
+    took it over."""
+    token = token or new_owner()
+    taken = claim(
+        RosterImport.objects.filter(pk=import_id, status=RosterImport.Status.CHECKING),
+        owner=token,
+        owner_field="run_token",
+        also=_earlier_attempt(token),
+        rows_read=0,
+    )
+    if not taken:
+        return RosterImport.objects.get(pk=import_id)
+    record = RosterImport.objects.get(pk=import_id)
+
+    def progress(rows: int) -> None:
+        held = RosterImport.objects.filter(pk=import_id, run_token=token).update(
+            rows_read=rows, claimed_at=timezone.now()
+        )
+        if not held:
+            raise ClaimLost(f"the check of roster import {import_id} was taken over")
+
+    results: dict = {"totals": {}, "rows_total": 0, "read_as": {}}
+    try:
+        with record.file.open("rb") as handle:
+            report = roster_check(handle.read(), record.encoding, progress)
+    except RosterFileError as refused:
+        results["errors"] = [{"line": 0, "column": "", "message": str(refused)}]
+        results["status"] = RosterImport.Status.REJECTED
+    else:
+        roster = report.file
+        results.update(
+            totals=report.totals,
+            errors=[asdict(error) for error in report.errors],
+            rows_total=len(report.rows),
+            rows_read=report.rows_read,
+            status=RosterImport.Status.VALIDATED if report.rows else RosterImport.Status.REJECTED,
+            read_as={
+                "format": roster.format,
+                "encoding": roster.encoding,
+                "encoding_label": ENCODINGS.get(roster.encoding, ""),
+                "samples": roster.samples,
+            },
+        )
+    if results["read_as"] == {} and record.encoding:
+        results["read_as"] = {"encoding": record.encoding}
+    durable(
+        lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
+            run_token="", claimed_at=timezone.now(), **results
+        ),
+        what=f"roster import {import_id} checked",
+    )
+    return RosterImport.objects.get(pk=import_id)
+
+
+def roster_import_check_failed(*, import_id: int, token: str, failure: BaseException) -> None:
+    """The check stopped on an unexpected error: reject the import saying so (staff can check
+    it again, or upload the file again)."""
+    log.error("roster import %s could not be checked: %s", import_id, failure)
+    forget_broken_connection()
+    message = f"The file could not be checked ({type(failure).__name__}: {failure})."
+    durable(
+        lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
+            status=RosterImport.Status.REJECTED,
+            errors=[{"line": 0, "column": "", "message": message[:2000]}],
+            run_token="",
+        ),
+        what=f"roster import {import_id} check failed",
+    )
+
+
+NOT_CHECKED_YET = "This roster is not checked yet, or was applied; it cannot be {verb}."
+CSV_ONLY = "Only a CSV file has an encoding to choose; an XLSX file says what its text is."
+
+
+def roster_import_recheck(*, record: RosterImport, encoding: str) -> RosterImport:
+    """Read a checked or rejected CSV again in the encoding staff chose (one of ENCODINGS, or
+    "" to detect), and check it again. Raises ValidationError when that is not possible."""
+    if encoding and encoding not in ENCODINGS:
+        raise ValidationError(f"Unknown encoding “{encoding}”.")
+    with transaction.atomic():
+        record = RosterImport.objects.select_for_update().get(pk=record.pk)
+        if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED):
+            raise ValidationError(NOT_CHECKED_YET.format(verb="checked again"))
+        if not record.file:
+            raise ValidationError("The file of this import is gone; upload it again.")
+        if record.read_as.get("format") == "XLSX":
+            raise ValidationError(CSV_ONLY)
+        RosterImport.objects.filter(pk=record.pk).update(
+            encoding=encoding,
+            status=RosterImport.Status.CHECKING,
+            totals={},
+            errors=[],
+            rows_total=0,
+            rows_read=0,
+            read_as={},
+            run_token="",
+            claimed_at=timezone.now(),
+        )
+        record.refresh_from_db()
+        _check_later(record)
+    record.refresh_from_db()
+    return record
+
+
+def roster_import_discard(*, record: RosterImport) -> RosterImport:
+    """Staff drop a checked roster they will not import: it stays in the history as discarded
+    and its file (personal data nobody needs) is deleted. Raises ValidationError for an import
+    that is being worked on or was applied."""
+    with transaction.atomic():
+        record = RosterImport.objects.select_for_update().get(pk=record.pk)
+        if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED):
+            raise ValidationError(NOT_CHECKED_YET.format(verb="discarded"))
+        stored, storage = record.file.name, record.file.storage
+        record.status = RosterImport.Status.DISCARDED
+        record.file = ""
+        record.save(update_fields=["status", "file"])
+        if stored:
+            transaction.on_commit(lambda: storage.delete(stored))
+    return record
+
+
 ALREADY_DONE = "This roster was applied already; applying it again would change nothing."
+BEING_CHECKED = "This roster is still being checked; this page shows the result when it is ready."
+DISCARDED = "This roster was discarded; upload the file again to import it."
 BEING_APPLIED = (
     "This roster is being applied now ({done} of {total} rows); this page follows its progress."
 )
-
-
-class ClaimLost(Exception):
-    """Another run took this import over (this one was stuck past its claim): stop."""
 
 
 def roster_import_queue(*, record: RosterImport, only_valid_rows: bool, now=None) -> RosterImport:
@@ -86,6 +249,10 @@ def roster_import_queue(*, record: RosterImport, only_valid_rows: bool, now=None
         record = RosterImport.objects.select_for_update().get(pk=record.pk)
         if record.status == RosterImport.Status.DONE:
             raise ValidationError(ALREADY_DONE)
+        if record.status == RosterImport.Status.CHECKING:
+            raise ValidationError(BEING_CHECKED)
+        if record.status == RosterImport.Status.DISCARDED:
+            raise ValidationError(DISCARDED)
         if record.status == RosterImport.Status.REJECTED or not record.rows_total:
             raise ValidationError(NOTHING_VALID)
         in_progress = record.status in (RosterImport.Status.QUEUED, RosterImport.Status.APPLYING)
@@ -115,27 +282,18 @@ def roster_import_queue(*, record: RosterImport, only_valid_rows: bool, now=None
     return record
 
 
-def run_token(task_id: str, attempt: int) -> str:
-    """The owner token of one attempt of an import task: its id and its retry number."""
-    return f"{task_id}#{attempt}"
-
-
 def _take(import_id: int, token: str) -> tuple[RosterImport | None, dict]:
     """Claim the import for this attempt (`cspo_tracker.claims`): a queued one, one whose run
     stopped showing progress for longer than CLAIM_EXPIRES, or one an earlier attempt of the
     same task held (Celery retries only once that attempt ended). Returns it, or None when it
     is done or held by a live run, and what earlier, unfinished runs counted."""
-    task_id = token.partition("#")[0]
-    earlier_attempt = (
-        Q(run_token__startswith=f"{task_id}#") & ~Q(run_token=token) if task_id else None
-    )
     taken = claim(
         RosterImport.objects.filter(
             pk=import_id, status__in=[RosterImport.Status.QUEUED, RosterImport.Status.APPLYING]
         ),
         owner=token,
         owner_field="run_token",
-        also=earlier_attempt,
+        also=_earlier_attempt(token),
         status=RosterImport.Status.APPLYING,
         retry_at=None,
         rows_done=0,
@@ -164,7 +322,8 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
     if record is None:
         return RosterImport.objects.get(pk=import_id)
     with record.file.open("rb") as handle:
-        report = roster_check(handle.read())
+        # Read as the check read it (the encoding it detected, or the one staff chose).
+        report = roster_check(handle.read(), record.read_as.get("encoding", record.encoding))
 
     def merged(summary) -> dict:
         keys = set(earlier) | set(summary)
@@ -229,54 +388,107 @@ def roster_import_fail(*, import_id: int, token: str, failure: BaseException) ->
 
 
 def roster_imports_sweep(*, now=None) -> list[int]:
-    """Queue again every import stuck queued or applying (no progress for longer than
-    CLAIM_EXPIRES: its worker died, its task was lost, the database was away). Returns their
-    ids."""
+    """Queue again every import stuck being checked, queued or applying (no progress for
+    longer than CLAIM_EXPIRES: its worker died, its task was lost, the database was away).
+    Returns their ids."""
+    from ..tasks import roster_import_check_task
+
     now = now or timezone.now()
     stale = stale_before(now)
-    stuck = RosterImport.objects.filter(
-        status__in=[RosterImport.Status.QUEUED, RosterImport.Status.APPLYING]
-    ).filter(Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale))
-    stuck = stuck.order_by("pk")
+    stuck = RosterImport.objects.filter(status__in=RosterImport.IN_PROGRESS).filter(
+        Q(claimed_at__lt=stale) | Q(claimed_at__isnull=True, created_at__lt=stale)
+    )
     queued = []
-    for record in stuck:
-        try:
-            roster_import_queue(record=record, only_valid_rows=record.only_valid_rows, now=now)
-        except ValidationError:
-            continue
+    for record in stuck.order_by("pk"):
+        if record.status == RosterImport.Status.CHECKING:
+            # Its claim expired: the next check takes it over.
+            transaction.on_commit(lambda pk=record.pk: roster_import_check_task.delay(pk))
+        else:
+            try:
+                roster_import_queue(record=record, only_valid_rows=record.only_valid_rows, now=now)
+            except ValidationError:
+                continue
         queued.append(record.pk)
     return queued
 
 
-def errors_csv(record: RosterImport) -> str:
-    """The bad rows as CSV, for staff to fix the file."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["line", "column", "reason"])
+ERRORS_HEADER = ("line", "email", "name", "column", "problem")
+
+
+def errors_rows(record: RosterImport) -> list[tuple]:
+    """The problems found, one row each: line, who the row is about, column, reason."""
+    return [
+        (
+            error["line"] or "file",
+            error.get("email", ""),
+            error.get("name", ""),
+            error["column"],
+            error["message"],
+        )
+        for error in record.errors
+    ]
+
+
+PROBLEM_COLUMN = "problem"
+
+
+def rejected_rows(record: RosterImport) -> tuple[list, list[tuple]]:
+    """The rows that were not imported, as the file has them (its header and cells), with a
+    last column saying what is wrong: staff fix them and upload this file again (a column we
+    do not read, like "problem", is ignored). Raises RosterFileError if the stored file cannot
+    be read any more."""
+    problems: dict[int, list[str]] = {}
     for error in record.errors:
-        writer.writerow([error["line"] or "", error["column"], csv_safe(error["message"])])
-    return out.getvalue()
+        if error["line"]:
+            column = f"{error['column']}: " if error["column"] else ""
+            problems.setdefault(error["line"], []).append(column + error["message"])
+    with record.file.open("rb") as handle:
+        roster = roster_read(handle.read(), encoding=record.read_as.get("encoding", ""))
+    width = len(roster.header)
+    rows = [
+        (
+            *(list(row.cells[:width]) + [""] * (width - len(row.cells[:width]))),
+            "; ".join(problems[row.line]),
+        )
+        for row in roster.rows
+        if row.line in problems
+    ]
+    return [*roster.header, PROBLEM_COLUMN], rows
 
 
-def template_csv() -> str:
-    """An empty roster with every column, and one example row."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerow(
-        [
-            "pat.owner@example.com",
-            "Pat",
-            "Owner",
-            "CSPO-2026-03-A",
-            "Certified Scrum Product Owner, March",
-            "CSPO",
-            "Dana Trainer",
-            "2026-03-02",
-            "2026-03-03",
-            "16",
-            "yes",
-            "",
-        ]
-    )
-    return out.getvalue()
+# Two people nobody could mistake for real ones (or for a demo account).
+TEMPLATE_ROWS = [
+    (
+        "sample.attendee@example.com",
+        "Sample",
+        "Attendee",
+        "CSPO-2026-03-A",
+        "Certified Scrum Product Owner, March",
+        "CSPO",
+        "Example Trainer",
+        datetime.date(2026, 3, 2),
+        datetime.date(2026, 3, 3),
+        "16",
+        "yes",
+        "",
+    ),
+    (
+        "another.sample@example.com",
+        "Another",
+        "Sample",
+        "CSM-2026-04-B",
+        "Certified ScrumMaster, April",
+        "CSM",
+        "Example Trainer",
+        datetime.date(2026, 4, 13),
+        datetime.date(2026, 4, 14),
+        "14",
+        "no",
+        "000000",
+    ),
+]
+
+
+def template_rows() -> tuple[tuple, list[tuple]]:
+    """An empty roster with every column, and two example rows."""
+    return COLUMNS, TEMPLATE_ROWS

@@ -1,13 +1,28 @@
-"""Reading a roster file (CSV or XLSX) into rows of text, refusing what is too big or broken
-before reading it in full."""
+"""Reading a roster file (CSV or XLSX) into rows of text, refusing what is too big, broken or
+ambiguous before anything is stored.
 
+The rules are the same for both formats: the header names each column once; cells lose
+surrounding whitespace and invisible characters (a zero-width space pasted after an address,
+a byte-order mark); a row whose cells are all blank that way is skipped. A CSV is decoded
+strictly: UTF-8 (with or without a byte-order mark), UTF-16 with its mark, or, when no line
+is UTF-8, Windows-1252; a file that mixes encodings is refused naming its lines, and staff may
+read a file in another encoding from `ENCODINGS`. An XLSX is read whatever size its sheet
+declares, and a row with more cells than `ROSTER_MAX_COLUMNS` is refused while streaming.
+"""
+
+import codecs
 import csv
 import datetime
 import io
+import unicodedata
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from defusedxml.ElementTree import iterparse
 from django.conf import settings
+
+from cspo_tracker.spreadsheets import FORMULA_PREFIXES
 
 REQUIRED_COLUMNS = ("email", "first_name", "last_name", "course_code")
 OPTIONAL_COLUMNS = (
@@ -21,6 +36,19 @@ OPTIONAL_COLUMNS = (
     "member_id",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Other names trainers' files use for our columns (after `normalise_header`).
+ALIASES = {
+    "email_address": "email",
+    "e_mail": "email",
+    "e_mail_address": "email",
+    "given_name": "first_name",
+    "firstname": "first_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "lastname": "last_name",
+    "course": "course_code",
+    "hours": "hours_attended",
+}
 COLUMN_HELP = {
     "email": "Required. The attendee's email address; it becomes their login.",
     "first_name": "Required.",
@@ -37,6 +65,18 @@ COLUMN_HELP = {
     "credential.",
     "member_id": "Optional. The attendee's member number with the issuer.",
 }
+# The encodings staff may choose to read a CSV in (codec name: label).
+ENCODINGS = {
+    "utf-8": "UTF-8",
+    "cp1252": "Windows-1252 (Western European)",
+    "cp1250": "Windows-1250 (Central European)",
+    "cp1251": "Windows-1251 (Cyrillic)",
+    "iso-8859-15": "ISO-8859-15 (Latin-9)",
+    "mac-roman": "Mac OS Roman",
+    "utf-16": "UTF-16 (Excel's “Unicode text”)",
+}
+DETECTED_LEGACY = "cp1252"  # what a CSV with no UTF-8 line is read as, unless staff choose
+SAMPLES = 8  # lines with accented text shown to staff, to judge the encoding
 
 
 class RosterFileError(Exception):
@@ -47,10 +87,53 @@ class RosterFileError(Exception):
 class RawRow:
     line: int  # line number in the file as staff see it (header is line 1)
     values: dict  # column -> str, datetime.date, number or None
+    cells: tuple = ()  # every cell of the row as read, for the rejected-rows file
+
+
+@dataclass
+class RosterFile:
+    """What was read: the format, the encoding a CSV was decoded with, the header as written,
+    the rows, and a few lines with accented text as decoded (for staff to check)."""
+
+    format: str
+    encoding: str = ""
+    header: list[str] = field(default_factory=list)
+    rows: list[RawRow] = field(default_factory=list)
+    samples: list[tuple[int, str]] = field(default_factory=list)
 
 
 def normalise_header(name) -> str:
-    return "_".join(str(name or "").strip().lower().replace("-", " ").split())
+    return "_".join(clean_cell(str(name or "")).lower().replace("-", " ").split())
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def clean_cell(text: str) -> str:
+    """A cell's text without surrounding whitespace and invisible characters (zero-width
+    spaces, byte-order marks, bidirectional marks, controls), in composed form (NFC), and
+    without NUL bytes."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if text.startswith("'") and text[1:2] in FORMULA_PREFIXES:
+        text = text[1:]  # the quote our downloads put before text a spreadsheet would run
+    if text.isascii():
+        return text.strip()
+    text = unicodedata.normalize("NFC", text)
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def _is_blank(cells) -> bool:
+    """One rule for both formats: a row is blank when every cell is empty once cleaned."""
+    return not any(
+        cell not in (None, "") and (not isinstance(cell, str) or clean_cell(cell)) for cell in cells
+    )
 
 
 def _limits():
@@ -58,12 +141,52 @@ def _limits():
         settings.ROSTER_MAX_BYTES,
         settings.ROSTER_MAX_ROWS,
         settings.ROSTER_MAX_XLSX_EXPANDED_BYTES,
+        settings.ROSTER_MAX_COLUMNS,
     )
 
 
-def _check_header(header: list[str]) -> list[str]:
-    names = [normalise_header(name) for name in header]
-    missing = [column for column in REQUIRED_COLUMNS if column not in names]
+def _listed(numbers: list[int], limit: int = 10) -> str:
+    shown = ", ".join(str(n) for n in numbers[:limit])
+    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+
+
+def _column_name(index: int, xlsx: bool) -> str:
+    if xlsx:
+        from openpyxl.utils import get_column_letter
+
+        return get_column_letter(index + 1)
+    return str(index + 1)
+
+
+def _check_header(header: list, *, xlsx: bool = False) -> list[str | None]:
+    """Our column name for each cell of the header (None for a column we do not read).
+    Raises RosterFileError for a missing required column, or one named twice (two spellings
+    of one name count as twice: "Email" and "E-mail")."""
+    names: list[str | None] = []
+    where: dict[str, list[int]] = {}
+    for index, cell in enumerate(header):
+        name = normalise_header(cell)
+        name = ALIASES.get(name, name)
+        if name in COLUMNS:
+            where.setdefault(name, []).append(index)
+            names.append(name)
+        else:
+            names.append(None)
+    twice = {name: places for name, places in where.items() if len(places) > 1}
+    if twice:
+        kind = "columns" if xlsx else "columns number"
+        described = "; ".join(
+            f"{name} in {kind} "
+            + " and ".join(
+                f"{_column_name(i, xlsx)} (“{clean_cell(str(header[i] or ''))}”)" for i in places
+            )
+            for name, places in twice.items()
+        )
+        raise RosterFileError(
+            f"The header row names a column more than once: {described}. Keep one of each, "
+            "so no row is read from the wrong column."
+        )
+    missing = [column for column in REQUIRED_COLUMNS if column not in where]
     if missing:
         raise RosterFileError(
             f"The header row lacks the required column(s): {', '.join(missing)}. "
@@ -72,19 +195,101 @@ def _check_header(header: list[str]) -> list[str]:
     return names
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _lines_not_in(data: bytes, encoding: str) -> list[int]:
+    """Numbers of the lines of `data` that do not decode in `encoding`."""
+    bad = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad
+
+
+SAMPLED_COLUMNS = ("first_name", "last_name", "email", "course_title", "trainer")
+
+
+def _samples(rows: list[RawRow]) -> list[tuple[int, str]]:
+    """A few rows whose names or titles hold non-ASCII letters, as decoded ("Zoë Müller
+    <zoe@example.com>"): staff see at a glance whether the file was read in the right
+    encoding."""
+    found = []
+    for row in rows:
+        texts = [str(row.values.get(column) or "") for column in SAMPLED_COLUMNS]
+        if all(text.isascii() for text in texts):
+            continue
+        first, last, email, title, trainer = texts
+        shown = " ".join(filter(None, (first, last))) + (f" <{email}>" if email else "")
+        extra = "; ".join(text for text in (title, trainer) if text and not text.isascii())
+        found.append((row.line, shown + (f"; {extra}" if extra else "")))
+        if len(found) == SAMPLES:
+            break
+    return found
+
+
+def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
+    """The text of a CSV file and the codec it was read with (`encoding` if staff chose one).
+
+    Strict: a byte that is not valid in the encoding refuses the file, naming its lines. With
+    no choice made, a byte-order mark decides (UTF-8 or UTF-16); otherwise UTF-8; a file with
+    no UTF-8 line but other non-ASCII bytes is read as Windows-1252; a file with both UTF-8
+    lines and lines in another encoding (rows appended by another program) is refused: no
+    single reading of it is right. Raises RosterFileError."""
+    if encoding:
+        if encoding not in ENCODINGS:
+            raise RosterFileError(f"Unknown encoding “{encoding}”.")
+        codec = "utf-8-sig" if encoding == "utf-8" else encoding
+        try:
+            return data.decode(codec), encoding
+        except UnicodeDecodeError:
+            lines = _lines_not_in(data, codec) if encoding != "utf-16" else []
+            where = f" (line(s) {_listed(lines)})" if lines else ""
+            raise RosterFileError(
+                f"This file is not {ENCODINGS[encoding]}: some bytes are not valid in it"
+                f"{where}. Choose another encoding, or save the file as UTF-8."
+            ) from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return decode_csv(data, "utf-16")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        pass
+    body = data[len(codecs.BOM_UTF8) :] if data.startswith(codecs.BOM_UTF8) else data
+    lines = body.split(b"\n")
+    not_utf8 = _lines_not_in(body, "utf-8")
+    utf8 = [
+        number
+        for number, line in enumerate(lines, start=1)
+        if not line.isascii() and number not in set(not_utf8)
+    ]
+    if utf8:
+        preview = "; ".join(
+            f"line {number}: “{lines[number - 1].decode('cp1252', 'replace').strip()[:80]}”"
+            for number in not_utf8[:3]
+        )
+        raise RosterFileError(
+            f"This file mixes two encodings: line(s) {_listed(utf8)} are UTF-8, line(s) "
+            f"{_listed(not_utf8)} are not (read as Windows-1252 they say {preview}). Reading "
+            "it either way would store some names wrongly. Save the whole file as UTF-8 (in "
+            "Excel: Save As, “CSV UTF-8”) and upload it again."
+        )
+    # No line is UTF-8 (a byte-order mark alone does not make it so): a legacy encoding.
+    return decode_csv(body, DETECTED_LEGACY)
 
 
-def _rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
-    if b"\x00" in data:
+def _rows_from_csv(
+    data: bytes, max_rows: int, max_columns: int, encoding: str, progress
+) -> RosterFile:
+    if b"\x00" in data and not (
+        encoding == "utf-16" or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    ):
         raise RosterFileError("This is not a CSV or XLSX file (it contains binary data).")
-    text = _decode(data)
+    text, used = decode_csv(data, encoding)
     sample = text[:8192]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -92,22 +297,33 @@ def _rows_from_csv(data: bytes, max_rows: int) -> list[RawRow]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
-        return _read_csv(reader, max_rows)
+        roster = _read_csv(reader, max_rows, max_columns, progress)
     except csv.Error as broken:
         raise RosterFileError(
             f"Line {reader.line_num} cannot be read as CSV: {broken}."
         ) from broken
+    roster.encoding = used
+    roster.samples = _samples(roster.rows)
+    return roster
 
 
-def _read_csv(reader, max_rows: int) -> list[RawRow]:
+def _read_csv(reader, max_rows: int, max_columns: int, progress) -> RosterFile:
     try:
         header = next(reader)
     except StopIteration as empty:
         raise RosterFileError("The file is empty.") from empty
     names = _check_header(header)
-    rows = []
+    wanted = [(index, name) for index, name in enumerate(names) if name]
+    roster = RosterFile(format="CSV", header=[clean_cell(cell) for cell in header])
+    rows = roster.rows
     for values in reader:
-        if not any(value.strip() for value in values):
+        if len(values) > max_columns:
+            raise RosterFileError(
+                f"Line {reader.line_num} has {len(values):,} cells; a roster row has at most "
+                f"{max_columns}."
+            )
+        cells = tuple(clean_cell(value) for value in values)
+        if _is_blank(cells):
             continue
         if len(rows) >= max_rows:
             raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
@@ -115,13 +331,50 @@ def _read_csv(reader, max_rows: int) -> list[RawRow]:
             RawRow(
                 line=reader.line_num,
                 values={
-                    name: (values[index].strip() if index < len(values) else "")
-                    for index, name in enumerate(names)
-                    if name in COLUMNS
+                    name: (cells[index] if index < len(cells) else "") for index, name in wanted
                 },
+                cells=cells,
             )
         )
-    return rows
+        if progress and len(rows) % 5000 == 0:
+            progress(len(rows))
+    return roster
+
+
+# --- XLSX --------------------------------------------------------------------------------
+
+_SHEET_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _xlsx_bounds(source, max_cells: int, max_lines: int) -> None:
+    """Stream the sheet's XML and refuse, as soon as it is seen, a row with more than
+    `max_cells` cells or a row past `max_lines`: bounded time and memory whatever the file
+    declares (one row of twelve million cells is refused after reading `max_cells` + 1)."""
+    row_tag, cell_tag = f"{_SHEET_NS}row", f"{_SHEET_NS}c"
+    cells = rows = 0
+    line = 0
+    for event, element in iterparse(source, events=("start", "end")):
+        if event == "start":
+            if element.tag == cell_tag:
+                cells += 1
+                if cells > max_cells:
+                    raise RosterFileError(
+                        f"Line {line} of the sheet has more than {max_cells} cells; a roster row "
+                        f"has at most {max_cells}. Delete the columns you do not need."
+                    )
+            elif element.tag == row_tag:
+                rows += 1
+                cells = 0
+                try:
+                    line = int(element.get("r") or rows)
+                except ValueError:
+                    line = rows
+                if line > max_lines:
+                    raise RosterFileError(
+                        f"The sheet runs past {max_lines - 1:,} lines; remove the blank ones."
+                    )
+        elif element.tag == row_tag:
+            element.clear()
 
 
 def _cell(value):
@@ -130,11 +383,13 @@ def _cell(value):
     if value is None:
         return ""
     if isinstance(value, str):
-        return value.replace("\x00", "").strip()
+        return clean_cell(value)
     return value
 
 
-def _rows_from_xlsx(data: bytes, max_rows: int, max_expanded: int) -> list[RawRow]:
+def _rows_from_xlsx(
+    data: bytes, max_rows: int, max_expanded: int, max_columns: int, progress
+) -> RosterFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
@@ -150,23 +405,25 @@ def _rows_from_xlsx(data: bytes, max_rows: int, max_expanded: int) -> list[RawRo
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheet = workbook.worksheets[0]
-        header = next(sheet.iter_rows(max_row=1, max_col=len(COLUMNS) * 4, values_only=True), None)
-        if header is None:
-            raise RosterFileError("The first sheet is empty.")
-        header = list(header)
+        max_lines = max_rows * 2 + 1  # blank lines count too: a padded sheet is refused
+        with sheet._get_source() as source:  # the sheet's XML, streamed
+            _xlsx_bounds(source, max_columns, max_lines)
+        # Programs write wrong sizes ("A1", or fewer rows than there are): read every row.
+        sheet.reset_dimensions()
+        header = next(sheet.iter_rows(max_row=1, max_col=max_columns, values_only=True), None)
+        header = list(header or ())
         while header and header[-1] in (None, ""):
             header.pop()
-        names = _check_header(header)
-        # Read only the header's columns, and count blank lines too: a sheet padded to a million
-        # empty rows is refused instead of read.
-        iterator = sheet.iter_rows(min_row=2, max_col=len(names), values_only=True)
-        rows = []
+        if not header:
+            raise RosterFileError("The first sheet is empty.")
+        names = _check_header(header, xlsx=True)
+        wanted = [(index, name) for index, name in enumerate(names) if name]
+        roster = RosterFile(format="XLSX", header=[_cell(cell) for cell in header])
+        rows = roster.rows
+        iterator = sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
         for line, values in enumerate(iterator, start=2):
-            if line > max_rows * 2 + 1:
-                raise RosterFileError(
-                    f"The sheet runs past {max_rows * 2:,} lines; remove the blank ones."
-                )
-            if not any(value not in (None, "") for value in values):
+            cells = tuple(_cell(value) for value in values)
+            if _is_blank(cells):
                 continue
             if len(rows) >= max_rows:
                 raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
@@ -174,30 +431,83 @@ def _rows_from_xlsx(data: bytes, max_rows: int, max_expanded: int) -> list[RawRo
                 RawRow(
                     line=line,
                     values={
-                        name: _cell(values[index]) if index < len(values) else ""
-                        for index, name in enumerate(names)
-                        if name in COLUMNS
+                        name: cells[index] if index < len(cells) else "" for index, name in wanted
                     },
+                    cells=cells,
                 )
             )
+            if progress and len(rows) % 5000 == 0:
+                progress(len(rows))
         workbook.close()
     except RosterFileError:
         raise
     except Exception as broken:  # openpyxl raises many kinds on malformed parts
         raise RosterFileError(f"This XLSX file cannot be read: {broken}") from broken
-    return rows
+    return roster
 
 
-def roster_rows(data: bytes) -> list[RawRow]:
-    """Rows of a CSV (UTF-8 with or without BOM, or Windows-1252; comma, semicolon or tab) or
-    an XLSX file. Raises RosterFileError for a file that is refused as a whole."""
-    max_bytes, max_rows, max_expanded = _limits()
+def looks_like_xlsx(data: bytes) -> bool:
+    return data.startswith(b"PK\x03\x04")
+
+
+def roster_read(
+    data: bytes, *, encoding: str = "", progress: Callable[[int], None] | None = None
+) -> RosterFile:
+    """Read a roster: a CSV (see `decode_csv`; comma, semicolon or tab) or the first sheet of
+    an XLSX file. `encoding` reads a CSV in that encoding (one of ENCODINGS) instead of
+    detecting it; `progress(rows)` is called every 5,000 rows read. Raises RosterFileError for
+    a file refused as a whole: too big (ROSTER_MAX_BYTES, ROSTER_MAX_ROWS, ROSTER_MAX_COLUMNS
+    cells a row, ROSTER_MAX_XLSX_EXPANDED_BYTES), empty, binary, damaged, in mixed or
+    undecodable encodings, or with a missing or repeated column."""
+    max_bytes, max_rows, max_expanded, max_columns = _limits()
     if len(data) > max_bytes:
         raise RosterFileError(
             f"The file is {len(data) / 2**20:,.1f} MB; the limit is {max_bytes / 2**20:,.0f} MB."
         )
     if not data.strip():
         raise RosterFileError("The file is empty.")
-    if data.startswith(b"PK\x03\x04"):
-        return _rows_from_xlsx(data, max_rows, max_expanded)
-    return _rows_from_csv(data, max_rows)
+    if looks_like_xlsx(data):
+        return _rows_from_xlsx(data, max_rows, max_expanded, max_columns, progress)
+    return _rows_from_csv(data, max_rows, max_columns, encoding, progress)
+
+
+def roster_rows(data: bytes, encoding: str = "") -> list[RawRow]:
+    """The rows of a roster file (see `roster_read`)."""
+    return roster_read(data, encoding=encoding).rows
+
+
+# Files that are plainly not rosters, by their first bytes: refused on the upload form.
+NOT_A_ROSTER = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Word file; save it as XLSX or CSV",
+    b"{\\rtf": "an RTF document",
+    b"\x1f\x8b": "a compressed (gzip) file",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+}
+
+
+def not_a_roster(data: bytes) -> str | None:
+    """Why these bytes are plainly not a roster (an image, a PDF, a ZIP that is not a
+    workbook...), or None when they may be one: checked on the upload form, cheaply."""
+    for magic, what in NOT_A_ROSTER.items():
+        if data.startswith(magic):
+            return f"This is {what}, not a roster. Upload a CSV or XLSX file."
+    if looks_like_xlsx(data):
+        try:
+            names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        except zipfile.BadZipFile:
+            return None  # a damaged workbook: the check says so in detail
+        if "xl/workbook.xml" not in names:
+            return (
+                "This is a ZIP archive (or a Word or OpenDocument file), not an XLSX workbook. "
+                "Upload a CSV or XLSX file."
+            )
+        return None
+    head = data[:4096]
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "This is not a CSV or XLSX file (it contains binary data)."
+    return None

@@ -13,5 +13,8 @@ urlpatterns = [
     path("<int:pk>/", views.roster_detail, name="detail"),
     path("<int:pk>/apply/", views.roster_apply, name="apply"),
     path("<int:pk>/progress.json", views.roster_progress, name="progress"),
+    path("<int:pk>/check-again/", views.roster_recheck, name="recheck"),
+    path("<int:pk>/discard/", views.roster_discard, name="discard"),
     path("<int:pk>/errors.csv", views.roster_errors, name="errors"),
+    path("<int:pk>/rows-to-fix.csv", views.roster_rejected, name="rejected"),
 ]

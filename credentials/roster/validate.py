@@ -12,10 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
 
 from ..dates import add_months
-from ..identity import canonical_email, validate_person_name
+from ..identity import canonical_email, clean_person_name, validate_person_name
 from ..models import Attendance, Course, Credential, Membership, Program, User
 from ..selectors import today
-from .parse import RawRow
+from .parse import RawRow, RosterFile
 
 QUARTER = Decimal("0.25")
 TRUE_WORDS = {"yes", "y", "true", "1", "x", "completed", "complete"}
@@ -28,6 +28,8 @@ class RowError:
     line: int
     column: str
     message: str
+    email: str = ""  # who the row is about, as the file says: staff find the row by it
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class ValidationReport:
     totals: dict = field(default_factory=dict)
     course_hours: dict[str, Decimal] = field(default_factory=dict)
     courses: dict = field(default_factory=dict)  # course code -> CourseDetails
+    file: RosterFile | None = None  # how the file was read (set by `imports.roster_check`)
+    rows_read: int = 0
 
     @property
     def rows_checked(self) -> int:
@@ -71,7 +75,11 @@ class ValidationReport:
 
 def _text(row: RawRow, column: str) -> str:
     value = row.values.get(column, "")
-    return "" if value is None else str(value).strip()
+    text = "" if value is None else str(value).strip()
+    return clean_person_name(text) if column in NAME_COLUMNS else text
+
+
+NAME_COLUMNS = ("first_name", "last_name")
 
 
 STAFF_ACCOUNT = (
@@ -376,7 +384,18 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         report.courses[row.course_code] = details[row.course_code]
 
     report.totals = _totals(report, raw_rows, users, courses, attendances, held, programs)
-    errors.sort(key=lambda error: (error.line, error.column))
+    # Each error names who its row is about, as the file wrote it.
+    who = {
+        raw.line: (
+            _text(raw, "email"),
+            " ".join(filter(None, (_text(raw, "first_name"), _text(raw, "last_name")))),
+        )
+        for raw in raw_rows
+    }
+    report.errors = sorted(
+        (RowError(e.line, e.column, e.message, *who.get(e.line, ("", ""))) for e in errors),
+        key=lambda error: (error.line, error.column),
+    )
     return report
 
 

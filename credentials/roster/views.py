@@ -1,30 +1,92 @@
-"""Staff pages for roster imports: upload and check, confirm, watch progress, history."""
+"""Staff pages for roster imports: upload (checked by a worker), confirm or discard, watch
+progress, history, and the files staff download (template, problems, rejected rows)."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import get_valid_filename
 from django.utils.timezone import localtime
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
+from cspo_tracker.spreadsheets import csv_response
 from cspo_tracker.staff import staff_permission_required
 
 from ..forms import CrispySubmitMixin
 from ..models import RosterImport
-from .imports import errors_csv, roster_import_check, roster_import_queue, template_csv
-from .parse import COLUMN_HELP, REQUIRED_COLUMNS
+from .imports import (
+    ERRORS_HEADER,
+    errors_rows,
+    rejected_rows,
+    roster_import_discard,
+    roster_import_queue,
+    roster_import_recheck,
+    roster_import_upload,
+    template_rows,
+)
+from .parse import COLUMN_HELP, ENCODINGS, REQUIRED_COLUMNS, RosterFileError, not_a_roster
 
 SHOWN_ERRORS = 200
+ENCODING_CHOICES = [("", "Detect it (UTF-8, else Windows-1252)"), *ENCODINGS.items()]
+
+# What the check found, before anything is written.
+TOTAL_LABELS = {
+    "rows": "Rows in the file",
+    "valid_rows": "Valid rows",
+    "rows_with_errors": "Rows with problems",
+    "new_holders": "New holders",
+    "new_courses": "New courses",
+    "attendances": "Attendances to record or correct",
+    "credentials_to_issue": "Credentials to issue",
+    "unchanged_rows": "Rows already up to date",
+}
+# What applying did, in plain words.
+SUMMARY_LABELS = {
+    "holders_created": "Holders added",
+    "holders_updated": "Holders' names corrected",
+    "memberships_created": "Member numbers recorded",
+    "courses_created": "Courses added",
+    "courses_updated": "Courses corrected",
+    "credentials_redated": "Credentials moved to corrected course dates",
+    "attendances_created": "Attendances recorded",
+    "attendances_updated": "Attendances corrected",
+    "claims_verified": "Self-reported credentials verified",
+    "credentials_issued": "Credentials issued",
+    "units_entries_logged": "Course days added to holders' records as Learning SEU",
+}
+
+
+def outcome(record: RosterImport) -> list[tuple[str, int]]:
+    """What an applied import did: each change it made, the rows it skipped for their
+    problems, and the rows that were already up to date."""
+    order = list(SUMMARY_LABELS)
+    changes = sorted(
+        (key for key, value in record.summary.items() if value),
+        key=lambda key: order.index(key) if key in order else len(order),
+    )
+    done = [(SUMMARY_LABELS.get(key, key), record.summary[key]) for key in changes]
+    skipped = len({error["line"] for error in record.errors if error["line"]})
+    if skipped:
+        done.append(("Rows skipped for their problems", skipped))
+    if record.totals.get("unchanged_rows"):
+        done.append(("Rows already up to date", record.totals["unchanged_rows"]))
+    return done
 
 
 class RosterUploadForm(CrispySubmitMixin, forms.Form):
     submit_label = "Check the roster"
     file = forms.FileField(
-        help_text="CSV (UTF-8 or Windows-1252; comma, semicolon or tab) or XLSX. Nothing is "
+        help_text="CSV (UTF-8, or Windows-1252; comma, semicolon or tab) or XLSX. Nothing is "
         "written until you confirm.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
+    )
+    encoding = forms.ChoiceField(
+        label="Encoding of a CSV",
+        choices=ENCODING_CHOICES,
+        required=False,
+        help_text="Leave it to detection unless names came out wrong.",
     )
 
     def clean_file(self):
@@ -34,7 +96,19 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
             raise ValidationError(
                 f"The file is {upload.size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB."
             )
+        upload.seek(0)
+        data = upload.read()
+        if not data.strip():
+            raise ValidationError("The file is empty.")
+        refused = not_a_roster(data)
+        if refused:
+            raise ValidationError(refused)
+        self.data_bytes = data
         return upload
+
+
+class RecheckForm(forms.Form):
+    encoding = forms.ChoiceField(label="Read it as", choices=ENCODING_CHOICES, required=False)
 
 
 @staff_permission_required("credentials.add_rosterimport")
@@ -42,24 +116,33 @@ def roster_upload(request):
     form = RosterUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        record = roster_import_check(data=upload.read(), name=upload.name, uploaded_by=request.user)
+        record = roster_import_upload(
+            data=form.data_bytes,
+            name=upload.name,
+            uploaded_by=request.user,
+            encoding=form.cleaned_data["encoding"],
+        )
         return redirect("roster:detail", pk=record.pk)
     columns = [(name, name in REQUIRED_COLUMNS, text) for name, text in COLUMN_HELP.items()]
     return render(request, "roster/upload.html", {"form": form, "columns": columns})
 
 
-@require_GET
+@require_safe
 @staff_permission_required("credentials.view_rosterimport")
 def roster_template(request):
-    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="roster-template.csv"'
-    return response
+    header, rows = template_rows()
+    return csv_response(filename="roster-template.csv", header=header, rows=rows)
 
 
-@require_GET
+@require_safe
 @staff_permission_required("credentials.view_rosterimport")
 def roster_detail(request, pk):
     record = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk)
+    checked = record.status in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED)
+    unchanged = bool(
+        record.totals.get("valid_rows")
+        and record.totals.get("unchanged_rows") == record.totals.get("valid_rows")
+    )
     return render(
         request,
         "roster/detail.html",
@@ -67,34 +150,73 @@ def roster_detail(request, pk):
             "record": record,
             "errors": record.errors[:SHOWN_ERRORS],
             "more_errors": max(0, len(record.errors) - SHOWN_ERRORS),
-            "totals": [
-                (key.replace("_", " ").capitalize(), value) for key, value in record.totals.items()
-            ],
-            "summary": [
-                (k.replace("_", " ").capitalize(), v) for k, v in record.summary.items() if v
-            ],
-            "unchanged": record.totals.get("valid_rows")
-            and record.totals.get("unchanged_rows") == record.totals.get("valid_rows"),
+            "rejected_lines": len({error["line"] for error in record.errors if error["line"]}),
+            "totals": [(TOTAL_LABELS.get(key, key), value) for key, value in record.totals.items()],
+            "outcome": outcome(record) if record.status == RosterImport.Status.DONE else [],
+            "unchanged": unchanged,
+            "can_import": (record.status == RosterImport.Status.VALIDATED and not unchanged)
+            or record.status == RosterImport.Status.FAILED
+            or (record.is_stuck() and record.status != RosterImport.Status.CHECKING),
+            "can_discard": checked,
+            "recheck": RecheckForm(initial={"encoding": record.encoding})
+            if checked and record.file and record.read_as.get("format") != "XLSX"
+            else None,
             "stuck": record.is_stuck(),
             "retry_pending": record.retry_pending(),
         },
     )
 
 
+def _answer(request, record, action, done: str):
+    try:
+        action()
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("roster:detail", pk=record.pk)
+
+
 @require_POST
 @staff_permission_required("credentials.add_rosterimport")
 def roster_apply(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
-    try:
-        roster_import_queue(record=record, only_valid_rows=request.POST.get("only_valid") == "1")
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, "Import queued. This page follows its progress.")
-    return redirect("roster:detail", pk=record.pk)
+    only_valid = request.POST.get("only_valid") == "1"
+    return _answer(
+        request,
+        record,
+        lambda: roster_import_queue(record=record, only_valid_rows=only_valid),
+        "Import queued. This page follows its progress.",
+    )
 
 
-@require_GET
+@require_POST
+@staff_permission_required("credentials.add_rosterimport")
+def roster_recheck(request, pk):
+    record = get_object_or_404(RosterImport, pk=pk)
+    form = RecheckForm(request.POST)
+    encoding = form.cleaned_data["encoding"] if form.is_valid() else "?"
+    return _answer(
+        request,
+        record,
+        lambda: roster_import_recheck(record=record, encoding=encoding),
+        "Checking the file again. This page follows its progress.",
+    )
+
+
+@require_POST
+@staff_permission_required("credentials.add_rosterimport")
+def roster_discard(request, pk):
+    record = get_object_or_404(RosterImport, pk=pk)
+    return _answer(
+        request,
+        record,
+        lambda: roster_import_discard(record=record),
+        "Discarded: nothing was imported, and the file is deleted.",
+    )
+
+
+@require_safe
 @staff_permission_required("credentials.view_rosterimport")
 def roster_progress(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
@@ -107,27 +229,48 @@ def roster_progress(request, pk):
         {
             "status": record.status,
             "status_label": label,
+            "rows_read": record.rows_read,
             "rows_done": record.rows_done,
             "rows_total": record.rows_total,
             "percent": record.percent_done,
-            "finished": record.status in (RosterImport.Status.DONE, RosterImport.Status.FAILED),
+            "finished": record.status not in RosterImport.IN_PROGRESS,
             "stuck": record.is_stuck(),
             "retry_at": record.retry_at.isoformat() if record.retry_at else None,
         }
     )
 
 
-@require_GET
+def _stem(record: RosterImport) -> str:
+    return get_valid_filename(record.original_name.rsplit(".", 1)[0]) or f"roster-{record.pk}"
+
+
+@require_safe
 @staff_permission_required("credentials.view_rosterimport")
 def roster_errors(request, pk):
     record = get_object_or_404(RosterImport, pk=pk)
-    response = HttpResponse(errors_csv(record), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="roster-{record.pk}-errors.csv"'
-    return response
+    return csv_response(
+        filename=f"{_stem(record)}-problems.csv", header=ERRORS_HEADER, rows=errors_rows(record)
+    )
 
 
-@require_GET
+@require_safe
+@staff_permission_required("credentials.view_rosterimport")
+def roster_rejected(request, pk):
+    """The rejected rows as a file to fix and upload again."""
+    record = get_object_or_404(RosterImport, pk=pk)
+    if not record.file or not any(error["line"] for error in record.errors):
+        raise Http404("No rejected rows to download.")
+    try:
+        header, rows = rejected_rows(record)
+    except (RosterFileError, OSError) as gone:  # the stored file is gone or unreadable now
+        raise Http404("The file of this import cannot be read any more.") from gone
+    return csv_response(filename=f"{_stem(record)}-to-fix.csv", header=header, rows=rows)
+
+
+@require_safe
 @staff_permission_required("credentials.view_rosterimport")
 def roster_history(request):
-    records = RosterImport.objects.select_related("uploaded_by")[:200]
+    records = list(RosterImport.objects.select_related("uploaded_by")[:200])
+    for record in records:
+        record.outcome = outcome(record) if record.status == RosterImport.Status.DONE else []
     return render(request, "roster/history.html", {"records": records})

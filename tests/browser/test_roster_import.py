@@ -39,3 +39,53 @@ def test_staff_import_a_roster_and_follow_its_progress(
     expect(page.locator("#roster-status")).to_have_text(re.compile("Done"))
     expect(page.locator("#roster-progress")).to_have_attribute("value", "100")
     page.screenshot(path=screenshot_dir / "roster-done.png", full_page=True)
+
+
+def test_staff_fix_the_rejected_rows_and_upload_them_again(
+    page, reference_data, celery_worker_process, tmp_path, settings
+):
+    """The whole loop on real workers: the upload is checked by a worker (the page says
+    "Checking" and follows it), the bad rows come back as a file, staff fix it and upload it
+    again, and both imports end done with every holder in."""
+    skip_unless_redis()
+    settings.ROSTER_CHECK_IN_WORKER = True
+    StaffFactory(email="registrar@example.com", is_superuser=True)
+    roster = tmp_path / "april.csv"
+    roster.write_bytes(
+        csv_bytes(
+            *GOOD,
+            "eve(at)example.com,Eve,Evans,C-1,CSPO,2025-03-03,2025-03-04,16,yes",
+            "fay@example.com,Fay,Fox,C-1,CSPO,2025-03-03,2025-03-04,99.1,yes",
+        )
+    )
+    sign_in(page, "registrar@example.com")
+    page.goto("/staff/rosters/upload/")
+    page.get_by_label("File").set_input_files(str(roster))
+    page.get_by_role("button", name="Check the roster").click()
+    errors = page.locator(".roster-errors")
+    expect(errors).to_contain_text("eve(at)example.com", timeout=60_000)
+    expect(errors).to_contain_text("Eve Evans")
+    expect(errors).to_contain_text("Fay Fox")
+    page.get_by_role("button", name="Import only the 4 valid rows").click()
+    expect(page.locator(".roster-summary")).to_contain_text("Holders added", timeout=60_000)
+    expect(page.locator(".roster-summary")).to_contain_text("Rows skipped for their problems")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the 2 rows to fix and upload again").click()
+    to_fix = download.value.path().read_bytes().decode("utf-8-sig")
+    assert to_fix.splitlines()[0].endswith(",problem")
+    fixed = tmp_path / "april-fixed.csv"
+    fixed.write_text(
+        to_fix.replace("eve(at)example.com", "eve@example.com").replace("99.1", "16"),
+        encoding="utf-8-sig",
+    )
+    page.goto("/staff/rosters/upload/")
+    page.get_by_label("File").set_input_files(str(fixed))
+    page.get_by_role("button", name="Check the roster").click()
+    expect(page.locator(".roster-totals")).to_contain_text("New holders", timeout=60_000)
+    expect(page.locator(".roster-errors")).to_have_count(0)
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.locator(".roster-summary")).to_contain_text("Holders added", timeout=60_000)
+    from credentials.models import User
+
+    assert User.objects.filter(is_staff=False).count() == 6

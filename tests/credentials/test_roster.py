@@ -647,8 +647,24 @@ def test_a_corrected_course_date_moves_the_credential_term_and_units():
     assert summary["credentials_redated"] == 1
 
 
-def test_the_errors_csv_neutralises_formulas():
-    from credentials.roster.imports import errors_csv
+def test_the_problems_csv_names_who_and_neutralises_formulas(admin_client):
+    from django.urls import reverse
 
-    record = RosterImport(errors=[{"line": 3, "column": "email", "message": "=HYPERLINK(1)"}])
-    assert errors_csv(record).splitlines()[1] == "3,email,'=HYPERLINK(1)"
+    record = RosterImport.objects.create(
+        original_name="march.csv",
+        errors=[
+            {
+                "line": 3,
+                "column": "email",
+                "message": "=HYPERLINK(1)",
+                "email": "zoë@example.com",
+                "name": "Zoë Müller",
+            }
+        ],
+    )
+    body = admin_client.get(reverse("roster:errors", args=[record.pk])).content
+    assert body.startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    assert body.decode("utf-8-sig").splitlines() == [
+        "line,email,name,column,problem",
+        "3,zoë@example.com,Zoë Müller,email,'=HYPERLINK(1)",
+    ]

@@ -19,6 +19,16 @@ from tests.credentials.test_roster import GOOD, csv_bytes
 from tests.services import skip_unless_redis
 
 
+def _zip_of(member: str) -> bytes:
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr(member, "<w/>")
+    return out.getvalue()
+
+
 def upload(client, data: bytes, name="march.csv"):
     return client.post(reverse("roster:upload"), {"file": SimpleUploadedFile(name, data)})
 
@@ -41,10 +51,10 @@ def test_upload_shows_counts_and_each_bad_row_and_writes_nothing(admin_client):
     assert "“not-an-email” is not a valid email address." in page
     assert "Import only the 4 valid rows" in page
     assert User.objects.filter(is_staff=False).count() == 0
-    errors = admin_client.get(reverse("roster:errors", args=[record.pk])).content.decode()
-    assert errors.splitlines() == [
-        "line,column,reason",
-        "6,email,“not-an-email” is not a valid email address.",
+    errors = admin_client.get(reverse("roster:errors", args=[record.pk])).content
+    assert errors.decode("utf-8-sig").splitlines() == [
+        "line,email,name,column,problem",
+        "6,not-an-email,Eve E,email,“not-an-email” is not a valid email address.",
     ]
 
 
@@ -63,8 +73,19 @@ def test_a_roster_with_errors_needs_the_only_valid_rows_choice(admin_client):
 
 @pytest.mark.django_db
 def test_files_that_are_not_rosters_get_a_clear_page_not_a_500(admin_client, settings):
+    # Plainly not a roster: an error on the form, and nothing in the history.
     for data, message in [
-        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a CSV or XLSX"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "This is a PNG image, not a roster."),
+        (b"%PDF-1.7\n", "This is a PDF document, not a roster."),
+        (_zip_of("word/document.xml"), "not an XLSX workbook"),
+        (b"\x00\x01\x02binary", "it contains binary data"),
+    ]:
+        response = upload(admin_client, data, name="weird.bin")
+        assert response.status_code == 200
+        assert message in response.content.decode()
+    assert not RosterImport.objects.exists()
+    # A damaged workbook, or a CSV without our columns: checked, and rejected saying why.
+    for data, message in [
         (b"PK\x03\x04garbage", "damaged"),
         (b"name,age\nx,1\n", "lacks the required column"),
     ]:
@@ -79,8 +100,20 @@ def test_files_that_are_not_rosters_get_a_clear_page_not_a_500(admin_client, set
 
 @pytest.mark.django_db
 def test_template_and_column_help(admin_client):
-    template = admin_client.get(reverse("roster:template")).content.decode()
-    assert template.splitlines()[0].startswith("email,first_name,last_name,course_code")
+    template = admin_client.get(reverse("roster:template")).content
+    assert template.startswith(b"\xef\xbb\xbf")
+    lines = template.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("email,first_name,last_name,course_code")
+    # The examples are nobody: no demo account, and they read as samples.
+    from pathlib import Path
+
+    from seu_ledger import demo
+
+    demo_source = Path(demo.__file__).read_text(encoding="utf-8")
+    for line in lines[1:]:
+        email = line.split(",")[0]
+        assert "sample" in email
+        assert email not in demo_source
     page = admin_client.get(reverse("roster:upload")).content.decode()
     assert "Download the template" in page
     assert "<code>hours_attended</code>" in page

@@ -183,7 +183,7 @@ def test_the_dashboard_page_shows_the_figures_and_exports_the_at_risk_csv(client
     assert "short@example.com" in html
     assert "Holders at risk: ending soon with units or the fee missing (1)" in html
     export = client.get(reverse("staff:at_risk_csv"), {"missing": "units"})
-    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
     assert rows[0][:4] == ["email", "name", "credentials", "ends_on"]
     assert rows[1][0] == "short@example.com"
     assert rows[1][3:8] == ["2026-06-19", "30", "0", "20", "20"]
@@ -314,6 +314,7 @@ def test_a_change_in_the_admin_names_who_made_it_and_shows_before_and_after(clie
 STAFF_URLS = {
     "staff:dashboard": ("get", "read"),
     "staff:at_risk_csv": ("get", "read"),
+    "staff:at_risk_xlsx": ("get", "read"),
     "staff:transcript": ("get", "read"),
     "roster:history": ("get", "read"),
     "roster:template": ("get", "read"),
@@ -321,7 +322,10 @@ STAFF_URLS = {
     "roster:detail": ("get", "read"),
     "roster:progress": ("get", "read"),
     "roster:errors": ("get", "read"),
+    "roster:rejected": ("get", "read"),
     "roster:apply": ("post", "write"),
+    "roster:recheck": ("post", "write"),
+    "roster:discard": ("post", "write"),
 }
 ROLES = {"superuser": "write", "registrar": "write", "viewer": "read", "": None}
 
@@ -343,7 +347,14 @@ def test_every_staff_url_is_classified():
 @pytest.mark.parametrize("role", sorted(ROLES))
 @pytest.mark.parametrize("name", sorted(STAFF_URLS))
 def test_each_role_on_each_staff_url(client, role, name):
-    record = RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv")
+    from credentials.roster.imports import roster_import_check
+    from tests.credentials.test_roster import GOOD, csv_bytes
+
+    record = roster_import_check(
+        data=csv_bytes(*GOOD, "bad,Eve,E,C-1,CSPO,2025-03-03,2025-03-04,16,yes"),
+        name="r.csv",
+        uploaded_by=None,
+    )
     client.force_login(staff_in(role))
     method, needs = STAFF_URLS[name]
     args = (
@@ -372,7 +383,7 @@ def test_each_role_on_each_staff_url(client, role, name):
 
 def test_a_holder_gets_403_from_the_staff_pages(client):
     client.force_login(UserFactory())
-    for name in ("staff:dashboard", "staff:at_risk_csv"):
+    for name in ("staff:dashboard", "staff:at_risk_csv", "staff:at_risk_xlsx"):
         assert client.get(reverse(name)).status_code == 403
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from credentials.accounts import invitations_request, invitations_send
 from credentials.roster.apply import roster_apply
 from credentials.roster.imports import roster_check
-from credentials.roster.parse import RosterFileError
+from credentials.roster.parse import ENCODINGS, RosterFileError
 from cspo_tracker.history import audit_context
 
 
@@ -25,8 +25,16 @@ class Command(BaseCommand):
             action="store_true",
             help="Import the valid rows even when some rows have errors.",
         )
+        parser.add_argument(
+            "--encoding",
+            choices=sorted(ENCODINGS),
+            default="",
+            help="Read a CSV in this encoding instead of detecting it.",
+        )
 
-    def handle(self, *args, file: Path, dry_run: bool, only_valid_rows: bool, **options):
+    def handle(
+        self, *args, file: Path, dry_run: bool, only_valid_rows: bool, encoding: str, **options
+    ):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         if file.stat().st_size > settings.ROSTER_MAX_BYTES:
@@ -34,14 +42,22 @@ class Command(BaseCommand):
                 f"{file} is larger than the {settings.ROSTER_MAX_BYTES / 2**20:,.0f} MB limit."
             )
         try:
-            report = roster_check(file.read_bytes())
+            report = roster_check(file.read_bytes(), encoding)
         except RosterFileError as refused:
             raise CommandError(f"Rejected: {refused}") from refused
+        read = report.file
+        encoding = f" in {ENCODINGS[read.encoding]}" if read.encoding else ""
+        self.stdout.write(f"Read as {read.format}{encoding}.")
         self.stdout.write(
             "Checked: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.totals.items())
         )
         for error in report.errors:
-            self.stdout.write(f"  line {error.line}, {error.column}: {error.message}")
+            who = (
+                f" (row of {error.email})"
+                if error.email and error.email not in error.message
+                else ""
+            )
+            self.stdout.write(f"  line {error.line}, {error.column}: {error.message}{who}")
         if report.errors and not only_valid_rows:
             raise CommandError(
                 f"Rejected: {len(report.errors)} error(s). Fix the file, or use --only-valid-rows."
