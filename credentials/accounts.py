@@ -27,7 +27,7 @@ from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
 from .models import EMAIL_TAKEN, User
-from .selectors import email_change_pending, invitation_credentials
+from .selectors import email_change_pending, invitation_courses, invitation_credentials
 from .tokens import (
     EMAIL_CHANGE_CANCEL_SALT,
     EMAIL_CHANGE_SALT,
@@ -459,6 +459,7 @@ def invitation_send(*, invitation_id: int) -> bool:
                 "user": holder,
                 "link": link,
                 "credentials": invitation_credentials(holder.pk),
+                "courses": invitation_courses(holder.pk),
             },
             headers={"Message-ID": message_id(f"invitation-{invitation_id}")},
         )

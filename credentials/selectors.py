@@ -383,3 +383,21 @@ def invitation_credentials(holder_id: int) -> list[EarnedCredential]:
             )
         )
     return earned
+
+
+def invitation_courses(holder_id: int) -> list[dict]:
+    """The courses the holder attended, newest first (for an invitation naming no credential:
+    "your trainer recorded your attendance at ...")."""
+    from .models import Attendance
+
+    return [
+        {
+            "title": attendance.course.title or attendance.course.code,
+            "trainer": attendance.course.trainer,
+            "ended_on": attendance.course.end_date,
+            "program": attendance.course.program.code,
+        }
+        for attendance in Attendance.objects.filter(holder_id=holder_id)
+        .select_related("course__program")
+        .order_by("-course__end_date")[:5]
+    ]

@@ -26,7 +26,7 @@ from cspo_tracker.history import audit_context
 from ..accounts import invitations_request
 from ..models import RosterImport, User
 from .apply import roster_apply
-from .parse import COLUMNS, ENCODINGS, RosterFileError, roster_read
+from .parse import COLUMNS, ENCODINGS, RosterEncodingError, RosterFileError, roster_read
 from .validate import ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,11 @@ def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
     except RosterFileError as refused:
         results["errors"] = [{"line": 0, "column": "", "message": str(refused)}]
         results["status"] = RosterImport.Status.REJECTED
+        results["read_as"] = {
+            "encoding": record.encoding,
+            "encoding_label": ENCODINGS.get(record.encoding, ""),
+            "encoding_problem": isinstance(refused, RosterEncodingError),
+        }
     else:
         roster = report.file
         results.update(
@@ -150,10 +155,9 @@ def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
                 "encoding": roster.encoding,
                 "encoding_label": ENCODINGS.get(roster.encoding, ""),
                 "samples": roster.samples,
+                "accented_rows": roster.accented_rows,
             },
         )
-    if results["read_as"] == {} and record.encoding:
-        results["read_as"] = {"encoding": record.encoding}
     durable(
         lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
             run_token="", claimed_at=timezone.now(), **results
@@ -444,16 +448,21 @@ def rejected_rows(record: RosterImport) -> tuple[list, list[tuple]]:
             problems.setdefault(error["line"], []).append(column + error["message"])
     with record.file.open("rb") as handle:
         roster = roster_read(handle.read(), encoding=record.read_as.get("encoding", ""))
-    width = len(roster.header)
+    # A file that was itself a file to fix: its old problems are replaced, not kept beside.
+    kept = [
+        index
+        for index, name in enumerate(roster.header)
+        if str(name or "").strip().lower() != PROBLEM_COLUMN
+    ]
     rows = [
         (
-            *(list(row.cells[:width]) + [""] * (width - len(row.cells[:width]))),
+            *(row.cells[index] if index < len(row.cells) else "" for index in kept),
             "; ".join(problems[row.line]),
         )
         for row in roster.rows
         if row.line in problems
     ]
-    return [*roster.header, PROBLEM_COLUMN], rows
+    return [*(roster.header[index] for index in kept), PROBLEM_COLUMN], rows
 
 
 # Two people nobody could mistake for real ones (or for a demo account).

@@ -83,6 +83,10 @@ class RosterFileError(Exception):
     """The whole file is refused; the message says why, for staff."""
 
 
+class RosterEncodingError(RosterFileError):
+    """Refused because its bytes do not read in one encoding: choosing another may help."""
+
+
 @dataclass(frozen=True)
 class RawRow:
     line: int  # line number in the file as staff see it (header is line 1)
@@ -100,6 +104,7 @@ class RosterFile:
     header: list[str] = field(default_factory=list)
     rows: list[RawRow] = field(default_factory=list)
     samples: list[tuple[int, str]] = field(default_factory=list)
+    accented_rows: int = 0  # rows with non-ASCII names or titles (samples shows a few)
 
 
 def normalise_header(name) -> str:
@@ -146,8 +151,19 @@ def _limits():
 
 
 def _listed(numbers: list[int], limit: int = 10) -> str:
-    shown = ", ".join(str(n) for n in numbers[:limit])
-    return shown + (f" and {len(numbers) - limit} more" if len(numbers) > limit else "")
+    """ "line 4", "lines 2 and 3", "lines 2, 3, 5 and 9", "lines 1, 2, ... and 40 more"."""
+    noun = "line" if len(numbers) == 1 else "lines"
+    if len(numbers) > limit:
+        return (
+            f"{noun} {', '.join(str(n) for n in numbers[:limit])} and {len(numbers) - limit} more"
+        )
+    if len(numbers) == 1:
+        return f"{noun} {numbers[0]}"
+    return f"{noun} {', '.join(str(n) for n in numbers[:-1])} and {numbers[-1]}"
+
+
+def _are(numbers: list[int]) -> str:
+    return "is" if len(numbers) == 1 else "are"
 
 
 def _column_name(index: int, xlsx: bool) -> str:
@@ -174,9 +190,8 @@ def _check_header(header: list, *, xlsx: bool = False) -> list[str | None]:
             names.append(None)
     twice = {name: places for name, places in where.items() if len(places) > 1}
     if twice:
-        kind = "columns" if xlsx else "columns number"
         described = "; ".join(
-            f"{name} in {kind} "
+            f"{name} in columns "
             + " and ".join(
                 f"{_column_name(i, xlsx)} (“{clean_cell(str(header[i] or ''))}”)" for i in places
             )
@@ -214,22 +229,26 @@ def _lines_not_in(data: bytes, encoding: str) -> list[int]:
 SAMPLED_COLUMNS = ("first_name", "last_name", "email", "course_title", "trainer")
 
 
-def _samples(rows: list[RawRow]) -> list[tuple[int, str]]:
-    """A few rows whose names or titles hold non-ASCII letters, as decoded ("Zoë Müller
-    <zoe@example.com>"): staff see at a glance whether the file was read in the right
-    encoding."""
-    found = []
+def _samples(rows: list[RawRow]) -> tuple[list[tuple[int, str]], int]:
+    """A few rows whose names or titles hold non-ASCII letters, as read ("Zoë Müller
+    <zoe@example.com>; course “Café Scrum”"), and how many such rows there are in all: staff
+    see at a glance whether the file was read in the right encoding."""
+    found, count = [], 0
     for row in rows:
         texts = [str(row.values.get(column) or "") for column in SAMPLED_COLUMNS]
         if all(text.isascii() for text in texts):
             continue
+        count += 1
+        if len(found) == SAMPLES:
+            continue
         first, last, email, title, trainer = texts
         shown = " ".join(filter(None, (first, last))) + (f" <{email}>" if email else "")
-        extra = "; ".join(text for text in (title, trainer) if text and not text.isascii())
-        found.append((row.line, shown + (f"; {extra}" if extra else "")))
-        if len(found) == SAMPLES:
-            break
-    return found
+        if title and not title.isascii():
+            shown += f"; course “{title}”"
+        if trainer and not trainer.isascii():
+            shown += f"; trainer {trainer}"
+        found.append((row.line, shown))
+    return found, count
 
 
 def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
@@ -244,12 +263,14 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
         if encoding not in ENCODINGS:
             raise RosterFileError(f"Unknown encoding “{encoding}”.")
         codec = "utf-8-sig" if encoding == "utf-8" else encoding
+        if encoding not in ("utf-8", "utf-16") and data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]  # a UTF-8 mark on a legacy file means nothing
         try:
             return data.decode(codec), encoding
         except UnicodeDecodeError:
             lines = _lines_not_in(data, codec) if encoding != "utf-16" else []
-            where = f" (line(s) {_listed(lines)})" if lines else ""
-            raise RosterFileError(
+            where = f" ({_listed(lines)})" if lines else ""
+            raise RosterEncodingError(
                 f"This file is not {ENCODINGS[encoding]}: some bytes are not valid in it"
                 f"{where}. Choose another encoding, or save the file as UTF-8."
             ) from None
@@ -272,11 +293,11 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
             f"line {number}: “{lines[number - 1].decode('cp1252', 'replace').strip()[:80]}”"
             for number in not_utf8[:3]
         )
-        raise RosterFileError(
-            f"This file mixes two encodings: line(s) {_listed(utf8)} are UTF-8, line(s) "
-            f"{_listed(not_utf8)} are not (read as Windows-1252 they say {preview}). Reading "
-            "it either way would store some names wrongly. Save the whole file as UTF-8 (in "
-            "Excel: Save As, “CSV UTF-8”) and upload it again."
+        raise RosterEncodingError(
+            f"This file mixes two encodings: {_listed(utf8)} {_are(utf8)} UTF-8, "
+            f"{_listed(not_utf8)} {_are(not_utf8)} not (read as Windows-1252: {preview}). "
+            "Reading it either way would store some names wrongly. Save the whole file as UTF-8 "
+            "(in Excel: Save As, “CSV UTF-8”) and upload it again."
         )
     # No line is UTF-8 (a byte-order mark alone does not make it so): a legacy encoding.
     return decode_csv(body, DETECTED_LEGACY)
@@ -303,7 +324,7 @@ def _rows_from_csv(
             f"Line {reader.line_num} cannot be read as CSV: {broken}."
         ) from broken
     roster.encoding = used
-    roster.samples = _samples(roster.rows)
+    roster.samples, roster.accented_rows = _samples(roster.rows)
     return roster
 
 
@@ -439,6 +460,7 @@ def _rows_from_xlsx(
             if progress and len(rows) % 5000 == 0:
                 progress(len(rows))
         workbook.close()
+        roster.samples, roster.accented_rows = _samples(rows)
     except RosterFileError:
         raise
     except Exception as broken:  # openpyxl raises many kinds on malformed parts

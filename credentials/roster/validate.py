@@ -133,7 +133,9 @@ def _hours(row: RawRow, errors: list[RowError]) -> Decimal | None:
         errors.append(RowError(row.line, "hours_attended", "1000 hours or more in one course."))
         return None
     if hours % QUARTER:
-        errors.append(RowError(row.line, "hours_attended", "Hours go in steps of 0.25."))
+        errors.append(
+            RowError(row.line, "hours_attended", f"“{text}” hours: hours go in steps of 0.25.")
+        )
         return None
     return hours
 

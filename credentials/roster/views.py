@@ -54,7 +54,7 @@ SUMMARY_LABELS = {
     "attendances_updated": "Attendances corrected",
     "claims_verified": "Self-reported credentials verified",
     "credentials_issued": "Credentials issued",
-    "units_entries_logged": "Course days added to holders' records as Learning SEU",
+    "units_entries_logged": "Learning activities logged for holders (one per course day)",
 }
 
 
@@ -158,9 +158,16 @@ def roster_detail(request, pk):
             or record.status == RosterImport.Status.FAILED
             or (record.is_stuck() and record.status != RosterImport.Status.CHECKING),
             "can_discard": checked,
+            # Another encoding helps a CSV that was read (names to check) or refused for its
+            # bytes; not an XLSX, nor a file refused for its header.
             "recheck": RecheckForm(initial={"encoding": record.encoding})
-            if checked and record.file and record.read_as.get("format") != "XLSX"
+            if checked
+            and record.file
+            and (record.read_as.get("format") == "CSV" or record.read_as.get("encoding_problem"))
             else None,
+            "more_samples": max(
+                0, record.read_as.get("accented_rows", 0) - len(record.read_as.get("samples", []))
+            ),
             "stuck": record.is_stuck(),
             "retry_pending": record.retry_pending(),
         },
@@ -212,7 +219,7 @@ def roster_discard(request, pk):
         request,
         record,
         lambda: roster_import_discard(record=record),
-        "Discarded: nothing was imported, and the file is deleted.",
+        "Discarded.",
     )
 
 

@@ -68,7 +68,7 @@ def test_a_file_mixing_utf8_and_windows_1252_is_refused_naming_the_lines():
     with pytest.raises(RosterFileError) as refused:
         roster_rows(data)
     message = str(refused.value)
-    assert "line(s) 2, 3 are UTF-8, line(s) 4 are not" in message
+    assert "lines 2 and 3 are UTF-8, line 4 is not" in message
     assert "Ana María" in message  # how the odd line reads in Windows-1252, for staff
     record = roster_import_check(data=data, name="mixed.csv", uploaded_by=None)
     assert record.status == RosterImport.Status.REJECTED
@@ -81,6 +81,7 @@ def test_a_windows_1252_file_is_read_as_such_and_staff_see_the_names_as_read():
     assert record.status == RosterImport.Status.VALIDATED
     assert record.read_as["encoding"] == "cp1252"
     assert record.read_as["samples"] == [[2, "José García <jose@example.com>"]]
+    assert record.read_as["accented_rows"] == 1
     roster_import_queue(record=record, only_valid_rows=False)
     from credentials.roster.imports import roster_import_apply
 
@@ -105,7 +106,7 @@ def test_staff_read_a_file_again_in_the_encoding_it_was_saved_in(admin_client):
 
 def test_bytes_no_encoding_can_read_are_refused_naming_the_line():
     data = csv_bytes(row("a@example.com", "A"), encoding="utf-8") + b"b@example.com,B\x81,C,C-1\n"
-    with pytest.raises(RosterFileError, match=r"not Windows-1252.*line\(s\) 3"):
+    with pytest.raises(RosterFileError, match=r"not Windows-1252.*\(line 3\)"):
         roster_rows(data)
 
 
@@ -166,7 +167,7 @@ def test_a_row_of_twelve_million_cells_is_refused_in_bounded_time_and_memory():
 
 def test_a_header_naming_a_column_twice_is_refused_naming_both():
     data = csv_bytes(row("a@example.com", "A") + ",b@example.com", header=HEADER + ",Email")
-    with pytest.raises(RosterFileError, match=r"email in columns number 1 \(“email”\) and 10"):
+    with pytest.raises(RosterFileError, match=r"email in columns 1 \(“email”\) and 10"):
         roster_rows(data)
     spelled = HEADER.replace("email", "E-mail") + ",Email Address"
     with pytest.raises(RosterFileError, match="more than once"):
@@ -283,7 +284,8 @@ def test_a_checked_upload_can_be_discarded_and_its_file_is_deleted(
     storage, name = record.file.storage, record.file.name
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(reverse("roster:discard", args=[record.pk]), follow=True)
-    assert "Discarded: nothing was imported" in response.content.decode()
+    page = response.content.decode()
+    assert "Discarded: nothing from this file was imported" in page
     record.refresh_from_db()
     assert record.status == RosterImport.Status.DISCARDED
     assert not storage.exists(name)
@@ -298,7 +300,7 @@ def test_a_re_upload_that_changes_nothing_says_so_and_offers_no_import(admin_cli
     page = admin_client.get(reverse("roster:detail", args=[record.pk])).content.decode()
     assert "importing this file would change nothing" in page
     assert reverse("roster:apply", args=[record.pk]) not in page
-    assert "Discard this upload" in page
+    assert "Discard this upload…" in page
 
 
 def test_after_applying_the_page_and_history_say_what_was_done_in_plain_words(admin_client):
@@ -329,5 +331,67 @@ def test_the_invitation_names_the_credential_the_course_earned(settings):
     assert "valid until 4 March 2027" in ann.body
     [cy] = [m for m in mail.outbox if m.to == ["cy@example.com"]]  # attended, not completed
     assert cy.subject == "Your CSPO Tracker account is ready"
+    assert "recorded your attendance at the CSPO course" in cy.body
     assert Credential.objects.filter(holder__email="ann@example.com").exists()
     assert Invitation.objects.filter(sent_at__isnull=False).count() == 4
+
+
+def test_a_file_to_fix_fixed_wrongly_comes_back_with_only_its_new_problems(admin_client):
+    bad = "eve@example.com,Eve,Evans,C-1,CSPO,2025-03-03,2025-03-04,15.3,yes"
+    first = roster_import_check(data=csv_bytes(*GOOD, bad), name="m.csv", uploaded_by=None)
+    to_fix = admin_client.get(reverse("roster:rejected", args=[first.pk])).content
+    assert "“15.3” hours: hours go in steps of 0.25." in to_fix.decode("utf-8-sig")
+    # Fixed to a valid step, but too few hours for a completion: a new problem.
+    second = roster_import_check(
+        data=to_fix.replace(b"15.3", b"15.25"), name="m-fixed.csv", uploaded_by=None
+    )
+    again = admin_client.get(reverse("roster:rejected", args=[second.pk])).content
+    header, line = again.decode("utf-8-sig").splitlines()
+    assert header == HEADER + ",problem"
+    assert line.endswith(
+        "hours_attended: Marked completed with 15.25 hours; CSPO needs at least 16."
+    )
+    assert "steps of 0.25" not in line
+
+
+def test_reading_a_file_again_in_another_encoding_says_how_it_was_read(admin_client):
+    marked = codecs.BOM_UTF8 + csv_bytes(row("ana@example.com", "Ana María"), encoding="cp1252")
+    mixed = marked + row("jose@example.com", "José").encode() + b"\n"
+    record = roster_import_check(data=mixed, name="mixed.csv", uploaded_by=None)
+    page = admin_client.get(reverse("roster:detail", args=[record.pk])).content.decode()
+    assert "mixes two encodings" in page
+    assert '<details class="mb-3 roster-recheck" open>' in page
+    admin_client.post(reverse("roster:recheck", args=[record.pk]), {"encoding": "cp1252"})
+    record.refresh_from_db()
+    # Read as Windows-1252, the UTF-8 mark is no part of the header: the header is fine, and
+    # the page says which encoding gave which reading.
+    assert record.status == RosterImport.Status.VALIDATED, record.errors
+    page = admin_client.get(reverse("roster:detail", args=[record.pk])).content.decode()
+    assert "Read as CSV in Windows-1252 (Western European)." in page
+    assert "JosÃ©" in page  # the preview shows what this reading would store
+
+
+def test_the_encoding_choice_is_offered_where_it_can_help_only(admin_client):
+    header_problem = roster_import_check(
+        data=csv_bytes(row("a@example.com", "A"), header=HEADER + ",Email"),
+        name="h.csv",
+        uploaded_by=None,
+    )
+    page = admin_client.get(reverse("roster:detail", args=[header_problem.pk])).content.decode()
+    assert "Read the file in another encoding" not in page
+    workbook = roster_import_check(
+        data=xlsx([cells(row("zoe@example.com", "Zoë", "Müller"))]), name="z.xlsx", uploaded_by=None
+    )
+    page = admin_client.get(reverse("roster:detail", args=[workbook.pk])).content.decode()
+    assert "Read the file in another encoding" not in page
+    assert 'Line 2: <span lang="">Zoë Müller &lt;zoe@example.com&gt;</span>' in page
+
+
+def test_staff_see_how_many_more_accented_rows_there_are(admin_client):
+    rows = [row(f"p{n}@example.com", f"Zoë{chr(97 + n)}") for n in range(11)]
+    record = roster_import_check(data=csv_bytes(*rows), name="z.csv", uploaded_by=None)
+    assert record.read_as["accented_rows"] == 11
+    page = admin_client.get(reverse("roster:detail", args=[record.pk])).content.decode()
+    assert "…and 3 more rows like these." in page
+    history = admin_client.get(reverse("roster:history")).content.decode()
+    assert 'aria-current="page" href="/activities/"' not in history  # not the holder's History
