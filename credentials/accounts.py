@@ -82,10 +82,11 @@ def account_emails_allow(*, kind: str, address: str, client: str | None) -> None
             raise RateLimited(minutes=max(1, -(-wait // 60)))
 
 
-def account_email(*, to: str, template: str, context: dict) -> None:
+def account_email(*, to: str, template: str, context: dict, key: str = "") -> None:
     """Send an account email without the request waiting on the mail server: rendered now,
     handed to a worker once the transaction commits, so how long a page takes never tells
-    whether an email went (ACCOUNT_EMAILS_FROM_WORKER; off, it is sent at once)."""
+    whether an email went (ACCOUNT_EMAILS_FROM_WORKER; off, it is sent at once). `key` names
+    the event the email tells of ("renewal-12"): every copy of it gets the same Message-ID."""
     if not settings.ACCOUNT_EMAILS_FROM_WORKER:
         email_send(to=to, template=template, context=context)
         return
@@ -93,7 +94,7 @@ def account_email(*, to: str, template: str, context: dict) -> None:
 
     rendered = email_render(template=template, context=context)
     # One Message-ID for every attempt, so a retry after a lost answer is a copy, not a second.
-    stable_id = message_id(f"account-{uuid.uuid4().hex}")
+    stable_id = message_id(key or f"account-{uuid.uuid4().hex}")
     transaction.on_commit(
         lambda: account_email_task.delay(
             to, rendered.subject, rendered.text, rendered.html, stable_id

@@ -8,6 +8,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
+from django.template.response import TemplateResponse
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
@@ -15,6 +16,7 @@ from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
 
 from . import accounts
 from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
+from .impact import credential_impact
 from .models import (
     Attendance,
     Course,
@@ -35,7 +37,7 @@ from .selectors import (
     status_condition,
     today,
 )
-from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify
+from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify, impact_in_words
 
 # The staff sign-in reduces the address to its canonical form, like the holders' sign-in.
 admin.site.login_form = StaffAuthenticationForm
@@ -360,9 +362,33 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         description="Mark selected credentials verified with the issuer", permissions=["change"]
     )
     def mark_verified(self, request, queryset):
-        for credential in queryset:
+        """First a page with what verifying each claim changes in the holder's other
+        renewals; verified once staff confirm there (each holder is emailed)."""
+        pending = list(queryset.filter(verified=False).select_related("holder", "program__issuer"))
+        if request.POST.get("apply") != "1":
+            rows = [
+                (
+                    credential,
+                    impact_in_words(
+                        credential_impact(holder=credential.holder, credential=credential)
+                    ),
+                )
+                for credential in pending
+            ]
+            return TemplateResponse(
+                request,
+                "admin/credentials/verify_confirm.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Verify claims with the issuer",
+                    "opts": self.model._meta,
+                    "rows": rows,
+                },
+            )
+        for credential in pending:
             credential_verify(credential=credential)
-        self.message_user(request, f"Marked {queryset.count()} credential(s) verified.")
+        self.message_user(request, f"Marked {len(pending)} credential(s) verified.")
+        return None
 
     def save_model(self, request, obj, form, change):
         if change:

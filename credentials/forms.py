@@ -299,3 +299,12 @@ class CredentialClaimForm(CrispySubmitMixin, forms.Form):
         max_length=64, help_text="As printed on your certificate or in the issuer's profile."
     )
     issued_on = forms.DateField(label="Issue date", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def ask_to_confirm(self, label: str) -> None:
+        """Show the form again with the impact above it: one button confirms, keeping the
+        values entered."""
+        from crispy_forms.layout import Hidden
+
+        self.helper.inputs = []
+        self.helper.add_input(Hidden("confirm", "1"))
+        self.helper.add_input(Submit("submit", label))

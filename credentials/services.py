@@ -5,12 +5,17 @@ import os
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 
-from .accounts import licence_accept
+from cspo_tracker import formats
+
+from .accounts import account_email, licence_accept
 from .dates import add_months
 from .identity import canonical_email
+from .impact import credential_impact
 from .models import (
     Attendance,
     Course,
@@ -155,15 +160,82 @@ def credential_claim(
 
 
 @transaction.atomic
-def credential_verify(*, credential: Credential) -> Credential:
+def credential_verify(*, credential: Credential, notify: bool = True) -> Credential:
     """Staff confirmed a self-reported credential with the issuer: it now counts, and aligns
-    the holder's renewal dates like any newly earned credential."""
-    if not credential.verified:
-        credential.verified = True
-        credential.save(update_fields=["verified"])
-        if credential.program.issuer.combined_renewal:
-            renewal_dates_align(holder=credential.holder, issuer_id=credential.program.issuer_id)
+    the holder's renewal dates like any newly earned credential. With `notify`, the holder is
+    emailed once it commits, with what verifying changed in their other renewals (end date,
+    units required, activities that stop counting)."""
+    if credential.verified:
+        return credential
+    impact = None
+    if notify and credential.program.issuer.combined_renewal:
+        impact = credential_impact(holder=credential.holder, credential=credential)
+    credential.verified = True
+    credential.save(update_fields=["verified"])
+    if credential.program.issuer.combined_renewal:
+        renewal_dates_align(holder=credential.holder, issuer_id=credential.program.issuer_id)
+    if notify:
+        _verified_notify(credential, impact)
     return credential
+
+
+def _verified_notify(credential: Credential, impact) -> None:
+    holder = credential.holder
+    context = {
+        "user": holder,
+        "credential": credential,
+        "changes": [_change_in_words(change) for change in (impact.changes if impact else [])],
+        "dashboard_url": settings.SITE_URL.rstrip("/") + reverse("ledger:dashboard"),
+    }
+    transaction.on_commit(
+        lambda: account_email(
+            to=holder.email,
+            template="credential_verified",
+            context=context,
+            key=f"credential-verified-{credential.pk}",
+        )
+    )
+
+
+def _change_in_words(change) -> dict:
+    """A GroupChange as the lines an email or a page shows."""
+    unit = change.unit_name
+    return {
+        "heading": (
+            f"{change.label_before} now renews together with the others as {change.label_after}"
+            if change.label_before != change.label_after
+            else change.label_after
+        ),
+        "lines": [
+            line
+            for line in (
+                f"Renewal date: {formats.day(change.ends_before)} → "
+                f"{formats.day(change.ends_after)}"
+                if change.ends_before != change.ends_after
+                else "",
+                f"{unit} required: {formats.units(change.required_before)} → "
+                f"{formats.units(change.required_after)}"
+                if change.required_before != change.required_after
+                else "",
+                f"{unit} counted: {formats.units(change.counted_before)} → "
+                f"{formats.units(change.counted_after)}"
+                if change.counted_before != change.counted_after
+                else "",
+            )
+            if line
+        ],
+        "stops_counting": [
+            f"{formats.day(item.activity_date)} {item.title}: {formats.units(item.units_before)}"
+            f" → {formats.units(item.units_after)} {unit}"
+            for item in change.stops_counting
+        ],
+    }
+
+
+def impact_in_words(impact) -> list[dict]:
+    """Each change of an `Impact` as a heading, its figure lines and the activities that stop
+    counting, for pages and emails."""
+    return [_change_in_words(change) for change in impact.changes]
 
 
 def calendar_token_reset(*, user: User) -> str:

@@ -23,6 +23,7 @@ from cspo_tracker.middleware import client_ip
 from . import accounts, forms, services
 from .access import holder_required
 from .calendar import calendar_ics
+from .impact import credential_impact
 from .models import Credential, Term, User
 from .selectors import (
     Status,
@@ -243,21 +244,33 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @holder_required
 def credential_claim(request):
-    """Add a credential earned elsewhere; staff verify it with the issuer."""
+    """Add a credential earned elsewhere; staff verify it with the issuer. Where adding it
+    would change the holder's other renewals (Scrum Alliance renews them together), the page
+    first shows what would change, and the holder confirms."""
     form = forms.CredentialClaimForm(request.POST or None)
+    changes = []
     if request.method == "POST" and form.is_valid():
-        try:
-            credential = services.credential_claim(holder=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            form.add_error(None, error)
+        data = form.cleaned_data
+        impact = credential_impact(
+            holder=request.user, program=data["program"], issued_on=data["issued_on"]
+        )
+        if impact and request.POST.get("confirm") != "1":
+            changes = services.impact_in_words(impact)
+            form.ask_to_confirm(f"Add {data['program'].code} and accept these changes")
         else:
-            messages.success(
-                request,
-                f"{credential.program.code} added. Staff will verify it with "
-                f"{credential.program.issuer.name}; until then it shows as unverified.",
-            )
-            return redirect("ledger:dashboard")
-    return render(request, "credentials/claim.html", {"form": form})
+            try:
+                credential = services.credential_claim(holder=request.user, **data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request,
+                    f"{credential.program.code} added. Staff will verify it with "
+                    f"{credential.program.issuer.name}; until then it shows as unverified"
+                    + (", and your renewal dates change once they do." if impact else "."),
+                )
+                return redirect("ledger:dashboard")
+    return render(request, "credentials/claim.html", {"form": form, "changes": changes})
 
 
 @holder_required

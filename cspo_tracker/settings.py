@@ -123,6 +123,7 @@ TEMPLATES = [
                 "cspo_tracker.context_processors.site",
                 "cspo_tracker.context_processors.nav",
             ],
+            "builtins": ["cspo_tracker.display"],
         },
     },
 ]

@@ -8,6 +8,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from credentials.impact import impact_requested
 from credentials.models import Credential, Issuer, Membership, Program, Term, holders_touch
 from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
@@ -185,3 +186,13 @@ def rules_changed(sender, **kwargs):
     connection = transaction.get_connection()
     if not any(callback is holders_touch for _, callback, _ in connection.run_on_commit):
         transaction.on_commit(holders_touch)
+
+
+@receiver(impact_requested)
+def alignment_impact_answer(sender, holder, program, issued_on, credential, **kwargs):
+    """Answer `credentials.impact.credential_impact` with the ledger's figures."""
+    from .services import alignment_impact
+
+    return alignment_impact(
+        holder=holder, program=program, issued_on=issued_on, credential=credential
+    )

@@ -21,6 +21,7 @@ from credentials.selectors import (
     today,
     track_tops,
 )
+from cspo_tracker import formats
 
 from .models import (
     Allocation,
@@ -165,7 +166,7 @@ def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
         "renewal__renewed_on",
     ):
         consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = (
-            f"renewal of {code} term {sequence} on {renewed_on.isoformat()}"
+            f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
         )
     carried_of: dict[int, dict[int, dict[int, list]]] = {pk: {} for pk in holder_ids}
     for holder_id, term_id, entry_id, category_id, units in CarriedUnits.objects.filter(
@@ -467,7 +468,7 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 def fmt_units(value: Decimal) -> str:
-    return f"{value.normalize():f}"
+    return formats.units(value)
 
 
 def renewal_requirements(
@@ -484,13 +485,15 @@ def _term_refusal(group: RenewalGroup, on: datetime.date) -> str | None:
     if program.lapse_is_final and on > group.ends_on + datetime.timedelta(days=program.grace_days):
         final_day = group.ends_on + datetime.timedelta(days=program.grace_days)
         return LAPSE_IS_FINAL.format(
-            ends_on=group.ends_on.isoformat(),
+            ends_on=formats.day(group.ends_on),
             period=program.after_end_name,
-            final_day=final_day.isoformat(),
+            final_day=formats.day(final_day),
             issuer=program.issuer.name,
         )
     if add_months(group.ends_on, program.validity_months) < on:
-        return LAPSED_TOO_LONG.format(ends_on=group.ends_on.isoformat(), issuer=program.issuer.name)
+        return LAPSED_TOO_LONG.format(
+            ends_on=formats.day(group.ends_on), issuer=program.issuer.name
+        )
     return None
 
 
@@ -579,6 +582,25 @@ class CategoryProgress:
 
 
 @dataclass(frozen=True)
+class NextStep:
+    """The one thing a holder should do next for a card, always true on the day.
+
+    `kind`: "log" (log units), "log_before" (log activities dated on or before `until`: in
+    Scrum Alliance's grace only units dated within the term count), "fee" (pay the issuer and
+    record the receipt), "fee_waiting" (nothing to do: staff are confirming the receipt),
+    "renew", "contact_issuer" (too late to renew here). `text` says it in a sentence.
+    """
+
+    kind: str
+    text: str
+    until: datetime.date | None = None
+
+    @property
+    def has_button(self) -> bool:
+        return self.kind in ("log", "log_before", "fee", "renew")
+
+
+@dataclass(frozen=True)
 class CredentialCard:
     """One card of the dashboard: a credential, or a group that renews together."""
 
@@ -587,6 +609,7 @@ class CredentialCard:
     days_left: int | None
     current_term: Term
     on: datetime.date
+    earning_course_hours: Decimal = Decimal(0)
 
     @property
     def group(self) -> RenewalGroup:
@@ -606,6 +629,44 @@ class CredentialCard:
         return self.group.ends_on is None
 
     @property
+    def running_term(self) -> Term:
+        """The term the credential is in on the day: after an early renewal the old term still
+        runs until its end date, and the new one is `next_term`."""
+        return term_running(self.group.top, self.on)
+
+    @property
+    def next_term(self) -> Term | None:
+        """A term already renewed into that has not started yet (renewed early)."""
+        latest = self.current_term
+        return latest if latest.pk != self.running_term.pk else None
+
+    @property
+    def grace_ends_on(self) -> datetime.date | None:
+        """Last day of the grace (or PMI suspension) after the end; None without one."""
+        return grace_end(self.group)
+
+    @property
+    def in_grace(self) -> bool:
+        return self.status == Status.IN_GRACE
+
+    @property
+    def grace_days_left(self) -> int | None:
+        """Days from the day to the grace's last day (0 on it), while in grace."""
+        if not self.in_grace or self.grace_ends_on is None:
+            return None
+        return (self.grace_ends_on - self.on).days
+
+    @property
+    def fee_due_by(self) -> datetime.date | None:
+        """The day the fee must be paid by: the renewal date, or the grace's last day."""
+        return renew_by(self.group, self.on)
+
+    @property
+    def fee_words(self) -> str:
+        """The renewal fee and where it stands ("US$100, due by 14 May 2026")."""
+        return fee_in_words(self.requirements, self.on)
+
+    @property
     def percent(self) -> int:
         balance = self.balance
         if balance is None or not balance.required:
@@ -615,40 +676,168 @@ class CredentialCard:
     @property
     def categories(self) -> list[CategoryProgress]:
         """Each category with a minimum or maximum, parents before their children."""
-        rules = self.requirements.rules
-        if self.balance is None or rules is None:
-            return []
-        limited = set(rules.category_min) | set(rules.category_max)
-
-        def key(category_id):
-            path = list(rules.ancestors(category_id))[::-1]
-            return [self.requirements.category_names.get(node, "") for node in path]
-
-        return [
-            CategoryProgress(
-                name=self.requirements.category_names.get(category_id, "?"),
-                counted=self.balance.by_category.get(category_id, Decimal(0)),
-                minimum=rules.category_min.get(category_id),
-                maximum=rules.category_max.get(category_id),
-                depth=rules.depth(category_id) - 1,
-            )
-            for category_id in sorted(limited, key=key)
-        ]
+        return category_progress(self.requirements)
 
     @property
     def next_action(self) -> str | None:
-        """ "log", "fee", "renew" or None: the one thing to do next."""
-        if self.lifetime or "term" in self.requirements.reasons:
+        """ "log", "fee", "renew" or None: the one thing to do next (see `next_step`)."""
+        step = self.next_step
+        if step is None or step.kind == "contact_issuer":
             return None
-        if "units" in self.requirements.reasons:
-            return "log"
-        if "fee" in self.requirements.reasons:
-            return "fee"
-        return "renew"
+        return {"log_before": "log", "fee_waiting": "fee"}.get(step.kind, step.kind)
+
+    @property
+    def next_step(self) -> NextStep | None:
+        return next_step(self.requirements, self.on)
 
     @property
     def unverified(self) -> list[Credential]:
         return [credential for credential in self.group.credentials if not credential.verified]
+
+
+def term_running(credential: Credential, on: datetime.date) -> Term:
+    """The term that runs on a day: the earliest whose end is not yet past (a term and its
+    renewal share a date, which belongs to the ending term); the latest once all have ended."""
+    terms = sorted(credential.terms.all(), key=lambda term: term.sequence)
+    for term in terms:
+        if term.ends_on is None or term.ends_on >= on:
+            return term
+    return terms[-1]
+
+
+def grace_end(group: RenewalGroup) -> datetime.date | None:
+    """Last day of the grace (Scrum Alliance) or suspension (PMI) after the group's end date,
+    `grace_days` days after it; None for lifetime credentials or programs without one."""
+    program = group.top.program
+    if group.ends_on is None or not program.grace_days:
+        return None
+    return group.ends_on + datetime.timedelta(days=program.grace_days)
+
+
+def renew_by(group: RenewalGroup, on: datetime.date) -> datetime.date | None:
+    """The last day to renew without losing the credential: the end date, or once past it
+    the grace's (or suspension's) last day."""
+    if group.ends_on is None:
+        return None
+    last = grace_end(group)
+    if on > group.ends_on and last is not None:
+        return last
+    return group.ends_on
+
+
+def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep | None:
+    """What the holder should do next about a renewal group on a day, in order: nothing for a
+    lifetime credential; contact the issuer when renewing here is no longer possible; log
+    units (dated on or before the end while in a grace that counts none after it); pay and
+    record the fee; wait for staff to confirm a receipt; renew."""
+    group = requirements.group
+    if group.ends_on is None:
+        return None
+    reasons = requirements.reasons
+    if "term" in reasons:
+        return NextStep("contact_issuer", " ".join(reasons["term"]))
+    unit = group.unit_name
+    rules = requirements.rules
+    if "units" in reasons:
+        balance = requirements.balance
+        missing = fmt_units(balance.missing) if balance is not None else ""
+        if rules is not None and on > rules.window_end:
+            last = renew_by(group, on)
+            days = (last - on).days
+            return NextStep(
+                "log_before",
+                f"Log activities dated on or before {formats.day(rules.window_end)}: only they "
+                f"count toward this renewal. {formats.count(days, 'day')} left to renew "
+                f"(until {formats.day(last)}).",
+                until=rules.window_end,
+            )
+        if missing:
+            return NextStep("log", f"Log {missing} more {unit} to renew.")
+        return NextStep("log", " ".join(reasons["units"]))
+    if "fee" in reasons:
+        fee = requirements.fee
+        if fee is not None and fee.status == Fee.Status.SUBMITTED:
+            return NextStep(
+                "fee_waiting",
+                f"Waiting for staff to confirm your receipt {fee.reference}: nothing to do.",
+            )
+        amount = money(group.fee_amount, group.currency)
+        issuer = group.top.program.issuer.name
+        return NextStep(
+            "fee",
+            f"Pay {issuer} the renewal fee{f' of {amount}' if amount else ''} and record the "
+            f"receipt by {formats.day(renew_by(group, on))}.",
+        )
+    return NextStep("renew", "Units and fee are complete: you can renew.")
+
+
+def fee_in_words(requirements: RenewalRequirements, on: datetime.date) -> str:
+    """The renewal fee of a group and where it stands on a day: "none", "US$100, due by 14 May
+    2026", "US$100, receipt R-1 waiting for staff to confirm", "US$100, paid", "waived"."""
+    group = requirements.group
+    if not group.fee_required or group.ends_on is None:
+        return "none"
+    fee = requirements.fee
+    amount = money(
+        fee.amount if fee and fee.amount is not None else group.fee_amount, group.currency
+    )
+    amount = amount or "set by staff"
+    status = fee.status if fee else Fee.Status.DUE
+    if status == Fee.Status.PAID:
+        return f"{amount}, paid"
+    if status == Fee.Status.WAIVED:
+        return "waived by staff"
+    if status == Fee.Status.SUBMITTED:
+        return f"{amount}, receipt {fee.reference} waiting for staff to confirm"
+    return f"{amount}, due by {formats.day(renew_by(group, on))}"
+
+
+def category_progress(requirements: RenewalRequirements) -> list[CategoryProgress]:
+    """Each category with a minimum or maximum and its counted units, parents before their
+    children (PMI: Education, then its skill areas)."""
+    rules = requirements.rules
+    balance = requirements.balance
+    if balance is None or rules is None:
+        return []
+    limited = set(rules.category_min) | set(rules.category_max)
+    names = requirements.category_names
+
+    def key(category_id):
+        path = list(rules.ancestors(category_id))[::-1]
+        return [names.get(node, "") for node in path]
+
+    return [
+        CategoryProgress(
+            name=names.get(category_id, "?"),
+            counted=balance.by_category.get(category_id, Decimal(0)),
+            minimum=rules.category_min.get(category_id),
+            maximum=rules.category_max.get(category_id),
+            depth=rules.depth(category_id) - 1,
+        )
+        for category_id in sorted(limited, key=key)
+    ]
+
+
+def _earning_course_hours(group: RenewalGroup, ledger: HolderLedger) -> Decimal:
+    """Hours logged from the courses that earned the group's credentials (they never count
+    toward renewing them)."""
+    courses = {c.source_course_id for c in group.credentials if c.source_course_id}
+    return sum(
+        (e.hours for e in ledger.entries if e.course_id in courses and not e.voided), Decimal(0)
+    )
+
+
+def group_card(group: RenewalGroup, ledger: HolderLedger, on: datetime.date) -> CredentialCard:
+    """The card of one renewal group on a day, from a loaded ledger (no queries)."""
+    top = group.top
+    return CredentialCard(
+        requirements=group_requirements(group, ledger, on),
+        status=credential_status(top, on),
+        days_left=None if group.ends_on is None else (group.ends_on - on).days,
+        current_term=credential_current_term(top),
+        on=on,
+        earning_course_hours=_earning_course_hours(group, ledger),
+    )
 
 
 def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[CredentialCard]:
@@ -656,18 +845,7 @@ def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[Cre
     their entries or credentials."""
     on = on or today()
     ledger = holder_ledger(holder_id)
-    cards = []
-    for group in ledger.groups:
-        top = group.top
-        cards.append(
-            CredentialCard(
-                requirements=group_requirements(group, ledger, on),
-                status=credential_status(top, on),
-                days_left=None if group.ends_on is None else (group.ends_on - on).days,
-                current_term=credential_current_term(top),
-                on=on,
-            )
-        )
+    cards = [group_card(group, ledger, on) for group in ledger.groups]
     urgency = {Status.IN_GRACE: 0, Status.EXPIRING: 1, Status.LAPSED: 2, Status.ACTIVE: 3}
     cards.sort(
         key=lambda card: (
@@ -676,6 +854,66 @@ def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[Cre
         )
     )
     return cards
+
+
+@dataclass(frozen=True)
+class RenewalPlan:
+    """A renewal group's page: its card, every activity inside its window with what counts and
+    why, and what renewing now would do (the new terms, the units consumed and carried over)."""
+
+    card: CredentialCard
+    entries: list[tuple[EntryRow, "EntryOutcome"]]
+    new_terms: list[tuple[Credential, datetime.date, datetime.date]]
+
+    @property
+    def group(self) -> RenewalGroup:
+        return self.card.group
+
+    @property
+    def requirements(self) -> RenewalRequirements:
+        return self.card.requirements
+
+    @property
+    def consumed(self) -> list[tuple[EntryRow, "EntryOutcome"]]:
+        """The activities a renewal now would use up (all inside the window, counted or not)."""
+        balance = self.card.balance
+        ids = balance.entry_ids if balance is not None else frozenset()
+        return [(row, outcome) for row, outcome in self.entries if row.pk in ids]
+
+    @property
+    def carried_over(self) -> Decimal:
+        balance = self.card.balance
+        return balance.carried_over if balance is not None else Decimal(0)
+
+
+def renewal_plan(
+    holder_id: int, credential_id: int, on: datetime.date | None = None
+) -> RenewalPlan:
+    """The renewal page of one of the holder's credentials (with its group), in a fixed
+    number of queries. Raises Credential.DoesNotExist for another holder's credential."""
+    on = on or today()
+    ledger = holder_ledger(holder_id)
+    group = ledger.group_of(credential_id)
+    card = group_card(group, ledger, on)
+    balance = group_balance(group, ledger, on)
+    entries = []
+    if balance is not None:
+        rows = {row.pk: row for row in ledger.entries}
+        for entry_id, count in balance.entries.items():
+            row = rows[entry_id]
+            outside = any(
+                item.reason in (Reason.OUTSIDE_WINDOW, Reason.AFTER_END, Reason.CONSUMED)
+                for item in count.not_counted
+            )
+            if row.voided or (outside and not count.counted):
+                continue
+            entries.append((row, EntryOutcome(group=group, count=count)))
+        entries.sort(key=lambda item: (item[0].activity_date, item[0].pk))
+    new_terms = []
+    if group.ends_on is not None:
+        next_end = add_months(group.ends_on, group.top.program.validity_months)
+        new_terms = [(member, group.ends_on, next_end) for member in group.credentials]
+    return RenewalPlan(card=card, entries=entries, new_terms=new_terms)
 
 
 @dataclass(frozen=True)
@@ -688,6 +926,46 @@ class EntryOutcome:
     @property
     def label(self) -> str:
         return self.group.label
+
+    @property
+    def counted(self) -> Decimal:
+        return self.count.counted
+
+    @property
+    def voided(self) -> bool:
+        return any(item.reason == Reason.VOIDED for item in self.count.not_counted)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Each part that does not count, with its units: "92 over the daily cap of 8 SEU a
+        day"."""
+        return [f"{fmt_units(item.units)} {item.text}" for item in self.count.not_counted]
+
+    @property
+    def text(self) -> str:
+        """In one sentence: "CSPO: 8 of 100 count; 92 over the daily cap of 8 SEU a day"."""
+        count = self.count
+        unit = self.group.unit_name
+        if not count.not_counted:
+            head = f"{self.label}: all {fmt_units(count.hours)} count"
+        elif not count.counted:
+            head = f"{self.label}: none count"
+        else:
+            head = f"{self.label}: {fmt_units(count.counted)} of {fmt_units(count.hours)} count"
+        carried = count.carried_total
+        tail = f" ({fmt_units(carried)} {unit} carry over to the next cycle)" if carried else ""
+        if not count.not_counted:
+            return head + tail
+        return f"{head}{tail}; " + "; ".join(self.reasons)
+
+
+def outcome_lines(outcomes: list[EntryOutcome]) -> tuple[str, str]:
+    """An entry's outcomes as two plain strings for exports and PDFs: what counts toward
+    which renewal ("CSPO: 8; PMI-ACP: 8") and why the rest does not ("CSPO: 92 over the daily
+    cap of 8 SEU a day")."""
+    counted = "; ".join(f"{o.label}: {fmt_units(o.counted)}" for o in outcomes)
+    why = "; ".join(f"{o.label}: {', '.join(o.reasons)}" for o in outcomes if o.reasons)
+    return counted, why
 
 
 def entry_outcomes(
@@ -885,3 +1163,37 @@ def rule_versions_in_force(
     for version in versions:
         latest[version.program_id] = version
     return list(latest.values())
+
+
+@dataclass(frozen=True)
+class _GroupState:
+    label: str
+    ends_on: datetime.date | None
+    required: Decimal
+    counted: Decimal
+    unit_name: str
+    counting: dict[int, Decimal]  # entry id -> units counted
+
+
+def renewal_states(holder_id: int, on: datetime.date) -> tuple[dict, dict[int, EntryRow]]:
+    """{credential id: its renewal group's label, end date, units required and counted, and
+    what each entry counts}, and the holder's entries by id; for comparing before and after."""
+    ledger = holder_ledger(holder_id)
+    states = {}
+    for group in ledger.groups:
+        balance = group_balance(group, ledger, on)
+        state = _GroupState(
+            label=group.label,
+            ends_on=group.ends_on,
+            required=balance.required if balance else Decimal(0),
+            counted=balance.counted if balance else Decimal(0),
+            unit_name=group.unit_name,
+            counting={
+                entry_id: count.counted
+                for entry_id, count in (balance.entries.items() if balance else ())
+                if count.counted
+            },
+        )
+        for member in group.credentials:
+            states[member.pk] = state
+    return states, {row.pk: row for row in ledger.entries}

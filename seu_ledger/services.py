@@ -10,11 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from credentials.dates import add_months, add_years
+from credentials.impact import Impact
 from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
 
 from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
-from .selectors import fee_lookup, pick_fee, renewal_requirements
+from .notices import fee_settled_notify, renewal_done_notify
+from .selectors import fee_lookup, pick_fee, renewal_requirements, renewal_states
 
 QUARTER = Decimal("0.25")
 ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
@@ -350,11 +352,14 @@ def fee_record(
         raise ValidationError(
             {"amount": ["Enter the amount paid: this program's fee is set by staff."]}
         )
+    was_paid = fee.status == Fee.Status.PAID
     fee.status = Fee.Status.PAID
     fee.reference = (reference or fee.reference).strip()
     fee.recorded_by = recorded_by
     fee.recorded_at = timezone.now()
     fee.save()
+    if not was_paid:
+        fee_settled_notify(fee=fee)
     return fee
 
 
@@ -366,10 +371,13 @@ def fee_confirm(*, fee: Fee, recorded_by: User) -> Fee:
         return fee
     if fee.amount is None:
         raise ValidationError({"amount": ["Enter the amount paid before confirming."]})
+    if fee.status == Fee.Status.PAID:
+        return fee
     fee.status = Fee.Status.PAID
     fee.recorded_by = recorded_by
     fee.recorded_at = timezone.now()
     fee.save()
+    fee_settled_notify(fee=fee)
     return fee
 
 
@@ -399,6 +407,7 @@ def fee_waive(
     fee.recorded_by = recorded_by
     fee.recorded_at = timezone.now()
     fee.save()
+    fee_settled_notify(fee=fee)
     return fee
 
 
@@ -483,4 +492,89 @@ def credential_renew(
             for category_id, units in by_category.items()
         )
         renewals.append(renewal)
+    renewal_done_notify(renewals=renewals)
     return RenewalOutcome(renewals=renewals, created=True)
+
+
+class _WhatIf(Exception):
+    """Raised to roll back a simulated change."""
+
+
+def alignment_impact(
+    *,
+    holder: User,
+    program=None,
+    issued_on: datetime.date | None = None,
+    credential: Credential | None = None,
+    on: datetime.date | None = None,
+) -> Impact:
+    """What claiming `program` from `issued_on` and having it verified (or verifying the
+    unverified `credential`) would change in the holder's other renewal groups: end date,
+    units required and counted, and the activities that stop counting. Found by doing it with
+    the real services inside a savepoint that is then rolled back, so the answer follows every
+    rule those services follow; nothing is written (emails queued on commit are dropped with
+    the savepoint). A claim the services would refuse has no impact (the form says why)."""
+    from credentials.impact import GroupChange, Impact, StopsCounting
+    from credentials.services import credential_claim, credential_verify
+
+    on = on or today()
+    before, rows = renewal_states(holder.pk, on)
+    after: dict = {}
+    new_id = None
+    try:
+        with transaction.atomic():
+            if credential is None:
+                credential = credential_claim(
+                    holder=holder,
+                    program=program,
+                    issued_on=issued_on,
+                    certificate_number="what-if",
+                )
+            new_id = credential.pk
+            credential_verify(credential=credential, notify=False)
+            after, _ = renewal_states(holder.pk, on)
+            raise _WhatIf
+    except _WhatIf:
+        pass
+    except ValidationError:
+        return Impact()
+    changes, seen = [], set()
+    for credential_id, old in before.items():
+        if credential_id == new_id or id(old) in seen:
+            continue
+        seen.add(id(old))
+        new = after.get(credential_id)
+        if new is None or (
+            new.label == old.label
+            and new.ends_on == old.ends_on
+            and new.required == old.required
+            and new.counted == old.counted
+        ):
+            continue
+        stops = tuple(
+            StopsCounting(
+                activity_date=rows[entry_id].activity_date,
+                title=rows[entry_id].title,
+                units_before=units,
+                units_after=new.counting.get(entry_id, Decimal(0)),
+            )
+            for entry_id, units in sorted(
+                old.counting.items(), key=lambda item: rows[item[0]].activity_date
+            )
+            if new.counting.get(entry_id, Decimal(0)) < units
+        )
+        changes.append(
+            GroupChange(
+                label_before=old.label,
+                label_after=new.label,
+                ends_before=old.ends_on,
+                ends_after=new.ends_on,
+                required_before=old.required,
+                required_after=new.required,
+                counted_before=old.counted,
+                counted_after=new.counted,
+                unit_name=old.unit_name,
+                stops_counting=stops,
+            )
+        )
+    return Impact(changes=changes)

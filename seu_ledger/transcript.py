@@ -34,9 +34,10 @@ from fontTools import ttLib
 from fpdf import FPDF
 
 from credentials.models import Credential, Membership, Term
+from cspo_tracker import formats
 
 from .models import Entry, Renewal
-from .selectors import fmt_units, group_balance, holder_ledger
+from .selectors import fmt_units, renewal_plan
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,24 @@ class _Document(FPDF):
         self.set_fallback_fonts([f"fallback{i}" for i in sorted(self.fallbacks)], exact_match=True)
         return True
 
+    def multi_row(self, widths, cells, aligns: str) -> None:
+        """One table row whose cells wrap within their widths, all as tall as the tallest."""
+        line = 4.5
+        heights = [
+            len(self.multi_cell(w, line, c, dry_run=True, output="LINES")) or 1
+            for w, c in zip(widths, cells, strict=True)
+        ]
+        height = max(heights) * line
+        if self.get_y() + height > self.page_break_trigger:
+            self.add_page()
+        top, left = self.get_y(), self.get_x()
+        x = left
+        for width, cell, align in zip(widths, cells, aligns, strict=True):
+            self.set_xy(x, top)
+            self.multi_cell(width, line, cell, align=align)
+            x += width
+        self.set_xy(left, top + height)
+
     def header(self):
         if self.banner:
             self.set_font(self.family, "B", 10)
@@ -258,26 +277,69 @@ class _Document(FPDF):
         self.cell(0, 5, self.text(f"CSPO Tracker transcript, page {self.page_no()}"), align="C")
 
 
-def _term_entries(credential: Credential, term: Term):
-    """Entries that counted toward the term, and (units counted, units required)."""
-    if term.ends_on is None:
-        return [], Decimal(0), Decimal(0), None  # a lifetime term: nothing to count
+@dataclass
+class _Lines:
+    """What a transcript lists: (entry, counted units or None, why the rest does not count),
+    the units counted and required, the renewal that closed the term (if any), and the
+    category totals with their limits (PMI's Education and skill areas)."""
+
+    rows: list
+    counted: Decimal
+    required: Decimal
+    renewal: Renewal | None
+    label: str
+    categories: list
+
+
+def _term_lines(credential: Credential, term: Term) -> _Lines:
+    """The transcript of one term covers its whole renewal group (CSM + CSPO renew together
+    and get one transcript). A renewed term lists the activities its renewal used, with the
+    totals recorded then; a running term lists every activity inside the renewal window with
+    the units counted today and why any did not count."""
+    if term.ends_on is None:  # a lifetime term: nothing to count
+        return _Lines([], Decimal(0), Decimal(0), None, credential.program.code, [])
     renewal = Renewal.objects.filter(closed_term=term).first()
     if renewal:
+        siblings = Renewal.objects.filter(
+            closed_term__credential__holder_id=credential.holder_id,
+            closed_term__ends_on=term.ends_on,
+            renewed_on=renewal.renewed_on,
+            closed_term__credential__program__issuer_id=credential.program.issuer_id,
+        ).values_list("closed_term__credential__program__code", flat=True)
         entries = renewal.entries.select_related("category__issuer").order_by("activity_date")
-        return list(entries), renewal.units_counted, renewal.units_required, renewal
-    ledger = holder_ledger(credential.holder_id)
-    balance = group_balance(ledger.group_of(credential.pk), ledger)
-    if balance is None:
-        return [], Decimal(0), Decimal(0), None
-    entries = Entry.objects.filter(pk__in=balance.entry_ids).select_related("category__issuer")
-    return list(entries.order_by("activity_date")), balance.counted, balance.required, None
+        return _Lines(
+            [(entry, None, "") for entry in entries],
+            renewal.units_counted,
+            renewal.units_required,
+            renewal,
+            " + ".join(sorted(set(siblings), key=list(siblings).index)) or credential.program.code,
+            [],
+        )
+    plan = renewal_plan(credential.holder_id, credential.pk)
+    if plan.card.balance is None or plan.card.current_term.pk != term.pk:
+        return _Lines([], Decimal(0), Decimal(0), None, credential.program.code, [])
+    by_id = Entry.objects.select_related("category__issuer").in_bulk(
+        [row.pk for row, _ in plan.entries]
+    )
+    rows = [
+        (by_id[row.pk], outcome.counted, "; ".join(outcome.reasons))
+        for row, outcome in plan.entries
+    ]
+    balance = plan.card.balance
+    return _Lines(
+        rows, balance.counted, balance.required, None, plan.group.label, plan.card.categories
+    )
 
 
 def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
+    """The PDF transcript of one term of a credential (with the credentials that renew
+    together with it): the holder, the term, each activity with the units counted and why the
+    rest did not count, totals per category with their limits, and the units counted against
+    those required."""
     holder = credential.holder
     program = credential.program
-    entries, counted, required, renewal = _term_entries(credential, term)
+    lines = _term_lines(credential, term)
+    renewal = lines.renewal
     member = Membership.objects.filter(holder=holder, issuer=program.issuer).first()
     pdf = _Document(banner="" if credential.verified else UNVERIFIED_BANNER)
     pdf.add_page()
@@ -285,54 +347,85 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     pdf.cell(
         0,
         10,
-        pdf.text(f"Continuing-education transcript: {program.code}"),
+        pdf.text(f"Continuing-education transcript: {lines.label}"),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font(pdf.family, "", 10)
-    ends = term.ends_on.isoformat() if term.ends_on else "lifetime"
+    ends = formats.day(term.ends_on) if term.ends_on else "lifetime"
     facts = [
         ("Holder", f"{holder.get_full_name()} <{holder.email}>"),
         ("Member number", member.member_id if member and member.member_id else "-"),
         ("Credential", f"{program.name} ({program.code}), {program.issuer.name}"),
         ("Certificate number", credential.certificate_number or "-"),
-        ("Issued", credential.issued_on.isoformat()),
-        ("Term", f"{term.sequence}: {term.starts_on.isoformat()} to {ends}"),
-        ("Renewed", renewal.renewed_on.isoformat() if renewal else "not yet"),
+        ("Issued", formats.day(credential.issued_on)),
+        ("Term", f"{term.sequence}: {formats.day(term.starts_on)} to {ends}"),
+        ("Renewed", formats.day(renewal.renewed_on) if renewal else "not yet"),
         (
             "Verify at",
             settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
             if credential.verified
             else "nowhere yet: a self-reported credential has no public verification page",
         ),
-        ("Produced", timezone.localdate().isoformat()),
+        ("Produced", formats.day(timezone.localdate())),
     ]
+    if lines.label != program.code:
+        facts.insert(3, ("Renews together", lines.label))
     for label, value in facts:
         pdf.set_font(pdf.family, "B", 10)
         pdf.cell(40, 6, pdf.text(label))
         pdf.set_font(pdf.family, "", 10)
         pdf.multi_cell(0, 6, pdf.text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
-    widths = (24, 34, 82, 20, 20)
+    widths = (22, 30, 66, 14, 18, 40)
+    headings = ("Date", "Category", "Activity", "Hours", "Counted", "Why not all")
+    if renewal:
+        widths, headings = (24, 34, 100, 16), ("Date", "Category", "Activity", "Hours")
     pdf.set_font(pdf.family, "B", 9)
-    for width, heading in zip(widths, ("Date", "Category", "Activity", "Hours", ""), strict=True):
+    for width, heading in zip(widths, headings, strict=True):
         pdf.cell(width, 7, pdf.text(heading), border="B")
     pdf.ln()
-    pdf.set_font(pdf.family, "", 9)
+    pdf.set_font(pdf.family, "", 8)
     total_hours = Decimal(0)
-    for entry in entries:
+    for entry, counted, why in lines.rows:
         total_hours += entry.hours
         title = entry.title + (f" ({entry.provider})" if entry.provider else "")
-        pdf.cell(widths[0], 6, entry.activity_date.isoformat())
-        pdf.cell(widths[1], 6, pdf.text(entry.category.name[:20]))
-        pdf.cell(widths[2], 6, pdf.text(title[:60]))
-        pdf.cell(widths[3], 6, fmt_units(entry.hours), align="R")
-        pdf.ln()
-    if not entries:
+        cells = [
+            formats.day(entry.activity_date),
+            entry.category.name,
+            title,
+            fmt_units(entry.hours),
+        ]
+        if not renewal:
+            cells += [fmt_units(counted), why or "-"]
+        pdf.multi_row(widths, [pdf.text(cell) for cell in cells], aligns="LLLRRL"[: len(cells)])
+    if not lines.rows:
         pdf.cell(0, 6, "No activities counted toward this term.", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font(pdf.family, "B", 10)
     unit = program.unit_name
+    if lines.categories:
+        pdf.set_font(pdf.family, "B", 10)
+        pdf.cell(0, 6, pdf.text(f"{unit} by category"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "", 9)
+        for category in lines.categories:
+            limits = []
+            if category.minimum is not None:
+                limits.append(f"at least {fmt_units(category.minimum)}")
+            if category.maximum is not None:
+                limits.append(f"at most {fmt_units(category.maximum)} count")
+            indent = "    " * category.depth
+            pdf.cell(
+                0,
+                5,
+                pdf.text(
+                    f"{indent}{category.name}: {fmt_units(category.counted)}"
+                    + (f" ({', '.join(limits)})" if limits else "")
+                ),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+        pdf.ln(2)
+    pdf.set_font(pdf.family, "B", 10)
     pdf.cell(
         0,
         6,
@@ -343,7 +436,9 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     pdf.cell(
         0,
         6,
-        pdf.text(f"{unit} counted: {fmt_units(counted)} of {fmt_units(required)} required"),
+        pdf.text(
+            f"{unit} counted: {fmt_units(lines.counted)} of {fmt_units(lines.required)} required"
+        ),
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from cspo_tracker import formats
+
 ZERO = Decimal(0)
 
 
@@ -32,10 +34,11 @@ class Reason(enum.StrEnum):
 REASON_TEXT = {
     Reason.DAILY_CAP: "over the daily cap of {detail}",
     Reason.CATEGORY_MAX: "over the maximum for {detail}",
-    Reason.OUTSIDE_WINDOW: "dated before the window, which starts on {detail}",
-    Reason.AFTER_END: "dated after the end of the term on {detail}",
-    Reason.CONSUMED: "used by the {detail}",
-    Reason.EARNING_COURSE: "the course that earned {detail}",
+    Reason.OUTSIDE_WINDOW: "dated before the renewal window, which starts on {detail}",
+    Reason.AFTER_END: "dated after the term ended on {detail}",
+    Reason.CONSUMED: "already used by the {detail}",
+    Reason.EARNING_COURSE: "the course that earned {detail}: course hours do not count toward "
+    "renewing the credential they earned",
     Reason.VOIDED: "voided",
     Reason.NOT_RECOGNISED: "its category is not one {detail} recognises",
 }
@@ -50,13 +53,20 @@ class Allocation(NamedTuple):
 
 @dataclass(frozen=True)
 class NotCounted:
+    """Units of one entry that do not count, and why; `detail` (a date or words) completes
+    the reason's sentence."""
+
     reason: Reason
     units: Decimal
-    detail: str = ""
+    detail: str | datetime.date = ""
 
     @property
     def text(self) -> str:
-        return REASON_TEXT[self.reason].format(detail=self.detail)
+        """The reason in words ("over the daily cap of 8 SEU a day")."""
+        detail = self.detail
+        if isinstance(detail, datetime.date):
+            detail = formats.day(detail)
+        return REASON_TEXT[self.reason].format(detail=detail)
 
 
 class EntryFacts(NamedTuple):
@@ -241,14 +251,12 @@ def count_units(
         if not entry.carried:
             if entry.activity_date < rules.window_start:
                 not_counted[entry.entry_id].append(
-                    NotCounted(Reason.OUTSIDE_WINDOW, open_units, rules.window_start.isoformat())
+                    NotCounted(Reason.OUTSIDE_WINDOW, open_units, rules.window_start)
                 )
                 continue
             if entry.activity_date > rules.window_end:
                 end = rules.cycle_end or rules.window_end
-                not_counted[entry.entry_id].append(
-                    NotCounted(Reason.AFTER_END, open_units, end.isoformat())
-                )
+                not_counted[entry.entry_id].append(NotCounted(Reason.AFTER_END, open_units, end))
                 continue
         in_window.append(entry)
         for allocation in entry.allocations:

@@ -29,6 +29,11 @@ urlpatterns = [
     path("credentials/<int:pk>/fee/", views.fee_submit, name="fee_submit"),
     path("credentials/<int:pk>/renew/", views.renew, name="renew"),
     path(
+        "credentials/<int:pk>/renewals/<int:renewal_pk>/",
+        views.renewed,
+        name="renewed",
+    ),
+    path(
         "reminders/unsubscribe/<str:token>/",
         views.reminders_unsubscribe,
         name="reminders_unsubscribe",

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from credentials.access import holder_required
 from credentials.models import Credential, Term
-from credentials.selectors import credential_status, today
+from credentials.selectors import credential_current_term, today
 from cspo_tracker.spreadsheets import export_response
 
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
-from .models import Entry
+from .models import Entry, Renewal
 from .page_cache import cached_page
 from .reminders.selectors import holder_from_unsubscribe_token
 from .reminders.services import reminders_resubscribe
@@ -36,8 +36,11 @@ from .selectors import (
     entries_of,
     entry_allocation_initial,
     entry_counts_toward,
-    group_requirements,
+    entry_outcomes,
     holder_ledger,
+    outcome_lines,
+    renewal_plan,
+    term_running,
 )
 from .transcript import transcript_pdf
 
@@ -205,12 +208,14 @@ def history(request):
     """Every activity, voided ones included, filtered and paginated."""
     form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
     page = Paginator(_history_queryset(request, form), 25).get_page(request.GET.get("page"))
+    outcomes = entry_outcomes(holder_ledger(request.user.pk))
+    rows = [(entry, outcomes.get(entry.pk, [])) for entry in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "seu_ledger/history.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
     )
 
 
@@ -224,6 +229,9 @@ HISTORY_COLUMNS = (
     "description",
     "voided",
     "void reason",
+    "counted toward",
+    "not counted, why",
+    "recorded by",
 )
 
 
@@ -232,6 +240,7 @@ HISTORY_COLUMNS = (
 def history_export(request, file_format: str):
     """The filtered history as a CSV or XLSX download (`file_format` comes from the URL)."""
     form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
+    outcomes = entry_outcomes(holder_ledger(request.user.pk))
     rows = (
         (
             entry.activity_date,
@@ -243,6 +252,8 @@ def history_export(request, file_format: str):
             entry.description,
             "yes" if entry.is_voided else "no",
             entry.void_reason,
+            *outcome_lines(outcomes.get(entry.pk, [])),
+            "course roster" if entry.source_course_id else "you",
         )
         for entry in _history_queryset(request, form).iterator()
     )
@@ -251,25 +262,47 @@ def history_export(request, file_format: str):
     )
 
 
+def _renewal_plan(request, credential: Credential):
+    try:
+        return renewal_plan(request.user.pk, credential.pk)
+    except Credential.DoesNotExist as missing:
+        raise Http404("No such credential.") from missing
+
+
 @require_safe
 @holder_required
 def renewal(request, pk):
-    """Units and fee for renewing a credential (with its group), and the Renew button."""
+    """A renewal group's page: where it stands, the one next step, what counts toward it and
+    why, the fee, and every term with its transcript."""
     credential = _own_credential(request, pk)
-    ledger = holder_ledger(request.user.pk)
-    requirements = group_requirements(ledger.group_of(credential.pk), ledger)
+    plan = _renewal_plan(request, credential)
     return render(
         request,
         "seu_ledger/renewal.html",
         {
             "credential": credential,
-            "requirements": requirements,
-            "status": credential_status(credential),
-            "term": credential.terms.order_by("-sequence").first(),
+            "plan": plan,
+            "card": plan.card,
+            "requirements": plan.requirements,
+            "terms": _terms_in_words(credential, plan.card.on),
             "fee_form": FeeReferenceForm(action=reverse("ledger:fee_submit", args=[credential.pk])),
-            "ledger_renewals": credential.terms.filter(renewal__isnull=False).count(),
         },
     )
+
+
+def _terms_in_words(credential: Credential, on) -> list[tuple[Term, str]]:
+    """Each term, newest first, with where it stands: past, current, or next (renewed early)."""
+    terms = sorted(credential.terms.all(), key=lambda term: term.sequence, reverse=True)
+    running = term_running(credential, on)
+    return [
+        (
+            term,
+            "current"
+            if term.pk == running.pk
+            else ("next" if term.sequence > running.sequence else "past"),
+        )
+        for term in terms
+    ]
 
 
 @require_POST
@@ -283,16 +316,34 @@ def fee_submit(request, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "Receipt recorded. Staff will confirm the payment.")
+            messages.success(
+                request,
+                "Receipt recorded. Staff will confirm the payment; you will get an email when "
+                "they do.",
+            )
     else:
-        messages.error(request, "Enter the receipt reference from the issuer.")
+        messages.error(request, "Receipt reference: enter the reference from the issuer.")
     return redirect("ledger:renewal", pk=credential.pk)
 
 
-@require_POST
 @holder_required
 def renew(request, pk):
+    """GET: what renewing now would do (the new terms, the activities it uses up, the fee), to
+    confirm. POST: renew, then the receipt page."""
     credential = _own_credential(request, pk)
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    if request.method != "POST":
+        plan = _renewal_plan(request, credential)
+        return render(
+            request,
+            "seu_ledger/renew_confirm.html",
+            {
+                "credential": credential,
+                "plan": plan,
+                "term": credential_current_term(credential),
+            },
+        )
     term_id = request.POST.get("term", "")
     if not term_id.isdigit():
         raise Http404("No such term.")
@@ -304,16 +355,35 @@ def renew(request, pk):
     except ValidationError as error:
         messages.error(request, "Not renewed: " + " ".join(error.messages))
         return redirect("ledger:renewal", pk=credential.pk)
-    new_term = outcome.new_terms[0]
-    if outcome.created:
-        messages.success(
-            request,
-            f"Renewed. Your new term runs from {new_term.starts_on:%d %b %Y} "
-            f"to {new_term.ends_on:%d %b %Y}.",
-        )
-    else:
+    if not outcome.created:
         messages.info(request, "This term was already renewed; nothing changed.")
-    return redirect("ledger:renewal", pk=credential.pk)
+    return redirect("ledger:renewed", pk=credential.pk, renewal_pk=outcome.renewals[0].pk)
+
+
+@require_safe
+@holder_required
+def renewed(request, pk, renewal_pk):
+    """The receipt of a renewal: new terms, what it used, the fee; a confirmation email went."""
+    credential = _own_credential(request, pk)
+    renewal = get_object_or_404(
+        Renewal.objects.select_related("new_term", "closed_term", "fee"),
+        pk=renewal_pk,
+        closed_term__credential__holder=request.user,
+    )
+    siblings = list(
+        Renewal.objects.filter(
+            closed_term__credential__holder=request.user,
+            renewed_on=renewal.renewed_on,
+            closed_term__ends_on=renewal.closed_term.ends_on,
+            closed_term__credential__program__issuer_id=credential.program.issuer_id,
+        ).select_related("new_term__credential__program")
+    )
+    entries = renewal.entries.select_related("category").order_by("activity_date", "pk")
+    return render(
+        request,
+        "seu_ledger/renewed.html",
+        {"credential": credential, "renewal": renewal, "siblings": siblings, "entries": entries},
+    )
 
 
 @require_safe

@@ -25,7 +25,7 @@ from credentials.models import User
 from credentials.services import calendar_token_for, credential_issue
 from credentials.tokens import invitation_tokens, password_tokens, sign_up_tokens
 from seu_ledger.reminders.selectors import unsubscribe_token
-from seu_ledger.services import entry_log
+from seu_ledger.services import credential_renew, entry_log, fee_waive
 from tests.factories import UserFactory, category, program, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +46,24 @@ def other_holders_objects():
         hours=Decimal(4),
         evidence=SimpleUploadedFile("b.pdf", b"%PDF-1.4 b"),
     )
+    # Another holder's renewal (B's own credential stays as it is for the other checks).
+    renewed = credential_issue(
+        holder=UserFactory(email="c@example.com"),
+        program=program("CSPO"),
+        issued_on=datetime.date(2024, 3, 15),
+    )
+    for day in range(1, 4):
+        entry_log(
+            holder=renewed.holder,
+            activity_date=datetime.date(2025, 6, day),
+            category=category("scrum-alliance:learning"),
+            title=f"C's day {day}",
+            hours=Decimal(8),
+        )
+    fee_waive(credential=renewed, recorded_by=UserFactory(), reason="test")
+    renewal = credential_renew(credential=renewed, on=datetime.date(2026, 3, 1)).renewals[0]
     return {
+        "renewal": renewal,
         "credential": credential,
         "term": credential.terms.get(),
         "entry": entry,
@@ -62,6 +79,7 @@ ID_URLS = {
     "ledger:renewal": lambda o: {"pk": o["credential"].pk},
     "ledger:fee_submit": lambda o: {"pk": o["credential"].pk},
     "ledger:renew": lambda o: {"pk": o["credential"].pk},
+    "ledger:renewed": lambda o: {"pk": o["credential"].pk, "renewal_pk": o["renewal"].pk},
     "ledger:transcript": lambda o: {"pk": o["credential"].pk, "term_pk": o["term"].pk},
 }
 # URLs that take a secret or a public code by design, tested in their own modules: a capability
@@ -415,10 +433,21 @@ def own_objects():
         evidence=SimpleUploadedFile("own.pdf", b"%PDF-1.4 own"),
     )
     email_change_request(user=holder, new_email="own.new@example.com")
+    for day in range(1, 4):
+        entry_log(
+            holder=holder,
+            activity_date=datetime.date(2025, 7, day),
+            category=category("scrum-alliance:learning"),
+            title=f"Own day {day}",
+            hours=Decimal(8),
+        )
+    fee_waive(credential=credential, recorded_by=UserFactory(), reason="test")
+    renewal = credential_renew(credential=credential, on=datetime.date(2026, 3, 1)).renewals[0]
     return {
         "holder": holder,
         "credential": credential,
-        "term": credential.terms.get(),
+        "renewal": renewal,
+        "term": credential.terms.get(sequence=1),
         "entry": entry,
         "token": calendar_token_for(holder),
         "invited": User.objects.create_user("invited@example.com"),

@@ -117,6 +117,9 @@ def test_the_history_xlsx_holds_the_same_rows_with_dates_and_hours_as_values(cli
             None,
             "no",
             None,
+            "CSPO: 3",
+            None,
+            "you",
         ],
         [
             datetime.date(2026, 3, 1),
@@ -128,6 +131,9 @@ def test_the_history_xlsx_holds_the_same_rows_with_dates_and_hours_as_values(cli
             "Two\nlines",
             "yes",
             "Duplicate",
+            "CSPO: 0",
+            "CSPO: 2.25 voided",
+            "you",
         ],
     ]
     assert sheet["A2"].is_date

@@ -771,7 +771,7 @@ CASES = [
             ("log", "2024-01-03", "sa:learning", "4"),
             ("pay", "CSPO"),
         ],
-        ("renew_refused", "CSPO", "term", "ended on 2024-03-01"),
+        ("renew_refused", "CSPO", "term", "ended on 1 Mar 2024"),
     ),
     Case(
         "A lifetime credential has nothing to renew",

@@ -79,11 +79,12 @@ def test_dashboard_shows_a_card_with_status_days_left_progress_and_next_action(s
     html = signed_in.get(reverse("ledger:dashboard")).content.decode()
     assert "CSPO" in html
     assert ">Active</span>" in html  # ends 2026-03-15: 104 days away, outside the 90-day horizon
-    assert '<dd class="col-7 mb-1 days-left">104</dd>' in html
+    assert re.search(r'<dd class="col-7 mb-1 days-left">\s*104\s*</dd>', html)
     assert "5</span> of 20 SEU counted" in html
     assert 'value="25"' in html  # progress bar at 25 %
-    assert "15 more SEU needed" in html
+    assert "Log 15 more SEU to renew." in html
     assert "Log units" in html
+    assert "US$100, due by 15 Mar 2026" in html  # never a bare "due"
 
 
 def test_signed_in_visitors_go_from_home_to_the_dashboard(signed_in):
@@ -265,7 +266,9 @@ def test_history_filters_paginates_and_exports_csv_safely(signed_in, pat):
     assert ",=HYPERLINK" not in csv_text
 
 
-def test_renewal_page_records_a_fee_reference_then_renews(signed_in, pat):
+def test_renewal_page_records_a_fee_reference_then_renews(
+    signed_in, pat, django_capture_on_commit_callbacks
+):
     credential = pat.credentials.get()
     for day in (1, 2, 3):
         entry_log(
@@ -276,26 +279,63 @@ def test_renewal_page_records_a_fee_reference_then_renews(signed_in, pat):
             hours=Decimal(8),
         )
     page = signed_in.get(reverse("ledger:renewal", args=[credential.pk])).content.decode()
-    assert "fee of US$100 has not been paid" in page
+    assert "renewal fee of US$100 and record the receipt by 15 Mar 2026" in page
+    assert 'name="reference"' in page
     response = signed_in.post(
         reverse("ledger:fee_submit", args=[credential.pk]), {"reference": "SA-998877"}, follow=True
     )
-    assert "Staff will confirm" in response.content.decode()
+    page = response.content.decode()
+    assert "Staff will confirm" in page
+    # Waiting for staff: no button leads to a page without a form, and no form asks again.
+    assert "Waiting for staff to confirm your receipt SA-998877: nothing to do." in page
+    assert 'name="reference"' not in page
+    dashboard = signed_in.get(reverse("ledger:dashboard")).content.decode()
+    assert "Record fee receipt" not in dashboard
+    assert "receipt SA-998877 waiting for staff to confirm" in dashboard
     fee = Fee.objects.get()
     assert fee.status == Fee.Status.SUBMITTED
-    fee_record(credential=credential, recorded_by=StaffFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        fee_record(credential=credential, recorded_by=StaffFactory())
+    assert [m.subject for m in mail.outbox] == ["Your CSPO renewal fee is confirmed"]
+    assert "Next: Units and fee are complete: you can renew." in mail.outbox[0].body
     page = signed_in.get(reverse("ledger:renewal", args=[credential.pk])).content.decode()
-    assert "Renew CSPO</button>" in page
+    assert "Review and renew CSPO" in page
+    # The confirmation page lists what the renewal uses before anything happens.
+    confirm = signed_in.get(reverse("ledger:renew", args=[credential.pk])).content.decode()
+    assert "CSPO: 15 Mar 2026 – 15 Mar 2028" in confirm
+    assert "Uses up 24 SEU from 3 activities" in confirm
+    assert "Day 1" in confirm
+    assert "Day 3" in confirm
+    assert "US$100, paid" in confirm
+    assert credential.terms.count() == 1
     term = credential.terms.get()
-    response = signed_in.post(
-        reverse("ledger:renew", args=[credential.pk]), {"term": term.pk}, follow=True
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in.post(
+            reverse("ledger:renew", args=[credential.pk]), {"term": term.pk}, follow=True
+        )
+    page = response.content.decode()
+    assert "Renewed on 1 Dec 2025" in page
+    assert "CSPO: new term 15 Mar 2026 – 15 Mar 2028" in page
+    assert [m.subject for m in mail.outbox] == ["CSPO renewed: your new term runs to 15 Mar 2028"]
+    assert "Units used: 24 of 20 SEU, from 3 activities" in mail.outbox[0].body
+    # Straight after: the old term still runs, the new one is next; no receipt form for a fee
+    # two years away.
+    page = signed_in.get(reverse("ledger:renewal", args=[credential.pk])).content.decode()
+    assert "Renewed: the next term runs 15 Mar 2026 – 15 Mar 2028." in page
+    assert re.search(
+        r"Term 2: 15 Mar 2026 – 15 Mar 2028\s*<span class=\"badge text-bg-info\">next", page
     )
-    assert "Your new term runs from 15 Mar 2026 to 15 Mar 2028" in response.content.decode()
+    assert re.search(
+        r"Term 1: 15 Mar 2024 – 15 Mar 2026\s*<span class=\"badge text-bg-primary\">current", page
+    )
+    assert "<details>" in page  # the form for the next fee is there, folded away
     again = signed_in.post(
         reverse("ledger:renew", args=[credential.pk]), {"term": term.pk}, follow=True
     )
     assert "already renewed; nothing changed" in again.content.decode()
     assert credential.terms.count() == 2
+    assert len(mail.outbox) == 1
 
 
 def test_renewing_without_units_says_what_is_missing(signed_in, pat):

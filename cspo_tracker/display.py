@@ -1,0 +1,20 @@
+"""Template filters every template has without loading them (settings: TEMPLATES builtins):
+one date style and one number style for units, from `cspo_tracker.formats`."""
+
+from django import template
+
+from . import formats
+
+register = template.Library()
+
+
+@register.filter
+def day(value) -> str:
+    """{{ term.ends_on|day }} -> "14 May 2026"."""
+    return formats.day(value)
+
+
+@register.filter
+def units(value) -> str:
+    """{{ entry.hours|units }} -> "7.5"."""
+    return formats.units(value)
