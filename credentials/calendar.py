@@ -2,6 +2,8 @@
 
 import datetime
 
+from cspo_tracker.links import absolute_url
+
 from .models import Credential
 from .selectors import credential_valid_through
 
@@ -40,7 +42,7 @@ def _event(uid: str, day: datetime.date, summary: str, description: str, stamp: 
     ]
 
 
-def calendar_ics(credentials: list[Credential], *, site_url: str, now: datetime.datetime) -> str:
+def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> str:
     """An iCalendar document with an all-day event on each credential's last valid day and on
     each reminder day before it. Lifetime credentials have none."""
     stamp = now.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -52,13 +54,13 @@ def calendar_ics(credentials: list[Credential], *, site_url: str, now: datetime.
         "METHOD:PUBLISH",
         "X-WR-CALNAME:My certifications",
     ]
+    link = absolute_url("home")
     for credential in credentials:
         ends_on = credential_valid_through(credential)
         if ends_on is None:
             continue
         code = credential.program.code
         uid_base = f"{credential.verification_code}-{ends_on:%Y%m%d}"
-        link = f"{site_url}/"
         lines += _event(
             f"{uid_base}-end@cspo-tracker",
             ends_on,

@@ -4,7 +4,6 @@ public verification. Thin: each calls a service or a selector."""
 import io
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -18,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from cspo_tracker.links import absolute_url
 from cspo_tracker.middleware import client_ip
 
 from . import accounts, forms, services
@@ -268,7 +268,7 @@ def calendar(request):
         messages.success(request, "Your calendar link was replaced; the old one no longer works.")
         return redirect("credentials:calendar")
     token = services.calendar_token_for(request.user)
-    feed_url = settings.SITE_URL + reverse("credentials:calendar_feed", args=[token])
+    feed_url = absolute_url("credentials:calendar_feed", token)
     return render(request, "credentials/calendar.html", {"feed_url": feed_url})
 
 
@@ -276,9 +276,7 @@ def calendar(request):
 def calendar_feed(request, token):
     """The iCalendar feed; the secret token in the URL is the only key."""
     user = get_object_or_404(User, calendar_token=token, is_active=True)
-    body = calendar_ics(
-        list(holder_credentials(user.pk)), site_url=settings.SITE_URL, now=timezone.now()
-    )
+    body = calendar_ics(list(holder_credentials(user.pk)), now=timezone.now())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="certifications.ics"'
     response["X-Robots-Tag"] = "noindex"
@@ -316,7 +314,7 @@ def verify(request, code):
         "issued_on": terms[0].starts_on,
         "valid_through": terms[-1].ends_on,
         "terms": terms,
-        "verify_url": settings.SITE_URL + request.path,
+        "verify_url": absolute_url("credentials:verify", credential.verification_code),
         "checked_on": timezone.localdate(),
     }
     response = render(request, "credentials/verify.html", context)
@@ -328,7 +326,7 @@ def verify(request, code):
 def verify_qr(request, code):
     """A QR code (SVG) that opens the verification page."""
     credential = _public_credential(code)
-    url = settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
+    url = absolute_url("credentials:verify", credential.verification_code)
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, dark="#000", light="#fff")
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
