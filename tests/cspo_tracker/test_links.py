@@ -2,7 +2,11 @@
 
 import datetime
 import io
+import os
 import re
+import shlex
+import subprocess
+import sys
 
 import pytest
 import segno
@@ -12,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from pypdf import PdfReader
 
 from credentials.services import calendar_token_for, credential_issue
+from tests.conftest import PROJECT_ROOT
 from tests.factories import UserFactory, program
 
 SITE = "http://127.0.0.1:8111"
@@ -177,3 +182,66 @@ def test_reminder_email_links_to_site_url(pat, site):
     assert_every_link_on(site, text, html)
     assert f"{SITE}/dashboard/" in text
     assert message.extra_headers["List-Unsubscribe"].startswith(f"<{SITE}/reminders/unsubscribe/")
+
+
+# --- make run --------------------------------------------------------------------------------
+
+
+def make_run_environment(*make_args: str, **environment: str) -> dict[str, str]:
+    """The variables `make run` sets for honcho (web, worker and beat), as `make -n` prints
+    them, run from a shell whose environment holds only `environment`."""
+    shell = {"PATH": os.environ["PATH"], **environment}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", *make_args],
+        cwd=PROJECT_ROOT,
+        env=shell,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (start,) = [line for line in result.stdout.splitlines() if "honcho" in line]
+    words = shlex.split(start)
+    assignments = words[: next(i for i, word in enumerate(words) if "=" not in word)]
+    return {**shell, **dict(word.split("=", 1) for word in assignments)}
+
+
+def settings_site_url(environment: dict[str, str], tmp_path) -> str:
+    """SITE_URL and CSRF_TRUSTED_ORIGINS as a process started with `environment` reads them."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from cspo_tracker import settings as s; print(s.SITE_URL, *s.CSRF_TRUSTED_ORIGINS)",
+        ],
+        cwd=PROJECT_ROOT,
+        env={**environment, "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_make_run_points_links_at_the_port_it_listens_on(tmp_path):
+    environment = make_run_environment("PORT=8111")
+    assert environment["SITE_URL"] == SITE
+    assert environment["WEB_PORT"] == "8111"
+    assert settings_site_url(environment, tmp_path) == [SITE, SITE]
+
+
+def test_make_run_links_a_wildcard_host_through_the_loopback_address(tmp_path):
+    environment = make_run_environment(HOST="0.0.0.0", PORT="8111")  # noqa: S104
+    assert environment["HOST"] == "0.0.0.0"  # noqa: S104 - listens everywhere
+    assert settings_site_url(environment, tmp_path) == [SITE, SITE]
+
+
+@pytest.mark.parametrize("where", ["environment", "command line"])
+def test_make_run_keeps_a_site_url_that_is_set(tmp_path, where):
+    site_url = "https://cspo.example.com"
+    if where == "environment":
+        environment = make_run_environment("PORT=8111", SITE_URL=site_url)
+    else:
+        environment = make_run_environment("PORT=8111", f"SITE_URL={site_url}")
+    assert settings_site_url(environment, tmp_path) == [site_url, site_url]
