@@ -29,6 +29,7 @@ from .selectors import (
     credential_status,
     credential_terms,
     email_change_pending,
+    grace_ends_on,
     holder_credentials,
     status_is_valid,
     status_label,
@@ -299,7 +300,12 @@ def verify(request, code):
     """Public proof that a credential is genuine and current: nothing else personal."""
     credential = _public_credential(code)
     terms: list[Term] = credential_terms(credential)
-    status = credential_status(credential)
+    checked_on = timezone.localdate()
+    status = credential_status(credential, checked_on)
+    # In grace (PMI: suspended), a verifier sees until when it can still be renewed.
+    grace_end = None
+    if status == Status.IN_GRACE:
+        grace_end = grace_ends_on(credential.program, terms[-1].ends_on)
     context = {
         "credential": credential,
         # Names only: the email address is never shown publicly.
@@ -314,8 +320,10 @@ def verify(request, code):
         "issued_on": terms[0].starts_on,
         "valid_through": terms[-1].ends_on,
         "terms": terms,
+        "grace_ends_on": grace_end,
+        "grace_days_left": (grace_end - checked_on).days if grace_end else None,
         "verify_url": absolute_url("credentials:verify", credential.verification_code),
-        "checked_on": timezone.localdate(),
+        "checked_on": checked_on,
     }
     response = render(request, "credentials/verify.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
