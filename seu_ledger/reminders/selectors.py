@@ -12,7 +12,7 @@ from django.db.models import Exists, Expression, F, OuterRef, Q, QuerySet, Small
 from django.utils import timezone
 
 from credentials.models import Program, Term, User
-from credentials.selectors import Status
+from credentials.selectors import Status, grace_ends_on
 from cspo_tracker.links import absolute_url
 
 from ..models import Fee, Reminder
@@ -228,7 +228,7 @@ class ReminderCard:
 
     @property
     def grace_ends_on(self) -> datetime.date:
-        return self.group.ends_on + datetime.timedelta(days=self.group.top.program.grace_days)
+        return grace_ends_on(self.group.top.program, self.group.ends_on)
 
     @property
     def units_missing(self) -> str | None:
