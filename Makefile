@@ -6,6 +6,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Absolute links (emails, calendar feed, QR code, PDF) point where `make run` listens, unless
+# SITE_URL is set in the environment or on the command line (one in .env wins too: honcho and
+# the settings read it). A wildcard HOST listens on every address; links use the loopback one.
+SITE_URL ?= http://$(if $(filter 0.0.0.0 [::],$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: help install run test lint format bench screenshots lock clean
@@ -33,7 +37,7 @@ run: install
 	@echo "CSPO Tracker is starting at http://$(HOST):$(PORT)/ (staff admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Web server, Celery worker and Celery beat run together; Ctrl-C stops all three."
 	@echo ""
-	HOST=$(HOST) WEB_PORT=$(PORT) $(VENV)/bin/honcho --no-prefix -f Procfile.dev start
+	HOST=$(HOST) WEB_PORT=$(PORT) SITE_URL='$(SITE_URL)' $(VENV)/bin/honcho --no-prefix -f Procfile.dev start
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

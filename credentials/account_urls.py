@@ -1,6 +1,5 @@
 """Sign-in, sign-out and password pages. Names match what django.contrib.auth reverses."""
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
@@ -42,8 +41,6 @@ urlpatterns = [
             email_template_name="registration/password_reset_email.txt",
             html_email_template_name="registration/password_reset_email.html",
             subject_template_name="registration/password_reset_subject.txt",
-            # Links use the configured site address, never the request's Host header.
-            extra_email_context={"site_url": settings.SITE_URL},
             success_url=reverse_lazy("password_reset_done"),
         ),
         name="password_reset",

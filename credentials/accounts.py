@@ -16,13 +16,13 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from cspo_tracker.claims import claim, durable, new_owner
 from cspo_tracker.emails import email_render, email_send, message_id
+from cspo_tracker.links import absolute_url
 from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
@@ -105,9 +105,7 @@ def account_email(*, to: str, template: str, context: dict, key: str = "") -> No
 def account_link(user: User, *, url_name: str, tokens: AccountTokenGenerator) -> str:
     """An absolute link to `url_name` for the user, signed by `tokens`."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    return settings.SITE_URL + reverse(
-        url_name, kwargs={"uidb64": uid, "token": tokens.make_token(user)}
-    )
+    return absolute_url(url_name, uidb64=uid, token=tokens.make_token(user))
 
 
 def _state_set(user: User, state: str, *fields: str) -> None:
@@ -176,8 +174,8 @@ def holder_sign_up(
         context={
             "user": user,
             "state": user.state,
-            "reset_link": settings.SITE_URL + reverse("password_reset"),
-            "sign_in_link": settings.SITE_URL + reverse("login"),
+            "reset_link": absolute_url("password_reset"),
+            "sign_in_link": absolute_url("login"),
         },
     )
 
@@ -242,7 +240,6 @@ def password_link_send(*, email: str) -> int:
         email_template_name="registration/password_reset_email.txt",
         html_email_template_name="registration/password_reset_email.html",
         token_generator=password_tokens,
-        extra_email_context={"site_url": settings.SITE_URL},
         domain_override=settings.SITE_URL.split("://", 1)[-1],
     )
     return len(users)
@@ -301,12 +298,11 @@ def email_change_request(
     user.pending_email = new_email
     user.save(update_fields=["pending_email"])
     payload = {"user": user.pk, "from": user.email, "to": new_email}
-    confirm = settings.SITE_URL + reverse(
-        "email_change_confirm", kwargs={"token": signing.dumps(payload, salt=EMAIL_CHANGE_SALT)}
+    confirm = absolute_url(
+        "email_change_confirm", token=signing.dumps(payload, salt=EMAIL_CHANGE_SALT)
     )
-    cancel = settings.SITE_URL + reverse(
-        "email_change_cancel",
-        kwargs={"token": signing.dumps(payload, salt=EMAIL_CHANGE_CANCEL_SALT)},
+    cancel = absolute_url(
+        "email_change_cancel", token=signing.dumps(payload, salt=EMAIL_CHANGE_CANCEL_SALT)
     )
     by_staff = requested_by is not None and requested_by.pk != user.pk
     context = {"user": user, "new_email": new_email, "by_staff": by_staff}

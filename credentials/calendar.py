@@ -1,9 +1,12 @@
-"""The private calendar feed: each credential's last valid day and the reminder days before it."""
+"""The private calendar feed: each renewal's last valid day, the reminder days before it and
+the end of its grace period."""
 
 import datetime
 
+from cspo_tracker.links import absolute_url
+
 from .models import Credential
-from .selectors import credential_valid_through
+from .selectors import grace_ends_on, renewal_groups_of
 
 
 def _escape(text: str) -> str:
@@ -40,9 +43,16 @@ def _event(uid: str, day: datetime.date, summary: str, description: str, stamp: 
     ]
 
 
-def calendar_ics(credentials: list[Credential], *, site_url: str, now: datetime.datetime) -> str:
-    """An iCalendar document with an all-day event on each credential's last valid day and on
-    each reminder day before it. Lifetime credentials have none."""
+def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> str:
+    """An iCalendar document with all-day events for each group of credentials that renew
+    together (`renewal_groups_of`: a Scrum Alliance CSPO + CSM appears once): the last valid
+    day, each reminder day before it, and the last day of the program's grace period or
+    suspension where it has one. Lifetime credentials have none.
+
+    An event's UID is the group's top credential's verification code, the end date and the
+    kind of day, never anything that changes between two fetches, so calendar apps update the
+    events they have instead of adding copies (a renewal's new end date makes new ones).
+    """
     stamp = now.astimezone(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -52,27 +62,38 @@ def calendar_ics(credentials: list[Credential], *, site_url: str, now: datetime.
         "METHOD:PUBLISH",
         "X-WR-CALNAME:My certifications",
     ]
-    for credential in credentials:
-        ends_on = credential_valid_through(credential)
+    link = absolute_url("home")
+    # The fee plays no part in the calendar, so no memberships are needed to group.
+    for group in renewal_groups_of(credentials, []):
+        ends_on = group.ends_on
         if ends_on is None:
             continue
-        code = credential.program.code
-        uid_base = f"{credential.verification_code}-{ends_on:%Y%m%d}"
-        link = f"{site_url}/"
+        label, program = group.label, group.top.program
+        uid_base = f"{group.top.verification_code}-{ends_on:%Y%m%d}"
         lines += _event(
             f"{uid_base}-end@cspo-tracker",
             ends_on,
-            f"{code} valid through today",
-            f"Your {code} is valid through {ends_on.isoformat()}. Renew: {link}",
+            f"{label} valid through today",
+            f"Your {label} is valid through {ends_on.isoformat()}. Renew: {link}",
             stamp,
         )
         # The days the reminder emails go out, from the program's schedule.
-        for days in credential.program.reminder_days:
+        for days in program.reminder_days:
             lines += _event(
                 f"{uid_base}-{days}d@cspo-tracker",
                 ends_on - datetime.timedelta(days=days),
-                f"{code}: {days} days left",
-                f"Your {code} ends on {ends_on.isoformat()}. Check units and fee: {link}",
+                f"{label}: {days} days left",
+                f"Your {label} ends on {ends_on.isoformat()}. Check units and fee: {link}",
+                stamp,
+            )
+        if program.grace_days:
+            period = program.after_end_name
+            lines += _event(
+                f"{uid_base}-grace@cspo-tracker",
+                grace_ends_on(program, ends_on),
+                f"{label} {period} ends: last day to renew",
+                f"Your {label} ended on {ends_on.isoformat()}; today is the last day of its "
+                f"{period}. Renew: {link}",
                 stamp,
             )
     lines.append("END:VCALENDAR")

@@ -7,6 +7,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 
+from cspo_tracker.links import absolute_url
+
 from . import accounts
 from .identity import canonical_email, validate_person_name
 from .models import Program, User
@@ -114,6 +116,11 @@ class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
 
     def get_users(self, email):
         return password_reset_users(email)
+
+    def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
+        # The link comes from SITE_URL like every other emailed link, never the request's host.
+        context["link"] = absolute_url("password_reset_confirm", context["uid"], context["token"])
+        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):

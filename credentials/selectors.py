@@ -91,6 +91,15 @@ def status_is_valid(program: Program, status: Status) -> bool:
     return status in (Status.ACTIVE, Status.EXPIRING)
 
 
+def grace_ends_on(program: Program, valid_through: datetime.date | None) -> datetime.date | None:
+    """The last day of the program's grace period (PMI: suspension) after a term that ends on
+    `valid_through`, and so the last day to renew before the credential lapses: the end date
+    itself for a program without one. None for a credential that never ends."""
+    if valid_through is None:
+        return None
+    return valid_through + datetime.timedelta(days=program.grace_days)
+
+
 def credential_status_label(credential: Credential, on: datetime.date | None = None) -> str:
     return status_label(credential.program, credential_status(credential, on))
 

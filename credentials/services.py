@@ -5,12 +5,11 @@ import os
 import secrets
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.urls import reverse
 
 from cspo_tracker import formats
+from cspo_tracker.links import absolute_url
 
 from .accounts import account_email, licence_accept
 from .dates import add_months
@@ -185,7 +184,7 @@ def _verified_notify(credential: Credential, impact) -> None:
         "user": holder,
         "credential": credential,
         "changes": [_change_in_words(change) for change in (impact.changes if impact else [])],
-        "dashboard_url": settings.SITE_URL.rstrip("/") + reverse("ledger:dashboard"),
+        "dashboard_url": absolute_url("ledger:dashboard"),
     }
     transaction.on_commit(
         lambda: account_email(

@@ -4,7 +4,6 @@ public verification. Thin: each calls a service or a selector."""
 import io
 
 import segno
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -18,6 +17,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from cspo_tracker.links import absolute_url
 from cspo_tracker.middleware import client_ip
 
 from . import accounts, forms, services
@@ -30,6 +30,7 @@ from .selectors import (
     credential_status,
     credential_terms,
     email_change_pending,
+    grace_ends_on,
     holder_credentials,
     status_is_valid,
     status_label,
@@ -281,7 +282,7 @@ def calendar(request):
         messages.success(request, "Your calendar link was replaced; the old one no longer works.")
         return redirect("credentials:calendar")
     token = services.calendar_token_for(request.user)
-    feed_url = settings.SITE_URL + reverse("credentials:calendar_feed", args=[token])
+    feed_url = absolute_url("credentials:calendar_feed", token)
     return render(request, "credentials/calendar.html", {"feed_url": feed_url})
 
 
@@ -289,9 +290,7 @@ def calendar(request):
 def calendar_feed(request, token):
     """The iCalendar feed; the secret token in the URL is the only key."""
     user = get_object_or_404(User, calendar_token=token, is_active=True)
-    body = calendar_ics(
-        list(holder_credentials(user.pk)), site_url=settings.SITE_URL, now=timezone.now()
-    )
+    body = calendar_ics(list(holder_credentials(user.pk)), now=timezone.now())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="certifications.ics"'
     response["X-Robots-Tag"] = "noindex"
@@ -314,7 +313,12 @@ def verify(request, code):
     """Public proof that a credential is genuine and current: nothing else personal."""
     credential = _public_credential(code)
     terms: list[Term] = credential_terms(credential)
-    status = credential_status(credential)
+    checked_on = timezone.localdate()
+    status = credential_status(credential, checked_on)
+    # In grace (PMI: suspended), a verifier sees until when it can still be renewed.
+    grace_end = None
+    if status == Status.IN_GRACE:
+        grace_end = grace_ends_on(credential.program, terms[-1].ends_on)
     context = {
         "credential": credential,
         # Names only: the email address is never shown publicly.
@@ -329,8 +333,10 @@ def verify(request, code):
         "issued_on": terms[0].starts_on,
         "valid_through": terms[-1].ends_on,
         "terms": terms,
-        "verify_url": settings.SITE_URL + request.path,
-        "checked_on": timezone.localdate(),
+        "grace_ends_on": grace_end,
+        "grace_days_left": (grace_end - checked_on).days if grace_end else None,
+        "verify_url": absolute_url("credentials:verify", credential.verification_code),
+        "checked_on": checked_on,
     }
     response = render(request, "credentials/verify.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -341,7 +347,7 @@ def verify(request, code):
 def verify_qr(request, code):
     """A QR code (SVG) that opens the verification page."""
     credential = _public_credential(code)
-    url = settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
+    url = absolute_url("credentials:verify", credential.verification_code)
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, dark="#000", light="#fff")
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")

@@ -4,20 +4,14 @@ nobody), rendered from what is true then, and carries a Message-ID named after t
 retried send is a copy, not a second email."""
 
 from django.db import transaction
-from django.urls import reverse
 
 from credentials.accounts import account_email
 from credentials.models import Credential
 from cspo_tracker import formats
+from cspo_tracker.links import absolute_url
 
 from .models import Fee, Renewal
 from .selectors import fmt_units, money, renewal_plan
-
-
-def _absolute(path: str) -> str:
-    from django.conf import settings
-
-    return settings.SITE_URL.rstrip("/") + path
 
 
 def renewal_done_notify(*, renewals: list[Renewal]) -> None:
@@ -57,7 +51,7 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
                     if fee
                     else "none"
                 ),
-                "renewal_url": _absolute(reverse("ledger:renewal", args=[credential.pk])),
+                "renewal_url": absolute_url("ledger:renewal", credential.pk),
             },
             key=f"renewal-{first.pk}",
         )
@@ -90,9 +84,9 @@ def fee_settled_notify(*, fee: Fee) -> None:
                 "reference": settled.reference,
                 "note": settled.note,
                 "next_step": step.text if step else "",
-                "renewal_url": _absolute(reverse("ledger:renewal", args=[credential.pk]))
+                "renewal_url": absolute_url("ledger:renewal", credential.pk)
                 if credential
-                else _absolute(reverse("ledger:dashboard")),
+                else absolute_url("ledger:dashboard"),
             },
             key=f"fee-{settled.pk}-{settled.status}",
         )

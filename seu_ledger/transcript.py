@@ -28,13 +28,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from fontTools import ttLib
 from fpdf import FPDF
 
 from credentials.models import Credential, Membership, Term
 from cspo_tracker import formats
+from cspo_tracker.links import absolute_url
 
 from .models import Entry, Renewal
 from .selectors import fmt_units, renewal_plan
@@ -363,7 +363,7 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         ("Renewed", formats.day(renewal.renewed_on) if renewal else "not yet"),
         (
             "Verify at",
-            settings.SITE_URL + reverse("credentials:verify", args=[credential.verification_code])
+            absolute_url("credentials:verify", credential.verification_code)
             if credential.verified
             else "nowhere yet: a self-reported credential has no public verification page",
         ),

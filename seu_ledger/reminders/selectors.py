@@ -9,11 +9,11 @@ from operator import or_
 from django.conf import settings
 from django.core import signing
 from django.db.models import Exists, Expression, F, OuterRef, Q, QuerySet, SmallIntegerField
-from django.urls import reverse
 from django.utils import timezone
 
 from credentials.models import Program, Term, User
-from credentials.selectors import Status
+from credentials.selectors import Status, grace_ends_on
+from cspo_tracker.links import absolute_url
 
 from ..models import Fee, Reminder
 from ..selectors import CredentialCard, dashboard_cards, fmt_units, money
@@ -228,7 +228,7 @@ class ReminderCard:
 
     @property
     def grace_ends_on(self) -> datetime.date:
-        return self.group.ends_on + datetime.timedelta(days=self.group.top.program.grace_days)
+        return grace_ends_on(self.group.top.program, self.group.ends_on)
 
     @property
     def units_missing(self) -> str | None:
@@ -267,18 +267,17 @@ class ReminderCard:
     @property
     def action(self) -> tuple[str, str]:
         """What to do next, and the absolute address of the page that does it."""
-        site = settings.SITE_URL
-        renewal = f"{site}{reverse('ledger:renewal', args=[self.group.top.pk])}"
+        renewal = absolute_url("ledger:renewal", self.group.top.pk)
         step = self.card.next_action
         if step == "log":
-            return "Log your activities", f"{site}{reverse('ledger:entry_create')}"
+            return "Log your activities", absolute_url("ledger:entry_create")
         if step == "fee" and self.card.requirements.fee_status == Fee.Status.SUBMITTED:
             return "See your renewal", renewal
         if step == "fee":
             return "Pay and record the renewal fee", renewal
         if step == "renew":
             return "Renew now", renewal
-        return "See your certifications", f"{site}{reverse('ledger:dashboard')}"
+        return "See your certifications", absolute_url("ledger:dashboard")
 
     @property
     def reinstate(self) -> str:
@@ -372,8 +371,7 @@ class ReminderPlan:
         return self.cards[0].headline + (f" (and {more} more)" if more else "")
 
     def unsubscribe_url(self) -> str:
-        path = reverse("ledger:reminders_unsubscribe", args=[unsubscribe_token(self.holder)])
-        return f"{settings.SITE_URL}{path}"
+        return absolute_url("ledger:reminders_unsubscribe", unsubscribe_token(self.holder))
 
     def context(self) -> dict:
         return {
@@ -381,7 +379,7 @@ class ReminderPlan:
             "subject": self.subject,
             "cards": self.cards,
             "on": self.on,
-            "dashboard_url": f"{settings.SITE_URL}{reverse('ledger:dashboard')}",
+            "dashboard_url": absolute_url("ledger:dashboard"),
             "unsubscribe_url": self.unsubscribe_url(),
             "unsubscribed": self.holder.reminders_unsubscribed_at is not None,
         }
