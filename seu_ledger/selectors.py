@@ -15,6 +15,7 @@ from credentials.selectors import (
     Status,
     credential_current_term,
     credential_status,
+    grace_ends_on,
     holders_credentials,
     renewal_groups_of,
     status_label,
@@ -706,12 +707,11 @@ def term_running(credential: Credential, on: datetime.date) -> Term:
 
 
 def grace_end(group: RenewalGroup) -> datetime.date | None:
-    """Last day of the grace (Scrum Alliance) or suspension (PMI) after the group's end date,
-    `grace_days` days after it; None for lifetime credentials or programs without one."""
-    program = group.top.program
-    if group.ends_on is None or not program.grace_days:
+    """Last day of the grace (Scrum Alliance) or suspension (PMI) after the group's end date;
+    None for lifetime credentials or programs without one."""
+    if not group.top.program.grace_days:
         return None
-    return group.ends_on + datetime.timedelta(days=program.grace_days)
+    return grace_ends_on(group.top.program, group.ends_on)
 
 
 def renew_by(group: RenewalGroup, on: datetime.date) -> datetime.date | None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from credentials.models import Program, Term, User
 from credentials.selectors import Status, grace_ends_on
+from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
 
 from ..models import Fee, Reminder
@@ -269,6 +270,12 @@ class ReminderCard:
         """What to do next, and the absolute address of the page that does it."""
         renewal = absolute_url("ledger:renewal", self.group.top.pk)
         step = self.card.next_action
+        next_step = self.card.next_step
+        if next_step is not None and next_step.kind == "log_before":
+            return (
+                f"Log activities dated on or before {formats.day(next_step.until)}",
+                absolute_url("ledger:entry_create") + f"?dated_by={next_step.until.isoformat()}",
+            )
         if step == "log":
             return "Log your activities", absolute_url("ledger:entry_create")
         if step == "fee" and self.card.requirements.fee_status == Fee.Status.SUBMITTED:
