@@ -3,6 +3,7 @@ the end of its grace period."""
 
 import datetime
 
+from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
 
 from .models import Credential
@@ -74,7 +75,7 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
             f"{uid_base}-end@cspo-tracker",
             ends_on,
             f"{label} valid through today",
-            f"Your {label} is valid through {ends_on.isoformat()}. Renew: {link}",
+            f"Your {label} is valid through {formats.day(ends_on)}. Renew: {link}",
             stamp,
         )
         # The days the reminder emails go out, from the program's schedule.
@@ -83,7 +84,7 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
                 f"{uid_base}-{days}d@cspo-tracker",
                 ends_on - datetime.timedelta(days=days),
                 f"{label}: {days} days left",
-                f"Your {label} ends on {ends_on.isoformat()}. Check units and fee: {link}",
+                f"Your {label} ends on {formats.day(ends_on)}. Check units and fee: {link}",
                 stamp,
             )
         if program.grace_days:
@@ -92,7 +93,7 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
                 f"{uid_base}-grace@cspo-tracker",
                 grace_ends_on(program, ends_on),
                 f"{label} {period} ends: last day to renew",
-                f"Your {label} ended on {ends_on.isoformat()}; today is the last day of its "
+                f"Your {label} ended on {formats.day(ends_on)}; today is the last day of its "
                 f"{period}. Renew: {link}",
                 stamp,
             )

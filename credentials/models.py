@@ -10,6 +10,8 @@ from django.db.models.functions import Lower, Trim, Upper
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from cspo_tracker import formats
+
 from .identity import canonical_email, email_or_none, validate_person_name
 
 EMAIL_TAKEN = "Someone already signs in with this email address."
@@ -543,8 +545,8 @@ class Term(models.Model):
         ]
 
     def __str__(self):
-        end = self.ends_on.isoformat() if self.ends_on else "lifetime"
-        return f"{self.credential} term {self.sequence} ({self.starts_on.isoformat()} to {end})"
+        end = formats.day(self.ends_on) if self.ends_on else "lifetime"
+        return f"{self.credential} term {self.sequence} ({formats.day(self.starts_on)} to {end})"
 
 
 def roster_path(roster_import, filename):

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
+from cspo_tracker import formats
 
 from .models import Category
 
@@ -155,8 +156,8 @@ class HistoryFilterForm(forms.Form):
             (
                 str(term.pk),
                 f"{term.credential.program.code} term {term.sequence} "
-                f"({term.starts_on.isoformat()} to "
-                f"{term.ends_on.isoformat() if term.ends_on else 'lifetime'})",
+                f"({formats.day(term.starts_on)} to "
+                f"{formats.day(term.ends_on) if term.ends_on else 'lifetime'})",
             )
             for term in terms
         ]

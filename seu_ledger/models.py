@@ -13,6 +13,7 @@ from django.template.defaultfilters import pluralize
 from simple_history.models import HistoricalRecords
 
 from credentials.models import Credential, Issuer, Program, Term
+from cspo_tracker import formats
 
 MAX_ENTRY_HOURS = Decimal(1000)
 
@@ -189,7 +190,7 @@ class RuleVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.program.code} rules from {self.effective_from.isoformat()}"
+        return f"{self.program.code} rules from {formats.day(self.effective_from)}"
 
 
 class CategoryLimit(models.Model):
@@ -288,7 +289,7 @@ class Entry(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.activity_date.isoformat()} {self.title} ({self.hours} h)"
+        return f"{formats.day(self.activity_date)} {self.title} ({formats.units(self.hours)} h)"
 
     @property
     def is_voided(self) -> bool:

@@ -1014,7 +1014,7 @@ def rules_in_words(version: RuleVersion) -> list[str]:
     unit = program.unit_name
     lines = [
         f"{program.code}, {program.name} ({program.issuer.name}): rules in force from "
-        f"{version.effective_from.day} {version.effective_from:%B %Y}"
+        f"{formats.day(version.effective_from)}"
         + (
             ", for terms already running on that day too."
             if version.applies_to_running_terms

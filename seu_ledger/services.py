@@ -13,6 +13,7 @@ from credentials.dates import add_months, add_years
 from credentials.impact import Impact
 from credentials.models import Course, Credential, Term, User
 from credentials.selectors import credential_current_term, renewal_group, today
+from cspo_tracker import formats
 
 from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
 from .notices import fee_settled_notify, renewal_done_notify
@@ -203,7 +204,7 @@ def _refuse_if_consumed(entry: Entry) -> None:
         raise ValidationError(
             ENTRY_CONSUMED.format(
                 credential=renewal.closed_term.credential.program.code,
-                date=renewal.renewed_on.isoformat(),
+                date=formats.day(renewal.renewed_on),
             )
         )
 
@@ -292,7 +293,7 @@ def entry_void(*, entry: Entry, reason: str) -> Entry:
 
 
 def _fee_description(group) -> str:
-    return f"Renewal of {group.label} ending {group.ends_on.isoformat()}"
+    return f"Renewal of {group.label} ending {formats.day(group.ends_on)}"
 
 
 def _fee_for(credential: Credential) -> Fee:

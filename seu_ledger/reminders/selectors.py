@@ -311,17 +311,17 @@ class ReminderCard:
                 return f"{label} has expired: only a new examination restores it"
             return f"{label} has expired: here is how to reinstate it"
         if self.kind == Reminder.Kind.IN_GRACE and self.card.status == Status.LAPSED:
-            return f"{label} ended on {ended.day} {ended:%B %Y}"
+            return f"{label} ended on {formats.day(ended)}"
         if self.kind == Reminder.Kind.IN_GRACE:
             program = self.group.top.program
             if not program.valid_after_end:
                 last = self.grace_ends_on
                 return (
-                    f"{label} ended on {ended.day} {ended:%B %Y} and is "
-                    f"{program.after_end_status.lower()}: renew by {last.day} {last:%B %Y}"
+                    f"{label} ended on {formats.day(ended)} and is "
+                    f"{program.after_end_status.lower()}: renew by {formats.day(last)}"
                 )
             period = program.after_end_name
-            return f"{label} ended on {ended.day} {ended:%B %Y}: renew within the {period}"
+            return f"{label} ended on {formats.day(ended)}: renew within the {period}"
         if self.kind == Reminder.Kind.EXPIRY_DAY:
             return f"{label} expires today"
         when = "tomorrow" if self.days_left == 1 else f"in {self.days_left} days"

@@ -106,7 +106,7 @@ def test_after_ten_missed_days_one_run_sends_the_single_right_reminder(workers, 
     reminders_run_task.delay((ends_on + datetime.timedelta(days=1)).isoformat())
     first, second = settled(smtp_sink, 2)
     assert first["Subject"] == "CSP-PO ends in 30 days: 40 SEU to go"
-    assert second["Subject"] == "CSP-PO ended on 1 July 2026: renew within the grace period"
+    assert second["Subject"] == "CSP-PO ended on 1 Jul 2026: renew within the grace period"
     assert "89 days left in the grace period" in parts(second)[0]
     rows = Reminder.objects.order_by("-days_before").values_list("days_before", "kind", "status")
     assert list(rows) == [
