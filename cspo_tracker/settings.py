@@ -123,6 +123,8 @@ TEMPLATES = [
                 "cspo_tracker.context_processors.site",
                 "cspo_tracker.context_processors.nav",
             ],
+            # Tags any app's templates use (the form error summary); apps keep their own.
+            "libraries": {"form_errors": "cspo_tracker.templatetags.form_errors"},
         },
     },
 ]
