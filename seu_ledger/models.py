@@ -294,6 +294,12 @@ class Entry(models.Model):
     def is_voided(self) -> bool:
         return self.voided_at is not None
 
+    @property
+    def is_course_record(self) -> bool:
+        """Course hours recorded from a trainer's roster: staff correct them, not the holder
+        (pages offer no Edit or Void for them)."""
+        return self.source_course_id is not None
+
 
 class Allocation(models.Model):
     """Hours of an entry placed in one category of one issuer: how the activity counts for

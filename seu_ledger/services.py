@@ -24,6 +24,9 @@ ENTRY_NOT_POSITIVE = "Hours must be more than zero."
 ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as several."
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
+ENTRY_FROM_COURSE = (
+    "Course hours from {course} were recorded by your trainer's roster; ask staff to correct them."
+)
 VOID_REASON_REQUIRED = "Say why the entry is voided."
 FEE_ALREADY_PAID = "This fee is recorded as paid; it is not waived."
 FEE_ALREADY_USED = "This fee paid for a renewal already; it cannot be waived now."
@@ -191,6 +194,18 @@ def _allocations_follow_hours(entry: Entry) -> None:
         placed[0].save(update_fields=["hours"])
 
 
+def course_record_refusal(entry: Entry) -> str:
+    """Why the holder cannot edit or void an entry of course hours, naming the course."""
+    course = entry.source_course
+    name = (course.title or f"{course.program.code} course {course.code}") if course else ""
+    return ENTRY_FROM_COURSE.format(course=name or "your course")
+
+
+def _refuse_course_record(entry: Entry, corrected_by_staff: bool) -> None:
+    if entry.is_course_record and not corrected_by_staff:
+        raise ValidationError(course_record_refusal(entry))
+
+
 def _refuse_if_consumed(entry: Entry) -> None:
     renewal = (
         Renewal.objects.filter(entries=entry)
@@ -250,17 +265,20 @@ def entry_edit(
     entry: Entry,
     allocations: list[tuple[Category, Decimal]] | None = None,
     allocation_issuer_ids: list[int] | None = None,
+    corrected_by_staff: bool = False,
     **changes,
 ) -> Entry:
     """Change a live entry's fields, and with `allocations` how its hours count for the
     issuers named (those in `allocation_issuer_ids` given none go back to the default); a
-    voided entry, or one a renewal used, cannot change. Raises ValidationError by field."""
+    voided entry, or one a renewal used, cannot change, and course hours from a roster change
+    only as a staff correction. Raises ValidationError by field."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"entry_edit() got unknown fields: {', '.join(sorted(unknown))}")
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_course_record(entry, corrected_by_staff)
     _refuse_if_consumed(entry)
     if changes.get("evidence"):
         evidence_check(changes["evidence"])
@@ -275,13 +293,15 @@ def entry_edit(
 
 
 @transaction.atomic
-def entry_void(*, entry: Entry, reason: str) -> Entry:
-    """Void an entry with a reason: it stays in the history and stops counting."""
+def entry_void(*, entry: Entry, reason: str, corrected_by_staff: bool = False) -> Entry:
+    """Void an entry with a reason: it stays in the history and stops counting. Course hours
+    from a roster are voided only as a staff correction."""
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
     if not (reason or "").strip():
         raise ValidationError({"void_reason": [VOID_REASON_REQUIRED]})
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_course_record(entry, corrected_by_staff)
     _refuse_if_consumed(entry)
     entry.voided_at = timezone.now()
     entry.void_reason = reason.strip()

@@ -52,7 +52,9 @@ def _own_credential(request, pk) -> Credential:
 
 def _own_entry(request, pk) -> Entry:
     return get_object_or_404(
-        Entry.objects.select_related("category__issuer"), pk=pk, holder=request.user
+        Entry.objects.select_related("category__issuer", "source_course__program"),
+        pk=pk,
+        holder=request.user,
     )
 
 
@@ -87,6 +89,16 @@ def _entry_values(form: EntryForm) -> dict:
     return {**values, "allocations": form.allocations()}
 
 
+def _course_record_page(request, entry: Entry):
+    """Course hours come from the trainer's roster: a holder cannot change them here."""
+    return render(
+        request,
+        "seu_ledger/entry_locked.html",
+        {"entry": entry, "reason": services.course_record_refusal(entry)},
+        status=403,
+    )
+
+
 @holder_required
 def entry_create(request):
     """Log an activity; errors appear next to their fields."""
@@ -113,6 +125,8 @@ def entry_create(request):
 @holder_required
 def entry_edit(request, pk):
     entry = _own_entry(request, pk)
+    if entry.is_course_record:
+        return _course_record_page(request, entry)
     initial = {name: getattr(entry, name) for name in services.ENTRY_FIELDS if name != "evidence"}
     initial.update(entry_allocation_initial(entry))
     form = EntryForm(
@@ -142,6 +156,8 @@ def entry_edit(request, pk):
 @holder_required
 def entry_void(request, pk):
     entry = _own_entry(request, pk)
+    if entry.is_course_record:
+        return _course_record_page(request, entry)
     form = VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
