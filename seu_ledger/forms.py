@@ -1,6 +1,7 @@
 """Holder forms for the ledger. Validation that is a rule lives in the services; the views turn
 a service's ValidationError into errors next to the fields."""
 
+import datetime
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -11,8 +12,10 @@ from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
+from credentials.selectors import today
 
-from .models import Category
+from . import services
+from .models import MAX_ENTRY_HOURS, Category
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -23,7 +26,12 @@ class CategoryChoiceField(forms.ModelChoiceField):
 class EntryForm(CrispySubmitMixin, forms.Form):
     """An activity, and for issuers whose categories nest (PMI's Talent Triangle) how its hours
     split across their categories: one optional hours field per category, blank for all of
-    them to count the activity under the category it maps to."""
+    them to count the activity under the category it maps to.
+
+    The service's rules on the date, the hours, the split and the evidence are checked here
+    with the form's own, so a holder sees every problem at once; the service checks them again
+    when it writes.
+    """
 
     submit_label = "Save activity"
     activity_date = forms.DateField(
@@ -36,10 +44,13 @@ class EntryForm(CrispySubmitMixin, forms.Form):
     )
     title = forms.CharField(max_length=200, help_text="What you did, e.g. the course or talk.")
     provider = forms.CharField(max_length=200, required=False, help_text="Who ran it.")
+    # No max_digits: the rule on hours (services.entry_rule_errors) says what is wrong in the
+    # domain's words, not "Ensure that there are no more than 4 digits before the decimal
+    # point".
     hours = forms.DecimalField(
-        max_digits=6,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+        widget=forms.NumberInput(
+            attrs={"step": "0.25", "min": "0.25", "max": str(MAX_ENTRY_HOURS)}
+        ),
         help_text="One hour is one unit, in steps of 0.25.",
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -51,25 +62,34 @@ class EntryForm(CrispySubmitMixin, forms.Form):
 
     ALLOCATION_PREFIX = "hours_in_"
 
-    def __init__(self, *args, allocation_issuers=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        allocation_issuers=(),
+        on: datetime.date | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        self.on = on or today()
+        self.fields["activity_date"].widget.attrs.update(
+            max=self.on.isoformat(), min=services.entry_earliest_date(self.on).isoformat()
+        )
         # Activities are logged under a category with nothing inside it.
         self.fields["category"].queryset = self.fields["category"].queryset.filter(
             children__isnull=True
         )
         self.allocation_fields: dict[str, Category] = {}
         fieldsets = []
-        for issuer, categories in allocation_issuers:
+        for issuer, categories_of_issuer in allocation_issuers:
             names = []
-            for category in categories:
+            for category in categories_of_issuer:
                 name = f"{self.ALLOCATION_PREFIX}{category.pk}"
                 self.fields[name] = forms.DecimalField(
                     label=category.name,
                     required=False,
-                    min_value=Decimal("0.25"),
-                    max_digits=6,
-                    decimal_places=2,
-                    widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+                    widget=forms.NumberInput(
+                        attrs={"step": "0.25", "min": "0.25", "max": str(MAX_ENTRY_HOURS)}
+                    ),
                 )
                 self.allocation_fields[name] = category
                 names.append(name)
@@ -91,6 +111,29 @@ class EntryForm(CrispySubmitMixin, forms.Form):
         if fieldsets:
             plain = [name for name in self.fields if name not in self.allocation_fields]
             self.helper.layout = Layout(*plain, *fieldsets)
+
+    def clean_evidence(self):
+        upload = self.cleaned_data.get("evidence")
+        if upload:
+            try:
+                services.evidence_check(upload)  # gives the upload a random name
+            except ValidationError as error:
+                raise ValidationError(error.message_dict.get("evidence", error.messages)) from None
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        rule_errors = services.entry_rule_errors(
+            activity_date=data.get("activity_date"), hours=data.get("hours"), on=self.on
+        )
+        for field, messages in rule_errors.items():
+            self.add_error(field, messages)
+        hours_ok = "hours" not in self.errors
+        try:
+            services.allocations_check(self.allocations(), data.get("hours") if hours_ok else None)
+        except ValidationError as error:
+            self.add_service_error(error)
+        return data
 
     def allocation_issuer_ids(self) -> list[int]:
         """The issuers whose split the form asks for."""

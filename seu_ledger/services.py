@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from credentials.dates import add_months, add_years
 from credentials.models import Course, Credential, Term, User
@@ -17,11 +18,15 @@ from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, 
 from .selectors import fee_lookup, pick_fee, renewal_requirements
 
 QUARTER = Decimal("0.25")
-ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
-ENTRY_TOO_OLD = "An activity more than 10 years old cannot count toward any renewal."
-ENTRY_NOT_QUARTERS = "Hours are counted in steps of 0.25 (a quarter of an hour)."
+ENTRY_IN_FUTURE = "Date: {date} is in the future. Log an activity once it has taken place."
+ENTRY_TOO_OLD = (
+    "Date: {date} is more than 10 years ago; an activity that old cannot count toward any renewal."
+)
+ENTRY_NOT_QUARTERS = (
+    "Hours: counted in steps of 0.25 (a quarter of an hour), such as 1.25 or 1.5; {hours} is not."
+)
 ENTRY_NOT_POSITIVE = "Hours must be more than zero."
-ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as several."
+ENTRY_TOO_LONG = "Hours: at most {max} in one activity; log a longer one as several."
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
 ENTRY_FROM_COURSE = (
@@ -83,20 +88,42 @@ def entry_lock_reason(entry: Entry) -> str | None:
     return None
 
 
-def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
+def entry_earliest_date(on: datetime.date) -> datetime.date:
+    """The earliest date an activity logged on `on` may have (10 years back)."""
+    return add_years(on, -10)
+
+
+def entry_rule_errors(
+    *,
+    activity_date: datetime.date | None = None,
+    hours: Decimal | None = None,
+    on: datetime.date | None = None,
+) -> dict[str, list[str]]:
+    """The rules on an activity's date and hours, by field, for whichever of them is given:
+    the form checks them together with its own fields so every error shows at once."""
+    on = on or today()
     errors = {}
-    if entry.activity_date and entry.activity_date > on:
-        errors["activity_date"] = [ENTRY_IN_FUTURE]
-    elif entry.activity_date and entry.activity_date < add_years(on, -10):
-        errors["activity_date"] = [ENTRY_TOO_OLD]
-    if entry.hours is not None:
-        hours = Decimal(entry.hours)
+    if activity_date and activity_date > on:
+        errors["activity_date"] = [ENTRY_IN_FUTURE.format(date=_long_date(activity_date))]
+    elif activity_date and activity_date < entry_earliest_date(on):
+        errors["activity_date"] = [ENTRY_TOO_OLD.format(date=_long_date(activity_date))]
+    if hours is not None:
+        hours = Decimal(hours)
         if hours <= 0:
             errors["hours"] = [ENTRY_NOT_POSITIVE]
         elif hours > MAX_ENTRY_HOURS:
             errors["hours"] = [ENTRY_TOO_LONG.format(max=MAX_ENTRY_HOURS)]
         elif hours % QUARTER != 0:
-            errors["hours"] = [ENTRY_NOT_QUARTERS]
+            errors["hours"] = [ENTRY_NOT_QUARTERS.format(hours=f"{hours.normalize():f}")]
+    return errors
+
+
+def _long_date(day: datetime.date) -> str:
+    return date_format(day, "j F Y")
+
+
+def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
+    errors = entry_rule_errors(activity_date=entry.activity_date, hours=entry.hours, on=on)
     try:
         # The check constraints are mirrored above with messages that name the field; the
         # database still enforces them.
@@ -125,12 +152,13 @@ def evidence_check(upload) -> None:
 
 
 def allocations_check(
-    allocations: list[tuple[Category, Decimal]], hours: Decimal
+    allocations: list[tuple[Category, Decimal]], hours: Decimal | None
 ) -> dict[int, list[tuple[Category, Decimal]]]:
     """Check how an activity's hours are placed in categories: each amount positive and in
     quarters, each category once, and for every issuer the amounts add up to the activity's
-    hours. Returns them by issuer id. Raises ValidationError on the "allocations" field naming
-    the category or issuer."""
+    hours (not checked while `hours` is None: the hours themselves are wrong). Returns them by
+    issuer id. Raises ValidationError on the "allocations" field naming the category or
+    issuer."""
     by_issuer: dict[int, list[tuple[Category, Decimal]]] = {}
     seen = set()
     for category, units in allocations:
@@ -145,7 +173,7 @@ def allocations_check(
         by_issuer.setdefault(category.issuer_id, []).append((category, units))
     for placed in by_issuer.values():
         allocated = sum((units for _, units in placed), Decimal(0))
-        if allocated != Decimal(hours):
+        if hours is not None and allocated != Decimal(hours):
             raise ValidationError(
                 {
                     "allocations": [

@@ -89,6 +89,24 @@ def _entry_values(form: EntryForm) -> dict:
     return {**values, "allocations": form.allocations()}
 
 
+def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryForm:
+    holder_id = request.user.pk
+    return EntryForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        allocation_issuers=allocation_issuers(holder_id),
+    )
+
+
+def _entry_form_page(request, form: EntryForm, heading: str, entry: Entry | None = None):
+    return render(
+        request,
+        "seu_ledger/entry_form.html",
+        {"form": form, "heading": heading, "entry": entry},
+    )
+
+
 def _course_record_page(request, entry: Entry):
     """Course hours come from the trainer's roster: a holder cannot change them here."""
     return render(
@@ -101,14 +119,10 @@ def _course_record_page(request, entry: Entry):
 
 @holder_required
 def entry_create(request):
-    """Log an activity; errors appear next to their fields."""
+    """Log an activity; every error appears at once, listed above the form and next to its
+    field."""
     initial = {"activity_date": today(), "category": default_category(request.user.pk)}
-    form = EntryForm(
-        request.POST or None,
-        request.FILES or None,
-        initial=initial,
-        allocation_issuers=allocation_issuers(request.user.pk),
-    )
+    form = _entry_form(request, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.entry_log(holder=request.user, **_entry_values(form))
@@ -117,9 +131,7 @@ def entry_create(request):
         else:
             _entry_saved_message(request, entry, "Logged")
             return redirect("ledger:dashboard")
-    return render(
-        request, "seu_ledger/entry_form.html", {"form": form, "heading": "Log an activity"}
-    )
+    return _entry_form_page(request, form, "Log an activity")
 
 
 @holder_required
@@ -129,12 +141,7 @@ def entry_edit(request, pk):
         return _course_record_page(request, entry)
     initial = {name: getattr(entry, name) for name in services.ENTRY_FIELDS if name != "evidence"}
     initial.update(entry_allocation_initial(entry))
-    form = EntryForm(
-        request.POST or None,
-        request.FILES or None,
-        initial=initial,
-        allocation_issuers=allocation_issuers(request.user.pk),
-    )
+    form = _entry_form(request, initial=initial, entry=entry)
     if request.method == "POST" and form.is_valid():
         changes = {**_entry_values(form), "allocation_issuer_ids": form.allocation_issuer_ids()}
         if not changes.get("evidence"):
@@ -146,11 +153,7 @@ def entry_edit(request, pk):
         else:
             _entry_saved_message(request, entry, "Saved")
             return redirect("ledger:history")
-    return render(
-        request,
-        "seu_ledger/entry_form.html",
-        {"form": form, "heading": "Edit activity", "entry": entry},
-    )
+    return _entry_form_page(request, form, "Edit activity", entry)
 
 
 @holder_required

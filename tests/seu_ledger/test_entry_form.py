@@ -1,10 +1,12 @@
 """The activity form (log, edit, void) as a holder meets it, through the real views."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -79,7 +81,63 @@ def errors_of(response) -> dict[str, list[str]]:
     return {field: list(messages) for field, messages in response.context["form"].errors.items()}
 
 
+# --- 1. Every error at once ------------------------------------------------------------------
+
+
+def test_an_empty_title_does_not_hide_the_errors_of_the_other_fields(signed_in):
+    response = create(signed_in, title="", activity_date="2025-12-02", hours="1.3")
+    errors = errors_of(response)
+    assert set(errors) == {"title", "activity_date", "hours"}, errors
+    assert "steps of 0.25" in errors["hours"][0]
+    assert "in the future" in errors["activity_date"][0]
+    assert not Entry.objects.exists()
+
+
+def test_a_wrong_split_shows_with_the_other_errors(client):
+    holder = holder_with("PMP", issued_on=datetime.date(2024, 6, 1))
+    client.force_login(holder)
+    power, ways = category("pmi:power-skills"), category("pmi:ways-of-working")
+    data = entry_data(title="", category=ways.pk, hours="8")
+    data.update({f"hours_in_{ways.pk}": "3", f"hours_in_{power.pk}": "4"})
+    response = client.post(reverse("ledger:entry_create"), data)
+    errors = errors_of(response)
+    assert "title" in errors
+    assert any("add up to 7" in message for message in errors["__all__"]), errors
+
+
 # --- 2. The error summary --------------------------------------------------------------------
+
+
+def test_an_error_summary_lists_every_problem_as_a_link_to_its_field(
+    signed_in, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(11):
+        response = create(signed_in, title="", activity_date="2025-12-02", hours="1.3")
+    html = response.content.decode()
+    summary = re.search(r"<div[^>]*data-error-summary[^>]*>.*?</div>", html, re.S)
+    assert summary, html
+    box = summary.group(0)
+    assert 'role="alert"' in box
+    assert 'tabindex="-1"' in box
+    assert "There are 3 problems with this activity" in box
+    links = re.findall(r'<a class="alert-link" href="#(id_\w+)">([^<]+)</a>', box)
+    assert [target for target, _ in links] == ["id_activity_date", "id_title", "id_hours"]
+    assert links[1][1] == "Title: This field is required."
+    for target, _ in links:
+        assert f'id="{target}"' in html  # each link lands on its input
+    # Before the form, and focused by a deferred script file: no inline script anywhere.
+    assert html.index("data-error-summary") < html.index('name="activity_date"')
+    assert '<script src="/static/js/error-summary.js" defer></script>' in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    with open(finders.find("js/error-summary.js")) as script:
+        assert "summary.focus()" in script.read()
+
+
+def test_no_error_summary_before_anything_is_sent(signed_in, django_assert_max_num_queries):
+    with django_assert_max_num_queries(9):
+        html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    assert "data-error-summary" not in html
+    assert "error-summary.js" not in html
 
 
 def test_the_error_summary_takes_any_form_and_counts_in_words():
@@ -108,6 +166,96 @@ def test_the_void_page_shows_the_error_summary(signed_in, pat):
     html = response.content.decode()
     assert "There is 1 problem with voiding this activity" in html
     assert 'href="#id_reason"' in html
+
+
+# --- 3. The date ------------------------------------------------------------------------------
+
+
+def test_the_date_input_goes_up_to_today(signed_in):
+    html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    date_input = re.search(r'<input type="date" name="activity_date"[^>]*>', html).group(0)
+    assert 'max="2025-12-01"' in date_input
+    assert 'min="2015-12-01"' in date_input
+
+
+@pytest.mark.parametrize(
+    ("now", "today", "earliest", "tomorrow", "tomorrow_in_words"),
+    [
+        (
+            datetime.datetime(2028, 2, 29, 12, tzinfo=datetime.UTC),
+            "2028-02-29",
+            "2018-02-28",
+            "2028-03-01",
+            "1 March 2028",
+        ),
+        (
+            datetime.datetime(2025, 12, 31, 23, 30, tzinfo=datetime.UTC),
+            "2025-12-31",
+            "2015-12-31",
+            "2026-01-01",
+            "1 January 2026",
+        ),
+    ],
+)
+def test_today_is_the_last_date_and_tomorrow_is_refused_naming_the_field_and_the_date(
+    signed_in, pat, now, today, earliest, tomorrow, tomorrow_in_words
+):
+    with time_machine.travel(now, tick=False):
+        signed_in.force_login(pat)  # a new session: the first one expired on the way
+        html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+        assert f'max="{today}"' in html
+        assert f'min="{earliest}"' in html
+        refused = create(signed_in, activity_date=tomorrow)
+        assert errors_of(refused)["activity_date"] == [
+            f"Date: {tomorrow_in_words} is in the future. Log an activity once it has taken place."
+        ]
+        assert create(signed_in, activity_date=today).status_code == 302
+        assert create(signed_in, activity_date=earliest, title="Old").status_code == 302
+    assert Entry.objects.filter(holder=pat).count() == 2
+
+
+def test_a_date_over_ten_years_back_is_refused_naming_it(signed_in):
+    errors = errors_of(create(signed_in, activity_date="2015-11-30"))
+    assert errors["activity_date"][0].startswith("Date: 30 November 2015 is more than 10 years")
+
+
+# --- 5. Hours in the domain's words -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("100000", "Hours: at most 1000 in one activity"),
+        ("1000.25", "Hours: at most 1000 in one activity"),
+        ("1e400", "Hours: at most 1000 in one activity"),
+        ("1.3", "Hours: counted in steps of 0.25"),
+        ("0.001", "Hours: counted in steps of 0.25"),
+        ("0", "Hours must be more than zero"),
+    ],
+)
+def test_absurd_hours_get_a_message_in_the_domains_words(signed_in, hours, message):
+    [error] = errors_of(create(signed_in, hours=hours))["hours"]
+    assert error.startswith(message), error
+    assert "digits" not in error
+
+
+def test_the_most_hours_are_accepted_and_the_input_says_its_bounds(signed_in):
+    html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    hours_input = re.search(r'<input type="number" name="hours"[^>]*>', html).group(0)
+    assert 'max="1000"' in hours_input
+    assert 'step="0.25"' in hours_input
+    assert create(signed_in, hours="1000").status_code == 302
+
+
+def test_absurd_hours_in_a_split_get_no_digits_message(client):
+    holder = holder_with("PMP", issued_on=datetime.date(2024, 6, 1))
+    client.force_login(holder)
+    ways = category("pmi:ways-of-working")
+    data = {**entry_data(category=ways.pk, hours="8"), f"hours_in_{ways.pk}": "100000"}
+    response = client.post(reverse("ledger:entry_create"), data)
+    messages = " ".join(m for ms in errors_of(response).values() for m in ms)
+    assert "digits" not in messages
+    assert "add up to 100000" in messages
 
 
 # --- 8. Course hours from a roster -------------------------------------------------------------
