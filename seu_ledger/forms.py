@@ -8,6 +8,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
 from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
@@ -21,6 +22,25 @@ from .models import MAX_ENTRY_HOURS, Category
 class CategoryChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, category):
         return f"{category.issuer.name}: {category.name}"
+
+
+class IssuerGroupedChoiceIterator(ModelChoiceIterator):
+    """Categories in one <optgroup> per issuer (the queryset comes ordered by issuer)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[str, list] = {}
+        for category in self.queryset:
+            groups.setdefault(category.issuer.name, []).append(self.choice(category))
+        yield from groups.items()
+
+
+class IssuerGroupedCategoryField(forms.ModelChoiceField):
+    iterator = IssuerGroupedChoiceIterator
+
+    def label_from_instance(self, category):
+        return category.name
 
 
 class EntryForm(CrispySubmitMixin, forms.Form):
@@ -37,8 +57,8 @@ class EntryForm(CrispySubmitMixin, forms.Form):
     activity_date = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
     )
-    category = CategoryChoiceField(
-        queryset=Category.objects.select_related("issuer").order_by("issuer__name", "name"),
+    category = IssuerGroupedCategoryField(
+        queryset=Category.objects.none(),
         help_text="Pick the issuer's own category; it also counts for your other issuers where "
         "they recognise it (Scrum Alliance Learning is PMI Education).",
     )
@@ -65,6 +85,7 @@ class EntryForm(CrispySubmitMixin, forms.Form):
     def __init__(
         self,
         *args,
+        categories,
         allocation_issuers=(),
         on: datetime.date | None = None,
         **kwargs,
@@ -74,10 +95,7 @@ class EntryForm(CrispySubmitMixin, forms.Form):
         self.fields["activity_date"].widget.attrs.update(
             max=self.on.isoformat(), min=services.entry_earliest_date(self.on).isoformat()
         )
-        # Activities are logged under a category with nothing inside it.
-        self.fields["category"].queryset = self.fields["category"].queryset.filter(
-            children__isnull=True
-        )
+        self.fields["category"].queryset = categories
         self.allocation_fields: dict[str, Category] = {}
         fieldsets = []
         for issuer, categories_of_issuer in allocation_issuers:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Term
@@ -728,6 +728,19 @@ def default_category(holder_id: int) -> Category | None:
     if issuer_ids:
         categories = categories.filter(issuer_id=issuer_ids[0])
     return categories.order_by("issuer__name").first()
+
+
+def entry_categories(holder_id: int, *, current_id: int | None = None) -> QuerySet[Category]:
+    """The categories an activity can be logged under (those with nothing inside them), of
+    the issuers of the holder's credentials, or of every issuer when none of theirs has
+    categories; ordered by issuer, with `current_id` (an entry's category today) always in.
+    One query."""
+    leaves = Category.objects.filter(children__isnull=True)
+    theirs = leaves.filter(issuer__programs__credentials__holder_id=holder_id)
+    wanted = Q(issuer_id__in=theirs.values("issuer_id")) | ~Exists(theirs)
+    if current_id is not None:
+        wanted |= Q(pk=current_id)
+    return leaves.filter(wanted).select_related("issuer").order_by("issuer__name", "name")
 
 
 def rules_in_words(version: RuleVersion) -> list[str]:

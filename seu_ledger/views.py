@@ -35,6 +35,7 @@ from .selectors import (
     entries_counting_toward,
     entries_of,
     entry_allocation_initial,
+    entry_categories,
     entry_counts_toward,
     group_requirements,
     holder_ledger,
@@ -95,6 +96,7 @@ def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryF
         request.POST or None,
         request.FILES or None,
         initial=initial,
+        categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
         allocation_issuers=allocation_issuers(holder_id),
     )
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from credentials.services import attendance_record, credential_issue, licence_accept
 from seu_ledger.forms import VoidForm
-from seu_ledger.models import Entry
+from seu_ledger.models import Category, Entry
 from seu_ledger.services import (
     ENTRY_FROM_COURSE,
     entry_edit,
@@ -256,6 +256,56 @@ def test_absurd_hours_in_a_split_get_no_digits_message(client):
     messages = " ".join(m for ms in errors_of(response).values() for m in ms)
     assert "digits" not in messages
     assert "add up to 100000" in messages
+
+
+# --- 6. Categories of the holder's own issuers -----------------------------------------------
+
+
+def optgroups(html: str) -> list[str]:
+    return re.findall(r'<optgroup label="([^"]+)"', html)
+
+
+def test_a_cspo_holder_is_offered_scrum_alliance_categories_only(signed_in):
+    html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    assert optgroups(html) == ["Scrum Alliance"]
+    assert ">Learning</option>" in html
+    refused = create(signed_in, category=category("pmi:power-skills").pk)
+    assert "Select a valid choice" in errors_of(refused)["category"][0]
+    assert not Entry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("codes", "groups"),
+    [
+        (("CSPO", "PMP"), ["PMI", "Scrum Alliance"]),
+        (("SAFe POPM",), ["Scaled Agile"]),
+        ((), ["PMI", "Scaled Agile", "Scrum Alliance"]),  # none held: every issuer
+        (("PSPO I",), ["PMI", "Scaled Agile", "Scrum Alliance"]),  # Scrum.org has no categories
+    ],
+)
+def test_categories_are_grouped_by_the_issuers_of_the_holders_credentials(client, codes, groups):
+    client.force_login(holder_with(*codes))
+    html = client.get(reverse("ledger:entry_create")).content.decode()
+    assert optgroups(html) == groups
+
+
+def test_editing_keeps_a_category_of_an_issuer_the_holder_no_longer_holds(signed_in, pat):
+    safe = Category.objects.get(issuer__code="scaled-agile")
+    entry = entry_log(
+        holder=pat,
+        activity_date=datetime.date(2025, 6, 1),
+        category=safe,
+        title="PI planning",
+        hours=Decimal(4),
+    )
+    edit = reverse("ledger:entry_edit", args=[entry.pk])
+    html = signed_in.get(edit).content.decode()
+    assert optgroups(html) == ["Scaled Agile", "Scrum Alliance"]
+    assert f'<option value="{safe.pk}" selected>{safe.name}</option>' in html
+    response = signed_in.post(edit, entry_data(category=safe.pk, title="PI planning, day 1"))
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.category, entry.title) == (safe, "PI planning, day 1")
 
 
 # --- 8. Course hours from a roster -------------------------------------------------------------
