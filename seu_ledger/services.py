@@ -5,7 +5,9 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
@@ -149,6 +151,88 @@ def evidence_check(upload) -> None:
     if extension is None:
         raise ValidationError({"evidence": [EVIDENCE_WRONG_TYPE]})
     upload.name = f"{uuid.uuid4().hex}.{extension}"
+
+
+EVIDENCE_KEPT_DIR = "evidence-pending"
+EVIDENCE_KEPT_MAX_AGE = datetime.timedelta(days=1)
+EVIDENCE_KEPT_SALT = "seu_ledger.evidence-kept"
+EVIDENCE_KEPT_LOST = (
+    "Evidence: the file kept from your last try cannot be used (it is too old, or the page was "
+    "changed); choose the file again."
+)
+
+
+@dataclass(frozen=True)
+class KeptEvidence:
+    """An evidence file stored while its form had other errors, for the holder's next try."""
+
+    path: str
+    name: str  # the holder's own file name, shown on the form, never used as a path
+    token: str
+
+
+def _evidence_storage():
+    return Entry._meta.get_field("evidence").storage
+
+
+def evidence_keep(*, holder_id: int, upload, name: str) -> KeptEvidence:
+    """Store a checked evidence upload under a temporary name in the holder's folder and
+    return it with a signed token naming the holder, for the form's hidden field. Browsers
+    cannot refill a file input, so without this a file chosen on a try with errors is lost.
+    Files left behind are removed by `evidence_kept_sweep`."""
+    extension = upload.name.rsplit(".", 1)[-1]
+    path = _evidence_storage().save(
+        f"{EVIDENCE_KEPT_DIR}/{holder_id}/{uuid.uuid4().hex}.{extension}", upload
+    )
+    token = signing.dumps({"h": holder_id, "p": path, "n": name}, salt=EVIDENCE_KEPT_SALT)
+    return KeptEvidence(path=path, name=name, token=token)
+
+
+def evidence_kept(*, holder_id: int, token: str) -> KeptEvidence | None:
+    """The file a token names, if the token is this holder's, intact, not older than
+    EVIDENCE_KEPT_MAX_AGE and the file is still there; None otherwise."""
+    try:
+        data = signing.loads(
+            token, salt=EVIDENCE_KEPT_SALT, max_age=EVIDENCE_KEPT_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature:  # expired tokens included
+        return None
+    if not isinstance(data, dict) or data.get("h") != holder_id:
+        return None
+    path = str(data.get("p", ""))
+    if not path.startswith(f"{EVIDENCE_KEPT_DIR}/{holder_id}/") or ".." in path:
+        return None
+    if not _evidence_storage().exists(path):
+        return None
+    return KeptEvidence(path=path, name=str(data.get("n", "")), token=token)
+
+
+def evidence_kept_file(kept: KeptEvidence) -> File:
+    """The kept file, to pass as `evidence` to entry_log or entry_edit."""
+    return File(_evidence_storage().open(kept.path, "rb"), name=kept.path.rsplit("/", 1)[-1])
+
+
+def evidence_kept_discard(kept: KeptEvidence) -> None:
+    _evidence_storage().delete(kept.path)
+
+
+def evidence_kept_sweep(*, older_than: datetime.timedelta = EVIDENCE_KEPT_MAX_AGE) -> int:
+    """Delete kept evidence files older than their tokens live (forms abandoned with errors).
+    Returns how many were deleted."""
+    storage = _evidence_storage()
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    try:
+        folders, _ = storage.listdir(EVIDENCE_KEPT_DIR)
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        for name in storage.listdir(f"{EVIDENCE_KEPT_DIR}/{folder}")[1]:
+            path = f"{EVIDENCE_KEPT_DIR}/{folder}/{name}"
+            if storage.get_modified_time(path) < cutoff:
+                storage.delete(path)
+                deleted += 1
+    return deleted
 
 
 def allocations_check(
@@ -299,7 +383,8 @@ def entry_edit(
     """Change a live entry's fields, and with `allocations` how its hours count for the
     issuers named (those in `allocation_issuer_ids` given none go back to the default); a
     voided entry, or one a renewal used, cannot change, and course hours from a roster change
-    only as a staff correction. Raises ValidationError by field."""
+    only as a staff correction. `evidence=""` removes the evidence file. Raises
+    ValidationError by field."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"entry_edit() got unknown fields: {', '.join(sorted(unknown))}")

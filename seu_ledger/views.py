@@ -86,8 +86,8 @@ def _entry_saved_message(request, entry: Entry, verb: str) -> None:
 
 
 def _entry_values(form: EntryForm) -> dict:
-    values = {name: form.cleaned_data[name] for name in services.ENTRY_FIELDS}
-    return {**values, "allocations": form.allocations()}
+    values = {name: form.cleaned_data[name] for name in services.ENTRY_FIELDS if name != "evidence"}
+    return {**values, **form.evidence_change(), "allocations": form.allocations()}
 
 
 def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryForm:
@@ -96,12 +96,16 @@ def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryF
         request.POST or None,
         request.FILES or None,
         initial=initial,
+        holder_id=holder_id,
         categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
         allocation_issuers=allocation_issuers(holder_id),
+        entry=entry,
     )
 
 
 def _entry_form_page(request, form: EntryForm, heading: str, entry: Entry | None = None):
+    if form.is_bound:
+        form.keep_evidence()
     return render(
         request,
         "seu_ledger/entry_form.html",
@@ -131,6 +135,7 @@ def entry_create(request):
         except ValidationError as error:
             form.add_service_error(error)
         else:
+            form.evidence_saved()
             _entry_saved_message(request, entry, "Logged")
             return redirect("ledger:dashboard")
     return _entry_form_page(request, form, "Log an activity")
@@ -146,13 +151,12 @@ def entry_edit(request, pk):
     form = _entry_form(request, initial=initial, entry=entry)
     if request.method == "POST" and form.is_valid():
         changes = {**_entry_values(form), "allocation_issuer_ids": form.allocation_issuer_ids()}
-        if not changes.get("evidence"):
-            changes.pop("evidence", None)
         try:
             entry = services.entry_edit(entry=entry, **changes)
         except ValidationError as error:
             form.add_service_error(error)
         else:
+            form.evidence_saved()
             _entry_saved_message(request, entry, "Saved")
             return redirect("ledger:history")
     return _entry_form_page(request, form, "Edit activity", entry)
@@ -188,9 +192,7 @@ def entry_evidence(request, pk):
         raise Http404("This entry has no evidence file.")
     content_type = mimetypes.guess_type(entry.evidence.name)[0] or "application/octet-stream"
     response = FileResponse(entry.evidence.open("rb"), content_type=content_type)
-    response["Content-Disposition"] = (
-        f'inline; filename="evidence-{entry.pk}{entry.evidence.name[-4:]}"'
-    )
+    response["Content-Disposition"] = f'inline; filename="{entry.evidence_filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -1,6 +1,8 @@
 """The activity form (log, edit, void) as a holder meets it, through the real views."""
 
 import datetime
+import io
+import os
 import re
 from decimal import Decimal
 
@@ -8,6 +10,9 @@ import pytest
 import time_machine
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -16,6 +21,8 @@ from seu_ledger.forms import VoidForm
 from seu_ledger.models import Category, Entry
 from seu_ledger.services import (
     ENTRY_FROM_COURSE,
+    EVIDENCE_KEPT_DIR,
+    EVIDENCE_KEPT_LOST,
     entry_edit,
     entry_log,
     entry_void,
@@ -219,6 +226,114 @@ def test_a_date_over_ten_years_back_is_refused_naming_it(signed_in):
     assert errors["activity_date"][0].startswith("Date: 30 November 2015 is more than 10 years")
 
 
+# --- 4. A chosen evidence file is kept across errors -----------------------------------------
+
+
+def hidden_token(html: str) -> str:
+    match = re.search(r'name="evidence_token" value="([^"]*)"', html)
+    return match.group(1) if match else ""
+
+
+def kept_files(holder) -> list[str]:
+    folder = f"{EVIDENCE_KEPT_DIR}/{holder.pk}"
+    return default_storage.listdir(folder)[1] if default_storage.exists(folder) else []
+
+
+def test_a_chosen_evidence_file_is_kept_when_the_form_has_errors_and_used_next_time(signed_in, pat):
+    upload = SimpleUploadedFile("certificate.pdf", PDF, content_type="application/pdf")
+    response = signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(title=""), "evidence": upload}
+    )
+    html = response.content.decode()
+    assert (
+        "Evidence kept: <strong>certificate.pdf</strong> (choose another file to replace it)."
+        in html
+    )
+    token = hidden_token(html)
+    assert token
+    [kept] = kept_files(pat)
+    assert "certificate" not in kept  # the holder's file name is never a path
+    # Another error on the next try: the file stays kept.
+    again = signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(hours="0"), "evidence_token": token}
+    )
+    assert "Evidence kept: <strong>certificate.pdf</strong>" in again.content.decode()
+    assert hidden_token(again.content.decode()) == token
+    response = signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(), "evidence_token": token}
+    )
+    assert response.status_code == 302
+    entry = Entry.objects.get()
+    assert entry.evidence.read() == PDF
+    assert entry.evidence.name.startswith(f"evidence/{pat.pk}/")
+    assert kept_files(pat) == []
+
+
+def test_a_new_file_replaces_the_kept_one(signed_in, pat):
+    first = SimpleUploadedFile("first.pdf", PDF)
+    html = signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(title=""), "evidence": first}
+    ).content.decode()
+    token = hidden_token(html)
+    second = SimpleUploadedFile("second.png", PNG)
+    html = signed_in.post(
+        reverse("ledger:entry_create"),
+        {**entry_data(title=""), "evidence": second, "evidence_token": token},
+    ).content.decode()
+    assert "Evidence kept: <strong>second.png</strong>" in html
+    assert len(kept_files(pat)) == 1
+    signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(), "evidence_token": hidden_token(html)}
+    )
+    assert Entry.objects.get().evidence.read() == PNG
+    assert kept_files(pat) == []
+
+
+def test_an_evidence_file_that_fails_its_checks_is_not_kept(signed_in, pat):
+    fake = SimpleUploadedFile("receipt.pdf", b"only text")
+    html = signed_in.post(
+        reverse("ledger:entry_create"), {**entry_data(title=""), "evidence": fake}
+    ).content.decode()
+    assert "Evidence kept" not in html
+    assert hidden_token(html) == ""
+    assert kept_files(pat) == []
+
+
+@pytest.mark.parametrize("damage", ["another holder", "tampered"])
+def test_a_token_of_another_holder_or_a_damaged_one_is_not_used(client, signed_in, pat, damage):
+    other = holder_with("CSPO")
+    client.force_login(other)
+    html = client.post(
+        reverse("ledger:entry_create"),
+        {**entry_data(title=""), "evidence": SimpleUploadedFile("theirs.pdf", PDF)},
+    ).content.decode()
+    token = hidden_token(html)
+    client.force_login(pat)
+    if damage == "tampered":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    response = client.post(
+        reverse("ledger:entry_create"), {**entry_data(), "evidence_token": token}
+    )
+    assert response.status_code == 200
+    assert errors_of(response)["evidence"] == [EVIDENCE_KEPT_LOST]
+    assert "theirs.pdf" not in response.content.decode()
+    assert not Entry.objects.exists()
+    assert len(kept_files(other)) == 1  # untouched
+
+
+def test_kept_files_left_behind_are_swept_after_a_day(signed_in, pat, media):
+    for title in ("", ""):
+        signed_in.post(
+            reverse("ledger:entry_create"),
+            {**entry_data(title=title), "evidence": SimpleUploadedFile("a.pdf", PDF)},
+        )
+    old, fresh = sorted(kept_files(pat))
+    stale = (NOW - datetime.timedelta(hours=25)).timestamp()
+    os.utime(media / EVIDENCE_KEPT_DIR / str(pat.pk) / old, (stale, stale))
+    call_command("evidence_kept_sweep", stdout=io.StringIO())
+    assert kept_files(pat) == [fresh]
+
+
 # --- 5. Hours in the domain's words -----------------------------------------------------------
 
 
@@ -306,6 +421,48 @@ def test_editing_keeps_a_category_of_an_issuer_the_holder_no_longer_holds(signed
     assert response.status_code == 302
     entry.refresh_from_db()
     assert (entry.category, entry.title) == (safe, "PI planning, day 1")
+
+
+# --- 7. The current evidence on the edit page ------------------------------------------------
+
+
+def test_the_edit_page_shows_the_current_evidence_and_can_remove_it(
+    signed_in, pat, django_assert_max_num_queries
+):
+    signed_in.post(
+        reverse("ledger:entry_create"),
+        {**entry_data(), "evidence": SimpleUploadedFile("scan.pdf", PDF)},
+    )
+    entry = Entry.objects.get()
+    edit = reverse("ledger:entry_edit", args=[entry.pk])
+    with django_assert_max_num_queries(10):
+        html = signed_in.get(edit).content.decode()
+    link = reverse("ledger:entry_evidence", args=[entry.pk])
+    assert f'Current evidence: <a href="{link}">evidence-{entry.pk}.pdf</a>' in html
+    assert 'type="checkbox" name="remove_evidence"' in html
+    assert signed_in.post(edit, entry_data(title="Kept file")).status_code == 302
+    entry.refresh_from_db()
+    assert entry.evidence.read() == PDF  # saving without a file keeps the current one
+    assert signed_in.post(edit, entry_data(remove_evidence="on")).status_code == 302
+    entry.refresh_from_db()
+    assert not entry.evidence
+    html = signed_in.get(edit).content.decode()
+    assert "Current evidence" not in html
+    assert "remove_evidence" not in html
+
+
+def test_a_new_file_on_the_edit_page_replaces_the_current_one(signed_in, pat):
+    signed_in.post(
+        reverse("ledger:entry_create"),
+        {**entry_data(), "evidence": SimpleUploadedFile("scan.pdf", PDF)},
+    )
+    entry = Entry.objects.get()
+    signed_in.post(
+        reverse("ledger:entry_edit", args=[entry.pk]),
+        {**entry_data(), "evidence": SimpleUploadedFile("photo.png", PNG)},
+    )
+    entry.refresh_from_db()
+    assert entry.evidence.read() == PNG
 
 
 # --- 8. Course hours from a roster -------------------------------------------------------------
