@@ -105,6 +105,7 @@ class EntryForm(CrispySubmitMixin, forms.Form):
         categories,
         allocation_issuers=(),
         entry=None,
+        hours_notes=(),
         on: datetime.date | None = None,
         **kwargs,
     ):
@@ -119,6 +120,8 @@ class EntryForm(CrispySubmitMixin, forms.Form):
             max=self.on.isoformat(), min=services.entry_earliest_date(self.on).isoformat()
         )
         self.fields["category"].queryset = categories
+        if hours_notes:
+            self.fields["hours"].help_text += " " + " ".join(hours_notes)
         evidence_layout = ["evidence", HTML(EVIDENCE_KEPT_NOTE), "evidence_token"]
         if entry is not None and entry.evidence:
             self.current_evidence_url = reverse("ledger:entry_evidence", args=[entry.pk])

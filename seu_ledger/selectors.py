@@ -743,6 +743,33 @@ def entry_categories(holder_id: int, *, current_id: int | None = None) -> QueryS
     return leaves.filter(wanted).select_related("issuer").order_by("issuer__name", "name")
 
 
+def daily_cap_notes(holder_id: int, on: datetime.date | None = None) -> list[str]:
+    """For each issuer of the holder's credentials whose rules in force cap the units of a day,
+    a sentence such as "Scrum Alliance counts at most 8 SEU a day.": the activity form says it
+    before saving, not only after."""
+    on = on or today()
+    latest: dict[int, RuleVersion] = {}
+    for version in (
+        RuleVersion.objects.filter(
+            program__credentials__holder_id=holder_id, effective_from__lte=on
+        )
+        .select_related("program__issuer")
+        .order_by("program_id", "effective_from")
+    ):
+        latest[version.program_id] = version
+    caps: dict[str, tuple[Decimal, str]] = {}
+    for version in latest.values():
+        if version.daily_unit_cap is None:
+            continue
+        issuer, unit = version.program.issuer.name, version.program.unit_name
+        if issuer not in caps or version.daily_unit_cap < caps[issuer][0]:
+            caps[issuer] = (version.daily_unit_cap, unit)
+    return [
+        f"{issuer} counts at most {fmt_units(cap)} {unit} a day."
+        for issuer, (cap, unit) in sorted(caps.items())
+    ]
+
+
 def rules_in_words(version: RuleVersion) -> list[str]:
     """A rule version as sentences, for staff to compare with the issuer's own page."""
     program = version.program

@@ -5,6 +5,7 @@ signed-in holder, so someone else's id answers 404.
 """
 
 import mimetypes
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,13 +31,15 @@ from .reminders.services import reminders_resubscribe
 from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
 from .selectors import (
     allocation_issuers,
+    daily_cap_notes,
     dashboard_cards,
     default_category,
     entries_counting_toward,
     entries_of,
     entry_allocation_initial,
     entry_categories,
-    entry_counts_toward,
+    entry_outcomes,
+    fmt_units,
     group_requirements,
     holder_ledger,
 )
@@ -73,16 +76,51 @@ def dashboard(request):
     return cached_page(request, "dashboard", on, render_page)
 
 
-def _entry_saved_message(request, entry: Entry, verb: str) -> None:
-    toward = entry_counts_toward(entry)
-    if toward:
-        messages.success(request, f"{verb} “{entry.title}”. It counts toward: {', '.join(toward)}.")
+def _outcome_sentence(count, label: str) -> str:
+    """How one entry counts toward one renewal, in words: "8 of 10 hours count toward CSPO;
+    2 do not (over the daily cap of 8 SEU a day)"."""
+    hours, counted = count.hours, count.counted
+    if counted == hours:
+        if hours == 1:
+            return f"its 1 hour counts toward {label}"
+        return f"all {fmt_units(hours)} hours count toward {label}"
+    reasons: dict[str, Decimal] = {}
+    for item in count.not_counted:
+        reasons[item.text] = reasons.get(item.text, Decimal(0)) + item.units
+    if len(reasons) == 1:
+        why = next(iter(reasons))
     else:
+        why = "; ".join(f"{fmt_units(units)} {text}" for text, units in reasons.items())
+    if counted == 0:
+        if hours == 1:
+            return f"its 1 hour does not count toward {label} ({why})"
+        return f"none of its {fmt_units(hours)} hours count toward {label} ({why})"
+    rest = hours - counted
+    return (
+        f"{fmt_units(counted)} of {fmt_units(hours)} hours count toward {label}; "
+        f"{fmt_units(rest)} {'does' if rest == 1 else 'do'} not ({why})"
+    )
+
+
+def _entry_saved_message(request, entry: Entry, verb: str) -> None:
+    """Say what the saved activity actually counts toward, one sentence per renewal: the
+    daily cap, a category maximum or the window may leave part or all of it out."""
+    outcomes = entry_outcomes(holder_ledger(entry.holder_id)).get(entry.pk, [])
+    if not outcomes:
         messages.warning(
             request,
-            f"{verb} “{entry.title}”. It does not count toward any current renewal: its date is "
-            "outside every renewal window, or no issuer you hold recognises its category.",
+            f"{verb} “{entry.title}”. It counts toward no renewal: none of your credentials "
+            "renews with units.",
         )
+        return
+    first, *others = [_outcome_sentence(o.count, o.label) for o in outcomes]
+    text = " ".join(
+        [f"{verb} “{entry.title}”: {first}."] + [f"{s[0].upper()}{s[1:]}." for s in others]
+    )
+    if any(outcome.count.counted > 0 for outcome in outcomes):
+        messages.success(request, text)
+    else:
+        messages.warning(request, text)
 
 
 def _entry_values(form: EntryForm) -> dict:
@@ -100,6 +138,7 @@ def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryF
         categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
         allocation_issuers=allocation_issuers(holder_id),
         entry=entry,
+        hours_notes=daily_cap_notes(holder_id),
     )
 
 

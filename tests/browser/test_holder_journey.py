@@ -63,7 +63,7 @@ def test_invited_holder_renews_and_the_public_page_follows(
         ]
     ):
         log_activity(page, today() - datetime.timedelta(days=30 + offset), title, hours)
-        expect(page.get_by_text("It counts toward: CSPO")).to_be_visible()
+        expect(page.get_by_text(f"all {hours} hours count toward CSPO")).to_be_visible()
         expect(progress).to_have_attribute("value", percent)
 
     # An invalid entry (dated tomorrow): the date input stops at today, so the browser holds

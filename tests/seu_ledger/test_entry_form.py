@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.messages import constants as message_levels
 from django.contrib.staticfiles import finders
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -513,3 +514,72 @@ def test_the_services_refuse_holders_changes_to_course_hours_but_not_staffs(cour
     course_entry.refresh_from_db()
     assert course_entry.hours == Decimal(7)
     assert course_entry.is_voided
+
+
+# --- 9. What counts, said after saving --------------------------------------------------------
+
+
+def messages_of(response) -> list[tuple[int, str]]:
+    return [(m.level, str(m)) for m in response.context["messages"]]
+
+
+def test_the_saved_message_says_what_counts_under_the_daily_cap(signed_in):
+    response = signed_in.post(reverse("ledger:entry_create"), entry_data(hours="10"), follow=True)
+    assert messages_of(response) == [
+        (
+            message_levels.SUCCESS,
+            "Logged “Sprint review workshop”: 8 of 10 hours count toward CSPO; 2 do not "
+            "(over the daily cap of 8 SEU a day).",
+        )
+    ]
+    second = signed_in.post(
+        reverse("ledger:entry_create"), entry_data(hours="4", title="Retro"), follow=True
+    )
+    assert messages_of(second) == [
+        (
+            message_levels.WARNING,
+            "Logged “Retro”: none of its 4 hours count toward CSPO "
+            "(over the daily cap of 8 SEU a day).",
+        )
+    ]
+    third = signed_in.post(
+        reverse("ledger:entry_create"), entry_data(hours="1", title="Chat"), follow=True
+    )
+    assert messages_of(third)[0][1] == (
+        "Logged “Chat”: its 1 hour does not count toward CSPO (over the daily cap of 8 SEU a day)."
+    )
+
+
+def test_the_saved_message_has_one_sentence_per_renewal(client):
+    holder = holder_with("CSPO", "PMP")
+    client.force_login(holder)
+    response = client.post(reverse("ledger:entry_create"), entry_data(hours="9"), follow=True)
+    [(level, text)] = messages_of(response)
+    assert level == message_levels.SUCCESS
+    assert text == (
+        "Logged “Sprint review workshop”: all 9 hours count toward PMP. 8 of 9 hours count "
+        "toward CSPO; 1 does not (over the daily cap of 8 SEU a day)."
+    )
+
+
+def test_the_saved_message_after_an_edit_says_what_counts_now(signed_in, pat):
+    entry = entry_log(
+        holder=pat,
+        activity_date=datetime.date(2025, 6, 1),
+        category=category("scrum-alliance:learning"),
+        title="Talk",
+        hours=Decimal(1),
+    )
+    response = signed_in.post(
+        reverse("ledger:entry_edit", args=[entry.pk]), entry_data(title="Talk"), follow=True
+    )
+    assert messages_of(response) == [
+        (message_levels.SUCCESS, "Saved “Talk”: all 6 hours count toward CSPO.")
+    ]
+
+
+def test_the_form_says_the_daily_cap_before_saving(signed_in, client):
+    html = signed_in.get(reverse("ledger:entry_create")).content.decode()
+    assert "Scrum Alliance counts at most 8 SEU a day." in html
+    client.force_login(holder_with("PMP"))
+    assert "a day." not in client.get(reverse("ledger:entry_create")).content.decode()
