@@ -202,7 +202,7 @@ class EntryAdmin(ActionPermissionMixin, AuditedAdmin):
             name: form.cleaned_data[name] for name in form.cleaned_data if name in ENTRY_FIELDS
         }
         if change:
-            entry_edit(entry=obj, **values)
+            entry_edit(entry=obj, corrected_by_staff=True, **values)
         else:
             obj.pk = entry_log(holder=form.cleaned_data["holder"], **values).pk
 
@@ -214,7 +214,9 @@ class EntryAdmin(ActionPermissionMixin, AuditedAdmin):
             queryset,
             form_class=VoidEntryForm,
             title="Void entries",
-            apply=lambda entry, data: entry_void(entry=entry, reason=data["reason"]),
+            apply=lambda entry, data: entry_void(
+                entry=entry, reason=data["reason"], corrected_by_staff=True
+            ),
             noun="entries",
         )
 

@@ -1,19 +1,25 @@
 """Holder forms for the ledger. Validation that is a rule lives in the services; the views turn
 a service's ValidationError into errors next to the fields."""
 
+import datetime
+import os
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Fieldset, Layout, Submit
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import ModelChoiceIterator
+from django.urls import reverse
 from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
+from credentials.selectors import today
 from cspo_tracker import formats
 
-from .models import Category
+from . import services
+from .models import MAX_ENTRY_HOURS, Category
 
 
 class CategoryChoiceField(forms.ModelChoiceField):
@@ -21,56 +27,123 @@ class CategoryChoiceField(forms.ModelChoiceField):
         return f"{category.issuer.name}: {category.name}"
 
 
+class IssuerGroupedChoiceIterator(ModelChoiceIterator):
+    """Categories in one <optgroup> per issuer (the queryset comes ordered by issuer)."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        groups: dict[str, list] = {}
+        for category in self.queryset:
+            groups.setdefault(category.issuer.name, []).append(self.choice(category))
+        yield from groups.items()
+
+
+class IssuerGroupedCategoryField(forms.ModelChoiceField):
+    iterator = IssuerGroupedChoiceIterator
+
+    def label_from_instance(self, category):
+        return category.name
+
+
+EVIDENCE_KEPT_NOTE = (
+    '{% if form.kept_evidence %}<p class="small mb-3" id="evidence-kept">Evidence kept: '
+    "<strong>{{ form.kept_evidence.name }}</strong> (choose another file to replace it)."
+    "</p>{% endif %}"
+)
+CURRENT_EVIDENCE_NOTE = (
+    '<p class="small mb-1" id="evidence-current">Current evidence: '
+    '<a href="{{ form.current_evidence_url }}">{{ form.entry.evidence_filename }}</a>. '
+    "Choose a file below to replace it.</p>"
+)
+
+
 class EntryForm(CrispySubmitMixin, forms.Form):
     """An activity, and for issuers whose categories nest (PMI's Talent Triangle) how its hours
     split across their categories: one optional hours field per category, blank for all of
-    them to count the activity under the category it maps to."""
+    them to count the activity under the category it maps to.
+
+    The service's rules on the date, the hours, the split and the evidence are checked here
+    with the form's own, so a holder sees every problem at once; the service checks them again
+    when it writes. A valid evidence file chosen on a try that fails is kept (see
+    `keep_evidence`) so it is not lost with the other errors.
+    """
 
     submit_label = "Save activity"
     activity_date = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
     )
-    category = CategoryChoiceField(
-        queryset=Category.objects.select_related("issuer").order_by("issuer__name", "name"),
+    category = IssuerGroupedCategoryField(
+        queryset=Category.objects.none(),
         help_text="Pick the issuer's own category; it also counts for your other issuers where "
         "they recognise it (Scrum Alliance Learning is PMI Education).",
     )
     title = forms.CharField(max_length=200, help_text="What you did, e.g. the course or talk.")
     provider = forms.CharField(max_length=200, required=False, help_text="Who ran it.")
+    # No max_digits: the rule on hours (services.entry_rule_errors) says what is wrong in the
+    # domain's words, not "Ensure that there are no more than 4 digits before the decimal
+    # point".
     hours = forms.DecimalField(
-        max_digits=6,
-        decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+        widget=forms.NumberInput(
+            attrs={"step": "0.25", "min": "0.25", "max": str(MAX_ENTRY_HOURS)}
+        ),
         help_text="One hour is one unit, in steps of 0.25.",
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     evidence = forms.FileField(
         required=False,
         help_text="Optional: a certificate or receipt as PDF, PNG or JPEG, up to 10 MB.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
+        widget=forms.FileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
     )
+    evidence_token = forms.CharField(required=False, widget=forms.HiddenInput)
 
     ALLOCATION_PREFIX = "hours_in_"
 
-    def __init__(self, *args, allocation_issuers=(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        holder_id: int,
+        categories,
+        allocation_issuers=(),
+        entry=None,
+        hours_notes=(),
+        on: datetime.date | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        # Activities are logged under a category with nothing inside it.
-        self.fields["category"].queryset = self.fields["category"].queryset.filter(
-            children__isnull=True
+        self.holder_id = holder_id
+        self.entry = entry
+        self.on = on or today()
+        self.kept_evidence: services.KeptEvidence | None = None
+        self._kept_replaced: services.KeptEvidence | None = None
+        self._kept_file = None
+        self.fields["activity_date"].widget.attrs.update(
+            max=self.on.isoformat(), min=services.entry_earliest_date(self.on).isoformat()
         )
+        self.fields["category"].queryset = categories
+        if hours_notes:
+            self.fields["hours"].help_text += " " + " ".join(hours_notes)
+        evidence_layout = ["evidence", HTML(EVIDENCE_KEPT_NOTE), "evidence_token"]
+        if entry is not None and entry.evidence:
+            self.current_evidence_url = reverse("ledger:entry_evidence", args=[entry.pk])
+            self.fields["remove_evidence"] = forms.BooleanField(
+                required=False,
+                label="Remove the evidence file",
+                help_text="The activity stays; only its evidence file is taken off.",
+            )
+            evidence_layout = [HTML(CURRENT_EVIDENCE_NOTE), *evidence_layout, "remove_evidence"]
         self.allocation_fields: dict[str, Category] = {}
         fieldsets = []
-        for issuer, categories in allocation_issuers:
+        for issuer, categories_of_issuer in allocation_issuers:
             names = []
-            for category in categories:
+            for category in categories_of_issuer:
                 name = f"{self.ALLOCATION_PREFIX}{category.pk}"
                 self.fields[name] = forms.DecimalField(
                     label=category.name,
                     required=False,
-                    min_value=Decimal("0.25"),
-                    max_digits=6,
-                    decimal_places=2,
-                    widget=forms.NumberInput(attrs={"step": "0.25", "min": "0.25"}),
+                    widget=forms.NumberInput(
+                        attrs={"step": "0.25", "min": "0.25", "max": str(MAX_ENTRY_HOURS)}
+                    ),
                 )
                 self.allocation_fields[name] = category
                 names.append(name)
@@ -89,9 +162,53 @@ class EntryForm(CrispySubmitMixin, forms.Form):
                     *names,
                 )
             )
-        if fieldsets:
-            plain = [name for name in self.fields if name not in self.allocation_fields]
-            self.helper.layout = Layout(*plain, *fieldsets)
+        evidence_names = {"evidence", "evidence_token", "remove_evidence"}
+        plain = [
+            name
+            for name in self.fields
+            if name not in self.allocation_fields and name not in evidence_names
+        ]
+        self.helper.layout = Layout(*plain, *evidence_layout, *fieldsets)
+
+    def clean_evidence(self):
+        upload = self.cleaned_data.get("evidence")
+        if upload:
+            name = os.path.basename(upload.name or "")[:100] or "evidence"
+            try:
+                services.evidence_check(upload)  # gives the upload a random name
+            except ValidationError as error:
+                raise ValidationError(error.message_dict.get("evidence", error.messages)) from None
+            upload.holder_name = name
+        return upload
+
+    def clean(self):
+        data = super().clean()
+        rule_errors = services.entry_rule_errors(
+            activity_date=data.get("activity_date"), hours=data.get("hours"), on=self.on
+        )
+        for field, messages in rule_errors.items():
+            self.add_error(field, messages)
+        hours_ok = "hours" not in self.errors
+        try:
+            services.allocations_check(self.allocations(), data.get("hours") if hours_ok else None)
+        except ValidationError as error:
+            self.add_service_error(error)
+        self._clean_kept_evidence(data)
+        return data
+
+    def _clean_kept_evidence(self, data) -> None:
+        """The file kept from an earlier try, unless a new one replaces it. A token that is
+        not this holder's, damaged or too old is not used, and the holder is told."""
+        token = data.get("evidence_token")
+        if not token:
+            return
+        kept = services.evidence_kept(holder_id=self.holder_id, token=token)
+        if data.get("evidence"):
+            self._kept_replaced = kept
+        elif kept is None:
+            self.add_error("evidence", services.EVIDENCE_KEPT_LOST)
+        else:
+            self.kept_evidence = kept
 
     def allocation_issuer_ids(self) -> list[int]:
         """The issuers whose split the form asks for."""
@@ -104,6 +221,46 @@ class EntryForm(CrispySubmitMixin, forms.Form):
             for name, category in self.allocation_fields.items()
             if self.cleaned_data.get(name)
         ]
+
+    def evidence_change(self) -> dict:
+        """What saving does to the evidence: {"evidence": a file} for a new or kept file,
+        {"evidence": ""} to remove it, {} to leave it as it is."""
+        if self.cleaned_data.get("evidence"):
+            return {"evidence": self.cleaned_data["evidence"]}
+        if self.kept_evidence is not None:
+            self._kept_file = services.evidence_kept_file(self.kept_evidence)
+            return {"evidence": self._kept_file}
+        if self.cleaned_data.get("remove_evidence"):
+            return {"evidence": ""}
+        return {}
+
+    def keep_evidence(self) -> None:
+        """The form is shown again with errors: store a valid file chosen on this try so the
+        next try can use it (browsers cannot refill a file input), and carry its token in the
+        hidden field. A file kept from an earlier try and not replaced stays kept."""
+        if self._kept_file is not None:
+            self._kept_file.close()
+            self._kept_file = None
+        upload = getattr(self, "cleaned_data", {}).get("evidence")
+        if upload:
+            self.kept_evidence = services.evidence_keep(
+                holder_id=self.holder_id, upload=upload, name=upload.holder_name
+            )
+            self._discard(self._kept_replaced)
+        self.data = self.data.copy()
+        self.data["evidence_token"] = self.kept_evidence.token if self.kept_evidence else ""
+
+    def evidence_saved(self) -> None:
+        """The activity is saved with its evidence copied in: the kept files are done with."""
+        if self._kept_file is not None:
+            self._kept_file.close()
+        self._discard(self.kept_evidence)
+        self._discard(self._kept_replaced)
+
+    @staticmethod
+    def _discard(kept) -> None:
+        if kept is not None:
+            services.evidence_kept_discard(kept)
 
     def add_service_error(self, error: ValidationError) -> None:
         """A service's refusal next to its field, or above the form for what has no field."""

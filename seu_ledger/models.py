@@ -295,6 +295,20 @@ class Entry(models.Model):
     def is_voided(self) -> bool:
         return self.voided_at is not None
 
+    @property
+    def is_course_record(self) -> bool:
+        """Course hours recorded from a trainer's roster: staff correct them, not the holder
+        (pages offer no Edit or Void for them)."""
+        return self.source_course_id is not None
+
+    @property
+    def evidence_filename(self) -> str:
+        """The name the evidence file is shown and downloaded under (the stored name is
+        random, and the holder's own file name is not kept)."""
+        if not self.evidence:
+            return ""
+        return f"evidence-{self.pk}.{self.evidence.name.rsplit('.', 1)[-1]}"
+
 
 class Allocation(models.Model):
     """Hours of an entry placed in one category of one issuer: how the activity counts for

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Term
@@ -984,16 +984,6 @@ def entry_outcomes(
     return outcomes
 
 
-def entry_counts_toward(entry: Entry, on: datetime.date | None = None) -> list[str]:
-    """Labels of the holder's renewals (credentials or groups) that this entry counts toward."""
-    ledger = holder_ledger(entry.holder_id)
-    return [
-        outcome.label
-        for outcome in entry_outcomes(ledger, on).get(entry.pk, [])
-        if outcome.count.counted > 0
-    ]
-
-
 def default_category(holder_id: int) -> Category | None:
     """The category a holder most likely logs under: learning at the issuer of their first
     credential (Scrum Alliance Learning, PMI Ways of Working...)."""
@@ -1006,6 +996,46 @@ def default_category(holder_id: int) -> Category | None:
     if issuer_ids:
         categories = categories.filter(issuer_id=issuer_ids[0])
     return categories.order_by("issuer__name").first()
+
+
+def entry_categories(holder_id: int, *, current_id: int | None = None) -> QuerySet[Category]:
+    """The categories an activity can be logged under (those with nothing inside them), of
+    the issuers of the holder's credentials, or of every issuer when none of theirs has
+    categories; ordered by issuer, with `current_id` (an entry's category today) always in.
+    One query."""
+    leaves = Category.objects.filter(children__isnull=True)
+    theirs = leaves.filter(issuer__programs__credentials__holder_id=holder_id)
+    wanted = Q(issuer_id__in=theirs.values("issuer_id")) | ~Exists(theirs)
+    if current_id is not None:
+        wanted |= Q(pk=current_id)
+    return leaves.filter(wanted).select_related("issuer").order_by("issuer__name", "name")
+
+
+def daily_cap_notes(holder_id: int, on: datetime.date | None = None) -> list[str]:
+    """For each issuer of the holder's credentials whose rules in force cap the units of a day,
+    a sentence such as "Scrum Alliance counts at most 8 SEU a day.": the activity form says it
+    before saving, not only after."""
+    on = on or today()
+    latest: dict[int, RuleVersion] = {}
+    for version in (
+        RuleVersion.objects.filter(
+            program__credentials__holder_id=holder_id, effective_from__lte=on
+        )
+        .select_related("program__issuer")
+        .order_by("program_id", "effective_from")
+    ):
+        latest[version.program_id] = version
+    caps: dict[str, tuple[Decimal, str]] = {}
+    for version in latest.values():
+        if version.daily_unit_cap is None:
+            continue
+        issuer, unit = version.program.issuer.name, version.program.unit_name
+        if issuer not in caps or version.daily_unit_cap < caps[issuer][0]:
+            caps[issuer] = (version.daily_unit_cap, unit)
+    return [
+        f"{issuer} counts at most {fmt_units(cap)} {unit} a day."
+        for issuer, (cap, unit) in sorted(caps.items())
+    ]
 
 
 def rules_in_words(version: RuleVersion) -> list[str]:

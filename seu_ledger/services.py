@@ -5,9 +5,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from credentials.dates import add_months, add_years
 from credentials.impact import Impact
@@ -20,13 +23,20 @@ from .notices import fee_settled_notify, renewal_done_notify
 from .selectors import fee_lookup, pick_fee, renewal_requirements, renewal_states
 
 QUARTER = Decimal("0.25")
-ENTRY_IN_FUTURE = "An activity cannot be dated in the future."
-ENTRY_TOO_OLD = "An activity more than 10 years old cannot count toward any renewal."
-ENTRY_NOT_QUARTERS = "Hours are counted in steps of 0.25 (a quarter of an hour)."
+ENTRY_IN_FUTURE = "Date: {date} is in the future. Log an activity once it has taken place."
+ENTRY_TOO_OLD = (
+    "Date: {date} is more than 10 years ago; an activity that old cannot count toward any renewal."
+)
+ENTRY_NOT_QUARTERS = (
+    "Hours: counted in steps of 0.25 (a quarter of an hour), such as 1.25 or 1.5; {hours} is not."
+)
 ENTRY_NOT_POSITIVE = "Hours must be more than zero."
-ENTRY_TOO_LONG = "One activity counts at most {max} hours; log longer ones as several."
+ENTRY_TOO_LONG = "Hours: at most {max} in one activity; log a longer one as several."
 ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
 ENTRY_ALREADY_VOIDED = "This entry is already voided."
+ENTRY_FROM_COURSE = (
+    "Course hours from {course} were recorded by your trainer's roster; ask staff to correct them."
+)
 VOID_REASON_REQUIRED = "Say why the entry is voided."
 FEE_ALREADY_PAID = "This fee is recorded as paid; it is not waived."
 FEE_ALREADY_USED = "This fee paid for a renewal already; it cannot be waived now."
@@ -83,20 +93,42 @@ def entry_lock_reason(entry: Entry) -> str | None:
     return None
 
 
-def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
+def entry_earliest_date(on: datetime.date) -> datetime.date:
+    """The earliest date an activity logged on `on` may have (10 years back)."""
+    return add_years(on, -10)
+
+
+def entry_rule_errors(
+    *,
+    activity_date: datetime.date | None = None,
+    hours: Decimal | None = None,
+    on: datetime.date | None = None,
+) -> dict[str, list[str]]:
+    """The rules on an activity's date and hours, by field, for whichever of them is given:
+    the form checks them together with its own fields so every error shows at once."""
+    on = on or today()
     errors = {}
-    if entry.activity_date and entry.activity_date > on:
-        errors["activity_date"] = [ENTRY_IN_FUTURE]
-    elif entry.activity_date and entry.activity_date < add_years(on, -10):
-        errors["activity_date"] = [ENTRY_TOO_OLD]
-    if entry.hours is not None:
-        hours = Decimal(entry.hours)
+    if activity_date and activity_date > on:
+        errors["activity_date"] = [ENTRY_IN_FUTURE.format(date=_long_date(activity_date))]
+    elif activity_date and activity_date < entry_earliest_date(on):
+        errors["activity_date"] = [ENTRY_TOO_OLD.format(date=_long_date(activity_date))]
+    if hours is not None:
+        hours = Decimal(hours)
         if hours <= 0:
             errors["hours"] = [ENTRY_NOT_POSITIVE]
         elif hours > MAX_ENTRY_HOURS:
             errors["hours"] = [ENTRY_TOO_LONG.format(max=MAX_ENTRY_HOURS)]
         elif hours % QUARTER != 0:
-            errors["hours"] = [ENTRY_NOT_QUARTERS]
+            errors["hours"] = [ENTRY_NOT_QUARTERS.format(hours=f"{hours.normalize():f}")]
+    return errors
+
+
+def _long_date(day: datetime.date) -> str:
+    return date_format(day, "j F Y")
+
+
+def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
+    errors = entry_rule_errors(activity_date=entry.activity_date, hours=entry.hours, on=on)
     try:
         # The check constraints are mirrored above with messages that name the field; the
         # database still enforces them.
@@ -124,13 +156,96 @@ def evidence_check(upload) -> None:
     upload.name = f"{uuid.uuid4().hex}.{extension}"
 
 
+EVIDENCE_KEPT_DIR = "evidence-pending"
+EVIDENCE_KEPT_MAX_AGE = datetime.timedelta(days=1)
+EVIDENCE_KEPT_SALT = "seu_ledger.evidence-kept"
+EVIDENCE_KEPT_LOST = (
+    "Evidence: the file kept from your last try cannot be used (it is too old, or the page was "
+    "changed); choose the file again."
+)
+
+
+@dataclass(frozen=True)
+class KeptEvidence:
+    """An evidence file stored while its form had other errors, for the holder's next try."""
+
+    path: str
+    name: str  # the holder's own file name, shown on the form, never used as a path
+    token: str
+
+
+def _evidence_storage():
+    return Entry._meta.get_field("evidence").storage
+
+
+def evidence_keep(*, holder_id: int, upload, name: str) -> KeptEvidence:
+    """Store a checked evidence upload under a temporary name in the holder's folder and
+    return it with a signed token naming the holder, for the form's hidden field. Browsers
+    cannot refill a file input, so without this a file chosen on a try with errors is lost.
+    Files left behind are removed by `evidence_kept_sweep`."""
+    extension = upload.name.rsplit(".", 1)[-1]
+    path = _evidence_storage().save(
+        f"{EVIDENCE_KEPT_DIR}/{holder_id}/{uuid.uuid4().hex}.{extension}", upload
+    )
+    token = signing.dumps({"h": holder_id, "p": path, "n": name}, salt=EVIDENCE_KEPT_SALT)
+    return KeptEvidence(path=path, name=name, token=token)
+
+
+def evidence_kept(*, holder_id: int, token: str) -> KeptEvidence | None:
+    """The file a token names, if the token is this holder's, intact, not older than
+    EVIDENCE_KEPT_MAX_AGE and the file is still there; None otherwise."""
+    try:
+        data = signing.loads(
+            token, salt=EVIDENCE_KEPT_SALT, max_age=EVIDENCE_KEPT_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature:  # expired tokens included
+        return None
+    if not isinstance(data, dict) or data.get("h") != holder_id:
+        return None
+    path = str(data.get("p", ""))
+    if not path.startswith(f"{EVIDENCE_KEPT_DIR}/{holder_id}/") or ".." in path:
+        return None
+    if not _evidence_storage().exists(path):
+        return None
+    return KeptEvidence(path=path, name=str(data.get("n", "")), token=token)
+
+
+def evidence_kept_file(kept: KeptEvidence) -> File:
+    """The kept file, to pass as `evidence` to entry_log or entry_edit."""
+    return File(_evidence_storage().open(kept.path, "rb"), name=kept.path.rsplit("/", 1)[-1])
+
+
+def evidence_kept_discard(kept: KeptEvidence) -> None:
+    _evidence_storage().delete(kept.path)
+
+
+def evidence_kept_sweep(*, older_than: datetime.timedelta = EVIDENCE_KEPT_MAX_AGE) -> int:
+    """Delete kept evidence files older than their tokens live (forms abandoned with errors).
+    Returns how many were deleted."""
+    storage = _evidence_storage()
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    try:
+        folders, _ = storage.listdir(EVIDENCE_KEPT_DIR)
+    except FileNotFoundError:
+        return 0
+    for folder in folders:
+        for name in storage.listdir(f"{EVIDENCE_KEPT_DIR}/{folder}")[1]:
+            path = f"{EVIDENCE_KEPT_DIR}/{folder}/{name}"
+            if storage.get_modified_time(path) < cutoff:
+                storage.delete(path)
+                deleted += 1
+    return deleted
+
+
 def allocations_check(
-    allocations: list[tuple[Category, Decimal]], hours: Decimal
+    allocations: list[tuple[Category, Decimal]], hours: Decimal | None
 ) -> dict[int, list[tuple[Category, Decimal]]]:
     """Check how an activity's hours are placed in categories: each amount positive and in
     quarters, each category once, and for every issuer the amounts add up to the activity's
-    hours. Returns them by issuer id. Raises ValidationError on the "allocations" field naming
-    the category or issuer."""
+    hours (not checked while `hours` is None: the hours themselves are wrong). Returns them by
+    issuer id. Raises ValidationError on the "allocations" field naming the category or
+    issuer."""
     by_issuer: dict[int, list[tuple[Category, Decimal]]] = {}
     seen = set()
     for category, units in allocations:
@@ -145,7 +260,7 @@ def allocations_check(
         by_issuer.setdefault(category.issuer_id, []).append((category, units))
     for placed in by_issuer.values():
         allocated = sum((units for _, units in placed), Decimal(0))
-        if allocated != Decimal(hours):
+        if hours is not None and allocated != Decimal(hours):
             raise ValidationError(
                 {
                     "allocations": [
@@ -192,6 +307,18 @@ def _allocations_follow_hours(entry: Entry) -> None:
             )
         placed[0].hours = entry.hours
         placed[0].save(update_fields=["hours"])
+
+
+def course_record_refusal(entry: Entry) -> str:
+    """Why the holder cannot edit or void an entry of course hours, naming the course."""
+    course = entry.source_course
+    name = (course.title or f"{course.program.code} course {course.code}") if course else ""
+    return ENTRY_FROM_COURSE.format(course=name or "your course")
+
+
+def _refuse_course_record(entry: Entry, corrected_by_staff: bool) -> None:
+    if entry.is_course_record and not corrected_by_staff:
+        raise ValidationError(course_record_refusal(entry))
 
 
 def _refuse_if_consumed(entry: Entry) -> None:
@@ -253,17 +380,21 @@ def entry_edit(
     entry: Entry,
     allocations: list[tuple[Category, Decimal]] | None = None,
     allocation_issuer_ids: list[int] | None = None,
+    corrected_by_staff: bool = False,
     **changes,
 ) -> Entry:
     """Change a live entry's fields, and with `allocations` how its hours count for the
     issuers named (those in `allocation_issuer_ids` given none go back to the default); a
-    voided entry, or one a renewal used, cannot change. Raises ValidationError by field."""
+    voided entry, or one a renewal used, cannot change, and course hours from a roster change
+    only as a staff correction. `evidence=""` removes the evidence file. Raises
+    ValidationError by field."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise TypeError(f"entry_edit() got unknown fields: {', '.join(sorted(unknown))}")
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_course_record(entry, corrected_by_staff)
     _refuse_if_consumed(entry)
     if changes.get("evidence"):
         evidence_check(changes["evidence"])
@@ -278,13 +409,15 @@ def entry_edit(
 
 
 @transaction.atomic
-def entry_void(*, entry: Entry, reason: str) -> Entry:
-    """Void an entry with a reason: it stays in the history and stops counting."""
+def entry_void(*, entry: Entry, reason: str, corrected_by_staff: bool = False) -> Entry:
+    """Void an entry with a reason: it stays in the history and stops counting. Course hours
+    from a roster are voided only as a staff correction."""
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
     if not (reason or "").strip():
         raise ValidationError({"void_reason": [VOID_REASON_REQUIRED]})
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
+    _refuse_course_record(entry, corrected_by_staff)
     _refuse_if_consumed(entry)
     entry.voided_at = timezone.now()
     entry.void_reason = reason.strip()

@@ -4,7 +4,9 @@ Thin: every rule lives in services and selectors. Every object is looked up thro
 signed-in holder, so someone else's id answers 404.
 """
 
+import datetime
 import mimetypes
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -30,13 +32,15 @@ from .reminders.services import reminders_resubscribe
 from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
 from .selectors import (
     allocation_issuers,
+    daily_cap_notes,
     dashboard_cards,
     default_category,
     entries_counting_toward,
     entries_of,
     entry_allocation_initial,
-    entry_counts_toward,
+    entry_categories,
     entry_outcomes,
+    fmt_units,
     holder_ledger,
     outcome_lines,
     renewal_plan,
@@ -55,7 +59,9 @@ def _own_credential(request, pk) -> Credential:
 
 def _own_entry(request, pk) -> Entry:
     return get_object_or_404(
-        Entry.objects.select_related("category__issuer"), pk=pk, holder=request.user
+        Entry.objects.select_related("category__issuer", "source_course__program"),
+        pk=pk,
+        holder=request.user,
     )
 
 
@@ -73,78 +79,152 @@ def dashboard(request):
     return cached_page(request, "dashboard", on, render_page)
 
 
-def _entry_saved_message(request, entry: Entry, verb: str) -> None:
-    toward = entry_counts_toward(entry)
-    if toward:
-        messages.success(request, f"{verb} “{entry.title}”. It counts toward: {', '.join(toward)}.")
+def _outcome_sentence(count, label: str) -> str:
+    """How one entry counts toward one renewal, in words: "8 of 10 hours count toward CSPO;
+    2 do not (over the daily cap of 8 SEU a day)"."""
+    hours, counted = count.hours, count.counted
+    if counted == hours:
+        if hours == 1:
+            return f"its 1 hour counts toward {label}"
+        return f"all {fmt_units(hours)} hours count toward {label}"
+    reasons: dict[str, Decimal] = {}
+    for item in count.not_counted:
+        reasons[item.text] = reasons.get(item.text, Decimal(0)) + item.units
+    if len(reasons) == 1:
+        why = next(iter(reasons))
     else:
+        why = "; ".join(f"{fmt_units(units)} {text}" for text, units in reasons.items())
+    if counted == 0:
+        if hours == 1:
+            return f"its 1 hour does not count toward {label} ({why})"
+        return f"none of its {fmt_units(hours)} hours count toward {label} ({why})"
+    rest = hours - counted
+    return (
+        f"{fmt_units(counted)} of {fmt_units(hours)} hours count toward {label}; "
+        f"{fmt_units(rest)} {'does' if rest == 1 else 'do'} not ({why})"
+    )
+
+
+def _entry_saved_message(request, entry: Entry, verb: str) -> None:
+    """Say what the saved activity actually counts toward, one sentence per renewal: the
+    daily cap, a category maximum or the window may leave part or all of it out."""
+    outcomes = entry_outcomes(holder_ledger(entry.holder_id)).get(entry.pk, [])
+    if not outcomes:
         messages.warning(
             request,
-            f"{verb} “{entry.title}”. It does not count toward any current renewal: its date is "
-            "outside every renewal window, or no issuer you hold recognises its category.",
+            f"{verb} “{entry.title}”. It counts toward no renewal: none of your credentials "
+            "renews with units.",
         )
+        return
+    first, *others = [_outcome_sentence(o.count, o.label) for o in outcomes]
+    text = " ".join(
+        [f"{verb} “{entry.title}”: {first}."] + [f"{s[0].upper()}{s[1:]}." for s in others]
+    )
+    if any(outcome.count.counted > 0 for outcome in outcomes):
+        messages.success(request, text)
+    else:
+        messages.warning(request, text)
 
 
 def _entry_values(form: EntryForm) -> dict:
-    values = {name: form.cleaned_data[name] for name in services.ENTRY_FIELDS}
-    return {**values, "allocations": form.allocations()}
+    values = {name: form.cleaned_data[name] for name in services.ENTRY_FIELDS if name != "evidence"}
+    return {**values, **form.evidence_change(), "allocations": form.allocations()}
+
+
+def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryForm:
+    holder_id = request.user.pk
+    return EntryForm(
+        request.POST or None,
+        request.FILES or None,
+        initial=initial,
+        holder_id=holder_id,
+        categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
+        allocation_issuers=allocation_issuers(holder_id),
+        entry=entry,
+        hours_notes=daily_cap_notes(holder_id),
+    )
+
+
+def _entry_form_page(
+    request, form: EntryForm, heading: str, entry: Entry | None = None, dated_by=None
+):
+    if form.is_bound:
+        form.keep_evidence()
+    return render(
+        request,
+        "seu_ledger/entry_form.html",
+        {"form": form, "heading": heading, "entry": entry, "dated_by": dated_by},
+    )
+
+
+def _course_record_page(request, entry: Entry):
+    """Course hours come from the trainer's roster: a holder cannot change them here."""
+    return render(
+        request,
+        "seu_ledger/entry_locked.html",
+        {"entry": entry, "reason": services.course_record_refusal(entry)},
+        status=403,
+    )
 
 
 @holder_required
 def entry_create(request):
-    """Log an activity; errors appear next to their fields."""
-    initial = {"activity_date": today(), "category": default_category(request.user.pk)}
-    form = EntryForm(
-        request.POST or None,
-        request.FILES or None,
-        initial=initial,
-        allocation_issuers=allocation_issuers(request.user.pk),
-    )
+    """Log an activity; every error appears at once, listed above the form and next to its
+    field."""
+    dated_by = _dated_by(request)
+    initial = {
+        "activity_date": dated_by or today(),
+        "category": default_category(request.user.pk),
+    }
+    form = _entry_form(request, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.entry_log(holder=request.user, **_entry_values(form))
         except ValidationError as error:
             form.add_service_error(error)
         else:
+            form.evidence_saved()
             _entry_saved_message(request, entry, "Logged")
             return redirect("ledger:dashboard")
-    return render(
-        request, "seu_ledger/entry_form.html", {"form": form, "heading": "Log an activity"}
-    )
+    return _entry_form_page(request, form, "Log an activity", dated_by=dated_by)
+
+
+def _dated_by(request):
+    """The `dated_by` day a grace card links with (only activities dated on or before it count
+    toward the renewal), or None when absent, malformed or not in the past."""
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("dated_by", ""))
+    except ValueError:
+        return None
+    return day if day < today() else None
 
 
 @holder_required
 def entry_edit(request, pk):
     entry = _own_entry(request, pk)
+    if entry.is_course_record:
+        return _course_record_page(request, entry)
     initial = {name: getattr(entry, name) for name in services.ENTRY_FIELDS if name != "evidence"}
     initial.update(entry_allocation_initial(entry))
-    form = EntryForm(
-        request.POST or None,
-        request.FILES or None,
-        initial=initial,
-        allocation_issuers=allocation_issuers(request.user.pk),
-    )
+    form = _entry_form(request, initial=initial, entry=entry)
     if request.method == "POST" and form.is_valid():
         changes = {**_entry_values(form), "allocation_issuer_ids": form.allocation_issuer_ids()}
-        if not changes.get("evidence"):
-            changes.pop("evidence", None)
         try:
             entry = services.entry_edit(entry=entry, **changes)
         except ValidationError as error:
             form.add_service_error(error)
         else:
+            form.evidence_saved()
             _entry_saved_message(request, entry, "Saved")
             return redirect("ledger:history")
-    return render(
-        request,
-        "seu_ledger/entry_form.html",
-        {"form": form, "heading": "Edit activity", "entry": entry},
-    )
+    return _entry_form_page(request, form, "Edit activity", entry)
 
 
 @holder_required
 def entry_void(request, pk):
     entry = _own_entry(request, pk)
+    if entry.is_course_record:
+        return _course_record_page(request, entry)
     form = VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -170,9 +250,7 @@ def entry_evidence(request, pk):
         raise Http404("This entry has no evidence file.")
     content_type = mimetypes.guess_type(entry.evidence.name)[0] or "application/octet-stream"
     response = FileResponse(entry.evidence.open("rb"), content_type=content_type)
-    response["Content-Disposition"] = (
-        f'inline; filename="evidence-{entry.pk}{entry.evidence.name[-4:]}"'
-    )
+    response["Content-Disposition"] = f'inline; filename="{entry.evidence_filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
 

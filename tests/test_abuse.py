@@ -98,15 +98,28 @@ def test_markup_is_text_in_the_csv_the_pdf_and_the_email(client, hostile, settin
     [
         ({"title": "x" * 10_000}, "title", "at most 200 characters"),
         ({"provider": "p" * 5_000}, "provider", "at most 200 characters"),
-        ({"activity_date": "9999-12-31"}, "activity_date", ENTRY_IN_FUTURE),
-        ({"activity_date": "1900-01-01"}, "activity_date", ENTRY_TOO_OLD),
-        ({"activity_date": "0001-01-01"}, "activity_date", ENTRY_TOO_OLD),
+        (
+            {"activity_date": "9999-12-31"},
+            "activity_date",
+            ENTRY_IN_FUTURE.format(date="31 December 9999"),
+        ),
+        (
+            {"activity_date": "1900-01-01"},
+            "activity_date",
+            ENTRY_TOO_OLD.format(date="1 January 1900"),
+        ),
+        (
+            {"activity_date": "0001-01-01"},
+            "activity_date",
+            ENTRY_TOO_OLD.format(date="1 January 0001"),
+        ),
         ({"activity_date": "2025-02-30"}, "activity_date", "Enter a valid date"),
         ({"hours": "-3"}, "hours", "more than zero"),
-        ({"hours": "1000000000"}, "hours", "digits"),
+        ({"hours": "1000000000"}, "hours", "Hours: at most 1000 in one activity"),
         ({"hours": "NaN"}, "hours", "Enter a number"),
         ({"hours": "Infinity"}, "hours", "Enter a number"),
-        ({"hours": "1e400"}, "hours", "digits"),
+        ({"hours": "1e400"}, "hours", "Hours: at most 1000 in one activity"),
+        ({"hours": "-1e400"}, "hours", "more than zero"),
     ],
 )
 def test_absurd_activity_input_is_refused_naming_the_field(

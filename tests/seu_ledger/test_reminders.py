@@ -310,9 +310,7 @@ def test_after_ten_missed_days_one_run_sends_only_the_most_urgent_point():
     # missed. The next run sends one email, about the most urgent: the grace that has begun.
     run(ends_on + datetime.timedelta(days=1))
     assert len(mail.outbox) == 2
-    assert mail.outbox[1].subject == (
-        "CSP-PO ended on 5 Jan 2027: renew within the grace period"
-    )
+    assert mail.outbox[1].subject == ("CSP-PO ended on 5 Jan 2027: renew within the grace period")
     points = Reminder.objects.order_by("-days_before").values_list("days_before", "kind")
     assert list(points) == [(30, Reminder.Kind.UNITS_SHORT), (0, Reminder.Kind.IN_GRACE)]
 
@@ -323,9 +321,7 @@ def test_a_pmi_credential_after_its_end_is_reminded_as_suspended_with_its_last_d
     issue(holder, "PMI-ACP", ends_on)
     run(ends_on + datetime.timedelta(days=7))
     [message] = mail.outbox
-    assert message.subject == (
-        "PMI-ACP ended on 1 Jun 2027 and is suspended: renew by 31 May 2028"
-    )
+    assert message.subject == ("PMI-ACP ended on 1 Jun 2027 and is suspended: renew by 31 May 2028")
     assert "358 days left in the suspension" in message.body
 
 

@@ -68,12 +68,16 @@ def log_twenty(holder):
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"activity_date": TODAY + datetime.timedelta(days=1)}, "activity_date", ENTRY_IN_FUTURE),
+        (
+            {"activity_date": TODAY + datetime.timedelta(days=1)},
+            "activity_date",
+            ENTRY_IN_FUTURE.format(date="2 December 2025"),
+        ),
         ({"hours": Decimal("0")}, "hours", ENTRY_NOT_POSITIVE),
         ({"hours": Decimal("-2")}, "hours", ENTRY_NOT_POSITIVE),
-        ({"hours": Decimal("1.3")}, "hours", ENTRY_NOT_QUARTERS),
-        ({"hours": Decimal("0.1")}, "hours", ENTRY_NOT_QUARTERS),
-        ({"hours": Decimal("1000.25")}, "hours", "at most 1000 hours"),
+        ({"hours": Decimal("1.3")}, "hours", ENTRY_NOT_QUARTERS.format(hours="1.3")),
+        ({"hours": Decimal("0.1")}, "hours", ENTRY_NOT_QUARTERS.format(hours="0.1")),
+        ({"hours": Decimal("1000.25")}, "hours", "Hours: at most 1000 in one activity"),
         ({"title": ""}, "title", "cannot be blank"),
         ({"title": "x" * 201}, "title", "at most 200 characters"),
     ],
