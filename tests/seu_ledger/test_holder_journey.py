@@ -319,3 +319,18 @@ def test_renewing_before_the_units_are_there_shows_what_is_missing_not_a_button(
     assert "Not ready to renew yet" in page
     assert "20 more SEU needed" in page
     assert "Confirm: renew" not in page
+
+
+def test_the_grace_link_opens_the_form_on_the_last_day_that_counts(client):
+    holder, _ = holder_with("CSP-PO", datetime.date(2024, 5, 14))
+    client.force_login(holder)
+    with at(datetime.date(2026, 6, 3)):
+        page = client.get(reverse("ledger:entry_create") + "?dated_by=2026-05-14")
+        html = page.content.decode()
+        assert "only activities dated on or before 14 May 2026 count" in text_of(page)
+        assert 'value="2026-05-14"' in html
+        # A day not in the past, or not a day, is ignored.
+        for junk in ("2026-06-03", "2026-13-01", "x"):
+            html = client.get(reverse("ledger:entry_create") + f"?dated_by={junk}").content
+            assert b"only activities dated on or before" not in html
+            assert b'value="2026-06-03"' in html

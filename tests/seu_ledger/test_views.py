@@ -135,7 +135,7 @@ def test_an_activity_outside_every_window_says_it_counts_toward_nothing(signed_i
     response = signed_in.post(
         reverse("ledger:entry_create"), entry_data(activity_date="2020-01-01"), follow=True
     )
-    assert "none of its 6 hours count toward CSPO (dated before the window" in (
+    assert "none of its 6 hours count toward CSPO (dated before the renewal window" in (
         response.content.decode()
     )
 
