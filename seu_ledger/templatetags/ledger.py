@@ -2,7 +2,7 @@
 
 from django import template
 
-from credentials.selectors import Status
+from credentials.templatetags.credential_status import status_badge
 
 from ..models import Fee
 from ..reports import fee_label
@@ -10,18 +10,8 @@ from ..selectors import fmt_units, money
 
 register = template.Library()
 
-BADGES = {
-    Status.ACTIVE: "text-bg-success",
-    Status.EXPIRING: "text-bg-warning",
-    Status.IN_GRACE: "text-bg-danger",
-    Status.LAPSED: "text-bg-secondary",
-    Status.NOT_YET_VALID: "text-bg-light",
-}
-
-
-@register.filter
-def status_badge(status) -> str:
-    return BADGES.get(status, "text-bg-light")
+# The ledger's pages load this library; the colours themselves are the credentials app's.
+register.filter("status_badge", status_badge)
 
 
 @register.filter
