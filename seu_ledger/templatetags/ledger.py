@@ -43,3 +43,10 @@ def fee_text(requirements) -> str:
 @register.filter
 def fee_status_label(status: str) -> str:
     return fee_label(status)
+
+
+@register.filter
+def labelled(values, statuses) -> list[tuple[str, object]]:
+    """Pair each value of a row with its status's label, for cells that name their column
+    (the staff tables stack into cards on phones, each cell showing its label)."""
+    return list(zip((status.label for status in statuses), values, strict=True))
