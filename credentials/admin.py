@@ -11,7 +11,7 @@ from django.db.models import Max, Min
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
-from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
+from cspo_tracker.staff import ActionPermissionMixin, LabelledTabularInline, ReadOnlyAdminMixin
 
 from . import accounts
 from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
@@ -41,7 +41,7 @@ from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify
 admin.site.login_form = StaffAuthenticationForm
 
 
-class CredentialInline(admin.TabularInline):
+class CredentialInline(LabelledTabularInline):
     model = Credential
     fk_name = "holder"
     extra = 0
@@ -53,7 +53,7 @@ class CredentialInline(admin.TabularInline):
         return False  # issuing goes through the Credential page, which creates the first term
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
 
@@ -255,7 +255,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("holder",)
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(LabelledTabularInline):
     model = Attendance
     extra = 0
     autocomplete_fields = ("holder",)
@@ -306,7 +306,7 @@ class ExpiringWithinFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TermInline(admin.TabularInline):
+class TermInline(LabelledTabularInline):
     model = Term
     extra = 0
     can_delete = False  # a credential always keeps its terms; correct dates instead
