@@ -30,7 +30,7 @@ def spread_expirations(count=36):
 
 
 def test_a_registrar_reads_the_dashboard_and_filters_the_holders_at_risk(
-    page, reference_data, screenshot_dir
+    page, axe, reference_data, screenshot_dir
 ):
     demo_data_seed()
     spread_expirations()
@@ -54,3 +54,4 @@ def test_a_registrar_reads_the_dashboard_and_filters_the_holders_at_risk(
     expect(rows.first).to_contain_text("CSM")
     for text in rows.all_inner_texts():
         assert "CSPO" not in text or "CSM" in text
+    axe("at-risk list filtered")
