@@ -3,24 +3,23 @@
 // (WCAG 4.1.2). Name it after the field's <label>, then the chosen value.
 "use strict";
 (function () {
-  function nameAutocompletes(root) {
-    root.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
+  function nameAutocompletes() {
+    document.querySelectorAll("select.admin-autocomplete").forEach(function (select) {
       var label = document.querySelector('label[for="' + select.id + '"]');
       var container = select.nextElementSibling;
-      if (!label || !container) return;
+      if (!label || !container || !container.classList.contains("select2")) return;
       label.id = label.id || select.id + "-label";
+      var rendered = container.querySelector(".select2-selection__rendered");
+      var names = rendered && rendered.id ? label.id + " " + rendered.id : label.id;
       container.querySelectorAll('[role="combobox"], [role="textbox"]').forEach(function (box) {
-        var rendered = container.querySelector(".select2-selection__rendered");
-        var ids = [label.id];
-        if (rendered && rendered.id) ids.push(rendered.id);
-        box.setAttribute("aria-labelledby", ids.join(" "));
+        if (box.getAttribute("aria-labelledby") !== names) box.setAttribute("aria-labelledby", names);
       });
     });
   }
-  // Select2 starts on jQuery's ready; by "load" every box on the page exists.
-  window.addEventListener("load", function () { nameAutocompletes(document); });
-  // An inline row added later gets its boxes once Django's own handler has drawn them.
-  document.addEventListener("formset:added", function (event) {
-    window.setTimeout(function () { nameAutocompletes(event.target); }, 0);
+  // Select2 draws its boxes when jQuery is ready, and again for each inline row added; an
+  // observer names them as soon as they are in the page, whatever ran first.
+  new MutationObserver(nameAutocompletes).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
   });
 })();
