@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
-from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
+from cspo_tracker.staff import ActionPermissionMixin, LabelledTabularInline, ReadOnlyAdminMixin
 
 from . import accounts
 from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
@@ -43,7 +43,7 @@ from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify, imp
 admin.site.login_form = StaffAuthenticationForm
 
 
-class CredentialInline(admin.TabularInline):
+class CredentialInline(LabelledTabularInline):
     model = Credential
     fk_name = "holder"
     extra = 0
@@ -55,7 +55,7 @@ class CredentialInline(admin.TabularInline):
         return False  # issuing goes through the Credential page, which creates the first term
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
 
@@ -257,7 +257,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("holder",)
 
 
-class AttendanceInline(admin.TabularInline):
+class AttendanceInline(LabelledTabularInline):
     model = Attendance
     extra = 0
     autocomplete_fields = ("holder",)
@@ -308,7 +308,7 @@ class ExpiringWithinFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TermInline(admin.TabularInline):
+class TermInline(LabelledTabularInline):
     model = Term
     extra = 0
     can_delete = False  # a credential always keeps its terms; correct dates instead

@@ -319,16 +319,15 @@ def verify(request, code):
     grace_end = None
     if status == Status.IN_GRACE:
         grace_end = grace_ends_on(credential.program, terms[-1].ends_on)
+    # Expiring is nobody else's business: a verifier sees "Active".
+    shown_status = Status.ACTIVE if status == Status.EXPIRING else status
     context = {
         "credential": credential,
         # Names only: the email address is never shown publicly.
         "holder_name": f"{credential.holder.first_name} {credential.holder.last_name}".strip()
         or "Name not given",
-        "status": status,
-        # Expiring is nobody else's business: a verifier sees "Active".
-        "public_status": status_label(
-            credential.program, Status.ACTIVE if status == Status.EXPIRING else status
-        ),
+        "status": shown_status,
+        "public_status": status_label(credential.program, shown_status),
         "valid": status_is_valid(credential.program, status),
         "issued_on": terms[0].starts_on,
         "valid_through": terms[-1].ends_on,

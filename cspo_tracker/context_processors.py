@@ -14,6 +14,7 @@ def site(request):
 NAV_URLS = (
     "home",
     "healthz",
+    "service_status",
     "login",
     "logout",
     "sign_up",

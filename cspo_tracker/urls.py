@@ -11,6 +11,7 @@ admin.site.site_title = "CSPO Tracker staff"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("status/", views.service_status, name="service_status"),
     path("accounts/", include("credentials.account_urls")),
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),

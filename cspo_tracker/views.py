@@ -1,4 +1,4 @@
-"""Project-wide pages: the home page and the health probe."""
+"""Project-wide pages: the home page, the health probe and the status page."""
 
 import ipaddress
 
@@ -35,15 +35,48 @@ def _may_see_health_details(request) -> bool:
         return False
 
 
+def _checks() -> dict:
+    return {"database": database_state(), "broker": broker_state()}
+
+
 @never_cache
 @require_safe
 def healthz(request):
     """Answer 200 {"status": "ok"} when the database and the Celery broker both answer, 503
     {"status": "fail"} otherwise. What each service said (its error text included) is added
-    for staff and for probes from this machine only."""
-    checks = {"database": database_state(), "broker": broker_state()}
+    for staff and for probes from this machine only. For monitors; people read `status`."""
+    checks = _checks()
     healthy = all(state.ok for state in checks.values())
     body = {"status": "ok" if healthy else "fail"}
     if _may_see_health_details(request):
         body.update({name: state.as_dict() for name, state in checks.items()})
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+# What each service does for a person, for the status page.
+SERVICE_NAMES = {
+    "database": "Database (your records)",
+    "broker": "Task queue (emails, reminders, roster imports)",
+}
+
+
+@never_cache
+@require_safe
+def service_status(request):
+    """The health check in words, for people (the footer links here): whether the service
+    works, and for staff or a visitor on this machine, what each service answered. Same
+    checks and the same status code as `healthz`, which stays the monitors' JSON."""
+    checks = _checks()
+    healthy = all(state.ok for state in checks.values())
+    services = None
+    if _may_see_health_details(request):
+        services = [
+            {"name": SERVICE_NAMES[key], "ok": state.ok, "detail": state.detail}
+            for key, state in checks.items()
+        ]
+    return render(
+        request,
+        "status.html",
+        {"healthy": healthy, "services": services},
+        status=200 if healthy else 503,
+    )

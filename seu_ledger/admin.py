@@ -18,7 +18,7 @@ from credentials.models import Credential, Program, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
-from cspo_tracker.staff import ActionPermissionMixin, ReadOnlyAdminMixin
+from cspo_tracker.staff import ActionPermissionMixin, LabelledTabularInline, ReadOnlyAdminMixin
 
 from .models import (
     Category,
@@ -46,7 +46,7 @@ from .services import (
 )
 
 
-class CategoryMappingInline(admin.TabularInline):
+class CategoryMappingInline(LabelledTabularInline):
     model = CategoryMapping
     fk_name = "source"
     extra = 0
@@ -63,7 +63,7 @@ class CategoryAdmin(admin.ModelAdmin):
     inlines = [CategoryMappingInline]
 
 
-class CategoryLimitInline(admin.TabularInline):
+class CategoryLimitInline(LabelledTabularInline):
     model = CategoryLimit
     extra = 0
     verbose_name = "category minimum or maximum"
@@ -343,7 +343,7 @@ class RenewalAdmin(admin.ModelAdmin):
         return False
 
 
-class EntryInline(admin.TabularInline):
+class EntryInline(LabelledTabularInline):
     model = Entry
     fk_name = "holder"
     extra = 0
@@ -556,7 +556,7 @@ admin.site.register(Entry.history.model, AuditTrailAdmin)
 admin.site.register(Fee.history.model, AuditTrailAdmin)
 
 
-class RuleVersionInline(admin.TabularInline):
+class RuleVersionInline(LabelledTabularInline):
     """The program's rule versions; the limits of each are edited on the version's page."""
 
     model = RuleVersion

@@ -1,4 +1,4 @@
-"""Staff pages of the ledger: the programme dashboard and its at-risk export. Thin: the
+"""Staff pages of the ledger: the program dashboard and its at-risk export. Thin: the
 figures come from `reports`."""
 
 from crispy_forms.helper import FormHelper

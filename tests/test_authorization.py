@@ -114,6 +114,7 @@ HOLDER_URLS = {
 PUBLIC_URLS = {
     "home",
     "healthz",
+    "service_status",
     "sign_up",
     "sign_up_sent",
     "login",
@@ -502,6 +503,7 @@ OPENED_AT_LEAST = {
     "signed out": {
         "home",
         "healthz",
+        "service_status",
         "credentials:calendar_feed",
         "credentials:verify",
         "credentials:verify_qr",

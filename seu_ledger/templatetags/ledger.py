@@ -2,7 +2,7 @@
 
 from django import template
 
-from credentials.selectors import Status
+from credentials.templatetags.credential_status import status_badge
 
 from ..models import Fee
 from ..reports import fee_label
@@ -10,18 +10,8 @@ from ..selectors import fmt_units, money
 
 register = template.Library()
 
-BADGES = {
-    Status.ACTIVE: "text-bg-success",
-    Status.EXPIRING: "text-bg-warning",
-    Status.IN_GRACE: "text-bg-danger",
-    Status.LAPSED: "text-bg-secondary",
-    Status.NOT_YET_VALID: "text-bg-light",
-}
-
-
-@register.filter
-def status_badge(status) -> str:
-    return BADGES.get(status, "text-bg-light")
+# The ledger's pages load this library; the colours themselves are the credentials app's.
+register.filter("status_badge", status_badge)
 
 
 @register.filter
@@ -53,3 +43,10 @@ def fee_text(requirements) -> str:
 @register.filter
 def fee_status_label(status: str) -> str:
     return fee_label(status)
+
+
+@register.filter
+def labelled(values, statuses) -> list[tuple[str, object]]:
+    """Pair each value of a row with its status's label, for cells that name their column
+    (the staff tables stack into cards on phones, each cell showing its label)."""
+    return list(zip((status.label for status in statuses), values, strict=True))

@@ -70,6 +70,16 @@ def page(browser, live_server):
 
 
 @pytest.fixture
+def axe(page):
+    """`axe("label")` runs axe-core's WCAG 2.1 AA rules on the `page` fixture as it is now and
+    fails listing each violation; call it after each navigation worth checking. For a page of
+    another context, call `tests.browser.axe.assert_accessible(page, label)`."""
+    from tests.browser.axe import assert_accessible
+
+    return lambda label="": assert_accessible(page, label)
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     """Where the browser run saves its screenshots (SCREENSHOT_DIR, default var/screenshots)."""
     folder = Path(

@@ -12,6 +12,7 @@ from credentials.accounts import holder_invite
 from credentials.models import User
 from credentials.selectors import today
 from credentials.services import credential_issue
+from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, program
 
@@ -46,6 +47,7 @@ def test_invited_holder_renews_and_the_public_page_follows(
 
     # Joining: set a password and accept the licence agreement.
     page.goto(link)
+    assert_accessible(page, "invitation")
     page.locator("#id_new_password1").fill("nia-secret-pass-2026")
     page.locator("#id_new_password2").fill("nia-secret-pass-2026")
     page.get_by_label("I have read and accept the licence agreement").check()
@@ -72,6 +74,7 @@ def test_invited_holder_renews_and_the_public_page_follows(
     expect(page.get_by_label("Date")).to_have_attribute("max", today().isoformat())
     assert page.get_by_label("Date").evaluate("input => input.validity.rangeOverflow")
     expect(page.get_by_label("Title")).to_have_value("Next week's meetup")
+    assert_accessible(page, "entry refused")
 
     # The fee: the holder records the issuer's receipt reference.
     page.get_by_role("link", name="Dashboard").click()
@@ -80,6 +83,7 @@ def test_invited_holder_renews_and_the_public_page_follows(
     page.get_by_role("button", name="I have paid: record my receipt").click()
     expect(page.get_by_text("Staff will confirm the payment")).to_be_visible()
     expect(page.locator(".fee-status")).to_contain_text("awaiting confirmation")
+    assert_accessible(page, "fee recorded")
 
     # Staff confirm it in the admin.
     StaffFactory(email="staff@example.com", is_superuser=True)
@@ -108,11 +112,14 @@ def test_invited_holder_renews_and_the_public_page_follows(
     expect(
         public.get_by_role("img", name="QR code linking to this verification page")
     ).to_be_visible()
+    assert_accessible(public, "verification")
     public.screenshot(path=screenshot_dir / "verify-desktop.png", full_page=True)
     context.close()
 
 
-def test_dashboard_screenshots_at_desktop_and_phone_width(page, reference_data, screenshot_dir):
+def test_dashboard_screenshots_at_desktop_and_phone_width(
+    page, axe, reference_data, screenshot_dir
+):
     """A holder with several credentials in different states, as the README shows them."""
     from decimal import Decimal
 
@@ -152,6 +159,8 @@ def test_dashboard_screenshots_at_desktop_and_phone_width(page, reference_data, 
     sign_in(page, "casey@example.com")
     expect(page.get_by_role("heading", name="Your certifications")).to_be_visible()
     expect(page.locator("article.credential-card")).to_have_count(3)
+    axe("dashboard, desktop")
     page.screenshot(path=screenshot_dir / "dashboard-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
+    axe("dashboard, phone")
     page.screenshot(path=screenshot_dir / "dashboard-phone.png", full_page=True)

@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_staff_import_a_roster_and_follow_its_progress(
-    page, reference_data, celery_worker_process, tmp_path, screenshot_dir
+    page, axe, reference_data, celery_worker_process, tmp_path, screenshot_dir
 ):
     skip_unless_redis()
     StaffFactory(email="registrar@example.com", is_superuser=True)
@@ -31,6 +31,7 @@ def test_staff_import_a_roster_and_follow_its_progress(
 
     expect(page.locator(".roster-errors")).to_contain_text("“broken-address” is not a valid email")
     expect(page.locator(".roster-totals")).to_contain_text("Credentials to issue")
+    axe("roster checked")
     page.screenshot(path=screenshot_dir / "roster-check.png", full_page=True)
     page.get_by_role("button", name="Import only the 4 valid rows").click()
 
@@ -38,6 +39,7 @@ def test_staff_import_a_roster_and_follow_its_progress(
     expect(page.locator(".roster-summary")).to_contain_text("Credentials issued", timeout=60_000)
     expect(page.locator("#roster-status")).to_have_text(re.compile("Done"))
     expect(page.locator("#roster-progress")).to_have_attribute("value", "100")
+    axe("roster done")
     page.screenshot(path=screenshot_dir / "roster-done.png", full_page=True)
 
 

@@ -29,13 +29,14 @@ def test_sign_in_shows_the_home_page_then_sign_out(page, password, screenshot_di
     expect(page).to_have_url(re.compile("/accounts/login/$"))
 
 
-def test_wrong_password_error_is_shown_on_the_form(page):
+def test_wrong_password_error_is_shown_on_the_form(page, axe):
     UserFactory(email="pat@example.com")
     page.goto("/accounts/login/")
     page.get_by_label("Email address").fill("pat@example.com")
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("do not match an active account")).to_be_visible()
+    axe("sign in refused")
 
 
 def test_navigation_collapses_on_a_phone_and_still_opens(page, screenshot_dir):

@@ -1,4 +1,4 @@
-"""A registrar reads the programme dashboard: the figures, the chart, the at-risk list."""
+"""A registrar reads the program dashboard: the figures, the chart, the at-risk list."""
 
 import datetime
 
@@ -30,7 +30,7 @@ def spread_expirations(count=36):
 
 
 def test_a_registrar_reads_the_dashboard_and_filters_the_holders_at_risk(
-    page, reference_data, screenshot_dir
+    page, axe, reference_data, screenshot_dir
 ):
     demo_data_seed()
     spread_expirations()
@@ -39,9 +39,9 @@ def test_a_registrar_reads_the_dashboard_and_filters_the_holders_at_risk(
     page.set_viewport_size(DESKTOP)
     sign_in(page, "registrar@example.com")
     page.goto("/admin/")
-    page.get_by_role("link", name="Programme dashboard").click()
+    page.get_by_role("link", name="Program dashboard").click()
 
-    expect(page.get_by_role("heading", name="Programme dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Program dashboard")).to_be_visible()
     expect(page.locator(".expirations-chart rect.bar")).to_have_count(12)
     expect(page.locator(".status-table")).to_contain_text("CSPO")
     expect(page.locator(".at-risk")).to_contain_text("learner")
@@ -54,3 +54,4 @@ def test_a_registrar_reads_the_dashboard_and_filters_the_holders_at_risk(
     expect(rows.first).to_contain_text("CSM")
     for text in rows.all_inner_texts():
         assert "CSPO" not in text or "CSM" in text
+    axe("at-risk list filtered")

@@ -1,4 +1,5 @@
-"""/healthz reports the database and the broker, and fails closed."""
+"""/healthz reports the database and the broker, and fails closed; /status/ says the same
+in words for people."""
 
 import copy
 
@@ -93,3 +94,52 @@ def test_healthz_answers_head_with_503_when_the_broker_is_down(client, monkeypat
 
 def test_healthz_refuses_post(client):
     assert client.post("/healthz").status_code == 405
+
+
+# --- The status page: the same check in words ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_status_page_says_in_words_that_everything_works(client):
+    response = client.get("/status/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    assert "Everything is working." in html
+    # A visitor on this machine (as staff anywhere) reads what each service answered.
+    assert "Database (your records):" in html
+    assert "Task queue (emails, reminders, roster imports):" in html
+    assert "not answering" not in html
+    assert response["Cache-Control"].startswith("max-age=0")
+
+
+@pytest.mark.django_db
+def test_status_page_names_the_service_down_with_503(client, monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")
+    response = client.get("/status/")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Something is not working" in html
+    assert "not answering" in html
+
+
+@pytest.mark.django_db
+def test_status_page_tells_outsiders_only_whether_it_works(client, monkeypatch):
+    from cspo_tracker import views
+    from cspo_tracker.health import ServiceState
+
+    secret = "OperationalError: could not connect to server at 10.0.0.7:6379 as cspo"
+    monkeypatch.setattr(views, "broker_state", lambda: ServiceState(ok=False, detail=secret))
+    response = client.get("/status/", REMOTE_ADDR="203.0.113.5")
+    assert response.status_code == 503
+    html = response.content.decode()
+    assert "Something is not working" in html
+    assert "10.0.0.7" not in html
+    assert "Task queue" not in html
+
+
+@pytest.mark.django_db
+def test_footer_links_people_to_the_status_page_and_monitors_keep_the_json(client):
+    html = client.get("/").content.decode()
+    assert '<a class="link-secondary" href="/status/">Service status</a>' in html
+    assert client.get("/healthz").json()["status"] == "ok"

@@ -68,6 +68,20 @@ def test_holder_page_shows_credentials_and_entries_inline(admin_client, holdings
     assert "Story mapping course" in html
 
 
+def test_inline_rows_name_each_field_for_screen_readers(admin_client, holdings):
+    """Tabular inlines label a column once, in the header: each field carries it too."""
+    credential = holdings["expiring"]
+    html = admin_client.get(
+        reverse("admin:credentials_credential_change", args=[credential.pk])
+    ).content.decode()
+    assert 'aria-label="Starts on"' in html
+    assert 'aria-label="Ends on"' in html
+    html = admin_client.get(
+        reverse("admin:credentials_program_change", args=[credential.program.pk])
+    ).content.decode()
+    assert 'aria-label="Delete"' in html
+
+
 def test_credential_list_shows_status_and_units(admin_client, holdings):
     with time_machine.travel(datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC), tick=False):
         html = admin_client.get("/admin/credentials/credential/").content.decode()

@@ -423,6 +423,34 @@ def test_public_verification_shows_only_what_it_should(client, pat):
     assert b'<svg xmlns="http://www.w3.org/2000/svg"' in qr.content
 
 
+def test_a_status_has_one_badge_colour_on_every_page(client):
+    """In grace (PMI: suspended) looks the same on the dashboard, the renewal page and the
+    public verification page."""
+    from credentials.selectors import Status
+    from credentials.templatetags.credential_status import BADGES
+
+    holder = UserFactory(email="grace@example.com")
+    licence_accept(user=holder)
+    ended = datetime.date(2023, 11, 20)  # two years before: ended on 2025-11-20
+    csp = credential_issue(holder=holder, program=program("CSP-PO"), issued_on=ended)
+    pmi = credential_issue(
+        holder=holder, program=program("PMI-ACP"), issued_on=datetime.date(2022, 11, 20)
+    )
+    client.force_login(holder)
+    red = BADGES[Status.IN_GRACE]
+    for url, label in [
+        (reverse("ledger:dashboard"), "In grace"),
+        (reverse("ledger:dashboard"), "Suspended"),
+        (reverse("ledger:renewal", args=[csp.pk]), "In grace"),
+        (reverse("credentials:verify", args=[csp.verification_code]), "In grace"),
+        (reverse("credentials:verify", args=[pmi.verification_code]), "Suspended"),
+    ]:
+        html = client.get(url).content.decode()
+        badges = re.findall(r'<span class="badge ([^"]*)">\s*' + label, html)
+        assert badges, (url, label)
+        assert all(red in classes for classes in badges), (url, label, badges)
+
+
 def test_public_verification_of_unknown_or_unverified_codes_is_404(client, pat):
     import uuid
 
