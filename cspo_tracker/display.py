@@ -18,3 +18,9 @@ def day(value) -> str:
 def units(value) -> str:
     """{{ entry.hours|units }} -> "7.5"."""
     return formats.units(value)
+
+
+@register.filter
+def moment(value) -> str:
+    """{{ upload.created_at|moment }} -> "14 May 2026, 09:05"."""
+    return formats.moment(value)

@@ -30,3 +30,14 @@ def units(value: Decimal | int | None) -> str:
 def count(number: int, singular: str, plural: str | None = None) -> str:
     """ "1 day", "3 days"."""
     return f"{number} {singular if number == 1 else (plural or singular + 's')}"
+
+
+def moment(value: datetime.datetime | None) -> str:
+    """A point in time in the current time zone: "14 May 2026, 09:05"; "" for None."""
+    if value is None:
+        return ""
+    from django.utils import timezone
+
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return dateformat.format(value, f"{DATE_FORMAT}, H:i")

@@ -32,6 +32,9 @@ SOURCES = (
     "seu_ledger/units.py",
     "seu_ledger/templatetags/ledger.py",
     "credentials/selectors.py",
+    "cspo_tracker/formats.py",
+    "cspo_tracker/display.py",
+    "credentials/templatetags/credential_status.py",
 )
 
 

@@ -665,7 +665,8 @@ def alignment_impact(
                     certificate_number="what-if",
                 )
             new_id = credential.pk
-            credential_verify(credential=credential, notify=False)
+            # A copy: the caller's object must not come back marked verified.
+            credential_verify(credential=Credential.objects.get(pk=new_id), notify=False)
             after, _ = renewal_states(holder.pk, on)
             raise _WhatIf
     except _WhatIf:

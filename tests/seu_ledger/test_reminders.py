@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from credentials.models import Program, Term
 from credentials.services import credential_issue
+from cspo_tracker import formats
 from seu_ledger.models import Reminder, RuleVersion
 from seu_ledger.reminders.schedule import point_on, point_ranges, reminder_points
 from seu_ledger.reminders.selectors import (
@@ -565,7 +566,7 @@ def test_a_no_grace_term_that_ended_in_a_ten_day_gap_gets_the_expiry_email_once(
     run(gap_from + 12 * DAY)  # and the day after: nothing more
     [message] = mail.outbox
     assert message.subject == "CSPO has expired: here is how to reinstate it"
-    assert f"{ends_on.day} {ends_on:%B %Y}" in message.body
+    assert formats.day(ends_on) in message.body
     rows = Reminder.objects.order_by("-days_before").values_list(
         "days_before", "status", "kind", "skip_reason"
     )

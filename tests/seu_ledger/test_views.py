@@ -413,7 +413,7 @@ def test_public_verification_shows_only_what_it_should(client, pat):
     assert response.status_code == 200
     assert "Pat" in html
     assert "Certified Scrum Product Owner" in html
-    assert "15 March 2026" in html
+    assert "15 Mar 2026" in html
     assert "Active" in html
     assert pat.email not in html
     assert '<meta name="robots" content="noindex, nofollow">' in html
