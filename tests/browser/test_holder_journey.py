@@ -12,6 +12,7 @@ from credentials.accounts import holder_invite
 from credentials.models import User
 from credentials.selectors import today
 from credentials.services import credential_issue
+from cspo_tracker import formats
 from tests.browser.axe import assert_accessible
 from tests.browser.conftest import DESKTOP, PHONE, sign_in
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, program
@@ -82,11 +83,15 @@ def test_invited_holder_renews_and_the_public_page_follows(
     page.get_by_label("Receipt reference").fill("SA-2026-000417")
     page.get_by_role("button", name="I have paid: record my receipt").click()
     expect(page.get_by_text("Staff will confirm the payment")).to_be_visible()
-    expect(page.locator(".fee-status")).to_contain_text("awaiting confirmation")
+    expect(page.locator(".fee-status")).to_contain_text(
+        "receipt SA-2026-000417 waiting for staff to confirm"
+    )
+    expect(page.locator(".next-step")).to_contain_text("nothing to do")
     assert_accessible(page, "fee recorded")
 
-    # Staff confirm it in the admin.
+    # Staff confirm it in the admin; the holder is told by email.
     StaffFactory(email="staff@example.com", is_superuser=True)
+    mail.outbox.clear()
     staff = browser.new_context(viewport=DESKTOP, base_url=live_server.url).new_page()
     staff.goto("/admin/login/")
     staff.get_by_label("Email address").fill("staff@example.com")
@@ -97,17 +102,24 @@ def test_invited_holder_renews_and_the_public_page_follows(
     staff.locator("select[name=action]").select_option("confirm_paid")
     staff.get_by_role("button", name="Go").click()
     expect(staff.get_by_text("Confirmed 1 fee(s) as paid.")).to_be_visible()
+    assert [m.subject for m in mail.outbox] == ["Your CSPO renewal fee is confirmed"]
 
-    # The holder renews and sees the new term.
+    # The holder reviews what the renewal uses, confirms, sees the receipt and gets an email.
     page.reload()
-    page.get_by_role("button", name="Renew CSPO").click()
-    expect(page.get_by_text(f"to {new_end:%d %b %Y}")).to_be_visible()
-    expect(page.locator(".valid-through").first).to_contain_text(f"{new_end.day} {new_end:%b %Y}")
+    page.get_by_role("link", name="Review and renew CSPO").click()
+    expect(page.get_by_text("Uses up 20 SEU from 3 activities")).to_be_visible()
+    assert_accessible(page, "renewal confirmation")
+    page.get_by_role("button", name="Confirm: renew CSPO").click()
+    expect(page.locator(".renewed")).to_contain_text(f"– {formats.day(new_end)}")
+    assert_accessible(page, "renewal receipt")
+    assert mail.outbox[-1].subject == f"CSPO renewed: your new term runs to {formats.day(new_end)}"
+    page.get_by_role("link", name="Back to your certifications").click()
+    expect(page.locator(".next-term")).to_contain_text(formats.day(new_end))
 
     # Anyone with the link sees the new valid-through date.
     public = browser.new_context(viewport=DESKTOP, base_url=live_server.url).new_page()
     public.goto(f"/verify/{credential.verification_code}/")
-    expect(public.locator(".valid-through")).to_have_text(f"{new_end.day} {new_end:%B %Y}")
+    expect(public.locator(".valid-through")).to_have_text(formats.day(new_end))
     expect(public.locator(".public-status")).to_have_text("Active")
     expect(
         public.get_by_role("img", name="QR code linking to this verification page")
