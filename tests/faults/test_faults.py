@@ -31,6 +31,7 @@ from credentials.models import (
 from credentials.roster.imports import roster_import_check, roster_import_queue
 from credentials.selectors import today
 from credentials.services import credential_issue
+from cspo_tracker import formats
 from seu_ledger.models import Allocation, Entry, Reminder
 from seu_ledger.reminders.services import reminders_record
 from seu_ledger.tasks import reminders_run_task
@@ -447,7 +448,7 @@ def test_no_grace_program_holders_hear_of_the_end_when_the_scheduler_skips_days(
         address: [expired] for address in gap
     }
     ended = ON + DAY
-    assert subjects["grace@example.com"][1].startswith(f"CSP-PO ended on {ended.day} {ended:%B %Y}")
+    assert subjects["grace@example.com"][1].startswith(f"CSP-PO ended on {formats.day(ended)}")
     assert_same_as_clean(stage, content, subjects)
 
 
