@@ -32,7 +32,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	SITE_URL='$(SITE_URL)' $(PY) manage.py seed_demo
 	@echo ""
 	@echo "CSPO Tracker is starting at http://$(HOST):$(PORT)/ (staff admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Web server, Celery worker and Celery beat run together; Ctrl-C stops all three."

@@ -63,12 +63,13 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
         "METHOD:PUBLISH",
         "X-WR-CALNAME:My certifications",
     ]
-    link = absolute_url("home")
     # The fee plays no part in the calendar, so no memberships are needed to group.
     for group in renewal_groups_of(credentials, []):
         ends_on = group.ends_on
         if ends_on is None:
             continue
+        # The group's renewal page (a URL name of the ledger's; this app never imports it).
+        link = absolute_url("ledger:renewal", group.top.pk)
         label, program = group.label, group.top.program
         uid_base = f"{group.top.verification_code}-{ends_on:%Y%m%d}"
         lines += _event(

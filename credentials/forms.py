@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.core import signing
 
 from cspo_tracker.links import absolute_url
 
@@ -307,11 +308,29 @@ class CredentialClaimForm(CrispySubmitMixin, forms.Form):
     )
     issued_on = forms.DateField(label="Issue date", widget=forms.DateInput(attrs={"type": "date"}))
 
+    CONFIRM_SALT = "credentials.claim-impact"
+
+    def _confirmed_values(self) -> list:
+        data = self.cleaned_data
+        return [data["program"].pk, data["issued_on"].isoformat()]
+
     def ask_to_confirm(self, label: str) -> None:
-        """Show the form again with the impact above it: one button confirms, keeping the
-        values entered."""
+        """Show the form again with the impact above it: one button confirms. The button
+        carries a signature of the values the impact was worked out for, so changing them
+        before confirming shows the impact again (`confirmed`)."""
         from crispy_forms.layout import Hidden
 
+        token = signing.dumps(self._confirmed_values(), salt=self.CONFIRM_SALT)
         self.helper.inputs = []
-        self.helper.add_input(Hidden("confirm", "1"))
+        self.helper.add_input(Hidden("confirm", token))
         self.helper.add_input(Submit("submit", label))
+
+    def confirmed(self) -> bool:
+        """Whether the holder confirmed the impact of exactly these values (within a day)."""
+        try:
+            values = signing.loads(
+                self.data.get("confirm", ""), salt=self.CONFIRM_SALT, max_age=86400
+            )
+        except signing.BadSignature:
+            return False
+        return values == self._confirmed_values()

@@ -169,7 +169,11 @@ class RenewalGroup:
 
     @property
     def combined(self) -> bool:
-        return self.top.program.issuer.combined_renewal
+        """Renews under the issuer's combined rules (one fee for the holder's group). An
+        unverified claim stands alone until staff verify it, with nothing shared."""
+        return self.top.program.issuer.combined_renewal and all(
+            credential.verified for credential in self.credentials
+        )
 
     @property
     def programs(self) -> list[Program]:

@@ -192,19 +192,24 @@ def _verified_notify(credential: Credential, impact) -> None:
             template="credential_verified",
             context=context,
             key=f"credential-verified-{credential.pk}",
-        )
+        ),
+        robust=True,
     )
+
+
+def _joined_heading(before: str, after: str) -> str:
+    """ "CSPO renews together with CSM (CSPO + CSM)", or the label when the group stays."""
+    if before == after:
+        return after
+    joining = [code for code in after.split(" + ") if code not in before.split(" + ")]
+    return f"{before} renews together with {' and '.join(joining)} ({after})"
 
 
 def _change_in_words(change) -> dict:
     """A GroupChange as the lines an email or a page shows."""
     unit = change.unit_name
     return {
-        "heading": (
-            f"{change.label_before} now renews together with the others as {change.label_after}"
-            if change.label_before != change.label_after
-            else change.label_after
-        ),
+        "heading": _joined_heading(change.label_before, change.label_after),
         "lines": [
             line
             for line in (

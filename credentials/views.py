@@ -255,7 +255,7 @@ def credential_claim(request):
         impact = credential_impact(
             holder=request.user, program=data["program"], issued_on=data["issued_on"]
         )
-        if impact and request.POST.get("confirm") != "1":
+        if impact and not form.confirmed():
             changes = services.impact_in_words(impact)
             form.ask_to_confirm(f"Add {data['program'].code} and accept these changes")
         else:

@@ -110,6 +110,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "cspo_tracker.urls"
 WSGI_APPLICATION = "cspo_tracker.wsgi.application"
 
+# Django's own date formats (admin, widgets) in the project's one style.
+FORMAT_MODULE_PATH = ["cspo_tracker.locale_formats"]
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
@@ -346,6 +349,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Work claimed by a worker that died, or whose job was lost, taken up again.
     "roster-imports-sweep": {"task": "credentials.roster_imports_sweep", "schedule": 5 * 60},
     "invitations-sweep": {"task": "credentials.invitations_sweep", "schedule": 5 * 60},
+    # Evidence files kept while an activity form had errors, deleted once their tokens expire.
+    "evidence-kept-sweep": {"task": "seu_ledger.evidence_kept_sweep", "schedule": 60 * 60},
 }
 
 # --- Forms ------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from . import formats
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,11 +41,12 @@ def csv_safe(value) -> str:
 
 
 def csv_text(value: Value) -> str:
-    """A cell as CSV text: ISO dates, numbers in plain notation, text made formula-safe."""
+    """A cell as CSV text: ISO dates, numbers in plain notation without trailing zeros (as
+    every page shows hours: "2", "7.5"), text made formula-safe."""
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return f"{value:f}"
+        return formats.units(value)
     if isinstance(value, int):
         return str(value)
     return csv_safe(value)

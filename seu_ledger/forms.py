@@ -286,6 +286,7 @@ class FeeReferenceForm(CrispySubmitMixin, forms.Form):
         max_length=120,
         label="Receipt reference",
         help_text="The receipt or transaction number from the issuer. Staff confirm it.",
+        error_messages={"required": "Receipt reference: enter the reference from the issuer."},
     )
 
     def __init__(self, *args, action: str = "", **kwargs):

@@ -3,15 +3,16 @@ waived. Each is queued once the transaction that did it commits (a rolled-back r
 nobody), rendered from what is true then, and carries a Message-ID named after the event, so a
 retried send is a copy, not a second email."""
 
+from decimal import Decimal
+
 from django.db import transaction
 
 from credentials.accounts import account_email
-from credentials.models import Credential
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
 
 from .models import Fee, Renewal
-from .selectors import fmt_units, money, renewal_plan
+from .selectors import fmt_units, holder_ledger, money, pick_fee, renewal_plan
 
 
 def renewal_done_notify(*, renewals: list[Renewal]) -> None:
@@ -45,6 +46,7 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
                 "units": f"{fmt_units(first.units_counted)} of {fmt_units(first.units_required)}"
                 f" {credential.program.unit_name}",
                 "entries": first.entries.count(),
+                "carried": fmt_units(sum((c.units for c in first.carried_units.all()), Decimal(0))),
                 "fee": (
                     f"{money(fee.amount, fee.currency)} {fee.get_status_display().lower()}"
                     + (f" (reference {fee.reference})" if fee.reference else "")
@@ -56,7 +58,7 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
             key=f"renewal-{first.pk}",
         )
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)
 
 
 def fee_settled_notify(*, fee: Fee) -> None:
@@ -64,31 +66,29 @@ def fee_settled_notify(*, fee: Fee) -> None:
     fee_id = fee.pk
 
     def send():
-        settled = Fee.objects.select_related("holder", "credential").get(pk=fee_id)
+        settled = Fee.objects.select_related("holder").get(pk=fee_id)
         holder = settled.holder
-        credential = settled.credential or (
-            Credential.objects.filter(holder=holder, program__issuer_id=settled.issuer_id)
-            .order_by("-program__level")
-            .first()
-        )
-        plan = renewal_plan(holder.pk, credential.pk) if credential else None
-        step = plan.card.next_step if plan else None
+        ledger = holder_ledger(holder.pk)
+        # The group this fee pays for: the one whose coming renewal it would be used by.
+        group = next((g for g in ledger.groups if pick_fee(g, [settled]) == settled), None)
+        step = None
+        if group is not None:
+            step = renewal_plan(holder.pk, group.top.pk).card.next_step
         account_email(
             to=holder.email,
             template="fee_settled",
             context={
                 "user": holder,
-                "label": plan.group.label if plan else settled.description,
+                "label": group.label if group else settled.description,
                 "waived": settled.status == Fee.Status.WAIVED,
                 "amount": money(settled.amount, settled.currency),
                 "reference": settled.reference,
-                "note": settled.note,
                 "next_step": step.text if step else "",
-                "renewal_url": absolute_url("ledger:renewal", credential.pk)
-                if credential
+                "renewal_url": absolute_url("ledger:renewal", group.top.pk)
+                if group
                 else absolute_url("ledger:dashboard"),
             },
-            key=f"fee-{settled.pk}-{settled.status}",
+            key=f"fee-{settled.pk}-{settled.status}-{settled.recorded_at:%Y%m%d%H%M%S%f}",
         )
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)

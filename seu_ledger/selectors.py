@@ -444,6 +444,10 @@ class RenewalRequirements:
 
 
 LIFETIME = "{program} never expires: there is nothing to renew."
+UNVERIFIED = (
+    "Waiting for staff to verify {codes} with {issuer}: it renews once verified. You can log "
+    "units meanwhile."
+)
 NO_RULES = "No renewal rules are recorded for {program}; staff add them in the admin."
 UNITS_SHORT = "{missing} more {unit} needed: {required} required, {counted} counted."
 CATEGORY_SHORT = "{missing} more {unit} of {category} needed (at least {minimum})."
@@ -516,6 +520,11 @@ def group_requirements(
     refusal = _term_refusal(group, on)
     if refusal:
         reasons["term"] = [refusal]
+    unverified = [c.program.code for c in group.credentials if not c.verified]
+    if unverified:
+        reasons["verified"] = [
+            UNVERIFIED.format(codes=", ".join(unverified), issuer=program.issuer.name)
+        ]
     rules = counting_rules(group, ledger, on)
     balance = None
     if rules is None:
@@ -725,35 +734,79 @@ def renew_by(group: RenewalGroup, on: datetime.date) -> datetime.date | None:
     return group.ends_on
 
 
+def renewing_late(group: RenewalGroup, on: datetime.date) -> bool:
+    """Past the end date and any grace: the credential has lapsed, though the issuer may still
+    take a late renewal (one that keeps the anniversary)."""
+    last = renew_by(group, on)
+    return last is not None and on > last
+
+
+def _deadline(group: RenewalGroup, on: datetime.date) -> str:
+    """ "52 days left to renew (until 12 Aug 2026)." or, once lapsed, how a late renewal
+    works."""
+    last = renew_by(group, on)
+    if on > last:
+        return (
+            f"It lapsed after {formats.day(last)}; renewing late keeps its anniversary, so the "
+            "new term starts on the old end date."
+        )
+    return f"{formats.count((last - on).days, 'day')} left to renew (until {formats.day(last)})."
+
+
+def _units_to_log(requirements: RenewalRequirements) -> str:
+    """ "Log 6 more PDU to renew, of them at least 2 in Business Acumen." """
+    group, balance = requirements.group, requirements.balance
+    unit = group.unit_name
+    names = requirements.category_names
+    short = [
+        f"{fmt_units(units)} in {names.get(category_id, '?')}"
+        for category_id, units in sorted(
+            balance.missing_by_category.items(), key=lambda item: names.get(item[0], "")
+        )
+    ]
+    text = f"Log {fmt_units(balance.missing)} more {unit} to renew"
+    if short:
+        text += ", of them at least " + ", ".join(short[:-1])
+        text += (" and " if len(short) > 1 else "") + short[-1]
+    return text + "."
+
+
 def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep | None:
     """What the holder should do next about a renewal group on a day, in order: nothing for a
-    lifetime credential; contact the issuer when renewing here is no longer possible; log
-    units (dated on or before the end while in a grace that counts none after it); pay and
-    record the fee; wait for staff to confirm a receipt; renew."""
+    lifetime credential; contact the issuer when renewing here is no longer possible; wait for
+    staff while a claim is unverified or a program has no rules; log units (dated on or before
+    the end while in a grace that counts none after it; naming the categories still short);
+    pay and record the fee; wait for staff to confirm a receipt; renew. Past the end and any
+    grace, the text says the credential has lapsed and how a late renewal works."""
     group = requirements.group
     if group.ends_on is None:
         return None
     reasons = requirements.reasons
     if "term" in reasons:
         return NextStep("contact_issuer", " ".join(reasons["term"]))
-    unit = group.unit_name
+    if "verified" in reasons:
+        return NextStep("wait_verified", " ".join(reasons["verified"]))
     rules = requirements.rules
+    if rules is None:
+        return NextStep("wait_rules", " ".join(reasons.get("units", [])))
+    late = renewing_late(group, on)
+    if "units" in reasons and on < rules.window_start:
+        return NextStep(
+            "wait_window",
+            f"Renewed until {formats.day(group.ends_on)}. Activities count toward the next "
+            f"renewal from {formats.day(rules.window_start)}: log what you do from then on.",
+            until=rules.window_start,
+        )
     if "units" in reasons:
-        balance = requirements.balance
-        missing = fmt_units(balance.missing) if balance is not None else ""
-        if rules is not None and on > rules.window_end:
-            last = renew_by(group, on)
-            days = (last - on).days
+        if on > rules.window_end:
             return NextStep(
                 "log_before",
                 f"Log activities dated on or before {formats.day(rules.window_end)}: only they "
-                f"count toward this renewal. {formats.count(days, 'day')} left to renew "
-                f"(until {formats.day(last)}).",
+                f"count toward this renewal. {_deadline(group, on)}",
                 until=rules.window_end,
             )
-        if missing:
-            return NextStep("log", f"Log {missing} more {unit} to renew.")
-        return NextStep("log", " ".join(reasons["units"]))
+        text = _units_to_log(requirements)
+        return NextStep("log", text + (f" {_deadline(group, on)}" if late else ""))
     if "fee" in reasons:
         fee = requirements.fee
         if fee is not None and fee.status == Fee.Status.SUBMITTED:
@@ -763,12 +816,16 @@ def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep 
             )
         amount = money(group.fee_amount, group.currency)
         issuer = group.top.program.issuer.name
+        when = f" {_deadline(group, on)}" if late else f" by {formats.day(renew_by(group, on))}."
         return NextStep(
             "fee",
             f"Pay {issuer} the renewal fee{f' of {amount}' if amount else ''} and record the "
-            f"receipt by {formats.day(renew_by(group, on))}.",
+            f"receipt{when}",
         )
-    return NextStep("renew", "Units and fee are complete: you can renew.")
+    return NextStep(
+        "renew",
+        "Units and fee are complete: you can renew." + (f" {_deadline(group, on)}" if late else ""),
+    )
 
 
 def fee_in_words(requirements: RenewalRequirements, on: datetime.date) -> str:
@@ -789,6 +846,8 @@ def fee_in_words(requirements: RenewalRequirements, on: datetime.date) -> str:
         return "waived by staff"
     if status == Fee.Status.SUBMITTED:
         return f"{amount}, receipt {fee.reference} waiting for staff to confirm"
+    if renewing_late(group, on) or "term" in requirements.reasons:
+        return f"{amount}, not paid"
     return f"{amount}, due by {formats.day(renew_by(group, on))}"
 
 
@@ -885,6 +944,15 @@ class RenewalPlan:
         balance = self.card.balance
         return balance.carried_over if balance is not None else Decimal(0)
 
+    @property
+    def next_window_starts_on(self) -> datetime.date | None:
+        """First day an activity can count toward the renewal after this one (the look-back
+        window before the new term's end): activities dated before it count toward neither."""
+        version = self.requirements.version
+        if not self.new_terms or version is None:
+            return None
+        return add_months(self.new_terms[0][2], -version.lookback_months)
+
 
 def renewal_plan(
     holder_id: int, credential_id: int, on: datetime.date | None = None
@@ -901,11 +969,9 @@ def renewal_plan(
         rows = {row.pk: row for row in ledger.entries}
         for entry_id, count in balance.entries.items():
             row = rows[entry_id]
-            outside = any(
-                item.reason in (Reason.OUTSIDE_WINDOW, Reason.AFTER_END, Reason.CONSUMED)
-                for item in count.not_counted
-            )
-            if row.voided or (outside and not count.counted):
+            rules = card.requirements.rules
+            in_window = rules.window_start <= row.activity_date <= rules.window_end
+            if row.voided or not (in_window or count.counted):
                 continue
             entries.append((row, EntryOutcome(group=group, count=count)))
         entries.sort(key=lambda item: (item[0].activity_date, item[0].pk))
@@ -1227,3 +1293,23 @@ def renewal_states(holder_id: int, on: datetime.date) -> tuple[dict, dict[int, E
         for member in group.credentials:
             states[member.pk] = state
     return states, {row.pk: row for row in ledger.entries}
+
+
+def renewal_siblings(renewal: Renewal) -> list[Renewal]:
+    """The renewals made together with this one (Scrum Alliance renews a holder's group in
+    one go: same day, same old end date), highest level first; just this one elsewhere."""
+    credential = renewal.closed_term.credential
+    if not credential.program.issuer.combined_renewal:
+        return [renewal]
+    return list(
+        Renewal.objects.filter(
+            closed_term__credential__holder_id=credential.holder_id,
+            closed_term__credential__program__issuer_id=credential.program.issuer_id,
+            closed_term__ends_on=renewal.closed_term.ends_on,
+            renewed_on=renewal.renewed_on,
+        )
+        .select_related("new_term__credential__program", "closed_term__credential__program")
+        .order_by(
+            "-closed_term__credential__program__level", "closed_term__credential__program__code"
+        )
+    )

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 
 from credentials.dates import add_months, add_years
 from credentials.impact import Impact
@@ -109,9 +108,9 @@ def entry_rule_errors(
     on = on or today()
     errors = {}
     if activity_date and activity_date > on:
-        errors["activity_date"] = [ENTRY_IN_FUTURE.format(date=_long_date(activity_date))]
+        errors["activity_date"] = [ENTRY_IN_FUTURE.format(date=formats.day(activity_date))]
     elif activity_date and activity_date < entry_earliest_date(on):
-        errors["activity_date"] = [ENTRY_TOO_OLD.format(date=_long_date(activity_date))]
+        errors["activity_date"] = [ENTRY_TOO_OLD.format(date=formats.day(activity_date))]
     if hours is not None:
         hours = Decimal(hours)
         if hours <= 0:
@@ -121,10 +120,6 @@ def entry_rule_errors(
         elif hours % QUARTER != 0:
             errors["hours"] = [ENTRY_NOT_QUARTERS.format(hours=f"{hours.normalize():f}")]
     return errors
-
-
-def _long_date(day: datetime.date) -> str:
-    return date_format(day, "j F Y")
 
 
 def _validate_entry(entry: Entry, *, on: datetime.date) -> None:

@@ -69,3 +69,12 @@ def reminders_send_task(self, holder_ids: list[int], on: str) -> int:
             args=(failed, on),
         )
     return sum(len(o.sent) for o in outcomes)
+
+
+@shared_task(name="seu_ledger.evidence_kept_sweep")
+def evidence_kept_sweep_task() -> int:
+    """Every hour (Celery beat): delete evidence files kept for activity forms that were never
+    sent again, once their tokens have expired."""
+    from .services import evidence_kept_sweep
+
+    return evidence_kept_sweep()

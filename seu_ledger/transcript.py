@@ -33,11 +33,12 @@ from fontTools import ttLib
 from fpdf import FPDF
 
 from credentials.models import Credential, Membership, Term
+from credentials.selectors import credential_current_term
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
 
 from .models import Entry, Renewal
-from .selectors import fmt_units, renewal_plan
+from .selectors import fmt_units, renewal_plan, renewal_siblings
 
 logger = logging.getLogger(__name__)
 
@@ -289,6 +290,7 @@ class _Lines:
     renewal: Renewal | None
     label: str
     categories: list
+    members: list = None  # the credentials of the group, highest first
 
 
 def _term_lines(credential: Credential, term: Term) -> _Lines:
@@ -298,25 +300,26 @@ def _term_lines(credential: Credential, term: Term) -> _Lines:
     the units counted today and why any did not count."""
     if term.ends_on is None:  # a lifetime term: nothing to count
         return _Lines([], Decimal(0), Decimal(0), None, credential.program.code, [])
-    renewal = Renewal.objects.filter(closed_term=term).first()
+    renewal = (
+        Renewal.objects.filter(closed_term=term)
+        .select_related("closed_term__credential__program__issuer")
+        .first()
+    )
     if renewal:
-        siblings = Renewal.objects.filter(
-            closed_term__credential__holder_id=credential.holder_id,
-            closed_term__ends_on=term.ends_on,
-            renewed_on=renewal.renewed_on,
-            closed_term__credential__program__issuer_id=credential.program.issuer_id,
-        ).values_list("closed_term__credential__program__code", flat=True)
+        siblings = renewal_siblings(renewal)
+        codes = [r.closed_term.credential.program.code for r in siblings]
         entries = renewal.entries.select_related("category__issuer").order_by("activity_date")
         return _Lines(
             [(entry, None, "") for entry in entries],
             renewal.units_counted,
             renewal.units_required,
             renewal,
-            " + ".join(sorted(set(siblings), key=list(siblings).index)) or credential.program.code,
+            " + ".join(codes),
             [],
+            [r.closed_term.credential for r in siblings],
         )
     plan = renewal_plan(credential.holder_id, credential.pk)
-    if plan.card.balance is None or plan.card.current_term.pk != term.pk:
+    if plan.card.balance is None or credential_current_term(credential).pk != term.pk:
         return _Lines([], Decimal(0), Decimal(0), None, credential.program.code, [])
     by_id = Entry.objects.select_related("category__issuer").in_bulk(
         [row.pk for row, _ in plan.entries]
@@ -327,7 +330,13 @@ def _term_lines(credential: Credential, term: Term) -> _Lines:
     ]
     balance = plan.card.balance
     return _Lines(
-        rows, balance.counted, balance.required, None, plan.group.label, plan.card.categories
+        rows,
+        balance.counted,
+        balance.required,
+        None,
+        plan.group.label,
+        plan.card.categories,
+        list(plan.group.credentials),
     )
 
 
@@ -369,8 +378,17 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         ),
         ("Produced", formats.day(timezone.localdate())),
     ]
-    if lines.label != program.code:
-        facts.insert(3, ("Renews together", lines.label))
+    if lines.members and len(lines.members) > 1:
+        # Each credential of the group, with its own certificate and issue date.
+        facts[2:5] = [
+            (
+                member.program.code,
+                f"{member.program.name}, {member.program.issuer.name}; certificate "
+                f"{member.certificate_number or '-'}; issued {formats.day(member.issued_on)}",
+            )
+            for member in lines.members
+        ]
+        facts.insert(2, ("Renews together", lines.label))
     for label, value in facts:
         pdf.set_font(pdf.family, "B", 10)
         pdf.cell(40, 6, pdf.text(label))

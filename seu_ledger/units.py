@@ -37,8 +37,8 @@ REASON_TEXT = {
     Reason.OUTSIDE_WINDOW: "dated before the renewal window, which starts on {detail}",
     Reason.AFTER_END: "dated after the term ended on {detail}",
     Reason.CONSUMED: "already used by the {detail}",
-    Reason.EARNING_COURSE: "the course that earned {detail}: course hours do not count toward "
-    "renewing the credential they earned",
+    Reason.EARNING_COURSE: "from the course that earned {detail} (course hours never count "
+    "toward renewing what they earned)",
     Reason.VOIDED: "voided",
     Reason.NOT_RECOGNISED: "its category is not one {detail} recognises",
 }

@@ -44,6 +44,7 @@ from .selectors import (
     holder_ledger,
     outcome_lines,
     renewal_plan,
+    renewal_siblings,
     term_running,
 )
 from .transcript import transcript_pdf
@@ -352,7 +353,10 @@ def _renewal_plan(request, credential: Credential):
 def renewal(request, pk):
     """A renewal group's page: where it stands, the one next step, what counts toward it and
     why, the fee, and every term with its transcript."""
-    credential = _own_credential(request, pk)
+    return _renewal_page(request, _own_credential(request, pk))
+
+
+def _renewal_page(request, credential: Credential, fee_form=None, status: int = 200):
     plan = _renewal_plan(request, credential)
     return render(
         request,
@@ -363,8 +367,10 @@ def renewal(request, pk):
             "card": plan.card,
             "requirements": plan.requirements,
             "terms": _terms_in_words(credential, plan.card.on),
-            "fee_form": FeeReferenceForm(action=reverse("ledger:fee_submit", args=[credential.pk])),
+            "fee_form": fee_form
+            or FeeReferenceForm(action=reverse("ledger:fee_submit", args=[credential.pk])),
         },
+        status=status,
     )
 
 
@@ -386,22 +392,22 @@ def _terms_in_words(credential: Credential, on) -> list[tuple[Term, str]]:
 @require_POST
 @holder_required
 def fee_submit(request, pk):
+    """Record the issuer's receipt reference; a missing one is answered next to its field."""
     credential = _own_credential(request, pk)
-    form = FeeReferenceForm(request.POST)
+    form = FeeReferenceForm(request.POST, action=reverse("ledger:fee_submit", args=[credential.pk]))
     if form.is_valid():
         try:
             services.fee_submit(credential=credential, reference=form.cleaned_data["reference"])
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            form.add_error(None, error)
         else:
             messages.success(
                 request,
                 "Receipt recorded. Staff will confirm the payment; you will get an email when "
                 "they do.",
             )
-    else:
-        messages.error(request, "Receipt reference: enter the reference from the issuer.")
-    return redirect("ledger:renewal", pk=credential.pk)
+            return redirect("ledger:renewal", pk=credential.pk)
+    return _renewal_page(request, credential, fee_form=form, status=400)
 
 
 @holder_required
@@ -444,18 +450,15 @@ def renewed(request, pk, renewal_pk):
     """The receipt of a renewal: new terms, what it used, the fee; a confirmation email went."""
     credential = _own_credential(request, pk)
     renewal = get_object_or_404(
-        Renewal.objects.select_related("new_term", "closed_term", "fee"),
+        Renewal.objects.select_related(
+            "new_term", "closed_term__credential__program__issuer", "fee"
+        ),
         pk=renewal_pk,
         closed_term__credential__holder=request.user,
     )
-    siblings = list(
-        Renewal.objects.filter(
-            closed_term__credential__holder=request.user,
-            renewed_on=renewal.renewed_on,
-            closed_term__ends_on=renewal.closed_term.ends_on,
-            closed_term__credential__program__issuer_id=credential.program.issuer_id,
-        ).select_related("new_term__credential__program")
-    )
+    siblings = renewal_siblings(renewal)
+    if credential.pk not in {r.closed_term.credential_id for r in siblings}:
+        raise Http404("That renewal is not one of this credential's.")
     entries = renewal.entries.select_related("category").order_by("activity_date", "pk")
     return render(
         request,

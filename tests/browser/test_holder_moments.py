@@ -103,7 +103,7 @@ def test_claiming_a_csm_next_to_a_cspo_shows_the_impact_first(
     page.get_by_label("Issue date").fill(csm_issued.isoformat())
     page.get_by_role("button", name="Add credential").click()
     impact = page.locator("section.impact")
-    expect(impact).to_contain_text("CSPO now renews together with the others as CSPO + CSM")
+    expect(impact).to_contain_text("CSPO renews together with CSM (CSPO + CSM)")
     expect(impact).to_contain_text("SEU required: 20 → 30")
     expect(impact).to_contain_text("SEU counted: 15.5 → 7.5")
     expect(impact).to_contain_text(f"{formats.day(old_entry_day)} Early workshop: 8 → 0 SEU")

@@ -245,3 +245,18 @@ def test_make_run_keeps_a_site_url_that_is_set(tmp_path, where):
     else:
         environment = make_run_environment("PORT=8111", f"SITE_URL={site_url}")
     assert settings_site_url(environment, tmp_path) == [site_url, site_url]
+
+
+def test_make_run_seeds_the_demo_with_the_same_site_url():
+    """The demo's own emails (renewals, confirmed fees) link to the port the site listens on."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run", "PORT=8111"],
+        cwd=PROJECT_ROOT,
+        env={key: value for key, value in os.environ.items() if key != "SITE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (seed,) = [line for line in result.stdout.splitlines() if "seed_demo" in line]
+    assert f"SITE_URL={SITE}" in seed.replace("'", "")

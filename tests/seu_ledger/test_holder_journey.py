@@ -159,7 +159,9 @@ def test_the_course_that_earned_the_credential_is_explained_not_silently_left_ou
     assert "The 16 hours of the course that earned CSPO are in your history but do not count" in (
         dashboard
     )
-    assert "CSPO: none count; 8 the course that earned CSPO: course hours do not count" in history
+    assert "CSPO: none count; 8 from the course that earned CSPO (course hours never count" in (
+        history
+    )
     assert "Recorded from your course roster" in history
 
 
@@ -235,7 +237,7 @@ def test_claiming_a_credential_that_aligns_shows_the_impact_before_anything_chan
         page = text_of(response)
         assert not Credential.objects.filter(holder=holder, program__code="CSM").exists()
         assert "Before you add it: this changes your other credentials" in page
-        assert "CSPO now renews together with the others as CSPO + CSM" in page
+        assert "CSPO renews together with CSM (CSPO + CSM)" in page
         assert "Renewal date: 15 Mar 2027 → 20 Aug 2027" in page
         assert "SEU required: 20 → 30" in page
         assert "SEU counted: 15.5 → 7.5" in page
@@ -243,7 +245,17 @@ def test_claiming_a_credential_that_aligns_shows_the_impact_before_anything_chan
         assert 'value="Add CSM and accept these changes"' in response.content.decode()
         # Nothing changed by looking.
         assert "15.5 of 20 SEU counted" in text_of(client.get(reverse("ledger:dashboard")))
-        response = client.post(reverse("credentials:claim"), {**data, "confirm": "1"})
+        token = re.search(r'name="confirm"\s+value="([^"]+)"', response.content.decode()).group(1)
+        # A forged confirmation, or the dates changed after the impact was shown: shown again.
+        for tampered in (
+            {**data, "confirm": "1"},
+            {**data, "issued_on": "2025-10-01", "confirm": token},
+        ):
+            again = client.post(reverse("credentials:claim"), tampered)
+            assert again.status_code == 200
+            assert "Before you add it" in again.content.decode()
+        assert not Credential.objects.filter(holder=holder, program__code="CSM").exists()
+        response = client.post(reverse("credentials:claim"), {**data, "confirm": token})
         assert response.status_code == 302
         claimed = Credential.objects.get(holder=holder, program__code="CSM")
         assert not claimed.verified
@@ -334,3 +346,102 @@ def test_the_grace_link_opens_the_form_on_the_last_day_that_counts(client):
             html = client.get(reverse("ledger:entry_create") + f"?dated_by={junk}").content
             assert b"only activities dated on or before" not in html
             assert b'value="2026-06-03"' in html
+
+
+# --- After review: steps that stay true in the corners --------------------------------------
+
+
+def test_a_lapsed_credential_never_counts_down_below_zero_and_says_how_a_late_renewal_works(
+    client,
+):
+    holder, credential = holder_with("CSPO", datetime.date(2024, 5, 14))  # no grace
+    client.force_login(holder)
+    with at(datetime.date(2026, 6, 3)):
+        [card] = dashboard_cards(holder.pk)
+        page = text_of(client.get(reverse("ledger:dashboard")))
+    assert card.next_step.kind == "log_before"
+    assert "-" not in card.next_step.text.split("left")[0][-4:]
+    assert "It lapsed after 14 May 2026; renewing late keeps its anniversary" in page
+    assert "days left" not in page
+    assert "US$100, not paid" in page
+    assert "due by" not in page
+
+
+def test_pmi_says_which_skill_areas_are_short():
+    holder, credential = holder_with("PMI-ACP", datetime.date(2024, 9, 1))
+    with at(datetime.date(2025, 12, 1)):
+        for day, key in ((1, "pmi:ways-of-working"), (2, "pmi:power-skills")):
+            entry_log(
+                holder=holder,
+                activity_date=datetime.date(2025, 6, day),
+                category=category(key),
+                title=key,
+                hours=Decimal(12),
+            )
+        [card] = dashboard_cards(holder.pk)
+    assert card.next_step.text == (
+        "Log 6 more PDU to renew, of them at least 4 in Business Acumen."
+    )
+
+
+def test_a_grouped_credentials_own_transcript_covers_the_group(client):
+    holder, cspo = holder_with("CSPO", datetime.date(2025, 1, 10))
+    csm = credential_issue(
+        holder=holder, program=program("CSM"), issued_on=datetime.date(2025, 3, 1)
+    )
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        learning_entry(holder, datetime.date(2025, 6, 1), 7)
+        pdf = client.get(reverse("ledger:transcript", args=[csm.pk, csm.terms.get().pk])).content
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Continuing-education transcript: CSPO + CSM" in text
+    assert "SEU counted: 7 of 30 required" in text
+
+
+def test_an_unverified_claim_neither_renews_nor_borrows_the_verified_groups_fee(
+    client, django_capture_on_commit_callbacks
+):
+    from credentials.services import credential_claim
+    from seu_ledger.services import credential_renew, fee_record
+
+    holder, csm = holder_with("CSM", datetime.date(2024, 6, 1))
+    with at(datetime.date(2025, 12, 1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            fee_record(credential=csm, recorded_by=StaffFactory(), reference="SA-1")
+        claim = credential_claim(
+            holder=holder,
+            program=program("CSP-SM"),
+            issued_on=datetime.date(2024, 8, 1),
+            certificate_number="X-1",
+        )
+        for day in range(1, 6):
+            learning_entry(holder, datetime.date(2025, 6, day), 8)
+        cards = {card.group.label: card for card in dashboard_cards(holder.pk)}
+        assert cards["CSP-SM"].next_step.kind == "wait_verified"
+        assert (
+            "Waiting for staff to verify CSP-SM with Scrum Alliance"
+            in cards["CSP-SM"].next_step.text
+        )
+        assert cards["CSP-SM"].fee_words.endswith("due by 1 Aug 2026")
+        assert cards["CSM"].fee_words == "US$100, paid"
+        with pytest.raises(Exception, match="Waiting for staff to verify"):
+            credential_renew(credential=claim)
+    [email] = mail.outbox
+    assert email.subject == "Your CSM renewal fee is confirmed"
+
+
+def test_a_renewal_receipt_belongs_to_its_own_credential(client):
+    from seu_ledger.services import credential_renew
+
+    holder, cspo = holder_with("CSPO", datetime.date(2024, 3, 15))
+    acp = credential_issue(
+        holder=holder, program=program("PMI-ACP"), issued_on=datetime.date(2024, 9, 1)
+    )
+    client.force_login(holder)
+    with at(datetime.date(2026, 3, 1)):
+        for day in range(1, 4):
+            learning_entry(holder, datetime.date(2025, 6, day), 8)
+        fee_waive(credential=cspo, recorded_by=StaffFactory(), reason="x")
+        renewal = credential_renew(credential=cspo).renewals[0]
+        assert client.get(reverse("ledger:renewed", args=[cspo.pk, renewal.pk])).status_code == 200
+        assert client.get(reverse("ledger:renewed", args=[acp.pk, renewal.pk])).status_code == 404

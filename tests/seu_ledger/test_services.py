@@ -71,7 +71,7 @@ def log_twenty(holder):
         (
             {"activity_date": TODAY + datetime.timedelta(days=1)},
             "activity_date",
-            ENTRY_IN_FUTURE.format(date="2 December 2025"),
+            ENTRY_IN_FUTURE.format(date="2 Dec 2025"),
         ),
         ({"hours": Decimal("0")}, "hours", ENTRY_NOT_POSITIVE),
         ({"hours": Decimal("-2")}, "hours", ENTRY_NOT_POSITIVE),

@@ -1,5 +1,6 @@
 """`manage.py evidence_kept_sweep [--hours N]`: delete evidence files kept for activity forms
-that were never sent again (their tokens live a day). Run it daily, e.g. from cron."""
+that were never sent again (their tokens live a day). Celery beat runs the same sweep every
+hour; this runs it by hand."""
 
 import datetime
 
