@@ -101,17 +101,17 @@ def test_markup_is_text_in_the_csv_the_pdf_and_the_email(client, hostile, settin
         (
             {"activity_date": "9999-12-31"},
             "activity_date",
-            ENTRY_IN_FUTURE.format(date="31 December 9999"),
+            ENTRY_IN_FUTURE.format(date="31 Dec 9999"),
         ),
         (
             {"activity_date": "1900-01-01"},
             "activity_date",
-            ENTRY_TOO_OLD.format(date="1 January 1900"),
+            ENTRY_TOO_OLD.format(date="1 Jan 1900"),
         ),
         (
             {"activity_date": "0001-01-01"},
             "activity_date",
-            ENTRY_TOO_OLD.format(date="1 January 0001"),
+            ENTRY_TOO_OLD.format(date="1 Jan 0001"),
         ),
         ({"activity_date": "2025-02-30"}, "activity_date", "Enter a valid date"),
         ({"hours": "-3"}, "hours", "more than zero"),

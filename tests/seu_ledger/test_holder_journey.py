@@ -445,3 +445,72 @@ def test_a_renewal_receipt_belongs_to_its_own_credential(client):
         renewal = credential_renew(credential=cspo).renewals[0]
         assert client.get(reverse("ledger:renewed", args=[cspo.pk, renewal.pk])).status_code == 200
         assert client.get(reverse("ledger:renewed", args=[acp.pk, renewal.pk])).status_code == 404
+
+
+# --- After a holder's trial ------------------------------------------------------------------
+
+
+def test_after_an_early_renewal_nothing_asks_for_units_that_cannot_count_yet(client):
+    from seu_ledger.services import credential_renew
+
+    holder, cspo = holder_with("CSPO", datetime.date(2025, 1, 10))
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        for day in range(1, 4):
+            learning_entry(holder, datetime.date(2025, 6, day), 8)
+        fee_waive(credential=cspo, recorded_by=StaffFactory(), reason="x")
+        credential_renew(credential=cspo)
+        [card] = dashboard_cards(holder.pk)
+        page = text_of(client.get(reverse("ledger:dashboard")))
+        renewal = text_of(client.get(reverse("ledger:renewal", args=[cspo.pk])))
+    assert card.next_step.kind == "wait_window"
+    assert (
+        "Renewed until 10 Jan 2029. Activities count toward the next renewal from "
+        "10 Jul 2026" in page
+    )
+    assert "Log units" not in page
+    # The new term's page lists only what is inside its window: none of the 2025 activities.
+    assert "No activities inside the window yet." in renewal
+
+
+def test_renewing_very_early_warns_that_activities_before_the_next_window_count_for_neither(
+    client,
+):
+    holder, cspo = holder_with("CSPO", datetime.date(2025, 1, 10))
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        for day in range(1, 4):
+            learning_entry(holder, datetime.date(2025, 6, day), 8)
+        fee_waive(credential=cspo, recorded_by=StaffFactory(), reason="x")
+        confirm = text_of(client.get(reverse("ledger:renew", args=[cspo.pk])))
+    assert (
+        "Activities count toward the renewal after it from 10 Jul 2026: what you log before "
+        "then counts toward neither." in confirm
+    )
+
+
+def test_an_empty_receipt_reference_is_answered_next_to_its_field(client):
+    holder, cspo = holder_with("CSPO", datetime.date(2024, 5, 14))
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        response = client.post(reverse("ledger:fee_submit", args=[cspo.pk]), {"reference": " "})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Receipt reference: enter the reference from the issuer." in html
+    assert 'aria-invalid="true"' in html or "is-invalid" in html
+    assert "<details open>" in html
+
+
+def test_a_group_transcript_names_each_credential_with_its_certificate(client):
+    holder, cspo = holder_with("CSPO", datetime.date(2025, 1, 10))
+    csm = credential_issue(
+        holder=holder, program=program("CSM"), issued_on=datetime.date(2025, 3, 1)
+    )
+    Credential.objects.filter(pk=csm.pk).update(certificate_number="CSM-777")
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        pdf = client.get(reverse("ledger:transcript", args=[cspo.pk, cspo.terms.get().pk])).content
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Renews together CSPO + CSM" in text
+    assert "certificate CSM-777; issued 1 Mar 2025" in text
+    assert "issued 10 Jan 2025" in text
