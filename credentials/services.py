@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
@@ -176,6 +177,50 @@ def credential_verify(*, credential: Credential, notify: bool = True) -> Credent
     if notify:
         _verified_notify(credential, impact)
     return credential
+
+
+CLAIM_ALREADY_VERIFIED = "{code} is verified already: there is no claim to reject."
+REJECT_REASON_REQUIRED = "Reason: say why, for the holder; it goes in the email they get."
+
+
+@transaction.atomic
+def credential_reject(*, credential: Credential, reason: str) -> None:
+    """Staff could not confirm a self-reported credential with the issuer: the claim is
+    removed (the audit trail keeps it) and the holder is emailed the reason once this commits.
+    Refused for a verified credential, or without a reason (ValidationError by field)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [REJECT_REASON_REQUIRED]})
+    credential = (
+        Credential.objects.select_for_update()
+        .select_related("holder", "program")
+        .get(pk=credential.pk)
+    )
+    if credential.verified:
+        raise ValidationError(CLAIM_ALREADY_VERIFIED.format(code=credential.program.code))
+    holder, program, pk = credential.holder, credential.program, credential.pk
+    try:
+        credential.delete()
+    except ProtectedError as kept:
+        raise ValidationError(
+            f"{program.code} has records that keep it (a renewal); correct it in the admin."
+        ) from kept
+    context = {
+        "user": holder,
+        "program": program,
+        "certificate_number": credential.certificate_number,
+        "reason": reason,
+        "claim_url": absolute_url("credentials:claim"),
+    }
+    transaction.on_commit(
+        lambda: account_email(
+            to=holder.email,
+            template="credential_rejected",
+            context=context,
+            key=f"credential-rejected-{pk}",
+        ),
+        robust=True,
+    )
 
 
 def _verified_notify(credential: Credential, impact) -> None:

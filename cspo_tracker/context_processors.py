@@ -25,7 +25,9 @@ NAV_URLS = (
     "ledger:history",
     "credentials:calendar",
     "credentials:claim",
+    "staff:queue",
     "staff:dashboard",
+    "roster:history",
     "admin:index",
 )
 

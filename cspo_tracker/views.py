@@ -14,11 +14,11 @@ from .middleware import client_ip
 @require_safe
 def home(request):
     """Landing page for visitors; signed-in people go straight to their work: staff who may
-    see credentials to the staff dashboard, holders to theirs."""
+    see credentials to the work queue, holders to theirs."""
     user = request.user
     if user.is_authenticated:
         if user.is_staff and user.has_perm("credentials.view_credential"):
-            return redirect("staff:dashboard")
+            return redirect("staff:queue")
         return redirect("ledger:dashboard")
     return render(request, "home.html")
 

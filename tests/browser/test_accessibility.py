@@ -232,7 +232,8 @@ def test_staff_pages_pass_axe(sweep, reference_data, viewport):
     bad, applied, discarded = roster_imports(staff)
     visit = sweep(viewport)
     sign_in(visit.page, staff.email)
-    visit.visit("/staff/", "staff dashboard")
+    visit.visit("/staff/", "staff work queue")
+    visit.visit("/staff/program/", "program dashboard")
     visit.visit("/staff/rosters/upload/", "roster upload")
     visit.visit(f"/staff/rosters/{bad.pk}/", "roster with bad rows")
     visit.visit(f"/staff/rosters/{applied.pk}/", "roster applied")
@@ -282,6 +283,7 @@ def test_staff_and_roster_pages_fit_a_phone_without_sideways_scrolling(
     sign_in(page, staff.email)
     for url in [
         "/staff/",
+        "/staff/program/",
         "/staff/rosters/upload/",
         f"/staff/rosters/{bad.pk}/",
         f"/staff/rosters/{applied.pk}/",

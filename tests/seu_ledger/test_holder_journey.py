@@ -317,7 +317,7 @@ def test_staff_see_the_impact_before_verifying_and_the_holder_is_told_after(
 
 def test_staff_land_on_the_staff_dashboard_and_holders_on_theirs(client):
     client.force_login(staff_in("registrar"))
-    assert client.get("/")["Location"] == reverse("staff:dashboard")
+    assert client.get("/")["Location"] == reverse("staff:queue")
     holder, _ = holder_with("CSPO", datetime.date(2025, 1, 10))
     client.force_login(holder)
     assert client.get("/")["Location"] == reverse("ledger:dashboard")

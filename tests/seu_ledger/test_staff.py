@@ -10,6 +10,7 @@ import time_machine
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from credentials.dates import add_months
 from credentials.models import Credential, RosterImport, Term
@@ -312,6 +313,13 @@ def test_a_change_in_the_admin_names_who_made_it_and_shows_before_and_after(clie
 # Every staff page outside the admin, and what it needs: "read" (viewer and registrar) or
 # "write" (registrar). A new staff URL fails test_every_staff_url_is_classified until added.
 STAFF_URLS = {
+    "staff:queue": ("get", "read"),
+    "staff:queue_csv": ("get", "read"),
+    "staff:queue_xlsx": ("get", "read"),
+    "staff:claim_verify": ("post", "write"),
+    "staff:claim_reject": ("post", "write"),
+    "staff:receipt_confirm": ("post", "write"),
+    "staff:reminder_resend": ("post", "write"),
     "staff:dashboard": ("get", "read"),
     "staff:at_risk_csv": ("get", "read"),
     "staff:at_risk_xlsx": ("get", "read"),
@@ -371,7 +379,41 @@ def test_each_role_on_each_staff_url(client, role, name):
     if name == "staff:transcript":
         credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
         args = [credential.pk, credential.terms.get().pk]
-    response = getattr(client, method)(reverse(name, args=args))
+    if name in ("staff:queue_csv", "staff:queue_xlsx"):
+        args = ["claims"]
+    if name in ("staff:claim_verify", "staff:claim_reject"):
+        from credentials.services import credential_claim
+
+        args = [
+            credential_claim(
+                holder=UserFactory(),
+                program=program("CSM"),
+                issued_on=TODAY - datetime.timedelta(days=30),
+                certificate_number="C-1",
+            ).pk
+        ]
+    if name == "staff:receipt_confirm":
+        from seu_ledger.services import fee_submit
+
+        credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+        args = [fee_submit(credential=credential, reference="R-1").pk]
+    if name == "staff:reminder_resend":
+        from seu_ledger.models import Reminder
+
+        credential = holding("CSPO", TODAY + datetime.timedelta(days=30))
+        args = [
+            Reminder.objects.create(
+                holder=credential.holder,
+                term=credential.terms.get(),
+                days_before=30,
+                term_ends_on=credential.terms.get().ends_on,
+                kind=Reminder.Kind.EXPIRY_APPROACHING,
+                status=Reminder.Status.FAILED,
+                created_at=timezone.now(),
+            ).pk
+        ]
+    data = {"reason": "Not on the issuer's register."} if name == "staff:claim_reject" else {}
+    response = getattr(client, method)(reverse(name, args=args), data)
     allowed = ROLES[role] == "write" or (ROLES[role] == "read" and needs == "read")
     if allowed:
         assert response.status_code in (200, 302), response.status_code
