@@ -67,6 +67,7 @@ ADDRESS_LINK_INVALID = (
     "added again, or the link is older than three days."
 )
 ADDRESS_DEACTIVATED = "A deactivated account cannot take more addresses."
+MERGED_NOT_REACTIVATED = "{email} was merged into {into}; it stays deactivated."
 TOO_MANY_EMAILS = (
     "Too many emails of this kind were asked for; try again in {minutes} minutes. Nothing was sent."
 )
@@ -383,10 +384,10 @@ def user_deactivate(*, user: User) -> bool:
 @transaction.atomic
 def user_reactivate(*, user: User) -> bool:
     """Staff reactivate a deactivated account into the state it had before (a sign-up that
-    was never confirmed stays pending: its password is whoever started it's). Returns
-    whether anything changed."""
+    was never confirmed stays pending: its password is whoever started it's). An account
+    merged into another stays closed. Returns whether anything changed."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.state != State.DEACTIVATED:
+    if user.state != State.DEACTIVATED or user.merged_into_id is not None:
         return False
     before = user.state_before_deactivation
     if before not in State.values or before == State.DEACTIVATED:
@@ -394,6 +395,26 @@ def user_reactivate(*, user: User) -> bool:
     user.state_before_deactivation = ""
     _state_set(user, before, "state_before_deactivation")
     return True
+
+
+def user_merged_away(*, user: User, into: User) -> None:
+    """Close an account whose records staff merged into `into`: deactivated for good (every
+    outstanding link dies with the state change), a waiting address change and the calendar
+    feed dropped, pointing at the account that holds its records now. The caller (the merge
+    service) holds the row locked."""
+    if user.state != State.DEACTIVATED:
+        user.state_before_deactivation = user.state
+    user.pending_email = ""
+    user.calendar_token = None
+    user.merged_into = into
+    _state_set(
+        user,
+        State.DEACTIVATED,
+        "state_before_deactivation",
+        "pending_email",
+        "calendar_token",
+        "merged_into",
+    )
 
 
 def profile_update(*, user: User, first_name: str, last_name: str) -> User:
