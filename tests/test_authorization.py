@@ -248,6 +248,7 @@ ADMIN_MODEL_URL = re.compile(
 # Staff URLs outside the model pattern, and the permission each needs.
 OTHER_STAFF_URLS = {
     "admin:seu_ledger_reminder_preview": "seu_ledger.view_reminder",
+    "admin:credentials_user_merge": "credentials.merge_user",
     "admin:auth_user_password_change": "superuser",
     "admin:autocomplete": "view",  # some model's view permission, named in the query
 }
