@@ -129,7 +129,7 @@ def _credential_clashes(credentials: list[Credential], survivor: User) -> tuple[
             f"issued {formats.day(dropped.issued_on)} (on {dropped.holder.email}, "
             f"{formats.count(dropped_terms, 'term')}) is removed, with its reminders, and its "
             "public verification link stops working. Activities logged under either account "
-            "all move."
+            "all stay, on the kept account."
         )
     return pairs, words
 
