@@ -13,6 +13,9 @@ urlpatterns = [
     path("sign-up/sent/", views.sign_up_sent, name="sign_up_sent"),
     path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign_up_confirm"),
     path("profile/", views.account_profile, name="account_profile"),
+    path("profile/addresses/", views.address_add, name="address_add"),
+    path("profile/addresses/<int:pk>/remove/", views.address_remove, name="address_remove"),
+    path("address/confirm/<str:token>/", views.address_confirm, name="address_confirm"),
     path("email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
     path("email/cancel/<str:token>/", views.email_change_cancel, name="email_change_cancel"),
     path(

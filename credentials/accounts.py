@@ -1,5 +1,5 @@
 """Writes for accounts: sign-up and its confirmation, invitations, password links, address
-changes, deactivation and reactivation.
+changes, secondary addresses, deactivation and reactivation.
 
 An account's state is data (`User.State`): pending (signed up, address not confirmed),
 invited (registered by staff or a roster, no password yet), active, deactivated (by staff).
@@ -26,9 +26,16 @@ from cspo_tracker.links import absolute_url
 from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
-from .models import EMAIL_TAKEN, User
-from .selectors import email_change_pending, invitation_courses, invitation_credentials
+from .models import ADDRESS_TAKEN, EMAIL_TAKEN, EmailAddress, User
+from .selectors import (
+    account_for_address,
+    address_pending,
+    email_change_pending,
+    invitation_courses,
+    invitation_credentials,
+)
 from .tokens import (
+    ADDRESS_CONFIRM_SALT,
     EMAIL_CHANGE_CANCEL_SALT,
     EMAIL_CHANGE_SALT,
     AccountTokenGenerator,
@@ -53,6 +60,14 @@ EMAIL_CHANGE_LINK_INVALID = (
     "older than three days."
 )
 EMAIL_CHANGE_DEACTIVATED = "A deactivated account's address cannot change."
+ADDRESS_IS_PRIMARY = "That is already the address you sign in with."
+ADDRESS_ALREADY_ADDED = "That address is already on your account."
+ADDRESS_LINK_INVALID = (
+    "This confirmation link is not valid any more: it was used, the address was removed or "
+    "added again, or the link is older than three days."
+)
+ADDRESS_DEACTIVATED = "A deactivated account cannot take more addresses."
+MERGED_NOT_REACTIVATED = "{email} was merged into {into}; it stays deactivated."
 TOO_MANY_EMAILS = (
     "Too many emails of this kind were asked for; try again in {minutes} minutes. Nothing was sent."
 )
@@ -68,10 +83,11 @@ class RateLimited(Exception):
 
 
 def account_emails_allow(*, kind: str, address: str, client: str | None) -> None:
-    """Count one email of `kind` ("sign_up", "password", "invitation", "email_change") to
-    `address` asked for by `client` (an IP address; None for the scheduler), and raise
-    RateLimited when either passes its limit in settings.ACCOUNT_EMAIL_RATES: {kind: (per
-    address, per client)}, each a rate such as "3/h". The counters live in the shared cache."""
+    """Count one email of `kind` ("sign_up", "password", "invitation", "email_change",
+    "address") to `address` asked for by `client` (an IP address; None for the scheduler),
+    and raise RateLimited when either passes its limit in settings.ACCOUNT_EMAIL_RATES: {kind:
+    (per address, per client)}, each a rate such as "3/h". The counters live in the shared
+    cache."""
     per_address, per_client = settings.ACCOUNT_EMAIL_RATES[kind]
     checks = [(f"{kind}:address", address, per_address)]
     if client:
@@ -147,7 +163,8 @@ def holder_sign_up(
             raise ValidationError({field: error.messages}) from None
     account_emails_allow(kind="sign_up", address=email, client=client)
     encoded = make_password(password)  # in every branch: the timing tells nothing
-    user = User.objects.filter(email=email).first()
+    # A confirmed secondary address is the account's too: its owner gets the note.
+    user = account_for_address(email)
     if user is None:
         candidate = User(
             email=email,
@@ -292,7 +309,7 @@ def email_change_request(
         raise ValidationError({"email": [EMAIL_CHANGE_DEACTIVATED]})
     if new_email == user.email:
         raise ValidationError({"email": [EMAIL_UNCHANGED]})
-    if User.objects.filter(email=new_email).exclude(pk=user.pk).exists():
+    if _address_taken(new_email, user):
         raise ValidationError({"email": [EMAIL_TAKEN]})
     account_emails_allow(kind="email_change", address=user.email, client=client)
     user.pending_email = new_email
@@ -324,11 +341,13 @@ def email_change_confirm(*, token: str) -> User:
     if user is None:
         raise ValidationError(EMAIL_CHANGE_LINK_INVALID)
     user = User.objects.select_for_update().get(pk=user.pk)
-    if User.objects.filter(email=user.pending_email).exclude(pk=user.pk).exists():
+    if _address_taken(user.pending_email, user):
         raise ValidationError({"email": [EMAIL_TAKEN]})
     old_email = user.email
     user.email, user.pending_email = user.pending_email, ""
     user.save(update_fields=["email", "pending_email"])
+    # One of the account's own secondary addresses became its sign-in address.
+    EmailAddress.objects.filter(user=user, address=user.email).delete()
     account_email(
         to=old_email,
         template="email_change_done",
@@ -365,10 +384,10 @@ def user_deactivate(*, user: User) -> bool:
 @transaction.atomic
 def user_reactivate(*, user: User) -> bool:
     """Staff reactivate a deactivated account into the state it had before (a sign-up that
-    was never confirmed stays pending: its password is whoever started it's). Returns
-    whether anything changed."""
+    was never confirmed stays pending: its password is whoever started it's). An account
+    merged into another stays closed. Returns whether anything changed."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    if user.state != State.DEACTIVATED:
+    if user.state != State.DEACTIVATED or user.merged_into_id is not None:
         return False
     before = user.state_before_deactivation
     if before not in State.values or before == State.DEACTIVATED:
@@ -376,6 +395,26 @@ def user_reactivate(*, user: User) -> bool:
     user.state_before_deactivation = ""
     _state_set(user, before, "state_before_deactivation")
     return True
+
+
+def user_merged_away(*, user: User, into: User) -> None:
+    """Close an account whose records staff merged into `into`: deactivated for good (every
+    outstanding link dies with the state change), a waiting address change and the calendar
+    feed dropped, pointing at the account that holds its records now. The caller (the merge
+    service) holds the row locked."""
+    if user.state != State.DEACTIVATED:
+        user.state_before_deactivation = user.state
+    user.pending_email = ""
+    user.calendar_token = None
+    user.merged_into = into
+    _state_set(
+        user,
+        State.DEACTIVATED,
+        "state_before_deactivation",
+        "pending_email",
+        "calendar_token",
+        "merged_into",
+    )
 
 
 def profile_update(*, user: User, first_name: str, last_name: str) -> User:
@@ -391,6 +430,87 @@ def profile_update(*, user: User, first_name: str, last_name: str) -> User:
         user.first_name, user.last_name = names["first_name"], names["last_name"]
         user.save(update_fields=["first_name", "last_name"])
     return user
+
+
+# --- Secondary addresses: confirmed from a link sent there, then they find the account --------
+
+
+def _address_taken(address: str, user: User) -> bool:
+    """Whether another account has `address`: as its sign-in address (a merged account's
+    included) or as a confirmed secondary address. Says nothing of whose it is."""
+    if User.objects.filter(email=address).exclude(pk=user.pk).exists():
+        return True
+    return (
+        EmailAddress.objects.filter(address=address, confirmed_at__isnull=False)
+        .exclude(user=user)
+        .exists()
+    )
+
+
+@transaction.atomic
+def address_add(*, user: User, address: str, client: str | None = None) -> EmailAddress:
+    """The person asks to add `address` to their account: it waits, matching nothing, until
+    they follow the link sent to it (asking again sends a new link). Raises ValidationError
+    (field "address") for an address canonical_email refuses, their own sign-in address, one
+    already on the account, one another account has (without saying whose), or a deactivated
+    account; RateLimited past the limits per account and client."""
+    try:
+        address = canonical_email(address)
+    except ValidationError as error:
+        raise ValidationError({"address": error.messages}) from None
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.state == State.DEACTIVATED:
+        raise ValidationError({"address": [ADDRESS_DEACTIVATED]})
+    if address == user.email:
+        raise ValidationError({"address": [ADDRESS_IS_PRIMARY]})
+    row = EmailAddress.objects.filter(user=user, address=address).first()
+    if row is not None and row.is_confirmed:
+        raise ValidationError({"address": [ADDRESS_ALREADY_ADDED]})
+    if _address_taken(address, user):
+        raise ValidationError({"address": [ADDRESS_TAKEN]})
+    account_emails_allow(kind="address", address=user.email, client=client)
+    if row is None:
+        row = EmailAddress.objects.create(user=user, address=address)
+    payload = {"user": user.pk, "address": address, "address_id": row.pk}
+    link = absolute_url("address_confirm", token=signing.dumps(payload, salt=ADDRESS_CONFIRM_SALT))
+    account_email(
+        to=address,
+        template="address_confirm",
+        context={"user": user, "address": address, "link": link},
+    )
+    return row
+
+
+@transaction.atomic
+def address_confirm(*, token: str) -> EmailAddress:
+    """Confirm the secondary address a link was sent for: from now on rosters and sign-in
+    with it find the account. Raises ValidationError when the link is not valid any more, or
+    another account took the address meanwhile."""
+    row = address_pending(token=token, salt=ADDRESS_CONFIRM_SALT)
+    if row is None:
+        raise ValidationError(ADDRESS_LINK_INVALID)
+    User.objects.select_for_update().get(pk=row.user_id)
+    row = EmailAddress.objects.select_for_update().get(pk=row.pk)
+    if row.is_confirmed:
+        return row
+    if _address_taken(row.address, row.user):
+        raise ValidationError({"address": [ADDRESS_TAKEN]})
+    row.confirmed_at = timezone.now()
+    try:
+        with transaction.atomic():
+            row.save(update_fields=["confirmed_at"])
+    except IntegrityError:  # another account confirmed it a moment ago
+        raise ValidationError({"address": [ADDRESS_TAKEN]}) from None
+    return row
+
+
+def address_remove(*, user: User, address_id: int) -> str:
+    """Remove one of the person's own secondary addresses (confirmed or waiting); its links
+    die with it. Returns the address. Raises EmailAddress.DoesNotExist for an id that is not
+    one of theirs."""
+    row = EmailAddress.objects.get(pk=address_id, user=user)
+    row.delete()
+    return row.address
 
 
 # --- Invitations: an outbox row per invitation owed, claimed, sent once ----------------------

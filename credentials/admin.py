@@ -1,6 +1,7 @@
 """Staff screens for people and, later, their credentials."""
 
 import datetime
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -8,7 +9,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Max, Min
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
@@ -17,6 +20,7 @@ from cspo_tracker.staff import ActionPermissionMixin, LabelledTabularInline, Rea
 from . import accounts
 from .forms import StaffAuthenticationForm, UserChangeForm, UserCreationForm
 from .impact import credential_impact
+from .merge import default_survivor, holders_merge_preview
 from .models import (
     Attendance,
     Course,
@@ -37,7 +41,15 @@ from .selectors import (
     status_condition,
     today,
 )
-from .services import ISSUED_IN_FUTURE, credential_issue, credential_verify, impact_in_words
+from .services import (
+    ISSUED_IN_FUTURE,
+    credential_issue,
+    credential_verify,
+    holders_merge,
+    impact_in_words,
+)
+
+MERGE_PICK_TWO = "Select exactly two holders to merge, then choose which one is kept."
 
 # The staff sign-in reduces the address to its canonical form, like the holders' sign-in.
 admin.site.login_form = StaffAuthenticationForm
@@ -63,7 +75,7 @@ class MembershipInline(LabelledTabularInline):
 @admin.register(User)
 class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
-    actions = ["send_invitation", "deactivate", "reactivate"]
+    actions = ["send_invitation", "deactivate", "reactivate", "merge_holders"]
 
     @admin.action(description="Email an invitation to set a password", permissions=["change"])
     def send_invitation(self, request, queryset):
@@ -109,6 +121,90 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
             if self.has_change_permission(request, user)
         )
         self.message_user(request, f"Reactivated {changed} account(s).")
+        for user in queryset.filter(merged_into__isnull=False).select_related("merged_into"):
+            self.message_user(
+                request,
+                accounts.MERGED_NOT_REACTIVATED.format(email=user.email, into=user.merged_into),
+                messages.WARNING,
+            )
+
+    @admin.action(description="Merge into another holder…", permissions=["merge"])
+    def merge_holders(self, request, queryset):
+        """Two selected holders: to the merge page, which previews what the merge does."""
+        ids = sorted(queryset.values_list("pk", flat=True)[:3])
+        if len(ids) != 2:
+            self.message_user(request, MERGE_PICK_TWO, messages.ERROR)
+            return None
+        url = reverse("admin:credentials_user_merge")
+        return redirect(f"{url}?{urlencode({'ids': f'{ids[0]},{ids[1]}'})}")
+
+    def has_merge_permission(self, request):
+        return request.user.has_perm("credentials.merge_user")
+
+    def get_urls(self):
+        merge = self.admin_site.admin_view(self.merge_view)
+        return [path("merge/", merge, name="credentials_user_merge"), *super().get_urls()]
+
+    def merge_view(self, request):
+        """Preview merging one of two holders into the other (the kept one chosen here; the
+        older by default): what moves, the clashes and how each is settled, the renewal
+        dates afterwards, or why it cannot happen. Its POST merges, in one transaction."""
+        if not self.has_merge_permission(request):
+            raise PermissionDenied
+        params = request.POST if request.method == "POST" else request.GET
+        try:
+            ids = sorted({int(part) for part in params.get("ids", "").split(",")})
+        except ValueError:
+            ids = []
+        pair = list(User.objects.filter(pk__in=ids)) if len(ids) == 2 else []
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge two holders",
+            "opts": self.model._meta,
+        }
+        if len(pair) != 2:
+            return TemplateResponse(
+                request, "admin/credentials/user/merge.html", {**context, "problem": MERGE_PICK_TWO}
+            )
+        chosen = params.get("survivor", "")
+        survivor = next((u for u in pair if str(u.pk) == chosen), None)
+        survivor = survivor or default_survivor(*pair)
+        merged = next(u for u in pair if u.pk != survivor.pk)
+        if request.method == "POST" and params.get("confirm") == "1":
+            try:
+                holders_merge(survivor=survivor, merged=merged, by=request.user)
+            except ValidationError as refusal:
+                for message in refusal.messages:
+                    self.message_user(request, message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"Merged {merged.email} into {survivor.email}: its records are there now, "
+                    "its addresses find that account, and it is deactivated.",
+                    messages.SUCCESS,
+                )
+                return redirect("admin:credentials_user_change", survivor.pk)
+        preview = holders_merge_preview(survivor=survivor, merged=merged)
+        return TemplateResponse(
+            request,
+            "admin/credentials/user/merge.html",
+            {
+                **context,
+                "pair": sorted(pair, key=lambda user: (user.date_joined, user.pk)),
+                "ids": f"{ids[0]},{ids[1]}",
+                "preview": preview,
+            },
+        )
+
+    @admin.display(description="Other addresses")
+    def other_addresses(self, user):
+        rows = list(user.addresses.all())
+        if not rows:
+            return "-"
+        return ", ".join(
+            row.address + ("" if row.is_confirmed else " (waiting for confirmation)")
+            for row in rows
+        )
 
     def save_model(self, request, obj, form, change):
         """A changed email address is not saved: its owner confirms it from a link sent to it
@@ -172,18 +268,29 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     readonly_fields = (
         "state",
         "pending_email",
+        "other_addresses",
+        "merged_into",
         "last_login",
         "date_joined",
         "invited_at",
         "licence_accepted_at",
     )
     fieldsets = (
-        (None, {"fields": ("email", "pending_email", "password")}),
+        (None, {"fields": ("email", "pending_email", "other_addresses", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Reminders", {"fields": ("reminders_unsubscribed_at",)}),
         (
             "Permissions",
-            {"fields": ("state", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "state",
+                    "merged_into",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                )
+            },
         ),
         (
             "Important dates",

@@ -1,23 +1,24 @@
-"""Authentication backends: the address-only ceiling of failed sign-ins (checked before any
-password), and Django's model backend noting why a right password still cannot sign in."""
+"""Authentication backends: the per-account ceiling of failed sign-ins (checked before any
+password), and Django's model backend finding the account by any of its confirmed addresses
+and noting why a right password still cannot sign in."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from .identity import email_throttle_key
-from .selectors import sign_in_ceiling_reached
+from .selectors import account_for_address, sign_in_ceiling_reached, sign_in_throttle_key
 
 CEILING_REACHED = "Sign-in for this address is paused."
 
 
 class SignInCeilingBackend:
-    """Refuse, without checking the password, an address that failed to sign in
-    SIGN_IN_ADDRESS_CEILING times within SIGN_IN_ADDRESS_WINDOW from any clients. The request
-    is marked so django-axes' middleware answers with the lockout page. It has no
-    get_user(): it never signs anyone in, and sessions name the backend that did."""
+    """Refuse, without checking the password, an account that failed to sign in
+    SIGN_IN_ADDRESS_CEILING times within SIGN_IN_ADDRESS_WINDOW from any clients, under any of
+    its confirmed addresses. The request is marked so django-axes' middleware answers with the
+    lockout page. It has no get_user(): it never signs anyone in, and sessions name the
+    backend that did."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        key = email_throttle_key(username)
+        key = sign_in_throttle_key(username)
         if request is not None and key and sign_in_ceiling_reached(key):
             request.axes_locked_out = True
             request.sign_in_ceiling = True
@@ -26,18 +27,18 @@ class SignInCeilingBackend:
 
 
 class AccountStateBackend(ModelBackend):
-    """Django's model backend (one password hash per attempt, found or not), which also notes
-    on the request the state of an account whose password was right but which cannot sign in
-    (pending or deactivated): only someone who knows the password learns why."""
+    """Django's model backend (one password hash per attempt, found or not) that finds the
+    account by its sign-in address or a confirmed secondary one (`account_for_address`), and
+    notes on the request the state of an account whose password was right but which cannot
+    sign in (pending or deactivated): only someone who knows the password learns why."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None:
             username = kwargs.get(self.model_field_name())
         if username is None or password is None:
             return None
-        try:
-            user = self.user_model()._default_manager.get_by_natural_key(username)
-        except self.user_model().DoesNotExist:
+        user = account_for_address(username)
+        if user is None:
             self.user_model()().set_password(password)  # as long as a real check takes
             return None
         if user.check_password(password):

@@ -146,12 +146,22 @@ class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):
 
 
 class UserCreationForm(auth_forms.UserCreationForm):
-    """Admin form to add a person by email address (in its canonical form)."""
+    """Admin form to add a person by email address (in its canonical form), which no account
+    has, as its sign-in or a confirmed secondary address."""
 
     class Meta:
         model = User
         fields = ("email", "first_name", "last_name")
         field_classes = {"email": CanonicalEmailField}
+
+    def clean_email(self):
+        from .models import EMAIL_TAKEN
+        from .selectors import account_for_address
+
+        email = self.cleaned_data["email"]
+        if account_for_address(email) is not None:
+            raise forms.ValidationError(EMAIL_TAKEN)
+        return email
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
@@ -280,6 +290,32 @@ class ProfileForm(CrispySubmitMixin, forms.Form):
         if changing and not self.user.check_password(cleaned.get("current_password") or ""):
             self.add_error("current_password", "Enter your current password to change the address.")
         return cleaned
+
+
+class AddressAddForm(CrispySubmitMixin, forms.Form):
+    """Add another address (work, personal) to the signed-in person's account; it counts once
+    confirmed from the link sent to it."""
+
+    submit_label = "Add this address"
+    address = CanonicalEmailField(
+        label="Another email address",
+        max_length=254,
+        help_text="Trainers who list you under this address add to this account once you "
+        "confirm it from the link we send there. You can sign in with it too.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from django.urls import reverse
+
+        super().__init__(*args, **kwargs)
+        self.helper.form_action = reverse("address_add")
+
+
+class AddressConfirmForm(CrispySubmitMixin, forms.Form):
+    """The button that confirms a secondary address (a POST, so a mail scanner opening the
+    link changes nothing)."""
+
+    submit_label = "Confirm this address"
 
 
 class EmailChangeConfirmForm(CrispySubmitMixin, forms.Form):

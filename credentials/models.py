@@ -169,6 +169,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         editable=False,
         help_text="Secret in the holder's private calendar feed URL; reset to revoke old links.",
     )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_accounts",
+        help_text="The account staff merged this one into: its records and addresses live "
+        "there now, and this account stays deactivated.",
+    )
 
     objects = UserManager()
 
@@ -184,7 +194,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             (
                 "change_user_email",
                 "Can ask to move a person's account to another email address",
-            )
+            ),
+            ("merge_user", "Can merge a person's duplicate account into another"),
         ]
         constraints = [
             # The column holds canonical_email()'s form; this holds even for bulk writes.
@@ -202,6 +213,15 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=models.Q(is_active=True, state__in=["invited", "active"])
                 | models.Q(is_active=False, state__in=["pending", "deactivated"]),
                 name="credentials_user_active_follows_state",
+            ),
+            # A merged account stays closed: its records live in the account it points to.
+            models.CheckConstraint(
+                condition=models.Q(merged_into__isnull=True) | models.Q(state="deactivated"),
+                name="credentials_user_merged_is_deactivated",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(merged_into=models.F("id")),
+                name="credentials_user_not_merged_into_itself",
             ),
         ]
 
@@ -246,6 +266,62 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The first name to greet with in emails, or "" for an account whose owner has not
         proved the address yet (a pending sign-up's name is whatever anyone typed)."""
         return self.first_name if self.state in self.LIVE_STATES else ""
+
+
+ADDRESS_TAKEN = (
+    "This address already belongs to an account. An address can belong to one account only; "
+    "if both accounts are yours, ask staff to merge them."
+)
+
+
+class EmailAddress(models.Model):
+    """A further address of an account (a work and a personal one): once its owner confirmed
+    it from the link sent there, roster rows and sign-in with it find the account. Stored in
+    `canonical_email`'s form; a confirmed address belongs to one account, and is nobody's
+    sign-in address (the services check that side, see decision record 0011)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
+    address = models.EmailField("email address", max_length=254)
+    confirmed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its owner followed the link sent to it; until then it matches nothing.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = "secondary address"
+        verbose_name_plural = "secondary addresses"
+        constraints = [
+            # Unconfirmed rows may repeat: asking for an address proves nothing, so nobody can
+            # keep its owner from adding it by asking first.
+            models.UniqueConstraint(
+                fields=["address"],
+                condition=models.Q(confirmed_at__isnull=False),
+                name="credentials_address_confirmed_once",
+                violation_error_message=ADDRESS_TAKEN,
+            ),
+            models.UniqueConstraint(
+                fields=["user", "address"], name="credentials_address_once_per_account"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(address=Lower(Trim("address"))),
+                name="credentials_address_canonical",
+                violation_error_message="The email address is not in its canonical form.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.address
+
+    def save(self, *args, **kwargs):
+        self.address = canonical_email(self.address)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 def holders_touch(holder_ids=None) -> None:

@@ -12,8 +12,8 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 
-from .identity import email_or_none
-from .models import Credential, Membership, Program, Term, User
+from .identity import email_or_none, email_throttle_key
+from .models import Credential, EmailAddress, Membership, Program, Term, User
 
 
 class Status(models.TextChoices):
@@ -291,15 +291,82 @@ def user_from_link(*, uidb64: str, token: str, tokens) -> User | None:
     return user if tokens.check_token(user, token) else None
 
 
-def password_reset_users(email: str) -> list:
-    """The account a password link may go to for `email` (typed any way): a pending, invited
-    or active one, whose owner proves the mailbox by following the link. Deactivated accounts
-    get none. An address canonical_email refuses finds nobody."""
-    canonical = email_or_none(email)
+def accounts_for_addresses(addresses) -> dict[str, User]:
+    """The account each canonical address belongs to: the account with it as a confirmed
+    secondary address, or the account that signs in with it (an account merged into another
+    answers with that other one). Unconfirmed secondary addresses find nothing. Rosters,
+    sign-in, sign-up and password links all look people up here; two or three queries."""
+    addresses = {address for address in addresses if address}
+    if not addresses:
+        return {}
+    found = {
+        row.address: row.user
+        for row in EmailAddress.objects.filter(
+            address__in=addresses, confirmed_at__isnull=False
+        ).select_related("user")
+    }
+    rest = addresses - found.keys()
+    if rest:
+        primaries = list(User.objects.filter(email__in=rest))
+        into = User.objects.in_bulk({u.merged_into_id for u in primaries if u.merged_into_id})
+        for user in primaries:
+            found[user.email] = into.get(user.merged_into_id, user)
+    return found
+
+
+def account_for_address(address: str | None) -> User | None:
+    """The account an address typed any way belongs to (see `accounts_for_addresses`); None
+    for nobody's address or one canonical_email refuses."""
+    canonical = email_or_none(address)
     if canonical is None:
-        return []
+        return None
+    return accounts_for_addresses([canonical]).get(canonical)
+
+
+def sign_in_throttle_key(value: str | None) -> str:
+    """The key failed sign-ins are counted under: per account, so a confirmed secondary
+    address counts under its account's sign-in address (guesses spread over the addresses of
+    one account share one counter); any other spelling as `email_throttle_key` has it."""
+    key = email_throttle_key(value)
+    if "@" not in key:
+        return key
+    primary = (
+        EmailAddress.objects.filter(address=key, confirmed_at__isnull=False)
+        .values_list("user__email", flat=True)
+        .first()
+    )
+    return email_throttle_key(primary) if primary else key
+
+
+def address_pending(*, token: str, salt: str) -> EmailAddress | None:
+    """The secondary address a confirmation link was sent for, while it still waits for its
+    confirmation and its account is not deactivated; None for a damaged, expired, spent or
+    removed one."""
+    try:
+        data = signing.loads(token, salt=salt, max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        return None
+    return (
+        EmailAddress.objects.select_related("user")
+        .filter(
+            pk=data.get("address_id"),
+            user_id=data.get("user"),
+            address=data.get("address"),
+            confirmed_at__isnull=True,
+        )
+        .exclude(user__state=User.State.DEACTIVATED)
+        .first()
+    )
+
+
+def password_reset_users(email: str) -> list:
+    """The account a password link may go to for `email` (typed any way, or one of the
+    account's confirmed secondary addresses: the link still goes to the sign-in address): a
+    pending, invited or active one, whose owner proves the mailbox by following the link.
+    Deactivated accounts get none. An address canonical_email refuses finds nobody."""
+    user = account_for_address(email)
     states = [User.State.PENDING, User.State.INVITED, User.State.ACTIVE]
-    return list(User.objects.filter(email=canonical, state__in=states))
+    return [user] if user is not None and user.state in states else []
 
 
 def email_change_pending(*, token: str, salt: str):

@@ -8,18 +8,23 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from cspo_tracker import formats
+from cspo_tracker.history import audit_context, history_record
 from cspo_tracker.links import absolute_url
 
-from .accounts import account_email, licence_accept
+from .accounts import account_email, licence_accept, user_merged_away
 from .dates import add_months
 from .identity import canonical_email
 from .impact import credential_impact
+from .merge import MERGE_ITSELF, MergePreview, holders_merge_preview, holders_merging
 from .models import (
     Attendance,
     Course,
     Credential,
+    EmailAddress,
+    Membership,
     Program,
     Term,
     User,
@@ -285,6 +290,125 @@ def impact_in_words(impact) -> list[dict]:
     """Each change of an `Impact` as a heading, its figure lines and the activities that stop
     counting, for pages and emails."""
     return [_change_in_words(change) for change in impact.changes]
+
+
+@transaction.atomic
+def holders_merge(*, survivor: User, merged: User, by: User) -> MergePreview:
+    """Merge `merged` (a second account of the same person) into `survivor`, all or nothing.
+
+    Everything of the merged account moves to the survivor: credentials with their terms and
+    renewals, attendances, memberships, and (by `holders_merging`, which the ledger answers)
+    entries with their evidence, fees and reminders. Where both hold a program, the earlier
+    issue is kept and the later one removed (refused if it was renewed or has a settled fee).
+    The merged account's addresses become the survivor's confirmed secondary addresses, so
+    rosters and sign-in with them find the survivor; the merged account is deactivated and
+    points at the survivor (`merged_into`). The audit trail keeps every earlier row; the merge
+    adds rows for what moved and an entry on both accounts' admin history. Combined-renewal
+    credentials (Scrum Alliance) then realign to one renewal date.
+
+    Refused with a ValidationError listing the reasons (`holders_merge_preview`'s refusals):
+    merging an account into itself, one already merged, into a deactivated or unconfirmed
+    account, staff accounts, an unremovable duplicate credential. Returns the preview it ran.
+    """
+    if survivor.pk == merged.pk:
+        raise ValidationError(MERGE_ITSELF)
+    # Both rows locked in one order (lower id first), so two merges of the same pair in
+    # opposite directions wait for each other rather than deadlock.
+    locked = {
+        pk: User.objects.select_for_update().get(pk=pk) for pk in sorted((survivor.pk, merged.pk))
+    }
+    survivor, merged = locked[survivor.pk], locked[merged.pk]
+    # ...and their credentials, which a renewal locks first: none runs while records move.
+    list(
+        Credential.objects.select_for_update()
+        .filter(holder_id__in=locked)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    preview = holders_merge_preview(survivor=survivor, merged=merged)
+    if not preview.allowed:
+        raise ValidationError(preview.refusals)
+    with audit_context(user=by, reason=f"Merged {merged.email} into {survivor.email}"):
+        holders_merging.send(sender=User, survivor=survivor, merged=merged)
+        for credential in Credential.objects.filter(pk__in=preview.dropped_credential_ids):
+            credential.delete()  # its terms and their reminders go with it; history stays
+        _attendances_merge(survivor, merged)
+        _memberships_merge(survivor, merged)
+        moving = list(Credential.objects.filter(holder=merged).values_list("pk", flat=True))
+        Credential.objects.filter(pk__in=moving).update(holder=survivor)
+        history_record(Credential.objects.filter(pk__in=moving))
+        _addresses_merge(survivor, merged)
+        # Accounts merged into this one before now point at where their records are.
+        User.objects.filter(merged_into=merged).update(merged_into=survivor)
+        user_merged_away(user=merged, into=survivor)
+        combined = set(
+            Credential.objects.filter(
+                holder=survivor, program__issuer__combined_renewal=True
+            ).values_list("program__issuer_id", flat=True)
+        )
+        for issuer_id in sorted(combined):
+            renewal_dates_align(holder=survivor, issuer_id=issuer_id)
+    _merge_logged(survivor=survivor, merged=merged, by=by)
+    holders_touch([survivor.pk, merged.pk])
+    return preview
+
+
+def _attendances_merge(survivor: User, merged: User) -> None:
+    """Move the merged account's attendances; on a course both attended, one record stays:
+    the completed one, or the one with more hours."""
+    theirs = {a.course_id: a for a in Attendance.objects.filter(holder=merged)}
+    for ours in Attendance.objects.filter(holder=survivor, course_id__in=theirs):
+        other = theirs[ours.course_id]
+        if (other.completed, other.hours_attended) > (ours.completed, ours.hours_attended):
+            ours.completed, ours.hours_attended = other.completed, other.hours_attended
+            ours.save(update_fields=["completed", "hours_attended"])
+        other.delete()
+    Attendance.objects.filter(holder=merged).update(holder=survivor)
+
+
+def _memberships_merge(survivor: User, merged: User) -> None:
+    """Move the merged account's memberships; with one issuer in both, the survivor's stays,
+    taking the other's member id if it had none, and paying if either was."""
+    theirs = {m.issuer_id: m for m in Membership.objects.filter(holder=merged)}
+    for ours in Membership.objects.filter(holder=survivor, issuer_id__in=theirs):
+        other = theirs[ours.issuer_id]
+        ours.member_id = ours.member_id or other.member_id
+        ours.is_paying_member = ours.is_paying_member or other.is_paying_member
+        ours.save(update_fields=["member_id", "is_paying_member"])
+        other.delete()
+    Membership.objects.filter(holder=merged).update(holder=survivor)
+
+
+def _addresses_merge(survivor: User, merged: User) -> None:
+    """The merged account's sign-in address and confirmed secondary addresses become the
+    survivor's confirmed secondary addresses; requests for them waiting on either account,
+    and the merged account's other waiting requests, are dropped."""
+    confirmed = set(
+        EmailAddress.objects.filter(user=merged, confirmed_at__isnull=False).values_list(
+            "address", flat=True
+        )
+    )
+    EmailAddress.objects.filter(user=survivor, address__in={merged.email, *confirmed}).delete()
+    EmailAddress.objects.filter(user=merged, confirmed_at__isnull=True).delete()
+    EmailAddress.objects.filter(user=merged).update(user=survivor)
+    EmailAddress.objects.create(user=survivor, address=merged.email, confirmed_at=timezone.now())
+
+
+def _merge_logged(*, survivor: User, merged: User, by: User) -> None:
+    """An entry in both accounts' admin history (the "History" button of a user)."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    for user, message in (
+        (survivor, f"Merged {merged.email} (account {merged.pk}) into this account."),
+        (merged, f"Merged into {survivor.email} (account {survivor.pk}); deactivated."),
+    ):
+        LogEntry.objects.log_actions(
+            user_id=by.pk,
+            queryset=[user],
+            action_flag=CHANGE,
+            change_message=message,
+            single_object=True,
+        )
 
 
 def calendar_token_reset(*, user: User) -> str:

@@ -27,3 +27,6 @@ password_tokens = AccountTokenGenerator("password")
 # the other account links.
 EMAIL_CHANGE_SALT = "cspo_tracker.credentials.email-change"
 EMAIL_CHANGE_CANCEL_SALT = "cspo_tracker.credentials.email-change-cancel"
+# A secondary address is confirmed from a link signed with this salt, naming the account, the
+# address and its row (removing or adding it again spends the link).
+ADDRESS_CONFIRM_SALT = "cspo_tracker.credentials.address-confirm"

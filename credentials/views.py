@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from cspo_tracker.links import absolute_url
 from cspo_tracker.middleware import client_ip
@@ -24,9 +24,10 @@ from . import accounts, forms, services
 from .access import holder_required
 from .calendar import calendar_ics
 from .impact import credential_impact
-from .models import Credential, Term, User
+from .models import Credential, EmailAddress, Term, User
 from .selectors import (
     Status,
+    address_pending,
     credential_status,
     credential_terms,
     email_change_pending,
@@ -37,6 +38,7 @@ from .selectors import (
     user_from_link,
 )
 from .tokens import (
+    ADDRESS_CONFIRM_SALT,
     EMAIL_CHANGE_CANCEL_SALT,
     EMAIL_CHANGE_SALT,
     invitation_tokens,
@@ -226,7 +228,81 @@ def account_profile(request):
         else:
             messages.success(request, "Saved.")
             return redirect("account_profile")
-    return render(request, "credentials/profile.html", {"form": form})
+    return _profile_page(request, form=form)
+
+
+def _profile_page(request, *, form=None, address_form=None, status=200):
+    user = request.user
+    return render(
+        request,
+        "credentials/profile.html",
+        {
+            "form": form or forms.ProfileForm(user=user),
+            "address_form": address_form or forms.AddressAddForm(),
+            "addresses": EmailAddress.objects.filter(user=user),
+        },
+        status=status,
+    )
+
+
+@login_required
+def address_add(request):
+    """Add a secondary address from the profile page: a link goes to it, and it counts once
+    followed. A refusal shows next to the field on the profile page."""
+    if request.method != "POST":
+        return redirect("account_profile")
+    form = forms.AddressAddForm(request.POST)
+    if form.is_valid():
+        try:
+            row = accounts.address_add(
+                user=request.user, address=form.cleaned_data["address"], client=client_ip(request)
+            )
+        except accounts.RateLimited as refusal:
+            form.add_error("address", str(refusal))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.info(
+                request,
+                f"We sent a link to {row.address}; it is added to your account once you follow it.",
+            )
+            return redirect("account_profile")
+    return _profile_page(request, address_form=form, status=400)
+
+
+@login_required
+@require_POST
+def address_remove(request, pk):
+    """Remove one of the person's own secondary addresses (404 for anyone else's)."""
+    try:
+        address = accounts.address_remove(user=request.user, address_id=pk)
+    except EmailAddress.DoesNotExist:
+        raise Http404("No such address on your account.") from None
+    messages.success(request, f"{address} is no longer on your account.")
+    return redirect("account_profile")
+
+
+@never_cache
+def address_confirm(request, token):
+    """The link sent to a secondary address opens a page with a button; its POST confirms the
+    address for the account that asked for it."""
+    row = address_pending(token=token, salt=ADDRESS_CONFIRM_SALT)
+    if row is None:
+        return _link_invalid(request, "credentials/address_invalid.html")
+    form = forms.AddressConfirmForm(_posted(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            row = accounts.address_confirm(token=token)
+        except ValidationError as error:
+            form.add_error(None, error.messages)  # the page has a button, not the field
+        else:
+            messages.success(request, f"{row.address} is confirmed: it now finds your account too.")
+            return redirect("account_profile" if request.user.is_authenticated else "login")
+    return render(
+        request,
+        "credentials/address_confirm.html",
+        {"form": form, "account": row.user, "address": row.address},
+    )
 
 
 class PasswordResetView(auth_views.PasswordResetView):

@@ -6,8 +6,6 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
-from credentials.identity import email_throttle_key
-
 STAFF_PREFIXES = ("/admin/", "/staff/")
 
 
@@ -52,17 +50,20 @@ class NoStoreMiddleware:
 
 
 def axes_username(request, credentials) -> str:
-    """The key failed sign-ins are counted and checked under: the address as
-    `email_throttle_key` reduces it, so every spelling (letter case, fullwidth letters,
-    invisible characters) shares one counter. django-axes files the address under
-    AXES_USERNAME_FORM_FIELD in `credentials`; without it, the form's field is read."""
+    """The key failed sign-ins are counted and checked under: the account's, as
+    `credentials.selectors.sign_in_throttle_key` finds it, so every spelling (letter case,
+    fullwidth letters, invisible characters) and every confirmed address of one account share
+    one counter. django-axes files the address under AXES_USERNAME_FORM_FIELD in
+    `credentials`; without it, the form's field is read."""
+    from credentials.selectors import sign_in_throttle_key  # models: not at settings time
+
     credentials = credentials or {}
     raw = (
         credentials.get(settings.AXES_USERNAME_FORM_FIELD)
         or credentials.get("username")
         or request.POST.get("username", "")
     )
-    return email_throttle_key(raw)
+    return sign_in_throttle_key(raw)
 
 
 def client_ip(request) -> str:

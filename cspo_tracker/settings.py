@@ -188,6 +188,7 @@ ACCOUNT_EMAIL_RATES = {
     "password": ("3/h", "10/h"),
     "invitation": ("3/d", "300/h"),
     "email_change": ("3/d", "30/h"),
+    "address": ("5/d", "30/h"),  # confirmation links for secondary addresses, per account
 }
 # Account emails (sign-up, password links, address changes) are sent by a worker after the
 # request commits: a page's answer and timing never depend on, or tell about, the mail server.

@@ -9,6 +9,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from credentials.impact import impact_requested
+from credentials.merge import holders_merging, merge_preview_requested
 from credentials.models import Credential, Issuer, Membership, Program, Term, holders_touch
 from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
@@ -196,3 +197,19 @@ def alignment_impact_answer(sender, holder, program, issued_on, credential, **kw
     return alignment_impact(
         holder=holder, program=program, issued_on=issued_on, credential=credential
     )
+
+
+@receiver(merge_preview_requested)
+def merge_preview_answer(sender, survivor, merged, dropped, **kwargs):
+    """Answer `credentials.merge.holders_merge_preview` with the ledger's rows and clashes."""
+    from .merging import ledger_merge_preview
+
+    return ledger_merge_preview(survivor=survivor, merged=merged, dropped=dropped)
+
+
+@receiver(holders_merging)
+def ledger_rows_merge(sender, survivor, merged, **kwargs):
+    """Move the ledger's rows inside `credentials.services.holders_merge`'s transaction."""
+    from .merging import ledger_merge
+
+    ledger_merge(survivor=survivor, merged=merged)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from credentials.accounts import email_change_request
+from credentials.accounts import address_add, email_change_request
 from credentials.models import User
 from credentials.services import calendar_token_for, credential_issue
 from credentials.tokens import invitation_tokens, password_tokens, sign_up_tokens
@@ -68,6 +68,7 @@ def other_holders_objects():
         "term": credential.terms.get(),
         "entry": entry,
         "token": calendar_token_for(other),
+        "address": address_add(user=other, address="b.work@example.com"),
     }
 
 
@@ -81,6 +82,7 @@ ID_URLS = {
     "ledger:renew": lambda o: {"pk": o["credential"].pk},
     "ledger:renewed": lambda o: {"pk": o["credential"].pk, "renewal_pk": o["renewal"].pk},
     "ledger:transcript": lambda o: {"pk": o["credential"].pk, "term_pk": o["term"].pk},
+    "address_remove": lambda o: {"pk": o["address"].pk},
 }
 # URLs that take a secret or a public code by design, tested in their own modules: a capability
 # (the calendar feed a calendar app fetches without a session, the unsubscribe link in an email)
@@ -93,6 +95,7 @@ TOKEN_URLS = {
     "sign_up_confirm",
     "email_change_confirm",  # signed, expiring; a damaged or replaced one is 400 (test_identity)
     "email_change_cancel",
+    "address_confirm",  # signed, expiring; a damaged or spent one is 400 (test_merge)
     "password_reset_confirm",
     "ledger:reminders_unsubscribe",  # signed, expiring; a damaged one is 404 (test_reminders)
 }
@@ -100,6 +103,7 @@ TOKEN_URLS = {
 HOLDER_URLS = {
     "licence",
     "account_profile",
+    "address_add",
     "password_change",
     "password_change_done",
     "credentials:claim",
@@ -244,6 +248,7 @@ ADMIN_MODEL_URL = re.compile(
 # Staff URLs outside the model pattern, and the permission each needs.
 OTHER_STAFF_URLS = {
     "admin:seu_ledger_reminder_preview": "seu_ledger.view_reminder",
+    "admin:credentials_user_merge": "credentials.merge_user",
     "admin:auth_user_password_change": "superuser",
     "admin:autocomplete": "view",  # some model's view permission, named in the query
 }
@@ -399,6 +404,13 @@ def uid_and_token(user, tokens) -> dict:
     return {"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": tokens.make_token(user)}
 
 
+def address_confirm_token() -> str:
+    """The token of the last secondary-address confirmation link sent."""
+    prefix = reverse("address_confirm", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
+    bodies = "".join(message.body for message in mail.outbox)
+    return re.findall(re.escape(prefix) + r"([^/\s]+)/", bodies)[-1]
+
+
 def email_change_token(kind: str) -> str:
     """The token of the last address-change link of `kind` ("confirm" or "cancel") sent."""
     prefix = reverse(f"email_change_{kind}", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
@@ -416,6 +428,7 @@ WORKING_LINKS = {
     "sign_up_confirm": lambda o: uid_and_token(o["pending"], sign_up_tokens),
     "email_change_confirm": lambda o: {"token": email_change_token("confirm")},
     "email_change_cancel": lambda o: {"token": email_change_token("cancel")},
+    "address_confirm": lambda o: {"token": address_confirm_token()},
     "password_reset_confirm": lambda o: uid_and_token(o["holder"], password_tokens),
     "ledger:reminders_unsubscribe": lambda o: {"token": unsubscribe_token(o["holder"])},
 }
@@ -441,6 +454,7 @@ def own_objects():
         evidence=SimpleUploadedFile("own.pdf", b"%PDF-1.4 own"),
     )
     email_change_request(user=holder, new_email="own.new@example.com")
+    address = address_add(user=holder, address="own.work@example.com")
     for day in range(1, 4):
         entry_log(
             holder=holder,
@@ -458,6 +472,7 @@ def own_objects():
         "term": credential.terms.get(sequence=1),
         "entry": entry,
         "token": calendar_token_for(holder),
+        "address": address,
         "invited": User.objects.create_user("invited@example.com"),
         "pending": UserFactory(email="pending@example.com", state="pending"),
         "superuser": staff_in("superuser"),

@@ -19,7 +19,7 @@ from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User, holders_touch
-from ..selectors import today
+from ..selectors import accounts_for_addresses, today
 from ..signals import attendances_recorded
 from .validate import RosterRow, ValidationReport
 
@@ -30,10 +30,12 @@ def _unusable_password() -> str:
 
 
 def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
+    """The account of each row's address (a confirmed secondary address finds its account),
+    creating invited holders for addresses nobody has."""
     wanted = {}
     for row in rows:
         wanted.setdefault(row.email, row)
-    users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+    users = accounts_for_addresses(wanted)
     now = timezone.now()
     missing = [
         (
@@ -66,11 +68,14 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
             ],
             missing,
         )
-        users = {u.email: u for u in User.objects.filter(email__in=wanted)}
+        users = accounts_for_addresses(wanted)
         summary["holders_created"] += len(missing)
-    changed = []
+    changed, seen = [], set()
     for email, row in wanted.items():
         user = users[email]
+        if user.pk in seen:
+            continue  # another of the account's addresses, with the same name (validated)
+        seen.add(user.pk)
         if user.is_staff or user.is_superuser or user.state == User.State.DEACTIVATED:
             continue  # validation refuses these rows; should one slip through, no rename
         if (user.first_name, user.last_name) != (row.first_name, row.last_name):

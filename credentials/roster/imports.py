@@ -25,6 +25,7 @@ from cspo_tracker.history import audit_context
 
 from ..accounts import invitations_request
 from ..models import RosterImport, User
+from ..selectors import accounts_for_addresses
 from .apply import roster_apply
 from .parse import COLUMNS, ENCODINGS, RosterEncodingError, RosterFileError, roster_read
 from .validate import ValidationReport, roster_validate
@@ -357,8 +358,9 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
                 retry_at=None,
             )
             if done:
+                holders = {user.pk for user in accounts_for_addresses(emails).values()}
                 invite = User.objects.filter(
-                    email__in=emails, invited_at__isnull=True, state=User.State.INVITED
+                    pk__in=holders, invited_at__isnull=True, state=User.State.INVITED
                 ).values_list("pk", flat=True)
                 invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
 

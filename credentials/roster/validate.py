@@ -14,7 +14,7 @@ from django.db.models.functions import Upper
 from ..dates import add_months
 from ..identity import canonical_email, clean_person_name, validate_person_name
 from ..models import Attendance, Course, Credential, Membership, Program, User
-from ..selectors import today
+from ..selectors import accounts_for_addresses, today
 from .parse import RawRow, RosterFile
 
 QUARTER = Decimal("0.25")
@@ -88,6 +88,12 @@ STAFF_ACCOUNT = (
 )
 DEACTIVATED_ACCOUNT = (
     "{email} belongs to an account staff deactivated; reactivate it in the admin first."
+)
+SAME_PERSON_SAME_COURSE = (
+    "Line {line} lists the same person on this course under another of their addresses."
+)
+SAME_PERSON_OTHER_NAME = (
+    "Differs from line {line}, the same person under another of their addresses."
 )
 EARLIEST_COURSE_DATE = datetime.date(1990, 1, 1)
 COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to two years ahead)."
@@ -319,8 +325,9 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         )
 
     # Against the database, one query per table; course codes without regard to letter case.
+    # A confirmed secondary address finds its account, as the sign-in address does.
     emails = {row.email for row in candidates}
-    users = {u.email: u for u in User.objects.filter(email__in=emails)}
+    users = accounts_for_addresses(emails)
     courses = {
         c.code.upper(): c
         for c in Course.objects.annotate(code_upper=Upper("code"))
@@ -341,6 +348,9 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
 
     hours_by_course: dict[str, Decimal] = defaultdict(Decimal)
     on = today()
+    # Rows under two addresses of one account are one person: one row per course, one name.
+    account_on_course: dict[tuple[str, int], RosterRow] = {}
+    account_first: dict[int, RosterRow] = {}
     for row in candidates:
         course = courses.get(row.course_code)
         described = details[row.course_code]
@@ -365,6 +375,13 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
             stored = memberships.get((user.pk, program.issuer_id))
             if stored and stored != row.member_id:
                 problem = ("member_id", f"{row.email} is stored with member id {stored}.")
+        if not problem and user:
+            same = account_on_course.get((row.course_code, user.pk))
+            first_row = account_first.get(user.pk)
+            if same is not None:
+                problem = ("email", SAME_PERSON_SAME_COURSE.format(line=same.line))
+            elif first_row and (clash := _clash(row, first_row, ("first_name", "last_name"))):
+                problem = (clash, SAME_PERSON_OTHER_NAME.format(line=first_row.line))
         if not problem and user and course:
             attendance = attendances.get((user.pk, course.pk))
             if attendance and attendance.completed and not row.completed:
@@ -375,6 +392,9 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         if problem:
             errors.append(RowError(row.line, *problem))
             continue
+        if user:
+            account_on_course[(row.course_code, user.pk)] = row
+            account_first.setdefault(user.pk, row)
         report.rows.append(row)
         hours_by_course[row.course_code] = max(hours_by_course[row.course_code], row.hours_attended)
 
