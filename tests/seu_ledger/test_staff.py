@@ -443,6 +443,7 @@ ACTION_NEEDS = {
     ("user", "deactivate"): "write",
     ("user", "reactivate"): "write",
     ("user", "preview_reminder"): "read",
+    ("user", "merge_holders"): "superuser",  # needs credentials.merge_user, no role has it
     ("credential", "mark_verified"): "write",
     ("credential", "record_fee_paid"): "write",
     ("credential", "waive_fee"): "write",
