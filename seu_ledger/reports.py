@@ -1,12 +1,12 @@
 """Reads for staff: credentials by status and program, expirations by month, who is on track,
 and who is at risk. Set-based queries; the at-risk list applies the exact renewal rules to the
-few holders whose credentials end soon."""
+few holders whose credentials lapse soon."""
 
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
 from credentials.dates import add_months
@@ -14,15 +14,19 @@ from credentials.models import Credential, Program, Term
 from credentials.selectors import (
     Status,
     credential_current_term,
+    credential_status,
     credentials_with_valid_through,
     status_condition,
+    status_label,
 )
 
 from .models import Fee
-from .selectors import group_balance, group_requirements, holder_ledgers
+from .selectors import group_balance, group_requirements, holder_ledgers, renew_by
 
 STATUSES = (Status.ACTIVE, Status.EXPIRING, Status.IN_GRACE, Status.LAPSED, Status.NOT_YET_VALID)
-AT_RISK_DAYS = 60
+# The reminder horizon's default, and a Scrum Alliance grace: every holder in such a grace is
+# inside the widest window.
+AT_RISK_DAYS = 90
 CHUNK = 2000
 
 
@@ -147,15 +151,18 @@ def _on_pace(group, ledger, on: datetime.date) -> bool | None:
 
 @dataclass(frozen=True)
 class AtRisk:
-    """A credential (or group renewing together) ending soon with units or the fee missing."""
+    """A credential (or group renewing together) that lapses soon with units or the fee
+    missing: ending soon, or already ended and in its grace (PMI: suspension)."""
 
     holder_id: int
     holder_name: str
     email: str
     label: str
     program_codes: tuple[str, ...]
+    status: str  # in the issuer's words: "Expiring", "In grace", "Suspended"
     ends_on: datetime.date
-    days_left: int
+    renew_by: datetime.date  # the last day before it lapses (see `selectors.renew_by`)
+    days_left: int  # days from the day to `renew_by`
     units_counted: Decimal
     units_required: Decimal
     unit_name: str
@@ -168,6 +175,24 @@ class AtRisk:
         return max(self.units_required - self.units_counted, Decimal(0))
 
 
+def lapsing_terms(on: datetime.date, last: datetime.date):
+    """Current terms whose credential lapses from `on` through `last`: ending in that range,
+    or already ended with the program's grace (or suspension) ending in it. The grace differs
+    by program, so the condition is a union over the tens of programs that have one."""
+    condition = Q(ends_on__gte=on, ends_on__lte=last)
+    for program_id, grace_days in Program.objects.filter(grace_days__gt=0).values_list(
+        "pk", "grace_days"
+    ):
+        grace = datetime.timedelta(days=grace_days)
+        condition |= Q(
+            credential__program_id=program_id,
+            ends_on__lt=on,
+            ends_on__gte=on - grace,
+            ends_on__lte=last - grace,
+        )
+    return current_terms().filter(condition)
+
+
 def at_risk(
     on: datetime.date,
     *,
@@ -175,24 +200,28 @@ def at_risk(
     program: str = "",
     missing: str = "",
 ) -> list[AtRisk]:
-    """Credentials ending within `within_days` (at most 60) whose renewal lacks units or the
-    fee, by the exact renewal rules, soonest first. Filter by program code or by what is
-    missing ("units" or "fee"). A fixed number of queries per 2,000 holders."""
+    """Renewals that lapse within `within_days` (at most 90) and lack units or the fee, by the
+    exact renewal rules: those ending soon and those past their end in a grace or suspension,
+    fewest days to lapse first. Filter by program code or by what is missing ("units" or
+    "fee"). A fixed number of queries per 2,000 holders."""
     within_days = max(0, min(within_days, AT_RISK_DAYS))
-    soon = current_terms().filter(
-        ends_on__gte=on, ends_on__lte=on + datetime.timedelta(days=within_days)
-    )
+    last = on + datetime.timedelta(days=within_days)
+    soon = lapsing_terms(on, last)
     if program:
-        soon = soon.filter(credential__program__code=program)
+        # By holder: the term that lapses may be the group's top, of another program.
+        soon = soon.filter(
+            credential__holder_id__in=Credential.objects.filter(program__code=program).values(
+                "holder_id"
+            )
+        )
     holder_ids = sorted(set(soon.values_list("credential__holder_id", flat=True)))
     found = []
     for start in range(0, len(holder_ids), CHUNK):
         ledgers = holder_ledgers(holder_ids[start : start + CHUNK])
         for ledger in ledgers.values():
             for group in ledger.groups:
-                if group.ends_on is None or not on <= group.ends_on <= on + datetime.timedelta(
-                    days=within_days
-                ):
+                deadline = renew_by(group, on)
+                if deadline is None or not on <= deadline <= last:
                     continue
                 if program and program not in {p.code for p in group.programs}:
                     continue
@@ -208,8 +237,10 @@ def at_risk(
                         email=holder.email,
                         label=group.label,
                         program_codes=tuple(p.code for p in group.programs),
+                        status=status_label(group.top.program, credential_status(group.top, on)),
                         ends_on=group.ends_on,
-                        days_left=(group.ends_on - on).days,
+                        renew_by=deadline,
+                        days_left=(deadline - on).days,
                         units_counted=requirements.balance.counted if requirements.balance else 0,
                         units_required=requirements.balance.required if requirements.balance else 0,
                         unit_name=group.unit_name,
@@ -218,7 +249,7 @@ def at_risk(
                         credential_id=group.top.pk,
                     )
                 )
-    found.sort(key=lambda row: (row.ends_on, row.email))
+    found.sort(key=lambda row: (row.days_left, row.email, row.label))
     return found
 
 

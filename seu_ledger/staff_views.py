@@ -30,8 +30,8 @@ CHART_HEIGHT = 160
 class AtRiskFilterForm(forms.Form):
     program = forms.ChoiceField(required=False)
     within = forms.TypedChoiceField(
-        label="Ending within",
-        choices=[(60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
+        label="Lapsing within",
+        choices=[(90, "90 days"), (60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
         coerce=int,
         required=False,
         empty_value=AT_RISK_DAYS,
@@ -88,7 +88,8 @@ def chart_bars(months) -> list[dict]:
 def dashboard(request):
     on = today()
     form = AtRiskFilterForm(request.GET or None)
-    risks = at_risk(on, **form.filters())
+    filters = form.filters()
+    risks = at_risk(on, **filters)
     months = expirations_by_month(on)
     return render(
         request,
@@ -96,6 +97,7 @@ def dashboard(request):
         {
             "on": on,
             "form": form,
+            "within_days": filters.get("within_days", AT_RISK_DAYS),
             "statuses": status_counts(on),
             "months": months,
             "bars": chart_bars(months),
@@ -129,7 +131,9 @@ AT_RISK_COLUMNS = (
     "email",
     "name",
     "credentials",
+    "status",
     "ends_on",
+    "renew_by",
     "days_left",
     "units_counted",
     "units_required",
@@ -152,7 +156,9 @@ def at_risk_export(request, file_format: str):
             row.email,
             row.holder_name,
             row.label,
+            row.status,
             row.ends_on,
+            row.renew_by,
             row.days_left,
             # Normalised, the CSV shows units as `fmt_units` does ("20", not "20.00").
             row.units_counted.normalize(),
