@@ -27,6 +27,7 @@ STATUSES = (Status.ACTIVE, Status.EXPIRING, Status.IN_GRACE, Status.LAPSED, Stat
 # The reminder horizon's default, and a Scrum Alliance grace: every holder in such a grace is
 # inside the widest window.
 AT_RISK_DAYS = 90
+EXPIRY_MONTHS = 12
 CHUNK = 2000
 
 
@@ -39,18 +40,42 @@ def current_terms():
 
 
 @dataclass(frozen=True)
+class StatusColumn:
+    """A column of the status table: a status in words. The days after the end are one status
+    with each issuer's own words for it, so they make a column per wording ("In grace",
+    PMI's "Suspended")."""
+
+    status: Status
+    label: str
+
+
+@dataclass(frozen=True)
 class StatusTable:
-    statuses: tuple[Status, ...]
-    rows: list[tuple[str, list[int], int]]  # program code, count per status, total
+    statuses: tuple[StatusColumn, ...]
+    rows: list[tuple[str, list[int], int]]  # program code, count per column, total
     totals: list[int]
     total: int
 
 
+def status_columns(programs: list[Program]) -> tuple[StatusColumn, ...]:
+    """Active, Expiring, then the after-end wordings of the programs that have days after the
+    end (at least "In grace"), Lapsed, Not yet valid."""
+    after_end = sorted({p.after_end_status for p in programs if p.grace_days}) or [
+        Status.IN_GRACE.label
+    ]
+    columns = []
+    for status in STATUSES:
+        labels = after_end if status == Status.IN_GRACE else [status.label]
+        columns += [StatusColumn(status, label) for label in labels]
+    return tuple(columns)
+
+
 def status_counts(on: datetime.date) -> StatusTable:
-    """How many credentials each program has in each status on a day: one query a status."""
-    counts: dict[str, dict[Status, int]] = {
-        code: {} for code in Program.objects.order_by("code").values_list("code", flat=True)
-    }
+    """How many credentials each program has in each status on a day, the days after the end
+    in the issuer's words: one query a status."""
+    programs = {p.code: p for p in Program.objects.order_by("code")}
+    columns = status_columns(list(programs.values()))
+    counts: dict[str, dict[StatusColumn, int]] = {code: {} for code in programs}
     for status in STATUSES:
         # The status needs each credential's latest end (an aggregate), so it is a subquery;
         # grouping by program around it would aggregate the ends per program instead.
@@ -61,14 +86,15 @@ def status_counts(on: datetime.date) -> StatusTable:
             .annotate(count=Count("pk"))
             .order_by()
         ):
-            counts[code][status] = count
+            column = StatusColumn(status, status_label(programs[code], status))
+            counts[code][column] = count
     rows = [
-        (code, [by_status.get(s, 0) for s in STATUSES], sum(by_status.values()))
-        for code, by_status in counts.items()
-        if by_status
+        (code, [by_column.get(c, 0) for c in columns], sum(by_column.values()))
+        for code, by_column in counts.items()
+        if by_column
     ]
-    totals = [sum(row[1][index] for row in rows) for index in range(len(STATUSES))]
-    return StatusTable(STATUSES, rows, totals, sum(totals))
+    totals = [sum(row[1][index] for row in rows) for index in range(len(columns))]
+    return StatusTable(columns, rows, totals, sum(totals))
 
 
 @dataclass(frozen=True)
@@ -77,13 +103,22 @@ class MonthCount:
     count: int
 
 
-def expirations_by_month(on: datetime.date, months: int = 12) -> list[MonthCount]:
-    """Credentials whose current term ends in each month, from this month on: one query."""
-    start = on.replace(day=1)
-    end = add_months(start, months)
+def expiry_window(
+    on: datetime.date, months: int = EXPIRY_MONTHS
+) -> tuple[datetime.date, datetime.date]:
+    """The days the expiry chart counts: from `on` through the same date `months` later (a
+    term of that length starting today would be valid through it)."""
+    return on, add_months(on, months)
+
+
+def expirations_by_month(on: datetime.date, months: int = EXPIRY_MONTHS) -> list[MonthCount]:
+    """Credentials whose current term ends from `on` through `months` later (see
+    `expiry_window`), per calendar month: the first and last months count only their days in
+    that range; a term that ended earlier this month is not expiring, it is past. One query."""
+    first, last = expiry_window(on, months)
     found = dict(
         current_terms()
-        .filter(ends_on__gte=start, ends_on__lt=end)
+        .filter(ends_on__gte=first, ends_on__lte=last)
         .annotate(month=TruncMonth("ends_on"))
         .values_list("month")
         .annotate(count=Count("pk"))
@@ -93,9 +128,11 @@ def expirations_by_month(on: datetime.date, months: int = 12) -> list[MonthCount
         (month.date() if isinstance(month, datetime.datetime) else month): n
         for month, n in found.items()
     }
+    start = first.replace(day=1)
+    shown = (last.year - start.year) * 12 + last.month - start.month + 1
     return [
         MonthCount(add_months(start, index), found.get(add_months(start, index), 0))
-        for index in range(months)
+        for index in range(shown)
     ]
 
 

@@ -17,6 +17,7 @@ from .reports import (
     AT_RISK_DAYS,
     at_risk,
     expirations_by_month,
+    expiry_window,
     fee_label,
     holders_on_track,
     status_counts,
@@ -64,6 +65,10 @@ class AtRiskFilterForm(forms.Form):
         }
 
 
+def chart_width(months) -> int:
+    return 20 + len(months) * 50
+
+
 def chart_bars(months) -> list[dict]:
     """Bar geometry for the expirations chart, drawn as SVG by the template (no script)."""
     peak = max((m.count for m in months), default=0) or 1
@@ -91,6 +96,7 @@ def dashboard(request):
     filters = form.filters()
     risks = at_risk(on, **filters)
     months = expirations_by_month(on)
+    first, last = expiry_window(on)
     return render(
         request,
         "staff/dashboard.html",
@@ -100,7 +106,10 @@ def dashboard(request):
             "within_days": filters.get("within_days", AT_RISK_DAYS),
             "statuses": status_counts(on),
             "months": months,
+            "expiring_from": first,
+            "expiring_through": last,
             "bars": chart_bars(months),
+            "chart_width": chart_width(months),
             "chart_height": CHART_HEIGHT + 50,
             # Exact but costly at scale, and a pace indicator: recomputed every few minutes.
             "on_track": cache.get_or_set(

@@ -18,12 +18,13 @@ from credentials.roster.imports import (
     roster_import_check,
     roster_import_queue,
 )
-from credentials.selectors import credential_status, credential_valid_through
+from credentials.selectors import credential_status_label, credential_valid_through
 from credentials.services import credential_issue
 from seu_ledger.models import Entry, Fee
 from seu_ledger.reports import (
     at_risk,
     expirations_by_month,
+    expiry_window,
     holders_on_track,
     status_counts,
 )
@@ -61,16 +62,20 @@ log = learning_entry
 # --- The dashboard's figures ----------------------------------------------------------------
 
 
-def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_loop():
+def test_the_chart_counts_each_credentials_current_end_from_today_like_a_plain_loop():
     ends = [
-        datetime.date(2026, 5, 1),  # this month, already past: still this month's
+        datetime.date(2026, 5, 1),  # this month, already past: not expiring any more
+        datetime.date(2026, 5, 19),  # yesterday: not either
+        TODAY,  # the last valid day is today: counted
         datetime.date(2026, 5, 31),
         datetime.date(2026, 6, 30),
         datetime.date(2026, 12, 31),
         datetime.date(2027, 1, 1),
         datetime.date(2027, 2, 28),
         datetime.date(2027, 4, 30),
-        datetime.date(2027, 5, 1),  # the 13th month: outside
+        datetime.date(2027, 5, 1),
+        datetime.date(2027, 5, 20),  # twelve months from today: the chart's last day
+        datetime.date(2027, 5, 21),  # outside
         datetime.date(2028, 2, 29),
     ]
     for day in ends:
@@ -85,18 +90,30 @@ def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_lo
     holding("PSPO I", TODAY)  # lifetime: never
     holding("CSPO", datetime.date(2026, 8, 3), state="deactivated")  # deactivated holders: not
     months = expirations_by_month(TODAY)
+    assert expiry_window(TODAY) == (TODAY, datetime.date(2027, 5, 20))
     assert [m.month for m in months][:2] == [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
-    assert len(months) == 12
+    assert [m.month for m in months][-1] == datetime.date(2027, 5, 1)
+    assert len(months) == 13  # May 2026 from the 20th, through May 2027 to the 20th
     independent = {}
     for credential in Credential.objects.filter(holder__is_active=True):
         end = credential_valid_through(credential)
-        if end is None:
+        if end is None or not TODAY <= end <= datetime.date(2027, 5, 20):
             continue
         key = end.replace(day=1)
-        if datetime.date(2026, 5, 1) <= key <= datetime.date(2027, 4, 1):
-            independent[key] = independent.get(key, 0) + 1
+        independent[key] = independent.get(key, 0) + 1
     assert {m.month: m.count for m in months if m.count} == independent
-    assert sum(m.count for m in months) == 7, [(m.month, m.count) for m in months]
+    assert sum(m.count for m in months) == 9, [(m.month, m.count) for m in months]
+
+
+def test_a_credential_that_ended_earlier_this_month_is_not_in_the_expiry_chart(client):
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 12, tzinfo=datetime.UTC), tick=False):
+        holding("CSPO", datetime.date(2026, 11, 10))
+        months = expirations_by_month(datetime.date(2026, 11, 30))
+        client.force_login(staff_in("viewer"))
+        html = client.get(reverse("staff:dashboard")).content.decode()
+    assert sum(m.count for m in months) == 0
+    assert 'data-month="2026-11" data-count="0"' in html
+    assert "Credentials ending from 30 Nov 2026 through 30 Nov 2027, by month" in html
 
 
 def test_status_counts_match_each_credentials_status():
@@ -106,16 +123,45 @@ def test_status_counts_match_each_credentials_status():
     table = status_counts(TODAY)
     expected: dict[tuple[str, str], int] = {}
     for credential in Credential.objects.select_related("program"):
-        key = (credential.program.code, credential_status(credential, TODAY).label)
+        key = (credential.program.code, credential_status_label(credential, TODAY))
         expected[key] = expected.get(key, 0) + 1
     found = {
-        (code, status.label): count
+        (code, column.label): count
         for code, counts, _ in table.rows
-        for status, count in zip(table.statuses, counts, strict=True)
+        for column, count in zip(table.statuses, counts, strict=True)
         if count
     }
     assert found == expected
     assert table.total == 8
+
+
+def test_pmi_suspensions_have_their_own_column_apart_from_scrum_alliance_grace(client):
+    holding("CSP-PO", TODAY - datetime.timedelta(days=30))  # in a 90-day grace
+    holding("PMI-ACP", TODAY - datetime.timedelta(days=30))  # in a one-year suspension
+    holding("PMI-ACP", TODAY - datetime.timedelta(days=400))  # lapsed
+    table = status_counts(TODAY)
+    labels = [column.label for column in table.statuses]
+    assert labels == ["Active", "Expiring", "In grace", "Suspended", "Lapsed", "Not yet valid"]
+    by_code = {code: dict(zip(labels, counts, strict=True)) for code, counts, _ in table.rows}
+    assert by_code["CSP-PO"]["In grace"] == 1
+    assert by_code["CSP-PO"]["Suspended"] == 0
+    assert by_code["PMI-ACP"]["Suspended"] == 1
+    assert by_code["PMI-ACP"]["In grace"] == 0
+    assert by_code["PMI-ACP"]["Lapsed"] == 1
+    assert dict(zip(labels, table.totals, strict=True))["Suspended"] == 1
+    client.force_login(staff_in("viewer"))
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert '<th scope="col" class="text-end">Suspended</th>' in html
+    assert '<td class="text-end" data-label="Suspended">1</td>' in html
+
+
+def test_the_on_track_card_says_so_when_no_holder_has_a_renewal_running(client):
+    holding("PSPO I", TODAY)  # lifetime: nothing to renew
+    client.force_login(staff_in("viewer"))
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert "No holders with renewals yet" in html
+    assert "of 0" not in html
+    assert 'aria-label="Holders on track"' not in html  # no bar full of nobody
 
 
 def test_at_risk_lists_only_credentials_lapsing_within_the_window_missing_units_or_fee():
