@@ -35,10 +35,9 @@ from .models import (
 )
 from .selectors import (
     Status,
-    credential_days_left,
-    credential_status_label,
-    credential_valid_through,
     status_condition,
+    status_for_dates,
+    status_label,
     today,
 )
 from .services import (
@@ -63,6 +62,9 @@ class CredentialInline(LabelledTabularInline):
     readonly_fields = fields
     show_change_link = True
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("program", "source_course__program")
+
     def has_add_permission(self, request, obj=None):
         return False  # issuing goes through the Credential page, which creates the first term
 
@@ -70,6 +72,9 @@ class CredentialInline(LabelledTabularInline):
 class MembershipInline(LabelledTabularInline):
     model = Membership
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("issuer")  # each row's title
 
 
 @admin.register(User)
@@ -382,6 +387,7 @@ class CourseAdmin(admin.ModelAdmin):
 @admin.register(Attendance)
 class AttendanceAdmin(admin.ModelAdmin):
     list_display = ("holder", "course", "hours_attended", "completed")
+    list_select_related = ("holder", "course__program")
     list_filter = ("completed", "course__program")
     search_fields = ("holder__email", "course__code")
     autocomplete_fields = ("holder", "course")
@@ -513,29 +519,40 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         obj.verification_code = issued.verification_code
 
     def get_queryset(self, request):
+        # The dates columns and the status come from these, computed with the rows.
         queryset = super().get_queryset(request)
         return queryset.annotate(
             valid_through=Max("terms__ends_on"), first_starts_on=Min("terms__starts_on")
-        ).prefetch_related("terms")
+        )
+
+    @staticmethod
+    def _has_terms(credential) -> bool:
+        """Saved, and loaded through `get_queryset` with at least one term."""
+        return getattr(credential, "first_starts_on", None) is not None
 
     @admin.display(description="Valid through", ordering="valid_through")
     def valid_through_display(self, credential):
-        if not credential.pk:
+        if not self._has_terms(credential):
             return "-"
-        return credential_valid_through(credential) or "lifetime"
+        return credential.valid_through or "lifetime"
 
     @admin.display(description="Status")
     def status_display(self, credential):
-        if not credential.pk or not credential.terms.all():
+        if not self._has_terms(credential):
             return "-"
-        return credential_status_label(credential)
+        status = status_for_dates(
+            program=credential.program,
+            first_starts_on=credential.first_starts_on,
+            valid_through=credential.valid_through,
+            on=today(),
+        )
+        return status_label(credential.program, status)
 
-    @admin.display(description="Days left")
+    @admin.display(description="Days left", ordering="valid_through")
     def days_left(self, credential):
-        if not credential.terms.all():
+        if not self._has_terms(credential) or credential.valid_through is None:
             return "-"
-        days = credential_days_left(credential)
-        return "-" if days is None else days
+        return (credential.valid_through - today()).days
 
 
 @admin.register(Term)
@@ -544,6 +561,8 @@ class TermAdmin(AuditedAdmin):
     list_filter = ("credential__program",)
     search_fields = ("credential__holder__email", "credential__program__code")
     list_select_related = ("credential__holder", "credential__program")
+    # A select would list every credential, each naming its holder and program.
+    autocomplete_fields = ("credential",)
     date_hierarchy = "ends_on"
 
 
@@ -552,6 +571,7 @@ class RosterImportAdmin(admin.ModelAdmin):
     """History of roster imports; uploading and confirming happen on the staff roster pages."""
 
     list_display = ("original_name", "uploaded_by", "created_at", "status", "rows_total")
+    list_select_related = ("uploaded_by",)
     list_filter = ("status",)
     readonly_fields = [field.name for field in RosterImport._meta.fields]
 

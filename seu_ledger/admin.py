@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
@@ -32,7 +33,13 @@ from .models import (
 )
 from .reminders.selectors import reminder_preview
 from .reminders.services import REMINDER_TEMPLATE
-from .selectors import fmt_units, renewal_requirements, rules_in_words
+from .selectors import (
+    fmt_units,
+    group_requirements,
+    holder_ledgers,
+    renewal_requirements,
+    rules_in_words,
+)
 from .services import (
     ENTRY_FIELDS,
     entry_check,
@@ -46,28 +53,53 @@ from .services import (
 )
 
 
-class CategoryMappingInline(LabelledTabularInline):
+class CategoryChoices:
+    """A category names its issuer ("Learning (Scrum Alliance)"): category selects load the
+    issuers with the categories, not one query per option."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Category and "queryset" not in kwargs:
+            kwargs["queryset"] = Category.objects.select_related("issuer")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CategoryFilter(admin.RelatedFieldListFilter):
+    """Filter by category, the categories named with their issuers in one query."""
+
+    def field_choices(self, field, request, model_admin):
+        return [
+            (category.pk, str(category)) for category in Category.objects.select_related("issuer")
+        ]
+
+
+class CategoryMappingInline(CategoryChoices, LabelledTabularInline):
     model = CategoryMapping
     fk_name = "source"
     extra = 0
     verbose_name = "also counts as"
     verbose_name_plural = "also counts as"
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("target__issuer")  # each row's title
+
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(CategoryChoices, admin.ModelAdmin):
     list_display = ("name", "parent", "issuer", "code")
     list_filter = ("issuer",)
-    list_select_related = ("issuer", "parent")
+    list_select_related = ("issuer", "parent__issuer")
     search_fields = ("name", "code")
     inlines = [CategoryMappingInline]
 
 
-class CategoryLimitInline(LabelledTabularInline):
+class CategoryLimitInline(CategoryChoices, LabelledTabularInline):
     model = CategoryLimit
     extra = 0
     verbose_name = "category minimum or maximum"
     verbose_name_plural = "category minimums and maximums (a limit covers the category's subtree)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category")  # each row's title
 
 
 @admin.register(RuleVersion)
@@ -167,13 +199,13 @@ class VoidEntryForm(forms.Form):
 
 
 @admin.register(Entry)
-class EntryAdmin(ActionPermissionMixin, AuditedAdmin):
+class EntryAdmin(CategoryChoices, ActionPermissionMixin, AuditedAdmin):
     """Entries are logged, corrected and voided through the ledger service, as on the
     holder's pages: a consumed or voided entry is read-only here too."""
 
     form = EntryAdminForm
     list_display = ("activity_date", "holder", "title", "category", "hours", "voided_at")
-    list_filter = (VoidedFilter, "category__issuer", "category", "activity_date")
+    list_filter = (VoidedFilter, "category__issuer", ("category", CategoryFilter), "activity_date")
     search_fields = ("title", "provider", "holder__email")
     list_select_related = ("holder", "category__issuer")
     date_hierarchy = "activity_date"
@@ -331,7 +363,13 @@ class FeeAdmin(ActionPermissionMixin, AuditedAdmin):
 @admin.register(Renewal)
 class RenewalAdmin(admin.ModelAdmin):
     list_display = ("closed_term", "new_term", "renewed_on", "units_counted", "units_required")
-    list_select_related = ("closed_term__credential__program", "new_term")
+    # A term names its credential's program and holder.
+    list_select_related = (
+        "closed_term__credential__program",
+        "closed_term__credential__holder",
+        "new_term__credential__program",
+        "new_term__credential__holder",
+    )
     search_fields = ("closed_term__credential__holder__email",)
     readonly_fields = [field.name for field in Renewal._meta.get_fields() if field.concrete]
     date_hierarchy = "renewed_on"
@@ -352,6 +390,9 @@ class EntryInline(LabelledTabularInline):
     readonly_fields = fields
     show_change_link = True
     ordering = ("-activity_date",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category__issuer")
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -465,6 +506,22 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "admin/seu_ledger/reminder/preview.html", context)
 
 
+class LedgerChangeList(ChangeList):
+    """Loads the ledgers of the listed credentials' holders together, so that the units
+    columns of a page cost one load, not one per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        credentials = list(self.result_list)
+        ledgers = holder_ledgers(sorted({credential.holder_id for credential in credentials}))
+        on = today()
+        for credential in credentials:
+            ledger = ledgers[credential.holder_id]
+            credential._renewal_requirements = group_requirements(
+                ledger.group_of(credential.pk), ledger, on
+            )
+
+
 admin.site.unregister(Credential)
 
 
@@ -472,6 +529,9 @@ admin.site.unregister(Credential)
 class CredentialWithUnitsAdmin(CredentialAdmin):
     list_display = (*CredentialAdmin.list_display, "units_counted", "units_missing")
     readonly_fields = (*CredentialAdmin.readonly_fields, "renewal_needs", "transcripts")
+
+    def get_changelist(self, request, **kwargs):
+        return LedgerChangeList
 
     @admin.display(description="Transcripts")
     def transcripts(self, credential):
@@ -518,7 +578,8 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
         return request.user.has_perm("seu_ledger.change_fee")
 
     def _requirements(self, credential):
-        # Memoised on the row object, so the columns of one row share one computation.
+        # Memoised on the row object, so the columns of one row share one computation (the
+        # list's rows have theirs from LedgerChangeList).
         if not hasattr(credential, "_renewal_requirements"):
             credential._renewal_requirements = renewal_requirements(credential)
         return credential._renewal_requirements
@@ -546,7 +607,7 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
 
 
 @admin.register(CategoryMapping)
-class CategoryMappingAdmin(admin.ModelAdmin):
+class CategoryMappingAdmin(CategoryChoices, admin.ModelAdmin):
     list_display = ("source", "target")
     list_filter = ("source__issuer", "target__issuer")
     list_select_related = ("source__issuer", "target__issuer")

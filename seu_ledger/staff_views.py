@@ -17,6 +17,7 @@ from .reports import (
     AT_RISK_DAYS,
     at_risk,
     expirations_by_month,
+    expiry_window,
     fee_label,
     holders_on_track,
     status_counts,
@@ -30,8 +31,8 @@ CHART_HEIGHT = 160
 class AtRiskFilterForm(forms.Form):
     program = forms.ChoiceField(required=False)
     within = forms.TypedChoiceField(
-        label="Ending within",
-        choices=[(60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
+        label="Lapsing within",
+        choices=[(90, "90 days"), (60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
         coerce=int,
         required=False,
         empty_value=AT_RISK_DAYS,
@@ -64,6 +65,10 @@ class AtRiskFilterForm(forms.Form):
         }
 
 
+def chart_width(months) -> int:
+    return 20 + len(months) * 50
+
+
 def chart_bars(months) -> list[dict]:
     """Bar geometry for the expirations chart, drawn as SVG by the template (no script)."""
     peak = max((m.count for m in months), default=0) or 1
@@ -88,17 +93,23 @@ def chart_bars(months) -> list[dict]:
 def dashboard(request):
     on = today()
     form = AtRiskFilterForm(request.GET or None)
-    risks = at_risk(on, **form.filters())
+    filters = form.filters()
+    risks = at_risk(on, **filters)
     months = expirations_by_month(on)
+    first, last = expiry_window(on)
     return render(
         request,
         "staff/dashboard.html",
         {
             "on": on,
             "form": form,
+            "within_days": filters.get("within_days", AT_RISK_DAYS),
             "statuses": status_counts(on),
             "months": months,
+            "expiring_from": first,
+            "expiring_through": last,
             "bars": chart_bars(months),
+            "chart_width": chart_width(months),
             "chart_height": CHART_HEIGHT + 50,
             # Exact but costly at scale, and a pace indicator: recomputed every few minutes.
             "on_track": cache.get_or_set(
@@ -129,7 +140,9 @@ AT_RISK_COLUMNS = (
     "email",
     "name",
     "credentials",
+    "status",
     "ends_on",
+    "renew_by",
     "days_left",
     "units_counted",
     "units_required",
@@ -152,7 +165,9 @@ def at_risk_export(request, file_format: str):
             row.email,
             row.holder_name,
             row.label,
+            row.status,
             row.ends_on,
+            row.renew_by,
             row.days_left,
             # Normalised, the CSV shows units as `fmt_units` does ("20", not "20.00").
             row.units_counted.normalize(),

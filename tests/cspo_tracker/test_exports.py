@@ -224,7 +224,8 @@ def test_the_at_risk_xlsx_holds_the_csv_rows_with_dates_and_units_as_values(
     assert response["Content-Disposition"] == 'attachment; filename="at-risk-2026-05-20.xlsx"'
     rows = xlsx_rows(xlsx_sheet(response))
     paid = next(row for row in rows if row[0] == "paid@example.com")
-    assert paid[3:8] == [datetime.date(2026, 5, 30), 10, 2.5, 20, 17.5]
+    ends_on = datetime.date(2026, 5, 30)
+    assert paid[3:10] == ["Expiring", ends_on, ends_on, 10, 2.5, 20, 17.5]
     assert [row[1] for row in rows if row[0] == "zoe@example.com"] == [ACCENTED]
     from_csv = csv_rows(client.get(reverse("staff:at_risk_csv")))
     assert [[as_csv_text(value) for value in row] for row in rows] == from_csv

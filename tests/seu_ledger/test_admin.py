@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 import time_machine
@@ -252,3 +253,38 @@ def test_inviting_a_holder_a_worker_is_inviting_right_now_says_so_and_sends_noth
     # Staff see every invitation owed, and what the mail server last said.
     listing = admin_client.get("/admin/credentials/invitation/").content.decode()
     assert "busy@example.com" in listing
+
+
+class _Frames(HTMLParser):
+    """The attributes of each <iframe> of a page, as a browser reads them (unescaped)."""
+
+    def __init__(self):
+        super().__init__()
+        self.frames: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "iframe":
+            self.frames.append(dict(attrs))
+
+
+def test_the_reminder_preview_frames_the_whole_email_html_escaped_and_sandboxed(admin_client):
+    holder = UserFactory(email="pat@example.com", first_name="Patricia", last_name="Owner")
+    with time_machine.travel(datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC), tick=False):
+        credential_issue(
+            holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 7, 1)
+        )
+        page = admin_client.get(
+            reverse("admin:seu_ledger_reminder_preview"), {"holder": "pat@example.com"}
+        )
+    assert page.status_code == 200
+    parser = _Frames()
+    parser.feed(page.content.decode())
+    [frame] = parser.frames
+    email = frame["srcdoc"]
+    assert email.lstrip().startswith("<!doctype html>")
+    assert "Hello Patricia," in email
+    assert email.rstrip().endswith("</html>")
+    assert 'href="http://testserver/' in email  # the links back to the site, whole
+    assert "Stop the optional reminders" in email
+    assert frame["sandbox"] == ""  # no scripts, forms or same-origin access for the email
+    assert frame["title"]

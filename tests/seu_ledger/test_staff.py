@@ -19,11 +19,18 @@ from credentials.roster.imports import (
     roster_import_check,
     roster_import_queue,
 )
-from credentials.selectors import credential_status, credential_valid_through
+from credentials.selectors import credential_status_label, credential_valid_through
 from credentials.services import credential_issue
 from seu_ledger.models import Entry, Fee
-from seu_ledger.reports import at_risk, expirations_by_month, holders_on_track, status_counts
+from seu_ledger.reports import (
+    at_risk,
+    expirations_by_month,
+    expiry_window,
+    holders_on_track,
+    status_counts,
+)
 from seu_ledger.services import fee_submit
+from seu_ledger.staff_views import AtRiskFilterForm
 from tests.credentials.test_roster import GOOD, csv_bytes
 from tests.factories import UserFactory, learning_entry, program, staff_in
 
@@ -56,16 +63,20 @@ log = learning_entry
 # --- The dashboard's figures ----------------------------------------------------------------
 
 
-def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_loop():
+def test_the_chart_counts_each_credentials_current_end_from_today_like_a_plain_loop():
     ends = [
-        datetime.date(2026, 5, 1),  # this month, already past: still this month's
+        datetime.date(2026, 5, 1),  # this month, already past: not expiring any more
+        datetime.date(2026, 5, 19),  # yesterday: not either
+        TODAY,  # the last valid day is today: counted
         datetime.date(2026, 5, 31),
         datetime.date(2026, 6, 30),
         datetime.date(2026, 12, 31),
         datetime.date(2027, 1, 1),
         datetime.date(2027, 2, 28),
         datetime.date(2027, 4, 30),
-        datetime.date(2027, 5, 1),  # the 13th month: outside
+        datetime.date(2027, 5, 1),
+        datetime.date(2027, 5, 20),  # twelve months from today: the chart's last day
+        datetime.date(2027, 5, 21),  # outside
         datetime.date(2028, 2, 29),
     ]
     for day in ends:
@@ -80,18 +91,30 @@ def test_the_chart_counts_each_credentials_current_end_per_month_like_a_plain_lo
     holding("PSPO I", TODAY)  # lifetime: never
     holding("CSPO", datetime.date(2026, 8, 3), state="deactivated")  # deactivated holders: not
     months = expirations_by_month(TODAY)
+    assert expiry_window(TODAY) == (TODAY, datetime.date(2027, 5, 20))
     assert [m.month for m in months][:2] == [datetime.date(2026, 5, 1), datetime.date(2026, 6, 1)]
-    assert len(months) == 12
+    assert [m.month for m in months][-1] == datetime.date(2027, 5, 1)
+    assert len(months) == 13  # May 2026 from the 20th, through May 2027 to the 20th
     independent = {}
     for credential in Credential.objects.filter(holder__is_active=True):
         end = credential_valid_through(credential)
-        if end is None:
+        if end is None or not TODAY <= end <= datetime.date(2027, 5, 20):
             continue
         key = end.replace(day=1)
-        if datetime.date(2026, 5, 1) <= key <= datetime.date(2027, 4, 1):
-            independent[key] = independent.get(key, 0) + 1
+        independent[key] = independent.get(key, 0) + 1
     assert {m.month: m.count for m in months if m.count} == independent
-    assert sum(m.count for m in months) == 7, [(m.month, m.count) for m in months]
+    assert sum(m.count for m in months) == 9, [(m.month, m.count) for m in months]
+
+
+def test_a_credential_that_ended_earlier_this_month_is_not_in_the_expiry_chart(client):
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 12, tzinfo=datetime.UTC), tick=False):
+        holding("CSPO", datetime.date(2026, 11, 10))
+        months = expirations_by_month(datetime.date(2026, 11, 30))
+        client.force_login(staff_in("viewer"))
+        html = client.get(reverse("staff:dashboard")).content.decode()
+    assert sum(m.count for m in months) == 0
+    assert 'data-month="2026-11" data-count="0"' in html
+    assert "Credentials ending from 30 Nov 2026 through 30 Nov 2027, by month" in html
 
 
 def test_status_counts_match_each_credentials_status():
@@ -101,40 +124,163 @@ def test_status_counts_match_each_credentials_status():
     table = status_counts(TODAY)
     expected: dict[tuple[str, str], int] = {}
     for credential in Credential.objects.select_related("program"):
-        key = (credential.program.code, credential_status(credential, TODAY).label)
+        key = (credential.program.code, credential_status_label(credential, TODAY))
         expected[key] = expected.get(key, 0) + 1
     found = {
-        (code, status.label): count
+        (code, column.label): count
         for code, counts, _ in table.rows
-        for status, count in zip(table.statuses, counts, strict=True)
+        for column, count in zip(table.statuses, counts, strict=True)
         if count
     }
     assert found == expected
     assert table.total == 8
 
 
-def test_at_risk_lists_only_credentials_ending_within_60_days_missing_units_or_fee():
+def test_pmi_suspensions_have_their_own_column_apart_from_scrum_alliance_grace(client):
+    holding("CSP-PO", TODAY - datetime.timedelta(days=30))  # in a 90-day grace
+    holding("PMI-ACP", TODAY - datetime.timedelta(days=30))  # in a one-year suspension
+    holding("PMI-ACP", TODAY - datetime.timedelta(days=400))  # lapsed
+    table = status_counts(TODAY)
+    labels = [column.label for column in table.statuses]
+    assert labels == ["Active", "Expiring", "In grace", "Suspended", "Lapsed", "Not yet valid"]
+    by_code = {code: dict(zip(labels, counts, strict=True)) for code, counts, _ in table.rows}
+    assert by_code["CSP-PO"]["In grace"] == 1
+    assert by_code["CSP-PO"]["Suspended"] == 0
+    assert by_code["PMI-ACP"]["Suspended"] == 1
+    assert by_code["PMI-ACP"]["In grace"] == 0
+    assert by_code["PMI-ACP"]["Lapsed"] == 1
+    assert dict(zip(labels, table.totals, strict=True))["Suspended"] == 1
+    client.force_login(staff_in("viewer"))
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert '<th scope="col" class="text-end">Suspended</th>' in html
+    assert '<td class="text-end" data-label="Suspended">1</td>' in html
+
+
+def test_the_on_track_card_says_so_when_no_holder_has_a_renewal_running(client):
+    holding("PSPO I", TODAY)  # lifetime: nothing to renew
+    client.force_login(staff_in("viewer"))
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert "No holders with renewals yet" in html
+    assert "of 0" not in html
+    assert 'aria-label="Holders on track"' not in html  # no bar full of nobody
+
+
+def test_at_risk_lists_only_credentials_lapsing_within_the_window_missing_units_or_fee():
     short = holding("CSPO", TODAY + datetime.timedelta(days=30), email="short@example.com")
     unpaid = holding("CSM", TODAY + datetime.timedelta(days=59), email="unpaid@example.com")
     done = holding("CSPO", TODAY + datetime.timedelta(days=10), email="done@example.com")
     later = holding("CSPO", TODAY + datetime.timedelta(days=61), email="later@example.com")
+    beyond = holding("CSPO", TODAY + datetime.timedelta(days=91), email="beyond@example.com")
     for credential in (unpaid, done):
         for back in (3, 4, 5):
             log(credential.holder, TODAY - datetime.timedelta(days=back), "8")
     fee_submit(credential=done, reference="R-1")
     Fee.objects.filter(holder=done.holder).update(status=Fee.Status.PAID)
-    rows = at_risk(TODAY)
+    rows = at_risk(TODAY, within_days=60)
     assert [(r.email, r.missing) for r in rows] == [
         ("short@example.com", ("units", "fee")),
         ("unpaid@example.com", ("fee",)),
     ]
     assert rows[0].units_missing == Decimal(20)
     assert rows[0].days_left == 30
-    assert [r.email for r in at_risk(TODAY, missing="units")] == ["short@example.com"]
+    assert rows[0].status == "Expiring"
+    assert [r.email for r in at_risk(TODAY, within_days=60, missing="units")] == [
+        "short@example.com"
+    ]
     assert [r.email for r in at_risk(TODAY, program="CSM")] == ["unpaid@example.com"]
     assert [r.email for r in at_risk(TODAY, within_days=30)] == ["short@example.com"]
     assert later.pk not in {r.credential_id for r in rows}
     assert short.pk in {r.credential_id for r in rows}
+    widest = at_risk(TODAY)  # 90 days: the reminder horizon and a CSP grace
+    assert [r.email for r in widest][-1] == "later@example.com"
+    assert beyond.pk not in {r.credential_id for r in widest}
+
+
+def in_grace_and_suspended():
+    """Renewals lapsing soon, some past their end: (email, status, days to lapse)."""
+    csp = holding("CSP-PO", TODAY - datetime.timedelta(days=20), email="csp@example.com")
+    pmi = holding("PMI-ACP", TODAY - datetime.timedelta(days=320), email="pmi@example.com")
+    holding("CSPO", TODAY + datetime.timedelta(days=30), email="cspo@example.com")
+    holding("CSP-SM", TODAY + datetime.timedelta(days=5), email="soon@example.com")
+    holding("CSP-PO", TODAY - datetime.timedelta(days=91), email="lapsed@example.com")
+    holding("PMI-ACP", TODAY - datetime.timedelta(days=200), email="far@example.com")
+    return csp, pmi
+
+
+def test_at_risk_lists_holders_in_grace_or_suspended_by_days_to_lapse():
+    csp, pmi = in_grace_and_suspended()
+    rows = at_risk(TODAY)
+    assert [(r.email, r.status, r.days_left) for r in rows] == [
+        ("soon@example.com", "Expiring", 5),
+        ("cspo@example.com", "Expiring", 30),
+        ("pmi@example.com", "Suspended", 45),  # a year after its end
+        ("csp@example.com", "In grace", 70),  # 90 days after its end
+    ]
+    grace = rows[-1]
+    assert grace.credential_id == csp.pk
+    assert grace.ends_on == TODAY - datetime.timedelta(days=20)
+    assert grace.renew_by == TODAY + datetime.timedelta(days=70)
+    assert (grace.units_counted, grace.units_required, grace.missing) == (0, 40, ("units", "fee"))
+    assert rows[-2].credential_id == pmi.pk
+    assert [r.email for r in at_risk(TODAY, within_days=60)] == [
+        "soon@example.com",
+        "cspo@example.com",
+        "pmi@example.com",
+    ]
+    assert [r.email for r in at_risk(TODAY, program="CSP-PO")] == ["csp@example.com"]
+    assert [r.email for r in at_risk(TODAY, program="PMI-ACP")] == ["pmi@example.com"]
+
+
+def test_the_page_and_both_downloads_list_the_same_renewals_at_risk_in_the_same_order(client):
+    from tests.cspo_tracker.test_exports import as_csv_text, xlsx_rows, xlsx_sheet
+
+    in_grace_and_suspended()
+    client.force_login(staff_in("viewer"))
+    for query in ({}, {"within": "60"}, {"program": "CSP-PO", "missing": "fee"}):
+        expected = [r.email for r in at_risk(TODAY, **AtRiskFilterForm(query).filters())]
+        page = client.get(reverse("staff:dashboard"), query)
+        assert [r.email for r in page.context["at_risk"]] == expected
+        csv_export = list(
+            csv.reader(
+                io.StringIO(
+                    client.get(reverse("staff:at_risk_csv"), query).content.decode("utf-8-sig")
+                )
+            )
+        )
+        xlsx_export = xlsx_rows(xlsx_sheet(client.get(reverse("staff:at_risk_xlsx"), query)))
+        assert [row[0] for row in csv_export[1:]] == expected
+        assert [[as_csv_text(v) for v in row] for row in xlsx_export] == csv_export
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert "Holders at risk: lapsing within 90 days with units or the fee missing (4)" in html
+    assert '<td data-label="Status">In grace</td>' in html
+    assert '<td data-label="Status">Suspended</td>' in html
+    header, *rows = csv_export
+    assert header[:7] == [
+        "email",
+        "name",
+        "credentials",
+        "status",
+        "ends_on",
+        "renew_by",
+        "days_left",
+    ]
+    assert rows == [
+        [
+            "csp@example.com",
+            rows[0][1],
+            "CSP-PO",
+            "In grace",
+            "2026-04-30",
+            "2026-07-29",
+            "70",
+            "0",
+            "40",
+            "40",
+            "SEU",
+            "due",
+            "units and fee",
+        ]
+    ]
 
 
 def test_the_at_risk_list_costs_the_same_queries_for_2_or_20_holders(django_assert_num_queries):
@@ -182,12 +328,12 @@ def test_the_dashboard_page_shows_the_figures_and_exports_the_at_risk_csv(client
     html = page.content.decode()
     assert 'data-month="2026-06" data-count="1"' in html
     assert "short@example.com" in html
-    assert "Holders at risk: ending soon with units or the fee missing (1)" in html
+    assert "Holders at risk: lapsing within 90 days with units or the fee missing (1)" in html
     export = client.get(reverse("staff:at_risk_csv"), {"missing": "units"})
     rows = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["email", "name", "credentials", "ends_on"]
+    assert rows[0][:5] == ["email", "name", "credentials", "status", "ends_on"]
     assert rows[1][0] == "short@example.com"
-    assert rows[1][3:8] == ["2026-06-19", "30", "0", "20", "20"]
+    assert rows[1][3:10] == ["Expiring", "2026-06-19", "2026-06-19", "30", "0", "20", "20"]
     assert rows[1][-1] == "units and fee"
     assert (
         client.get(reverse("staff:at_risk_csv"), {"missing": "fee", "program": "CSM"})
