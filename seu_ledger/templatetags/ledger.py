@@ -50,3 +50,9 @@ def labelled(values, statuses) -> list[tuple[str, object]]:
     """Pair each value of a row with its status's label, for cells that name their column
     (the staff tables stack into cards on phones, each cell showing its label)."""
     return list(zip((status.label for status in statuses), values, strict=True))
+
+
+@register.filter
+def fee_amount(fee) -> str:
+    """A fee row's amount as holders see it ("US$100"); "" when staff have not set it."""
+    return money(fee.amount, fee.currency)

@@ -85,6 +85,7 @@ def test_staff_land_on_the_queue_and_see_what_waits_with_counts(client, busy_day
     page = text_of(client.get(reverse("staff:queue")))
     assert "Claims to verify : 1" in page
     assert "Fee receipts to confirm : 1" in page
+    assert "Renewal of CSPO ending 1 Sep 2026 US$100 SA-42" in page
     assert "In grace or suspended : 2" in page
     assert "Roster imports waiting : 1" in page
     assert "Reminder emails that failed : 1" in page
