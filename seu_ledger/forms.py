@@ -308,8 +308,10 @@ class HistoryFilterForm(forms.Form):
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def __init__(self, *args, terms: list[Term], **kwargs):
+    def __init__(self, *args, terms: list[Term], categories=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if categories is not None:
+            self.fields["category"].queryset = categories
         self.fields["term"].choices = [("", "Any credential")] + [
             (
                 str(term.pk),

@@ -1077,6 +1077,19 @@ def entry_categories(holder_id: int, *, current_id: int | None = None) -> QueryS
     return leaves.filter(wanted).select_related("issuer").order_by("issuer__name", "name")
 
 
+def history_categories(holder_id: int) -> QuerySet[Category]:
+    """The categories a holder's history can be filtered by: those of their issuers (as the
+    activity form offers them) and any their activities are in. One query."""
+    logged = Entry.objects.filter(holder_id=holder_id).values("category_id")
+    return (
+        Category.objects.filter(
+            Q(pk__in=entry_categories(holder_id).values("pk")) | Q(pk__in=logged)
+        )
+        .select_related("issuer")
+        .order_by("issuer__name", "name")
+    )
+
+
 def daily_cap_notes(holder_id: int, on: datetime.date | None = None) -> list[str]:
     """For each issuer of the holder's credentials whose rules in force cap the units of a day,
     a sentence such as "Scrum Alliance counts at most 8 SEU a day.": the activity form says it

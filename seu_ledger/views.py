@@ -41,6 +41,7 @@ from .selectors import (
     entry_categories,
     entry_outcomes,
     fmt_units,
+    history_categories,
     holder_ledger,
     outcome_lines,
     renewal_plan,
@@ -285,7 +286,11 @@ def _holder_terms(request) -> list[Term]:
 @holder_required
 def history(request):
     """Every activity, voided ones included, filtered and paginated."""
-    form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
+    form = HistoryFilterForm(
+        request.GET or None,
+        terms=_holder_terms(request),
+        categories=history_categories(request.user.pk),
+    )
     page = Paginator(_history_queryset(request, form), 25).get_page(request.GET.get("page"))
     outcomes = entry_outcomes(holder_ledger(request.user.pk))
     rows = [(entry, outcomes.get(entry.pk, [])) for entry in page.object_list]
@@ -318,7 +323,11 @@ HISTORY_COLUMNS = (
 @holder_required
 def history_export(request, file_format: str):
     """The filtered history as a CSV or XLSX download (`file_format` comes from the URL)."""
-    form = HistoryFilterForm(request.GET or None, terms=_holder_terms(request))
+    form = HistoryFilterForm(
+        request.GET or None,
+        terms=_holder_terms(request),
+        categories=history_categories(request.user.pk),
+    )
     outcomes = entry_outcomes(holder_ledger(request.user.pk))
     rows = (
         (

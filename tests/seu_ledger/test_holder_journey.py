@@ -514,3 +514,20 @@ def test_a_group_transcript_names_each_credential_with_its_certificate(client):
     assert "Renews together CSPO + CSM" in text
     assert "certificate CSM-777; issued 1 Mar 2025" in text
     assert "issued 10 Jan 2025" in text
+
+
+def test_the_history_filter_offers_the_holders_own_issuers_categories(client):
+    holder, _ = holder_with("CSPO", datetime.date(2025, 1, 10))
+    client.force_login(holder)
+    with at(datetime.date(2025, 12, 1)):
+        html = client.get(reverse("ledger:history")).content.decode()
+    options = re.findall(
+        r"<option[^>]*>([^<]+)</option>", html.split('name="category"')[1].split("</select>")[0]
+    )
+    assert options[0] == "Any category"
+    assert options[1:] == [
+        "Scrum Alliance: Events",
+        "Scrum Alliance: Learning",
+        "Scrum Alliance: Other",
+        "Scrum Alliance: Volunteering",
+    ]
