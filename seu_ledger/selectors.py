@@ -1008,6 +1008,33 @@ class EntryOutcome:
         return [f"{fmt_units(item.units)} {item.text}" for item in self.count.not_counted]
 
     @property
+    def sentence(self) -> str:
+        """What a holder is told after saving the entry: "8 of 10 hours count toward CSPO; 2 do
+        not (over the daily cap of 8 SEU a day)"."""
+        count, label = self.count, self.label
+        hours, counted = count.hours, count.counted
+        if counted == hours:
+            if hours == 1:
+                return f"its 1 hour counts toward {label}"
+            return f"all {fmt_units(hours)} hours count toward {label}"
+        reasons: dict[str, Decimal] = {}
+        for item in count.not_counted:
+            reasons[item.text] = reasons.get(item.text, Decimal(0)) + item.units
+        if len(reasons) == 1:
+            why = next(iter(reasons))
+        else:
+            why = "; ".join(f"{fmt_units(units)} {text}" for text, units in reasons.items())
+        if counted == 0:
+            if hours == 1:
+                return f"its 1 hour does not count toward {label} ({why})"
+            return f"none of its {fmt_units(hours)} hours count toward {label} ({why})"
+        rest = hours - counted
+        return (
+            f"{fmt_units(counted)} of {fmt_units(hours)} hours count toward {label}; "
+            f"{fmt_units(rest)} {'does' if rest == 1 else 'do'} not ({why})"
+        )
+
+    @property
     def text(self) -> str:
         """In one sentence: "CSPO: 8 of 100 count; 92 over the daily cap of 8 SEU a day"."""
         count = self.count

@@ -6,7 +6,6 @@ signed-in holder, so someone else's id answers 404.
 
 import datetime
 import mimetypes
-from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,7 +39,6 @@ from .selectors import (
     entry_allocation_initial,
     entry_categories,
     entry_outcomes,
-    fmt_units,
     history_categories,
     holder_ledger,
     outcome_lines,
@@ -81,32 +79,6 @@ def dashboard(request):
     return cached_page(request, "dashboard", on, render_page)
 
 
-def _outcome_sentence(count, label: str) -> str:
-    """How one entry counts toward one renewal, in words: "8 of 10 hours count toward CSPO;
-    2 do not (over the daily cap of 8 SEU a day)"."""
-    hours, counted = count.hours, count.counted
-    if counted == hours:
-        if hours == 1:
-            return f"its 1 hour counts toward {label}"
-        return f"all {fmt_units(hours)} hours count toward {label}"
-    reasons: dict[str, Decimal] = {}
-    for item in count.not_counted:
-        reasons[item.text] = reasons.get(item.text, Decimal(0)) + item.units
-    if len(reasons) == 1:
-        why = next(iter(reasons))
-    else:
-        why = "; ".join(f"{fmt_units(units)} {text}" for text, units in reasons.items())
-    if counted == 0:
-        if hours == 1:
-            return f"its 1 hour does not count toward {label} ({why})"
-        return f"none of its {fmt_units(hours)} hours count toward {label} ({why})"
-    rest = hours - counted
-    return (
-        f"{fmt_units(counted)} of {fmt_units(hours)} hours count toward {label}; "
-        f"{fmt_units(rest)} {'does' if rest == 1 else 'do'} not ({why})"
-    )
-
-
 def _entry_saved_message(request, entry: Entry, verb: str) -> None:
     """Say what the saved activity actually counts toward, one sentence per renewal: the
     daily cap, a category maximum or the window may leave part or all of it out."""
@@ -118,7 +90,7 @@ def _entry_saved_message(request, entry: Entry, verb: str) -> None:
             "renews with units.",
         )
         return
-    first, *others = [_outcome_sentence(o.count, o.label) for o in outcomes]
+    first, *others = [outcome.sentence for outcome in outcomes]
     text = " ".join(
         [f"{verb} “{entry.title}”: {first}."] + [f"{s[0].upper()}{s[1:]}." for s in others]
     )
