@@ -4,6 +4,7 @@ and noting why a right password still cannot sign in."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
+from django.db.models import Subquery
 
 from .selectors import account_for_address, sign_in_ceiling_reached, sign_in_throttle_key
 
@@ -47,6 +48,23 @@ class AccountStateBackend(ModelBackend):
             if request is not None:
                 request.refused_account_state = user.state
         return None
+
+    def get_user(self, user_id):
+        """The signed-in account, read with the rules revision (`RulesRevision.revision`) in
+        the same query: a cached page's key (`seu_ledger.page_cache`) then costs no query of
+        its own, and is read before anything the page shows. None when the account is gone or
+        can no longer sign in."""
+        from .models import RulesRevision
+
+        model = self.user_model()
+        revision = RulesRevision.objects.filter(pk=1).values("revision")[:1]
+        try:
+            user = model._default_manager.annotate(rules_revision=Subquery(revision)).get(
+                pk=user_id
+            )
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
     @staticmethod
     def user_model():

@@ -155,11 +155,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="When the holder stopped the optional reminder emails; the expiry-day and "
         "grace reminders still go out.",
     )
-    ledger_version = models.PositiveIntegerField(
+    ledger_version = models.PositiveBigIntegerField(
         default=0,
         db_default=0,  # rows written with COPY (roster imports) get it too
         editable=False,
-        help_text="Counts changes to anything the holder's dashboard shows; keys its cache.",
+        help_text="Moved by the database on every change to anything the holder's dashboard "
+        "shows (seu_ledger.page_versions); keys its cache.",
     )
     calendar_token = models.CharField(
         max_length=64,
@@ -245,8 +246,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         if update_fields is not None and "state" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_active"}
         if not self._state.adding and kwargs.get("update_fields") is None:
-            # ledger_version only moves by holders_touch's increment: saving a stale copy of
-            # the user must not turn it back (and serve an old cached dashboard).
+            # ledger_version only moves by the database's triggers: saving a stale copy of the
+            # user must not turn it back (and serve an old cached dashboard).
             kwargs["update_fields"] = [
                 field.name
                 for field in self._meta.concrete_fields
@@ -324,11 +325,20 @@ class EmailAddress(models.Model):
         return self.confirmed_at is not None
 
 
-def holders_touch(holder_ids=None) -> None:
-    """Mark the holders' dashboards stale (all holders when no ids are given): called after
-    any write that changes what a dashboard shows."""
-    holders = User.objects.all() if holder_ids is None else User.objects.filter(pk__in=holder_ids)
-    holders.update(ledger_version=models.F("ledger_version") + 1)
+class RulesRevision(models.Model):
+    """One row whose `revision` the database moves on every change to the renewal rules
+    (issuers, programs, categories, mappings, rule versions, limits): triggers installed by
+    `seu_ledger.page_versions`, so no write path can forget it. Cached pages and the
+    per-process copy of the rules are keyed by it. Values come from a sequence and are never
+    reused, even after a rolled-back change."""
+
+    revision = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = "rules revision"
+
+    def __str__(self):
+        return f"rules revision {self.revision}"
 
 
 class Issuer(models.Model):

@@ -28,7 +28,6 @@ from .models import (
     Program,
     Term,
     User,
-    holders_touch,
 )
 from .selectors import credential_terms, today
 from .signals import attendances_recorded
@@ -136,7 +135,6 @@ def attendance_record(
     attendances_recorded.send(
         sender=Attendance, attendances=[(holder.pk, course, hours_attended, completed)]
     )
-    holders_touch([holder.pk])  # the course hours the ledger just logged show on the dashboard
     credential = None
     if completed:
         credential = credential_issue(
@@ -349,7 +347,6 @@ def holders_merge(*, survivor: User, merged: User, by: User) -> MergePreview:
         for issuer_id in sorted(combined):
             renewal_dates_align(holder=survivor, issuer_id=issuer_id)
     _merge_logged(survivor=survivor, merged=merged, by=by)
-    holders_touch([survivor.pk, merged.pk])
     return preview
 
 

@@ -1,10 +1,16 @@
 """The holder dashboard, cached as a whole page per holder and day.
 
-The key holds the holder's `ledger_version`, which every write the page depends on moves
-(`seu_ledger.receivers`, the roster import), their name and address (shown in the header), the
-day, and a digest of the code and templates that draw the page, so a new release never serves
-an old page. The row comes with the signed-in user, so a page served from the cache costs no
-query beyond the session's.
+The key holds the holder's `ledger_version` and the `RulesRevision`, which the database moves
+on every write to a table the page reads (`seu_ledger.page_versions`: triggers, so no write
+path can forget them), a digest of the holder's own row (the header shows their name), the day,
+and a digest of the code and templates that draw the page, so a new release never serves an
+old page. Both versions come with the signed-in user's row (`AccountStateBackend.get_user`), so
+a page served from the cache costs no query beyond the session's and the user's.
+
+Why a cached page is never stale: the versions are read with the user, before any data the
+page shows. A write commits its rows and its new version together; a request that starts after
+the commit reads the new version and so a new key. A page stored under an old key was drawn
+from data at least as new as that key.
 
 The page holds a form token (the sign-out form). It is valid for the browser's CSRF cookie it
 was made for, so the key holds a digest of that cookie too: a new cookie, a new page. (The
@@ -21,6 +27,8 @@ from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpResponse
 
+from .page_versions import rules_revision
+
 SECONDS = 60 * 60
 SOURCES = (
     "templates/base.html",
@@ -29,6 +37,7 @@ SOURCES = (
     "templates/seu_ledger/dashboard.html",
     "templates/seu_ledger/includes/credential_card.html",
     "seu_ledger/selectors.py",
+    "seu_ledger/page_cache.py",
     "seu_ledger/units.py",
     "seu_ledger/templatetags/ledger.py",
     "credentials/selectors.py",
@@ -49,12 +58,14 @@ def _release() -> str:
 def cached_page(request, name: str, on, render_page) -> HttpResponse:
     """Serve `render_page()`'s page for the signed-in holder from the cache, rendering and
     storing it when missing. Staff (whose header differs with their role), a browser without a
-    CSRF cookie yet, and a page with a message to show are always rendered."""
+    CSRF cookie yet, a page with a message to show, and a database whose rules revision is
+    missing (emptied by hand) are always rendered."""
     user = request.user
     csrf_cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
-    if user.is_staff or not csrf_cookie or len(get_messages(request)):
+    revision = rules_revision(user)
+    if user.is_staff or not csrf_cookie or revision is None or len(get_messages(request)):
         return render_page()
-    who = f"{user.first_name}\0{user.last_name}\0{user.email}\0{csrf_cookie}"
+    who = [str(getattr(user, field.attname)) for field in user._meta.concrete_fields]
     key = ":".join(
         [
             "page",
@@ -63,7 +74,8 @@ def cached_page(request, name: str, on, render_page) -> HttpResponse:
             str(user.pk),
             on.isoformat(),
             str(user.ledger_version),
-            hashlib.sha256(who.encode()).hexdigest()[:16],
+            str(revision),
+            hashlib.sha256("\0".join([*who, csrf_cookie]).encode()).hexdigest()[:16],
         ]
     )
     pages = caches["pages"]

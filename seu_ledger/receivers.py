@@ -1,30 +1,19 @@
-"""The ledger's side of recording attendance: course hours become Learning units."""
+"""The ledger's answers to the credentials app's signals: course hours become Learning units,
+the impact of a claim, and the ledger's side of merging two accounts."""
 
 import datetime
 from decimal import ROUND_DOWN, Decimal
 
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from credentials.impact import impact_requested
 from credentials.merge import holders_merging, merge_preview_requested
-from credentials.models import Credential, Issuer, Membership, Program, Term, holders_touch
 from credentials.signals import attendances_recorded
 from cspo_tracker.bulk import insert_rows
 from cspo_tracker.history import CREATED, history_record
 
-from .models import (
-    Allocation,
-    Category,
-    CategoryLimit,
-    CategoryMapping,
-    Entry,
-    Fee,
-    Renewal,
-    RuleVersion,
-)
+from .models import Category, Entry, Renewal
 
 QUARTER = Decimal("0.25")
 CORRECTED = "The roster was corrected; replaced by the new hours."
@@ -112,7 +101,6 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         ],
         [(*row, "", "", "", now) for row in new],
     )
-    # The sender marks the holders' dashboards stale (once for a whole roster batch).
     if written:
         kept = {pk for ids, _, _ in live.values() for pk in ids} - set(to_void)
         history_record(
@@ -124,69 +112,6 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
             history_type=CREATED,
         )
     return written
-
-
-# --- Dashboards: a write that changes what a holder's dashboard shows marks it stale ---------
-
-
-HOLDER_MODELS = (Entry, Fee, Credential, Membership)
-
-
-@receiver(pre_save)
-def holder_before_save(sender, instance, **kwargs):
-    """Remember whose record it was, so moving it to another holder refreshes both."""
-    if instance.pk is None:
-        return
-    if sender in HOLDER_MODELS:
-        instance._holder_before = (
-            sender.objects.filter(pk=instance.pk).values_list("holder_id", flat=True).first()
-        )
-    elif sender is Term:
-        instance._holder_before = (
-            Term.objects.filter(pk=instance.pk)
-            .values_list("credential__holder_id", flat=True)
-            .first()
-        )
-
-
-def _touch(holder_ids) -> None:
-    holders_touch({holder_id for holder_id in holder_ids if holder_id is not None})
-
-
-@receiver([post_save, post_delete], sender=Entry)
-@receiver([post_save, post_delete], sender=Fee)
-@receiver([post_save, post_delete], sender=Credential)
-@receiver([post_save, post_delete], sender=Membership)
-def holder_dashboard_stale(sender, instance, **kwargs):
-    _touch([instance.holder_id, getattr(instance, "_holder_before", None)])
-
-
-@receiver([post_save, post_delete], sender=Allocation)
-def allocation_dashboard_stale(sender, instance, **kwargs):
-    _touch(Entry.objects.filter(pk=instance.entry_id).values_list("holder_id", flat=True))
-
-
-@receiver([post_save, post_delete], sender=Term)
-def term_dashboard_stale(sender, instance, **kwargs):
-    current = Credential.objects.filter(pk=instance.credential_id).values_list(
-        "holder_id", flat=True
-    )
-    _touch([*current, getattr(instance, "_holder_before", None)])
-
-
-@receiver([post_save, post_delete], sender=Program)
-@receiver([post_save, post_delete], sender=Issuer)
-@receiver([post_save, post_delete], sender=Category)
-@receiver([post_save, post_delete], sender=CategoryMapping)
-@receiver([post_save, post_delete], sender=RuleVersion)
-@receiver([post_save, post_delete], sender=CategoryLimit)
-def rules_changed(sender, **kwargs):
-    """Renewal rules are data: a change can alter every dashboard. Every holder is marked once,
-    after the change commits (an admin page saving a category and its mappings is one mark),
-    so no user row stays locked for the length of the staff's transaction."""
-    connection = transaction.get_connection()
-    if not any(callback is holders_touch for _, callback, _ in connection.run_on_commit):
-        transaction.on_commit(holders_touch)
 
 
 @receiver(impact_requested)

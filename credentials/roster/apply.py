@@ -18,7 +18,7 @@ from cspo_tracker.bulk import insert_rows
 from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
-from ..models import Attendance, Course, Credential, Membership, Program, Term, User, holders_touch
+from ..models import Attendance, Course, Credential, Membership, Program, Term, User
 from ..selectors import accounts_for_addresses, today
 from ..signals import attendances_recorded
 from .validate import RosterRow, ValidationReport
@@ -195,8 +195,6 @@ def _redate_credentials(course_ids: set[int], summary: Counter) -> None:
         moved_credentials.append(credential)
     Credential.objects.bulk_update(moved_credentials, ["issued_on"], batch_size=1000)
     Term.objects.bulk_update(moved_terms, ["starts_on", "ends_on"], batch_size=1000)
-    # Holders of the course who are not in this file move too.
-    holders_touch({credential.holder_id for credential in moved_credentials})
     history_record(Credential.objects.filter(pk__in=[c.pk for c in moved_credentials]))
     history_record(Term.objects.filter(pk__in=[t.pk for t in moved_terms]))
     summary["credentials_redated"] += len(moved_credentials)
@@ -334,7 +332,6 @@ def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
                 moved.append(term)
     if moved:
         Term.objects.bulk_update(moved, ["ends_on", "aligned_from"], batch_size=1000)
-        holders_touch({term.credential.holder_id for term in moved})
         history_record(Term.objects.filter(pk__in=[term.pk for term in moved]))
 
 
@@ -344,7 +341,6 @@ def roster_apply_batch(
     """Write one batch of valid rows in one transaction; return the ids of its holders who still
     need an invitation (never signed in, no password, not invited yet)."""
     programs = {p.code: p for p in Program.objects.select_related("issuer")}
-    changes_before = sum(summary.values())
     with transaction.atomic():
         users = _users(rows, summary)
         _memberships(rows, users, programs, summary)
@@ -354,10 +350,6 @@ def roster_apply_batch(
         if recorded:
             responses = attendances_recorded.send(sender=Attendance, attendances=recorded)
             summary["units_entries_logged"] += sum(count or 0 for _, count in responses)
-        if sum(summary.values()) != changes_before:
-            # Something in this batch changed: its holders' dashboards are stale. A batch that
-            # changed nothing (the same file again) leaves every cached dashboard as it is.
-            holders_touch([user.pk for user in users.values()])
     return [
         user.pk
         for user in users.values()

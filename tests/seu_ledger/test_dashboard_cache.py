@@ -79,7 +79,7 @@ def test_each_kind_of_write_refreshes_the_cards(client, pat, django_capture_on_c
     assert "31 Mar 2028" in cards(client)
     before = type(holder).objects.get(pk=holder.pk).ledger_version
     Membership.objects.create(holder=holder, issuer=program("PMI-ACP").issuer)
-    assert type(holder).objects.get(pk=holder.pk).ledger_version > before
+    assert type(holder).objects.get(pk=holder.pk).ledger_version != before
     roster = csv_bytes(GOOD[0].replace("ann@example.com", "pat@example.com"))
     record = roster_import_check(data=roster, name="r.csv", uploaded_by=None)
     roster_import_queue(record=record, only_valid_rows=False)

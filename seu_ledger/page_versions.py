@@ -1,0 +1,191 @@
+"""Versions of what a holder's cached pages show, moved by the database itself.
+
+A cached dashboard is keyed by the holder's `ledger_version` (on their user row) and by the
+rules' `RulesRevision`. Both are moved by triggers on the tables the page reads, so every write
+moves them: the ORM, bulk inserts and COPY of a roster import, `QuerySet.update()`, the admin,
+a data migration, a hand-written SQL fix. There is no list of writers to keep complete, only a
+list of tables, and `tests/seu_ledger/test_page_versions.py` checks it against the tables the
+dashboard actually reads.
+
+- A table of a holder's records (entries, allocations, fees, credentials, terms...) names how
+  to find the holder of a changed row; after each statement, every holder whose rows it
+  inserted, updated (before or after the change) or deleted gets a new `ledger_version`.
+- A table of rules (issuers, programs, categories, rule versions...) moves the single
+  `RulesRevision` row after each statement that changes it, truncation included.
+
+New values come from a sequence on PostgreSQL (never reused, even when a transaction rolls
+back, so a page drawn inside a rolled-back transaction cannot be served for a later change
+that reaches the same number). SQLite, the single-process embedded default, has no sequences:
+its row triggers draw a random 62-bit value instead.
+
+The statements are built here and installed by migrations, which freeze the table lists.
+"""
+
+# ruff: noqa: S608 - the SQL here is built from table and column names in migrations, never input
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SEQUENCE = "page_version_seq"
+USERS = "credentials_user"
+RULES = "credentials_rulesrevision"
+
+
+@dataclass(frozen=True)
+class HolderTable:
+    """A table of a holder's records: `column` holds what `lookup` turns into holder ids
+    (`{ids}` in it is replaced by the changed rows' values), or the holder id itself when
+    `lookup` is empty."""
+
+    table: str
+    column: str
+    lookup: str = ""
+
+    def holders(self, ids: str) -> str:
+        """SQL selecting the holder ids of the changed rows whose `column` values `ids`
+        selects."""
+        return self.lookup.format(ids=ids) if self.lookup else ids
+
+
+def _new_value(vendor: str) -> str:
+    if vendor == "postgresql":
+        return f"nextval('{SEQUENCE}')"
+    return "(random() & 4611686018427387903)"
+
+
+def _name(table: str, suffix: str = "") -> str:
+    return f"page_version_{table}{suffix}"
+
+
+def install_sql(vendor: str, holder_tables, rules_tables) -> list[str]:
+    """The statements creating the sequence, functions and triggers for `vendor`
+    ("postgresql" or "sqlite"), and the `RulesRevision` row. Raises ValueError for another
+    database."""
+    if vendor == "postgresql":
+        return [*_postgresql(holder_tables, rules_tables), _rules_bump(vendor)]
+    if vendor == "sqlite":
+        return [*_sqlite(holder_tables, rules_tables), _rules_bump(vendor)]
+    raise ValueError(f"page versions need triggers written for {vendor}")
+
+
+def remove_sql(vendor: str, holder_tables, rules_tables) -> list[str]:
+    """The statements dropping what `install_sql` created."""
+    names = [t.table for t in holder_tables] + list(rules_tables)
+    if vendor == "postgresql":
+        return [f"DROP FUNCTION IF EXISTS {_name(table)}() CASCADE" for table in names] + [
+            f"DROP SEQUENCE IF EXISTS {SEQUENCE}"
+        ]
+    if vendor == "sqlite":
+        return [
+            f"DROP TRIGGER IF EXISTS {_name(table, suffix)}"
+            for table in names
+            for suffix in ("_ins", "_upd", "_del")
+        ]
+    raise ValueError(f"page versions need triggers written for {vendor}")
+
+
+def _rules_bump(vendor: str) -> str:
+    return (
+        f"INSERT INTO {RULES} (id, revision) VALUES (1, {_new_value(vendor)}) "
+        "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision"
+    )
+
+
+def _holders_bump(vendor: str, holders: str) -> str:
+    return f"UPDATE {USERS} SET ledger_version = {_new_value(vendor)} WHERE id IN ({holders})"
+
+
+def _postgresql(holder_tables, rules_tables) -> list[str]:
+    statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}"]
+    for spec in holder_tables:
+        new = spec.holders(f"SELECT {spec.column} FROM new_rows")
+        old = spec.holders(f"SELECT {spec.column} FROM old_rows")
+        function = _name(spec.table)
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {_holders_bump("postgresql", new)};
+    ELSIF TG_OP = 'DELETE' THEN
+        {_holders_bump("postgresql", old)};
+    ELSE
+        {_holders_bump("postgresql", f"{new} UNION {old}")};
+    END IF;
+    RETURN NULL;
+END $$"""
+        )
+        for suffix, event, tables in (
+            ("_ins", "INSERT", "NEW TABLE AS new_rows"),
+            ("_upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+            ("_del", "DELETE", "OLD TABLE AS old_rows"),
+        ):
+            statements.append(
+                f"CREATE TRIGGER {_name(spec.table, suffix)} AFTER {event} ON {spec.table} "
+                f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
+    for table in rules_tables:
+        function = _name(table)
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {_rules_bump("postgresql")};
+    RETURN NULL;
+END $$"""
+        )
+        statements.append(
+            f"CREATE TRIGGER {_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def _sqlite(holder_tables, rules_tables) -> list[str]:
+    statements = []
+    for spec in holder_tables:
+        for suffix, event, rows in (
+            ("_ins", "INSERT", ["NEW"]),
+            ("_upd", "UPDATE", ["NEW", "OLD"]),
+            ("_del", "DELETE", ["OLD"]),
+        ):
+            holders = " UNION ".join(spec.holders(f"SELECT {row}.{spec.column}") for row in rows)
+            statements.append(
+                f"CREATE TRIGGER {_name(spec.table, suffix)} AFTER {event} ON {spec.table} "
+                f"FOR EACH ROW BEGIN {_holders_bump('sqlite', holders)}; END"
+            )
+    for table in rules_tables:
+        for suffix, event in (("_ins", "INSERT"), ("_upd", "UPDATE"), ("_del", "DELETE")):
+            statements.append(
+                f"CREATE TRIGGER {_name(table, suffix)} AFTER {event} ON {table} "
+                f"FOR EACH ROW BEGIN {_rules_bump('sqlite')}; END"
+            )
+    return statements
+
+
+def triggered_tables(connection) -> set[str]:
+    """The tables that carry a page-version trigger in the database `connection` points at
+    (read from the catalog, not from the lists above)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "WHERE NOT t.tgisinternal AND t.tgname LIKE 'page_version_%%'"
+            )
+        else:
+            cursor.execute(
+                "SELECT DISTINCT tbl_name FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE 'page_version_%'"
+            )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def rules_revision(user=None) -> int | None:
+    """The current `RulesRevision.revision`: the value read with the signed-in `user`'s row
+    when there is one (`credentials.backends.AccountStateBackend.get_user`), else one query.
+    None before the first migration has run."""
+    revision = getattr(user, "rules_revision", None)
+    if revision is not None:
+        return revision
+    from credentials.models import RulesRevision  # models are not ready at import time
+
+    return RulesRevision.objects.filter(pk=1).values_list("revision", flat=True).first()

@@ -1,0 +1,173 @@
+"""Cached dashboards follow the data they were drawn from, whoever writes it.
+
+The versions keying a cached page are moved by database triggers (`seu_ledger.page_versions`):
+these tests prove that the tables the dashboard reads are exactly the tables that carry them,
+and that a write through no code of ours (raw SQL) still refreshes the page.
+"""
+
+import datetime
+import re
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from credentials.models import Credential, RulesRevision, Term, User
+from credentials.services import credential_issue, licence_accept
+from seu_ledger.models import Allocation, Fee, RuleVersion
+from seu_ledger.page_versions import triggered_tables
+from tests.factories import UserFactory, learning_entry, program
+
+pytestmark = pytest.mark.django_db
+
+# The key itself: the session and the signed-in user's row, read with the rules revision.
+KEY_TABLES = {"django_session", "credentials_user", "credentials_rulesrevision"}
+TABLE = re.compile(r'(?:FROM|JOIN)\s+"(\w+)"', re.IGNORECASE)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(datetime.datetime(2026, 3, 1, 12, tzinfo=datetime.UTC), tick=True):
+        yield
+
+
+def dashboard(client) -> str:
+    page = client.get(reverse("ledger:dashboard")).content.decode()
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
+def counted(client) -> list[tuple[str, str]]:
+    return re.findall(r'units-counted">([^<]+)</span> of (\S+)', dashboard(client))
+
+
+def version(holder) -> int:
+    return User.objects.values_list("ledger_version", flat=True).get(pk=holder.pk)
+
+
+def revision() -> int:
+    return RulesRevision.objects.values_list("revision", flat=True).get(pk=1)
+
+
+@pytest.fixture
+def pat(client):
+    holder = UserFactory(email="pat@example.com")
+    licence_accept(user=holder)
+    credential = credential_issue(
+        holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 3, 15)
+    )
+    client.force_login(holder)
+    dashboard(client)  # the first visit sets the CSRF cookie the cached page is keyed by
+    return holder, credential
+
+
+def test_every_table_the_dashboard_reads_moves_a_version(client, settings):
+    """Draw the dashboard of every demo holder (every status, both issuers' rules, fees,
+    renewals, carry-over, memberships, claims) and list the tables its queries name: each is
+    a key table or carries a page-version trigger. A new query on a new table fails here
+    until a migration adds its trigger."""
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    read = set()
+    holders = User.objects.filter(is_staff=False, credentials__isnull=False).distinct()
+    assert holders.count() >= 6
+    for holder in holders:
+        client.force_login(holder)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("ledger:dashboard"))  # no CSRF cookie: drawn anew
+        assert response.status_code == 200
+        assert b"Your certifications" in response.content
+        read |= {table for query in queries for table in TABLE.findall(query["sql"])}
+    assert {"seu_ledger_entry", "credentials_term", "seu_ledger_ruleversion"} <= read
+    missing = read - KEY_TABLES - triggered_tables(connection)
+    assert not missing, f"the dashboard reads {sorted(missing)}, which move no page version"
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "credentials_credential",
+        "credentials_term",
+        "seu_ledger_entry",
+        "seu_ledger_allocation",
+        "seu_ledger_fee",
+    ],
+)
+def test_a_raw_sql_write_moves_only_its_holders_version(pat, table):
+    holder, credential = pat
+    other = UserFactory(email="other@example.com")
+    entry = learning_entry(holder, datetime.date(2026, 2, 1), "4")
+    Allocation.objects.create(entry=entry, category=entry.category, hours=4)
+    Fee.objects.create(
+        holder=holder,
+        issuer=credential.program.issuer,
+        credential=credential,
+        period_ends_on=datetime.date(2026, 3, 15),
+    )
+    before, others_before = version(holder), version(other)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET id = id")  # noqa: S608 - a fixed table name
+    assert version(holder) != before
+    assert version(other) == others_before
+
+
+def test_a_cached_dashboard_follows_a_raw_sql_fix(client, pat):
+    """No signal, no service, no list of writers: the database moves the version."""
+    holder, _ = pat
+    learning_entry(holder, datetime.date(2026, 2, 1), "4")
+    assert counted(client) == [("4", "20")]
+    assert counted(client) == [("4", "20")]  # from the cache
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE seu_ledger_entry SET hours = 8 WHERE holder_id = %s", [holder.pk])
+    assert counted(client) == [("8", "20")]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM seu_ledger_allocation WHERE entry_id IN "
+            "(SELECT id FROM seu_ledger_entry WHERE holder_id = %s)",
+            [holder.pk],
+        )
+        cursor.execute("DELETE FROM seu_ledger_entry WHERE holder_id = %s", [holder.pk])
+    assert counted(client) == [("0", "20")]
+
+
+def test_a_bulk_update_of_the_rules_reaches_every_cached_dashboard(client, pat):
+    assert counted(client) == [("0", "20")]
+    before = revision()
+    RuleVersion.objects.filter(program__code="CSPO").update(units_required=25)
+    assert revision() != before
+    assert counted(client) == [("0", "25")]
+
+
+def test_a_term_moved_to_another_holder_refreshes_both(client, pat):
+    holder, credential = pat
+    other = UserFactory(email="other@example.com")
+    theirs = Credential.objects.create(
+        holder=other, program=program("CSM"), issued_on=credential.issued_on
+    )
+    before, others_before = version(holder), version(other)
+    Term.objects.filter(credential=credential).update(credential=theirs)
+    assert version(holder) != before
+    assert version(other) != others_before
+
+
+def test_a_rolled_back_version_is_never_given_again(pat):
+    """A page drawn inside a transaction that rolls back was stored under a version no later
+    write will reach (PostgreSQL's sequence; SQLite draws at random)."""
+    holder, credential = pat
+    seen = set()
+
+    def change_then_roll_back():
+        with transaction.atomic():
+            Credential.objects.filter(pk=credential.pk).update(certificate_number="X")
+            seen.add(version(holder))
+            raise RuntimeError
+
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            change_then_roll_back()
+    Credential.objects.filter(pk=credential.pk).update(certificate_number="Y")
+    assert version(holder) not in seen
+    assert len(seen) == 3
