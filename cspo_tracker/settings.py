@@ -127,9 +127,13 @@ TEMPLATES = [
                 "cspo_tracker.context_processors.nav",
             ],
             # Filters every template has unloaded (one date and number style), and tags any
-            # app's templates may load (the form error summary); apps keep their own.
+            # app's templates may load (the form error summary, Bootstrap fields); apps keep
+            # their own.
             "builtins": ["cspo_tracker.display"],
-            "libraries": {"form_errors": "cspo_tracker.templatetags.form_errors"},
+            "libraries": {
+                "form_errors": "cspo_tracker.templatetags.form_errors",
+                "form_fields": "cspo_tracker.templatetags.form_fields",
+            },
         },
     },
 ]

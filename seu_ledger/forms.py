@@ -6,12 +6,11 @@ import os
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Fieldset, Layout, Submit
+from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.urls import reverse
-from django.utils.html import format_html
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
@@ -46,19 +45,7 @@ class IssuerGroupedCategoryField(forms.ModelChoiceField):
         return category.name
 
 
-EVIDENCE_KEPT_NOTE = (
-    '{% if form.kept_evidence %}<p class="small mb-3" id="evidence-kept">Evidence kept: '
-    "<strong>{{ form.kept_evidence.name }}</strong> (choose another file to replace it)."
-    "</p>{% endif %}"
-)
-CURRENT_EVIDENCE_NOTE = (
-    '<p class="small mb-1" id="evidence-current">Current evidence: '
-    '<a href="{{ form.current_evidence_url }}">{{ form.entry.evidence_filename }}</a>. '
-    "Choose a file below to replace it.</p>"
-)
-
-
-class EntryForm(CrispySubmitMixin, forms.Form):
+class EntryForm(forms.Form):
     """An activity, and for issuers whose categories nest (PMI's Talent Triangle) how its hours
     split across their categories: one optional hours field per category, blank for all of
     them to count the activity under the category it maps to.
@@ -67,6 +54,10 @@ class EntryForm(CrispySubmitMixin, forms.Form):
     with the form's own, so a holder sees every problem at once; the service checks them again
     when it writes. A valid evidence file chosen on a try that fails is kept (see
     `keep_evidence`) so it is not lost with the other errors.
+
+    Drawn by `seu_ledger/entry_form.html` field by field (`plain_fields`, the evidence, then
+    `allocation_fieldsets`), in Bootstrap's markup without a layout library: it is the form
+    holders open most.
     """
 
     submit_label = "Save activity"
@@ -123,7 +114,7 @@ class EntryForm(CrispySubmitMixin, forms.Form):
         self.fields["category"].queryset = categories
         if hours_notes:
             self.fields["hours"].help_text += " " + " ".join(hours_notes)
-        evidence_layout = ["evidence", HTML(EVIDENCE_KEPT_NOTE), "evidence_token"]
+        self.current_evidence_url = None
         if entry is not None and entry.evidence:
             self.current_evidence_url = reverse("ledger:entry_evidence", args=[entry.pk])
             self.fields["remove_evidence"] = forms.BooleanField(
@@ -131,9 +122,8 @@ class EntryForm(CrispySubmitMixin, forms.Form):
                 label="Remove the evidence file",
                 help_text="The activity stays; only its evidence file is taken off.",
             )
-            evidence_layout = [HTML(CURRENT_EVIDENCE_NOTE), *evidence_layout, "remove_evidence"]
         self.allocation_fields: dict[str, Category] = {}
-        fieldsets = []
+        self.allocation_groups: list[tuple[str, list[str]]] = []
         for issuer, categories_of_issuer in allocation_issuers:
             names = []
             for category in categories_of_issuer:
@@ -147,28 +137,25 @@ class EntryForm(CrispySubmitMixin, forms.Form):
                 )
                 self.allocation_fields[name] = category
                 names.append(name)
-            fieldsets.append(
-                Fieldset(
-                    f"How the hours count for {issuer.name} (optional)",
-                    HTML(
-                        format_html(
-                            '<p class="small text-body-secondary">Split the hours across '
-                            "{}'s categories, adding up to the activity's hours. Leave blank "
-                            "to count them all under the category your activity's category "
-                            "maps to.</p>",
-                            issuer.name,
-                        )
-                    ),
-                    *names,
-                )
-            )
-        evidence_names = {"evidence", "evidence_token", "remove_evidence"}
-        plain = [
-            name
+            self.allocation_groups.append((issuer.name, names))
+
+    EVIDENCE_FIELDS = ("evidence", "evidence_token", "remove_evidence")
+
+    def plain_fields(self) -> list:
+        """The activity's own fields (bound), in order: date, category, title, provider,
+        hours, description."""
+        return [
+            self[name]
             for name in self.fields
-            if name not in self.allocation_fields and name not in evidence_names
+            if name not in self.allocation_fields and name not in self.EVIDENCE_FIELDS
         ]
-        self.helper.layout = Layout(*plain, *evidence_layout, *fieldsets)
+
+    def allocation_fieldsets(self) -> list[tuple[str, list]]:
+        """(issuer name, its categories' hours fields, bound) for each issuer whose categories
+        nest: where the holder may split the hours."""
+        return [
+            (issuer, [self[name] for name in names]) for issuer, names in self.allocation_groups
+        ]
 
     def clean_evidence(self):
         upload = self.cleaned_data.get("evidence")

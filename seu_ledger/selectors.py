@@ -9,7 +9,7 @@ from typing import NamedTuple
 from django.db.models import Exists, Q, QuerySet
 
 from credentials.dates import add_months
-from credentials.models import Credential, Membership, Term
+from credentials.models import Credential, Membership, Program, Term
 from credentials.selectors import (
     RenewalGroup,
     Status,
@@ -24,9 +24,8 @@ from credentials.selectors import (
 )
 from cspo_tracker import formats
 
+from .ledger_rows import allocation_rows, carried_rows, entry_rows, used_fee_ids, used_rows
 from .models import (
-    Allocation,
-    CarriedUnits,
     Category,
     CategoryMapping,
     Entry,
@@ -34,6 +33,7 @@ from .models import (
     Renewal,
     RuleVersion,
 )
+from .page_versions import rules_revision
 from .units import Allocation as Allocation_
 from .units import (
     CountingRules,
@@ -101,10 +101,70 @@ class HolderLedger:
         raise Credential.DoesNotExist(f"credential {credential_id} is not this holder's")
 
 
-def holder_ledger(holder_id: int) -> HolderLedger:
+def holder_ledger(holder_id: int, revision: int | None = None) -> HolderLedger:
     """Load a holder's credentials, entries, allocations, consumption, categories, rules and
-    fees."""
-    return holder_ledgers([holder_id])[holder_id]
+    fees. `revision`: the rules revision already read with the signed-in user, if any."""
+    return holder_ledgers([holder_id], revision)[holder_id]
+
+
+@dataclass(frozen=True)
+class RenewalRules:
+    """Every program's rule versions (limits loaded), every category and where each counts for
+    each issuer: the rules as data, the same for every holder. Shared between requests, so
+    read only."""
+
+    versions: dict[int, list[RuleVersion]]  # program id -> rule versions, oldest first
+    categories: dict[int, CategoryRow]
+    targets: dict[int, dict[int, int]]  # issuer id -> {category id: category it counts under}
+    category_objects: dict[int, Category]  # issuer and parent loaded, by issuer and name
+
+    def leaves_of(self, issuer_id: int) -> list[Category]:
+        """The issuer's categories with nothing inside them, by parent's name then name."""
+        parents = {row.parent_id for row in self.categories.values()}
+        leaves = [
+            c
+            for c in self.category_objects.values()
+            if c.issuer_id == issuer_id and c.pk not in parents
+        ]
+        return sorted(leaves, key=lambda c: (c.parent.name if c.parent else "", c.name))
+
+
+_RULES: dict[int, RenewalRules] = {}
+
+
+def renewal_rules_forget() -> None:
+    """Drop this process's copy of the rules (the next `renewal_rules` reads them again)."""
+    _RULES.clear()
+
+
+def renewal_rules(revision: int | None = None) -> RenewalRules:
+    """The renewal rules, loaded once per process per `RulesRevision` (which the database
+    moves on any change to them, see `page_versions`): four queries when they changed, none
+    when `revision` is given and they did not, one to read the revision otherwise. A load is
+    kept only when the revision read after it is the one read before (no change committed
+    meanwhile), so a kept copy is never a mix of two revisions."""
+    before = revision if revision is not None else rules_revision()
+    if before is not None and before in _RULES:
+        return _RULES[before]
+    versions: dict[int, list[RuleVersion]] = {}
+    for version in RuleVersion.objects.order_by("program_id", "effective_from").prefetch_related(
+        "limits"
+    ):
+        versions.setdefault(version.program_id, []).append(version)
+    category_objects = {c.pk: c for c in Category.objects.select_related("issuer", "parent")}
+    categories = {
+        pk: CategoryRow(pk, c.issuer_id, c.parent_id, c.name) for pk, c in category_objects.items()
+    }
+    mappings: dict[int, dict[int, int]] = defaultdict(dict)
+    for source_id, target_id, issuer_id in CategoryMapping.objects.order_by("pk").values_list(
+        "source_id", "target_id", "target__issuer_id"
+    ):
+        mappings[source_id].setdefault(issuer_id, target_id)
+    rules = RenewalRules(versions, categories, _targets(categories, mappings), category_objects)
+    if before is not None and rules_revision() == before:
+        _RULES.clear()  # one revision is current; older ones are never asked for again
+        _RULES[before] = rules
+    return rules
 
 
 def _targets(categories: dict[int, CategoryRow], mappings: dict[int, dict[int, int]]):
@@ -122,9 +182,9 @@ def _targets(categories: dict[int, CategoryRow], mappings: dict[int, dict[int, i
     return targets
 
 
-def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
+def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[int, HolderLedger]:
     """`holder_ledger` for many holders at once, in the same fixed number of queries (callers
-    pass chunks of a few thousand)."""
+    pass chunks of a few thousand); the rules come from `renewal_rules(revision)`."""
     holder_ids = list(holder_ids)
     credentials_of: dict[int, list[Credential]] = {pk: [] for pk in holder_ids}
     for credential in holders_credentials(holder_ids):
@@ -133,72 +193,27 @@ def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
     for membership in Membership.objects.filter(holder_id__in=holder_ids):
         memberships_of[membership.holder_id].append(membership)
     entries_of_holder: dict[int, list[EntryRow]] = {pk: [] for pk in holder_ids}
-    for holder_id, *row in Entry.objects.filter(holder_id__in=holder_ids).values_list(
-        "holder_id",
-        "pk",
-        "activity_date",
-        "category_id",
-        "hours",
-        "title",
-        "source_course_id",
-        "voided_at",
-    ):
-        *fields, voided_at = row
-        entries_of_holder[holder_id].append(EntryRow(*fields, voided_at is not None))
+    for holder_id, *row in entry_rows(holder_ids):
+        entries_of_holder[holder_id].append(EntryRow(*row))
     allocations_of: dict[int, dict[int, list]] = {pk: {} for pk in holder_ids}
-    for holder_id, entry_id, category_id, hours in Allocation.objects.filter(
-        entry__holder_id__in=holder_ids
-    ).values_list("entry__holder_id", "entry_id", "category_id", "hours"):
+    for holder_id, entry_id, category_id, hours in allocation_rows(holder_ids):
         allocations_of[holder_id].setdefault(entry_id, []).append((category_id, hours))
     consumed_of: dict[int, dict[int, dict[int, str]]] = {pk: {} for pk in holder_ids}
-    for (
-        holder_id,
-        entry_id,
-        credential_id,
-        code,
-        sequence,
-        renewed_on,
-    ) in Renewal.entries.through.objects.filter(entry__holder_id__in=holder_ids).values_list(
-        "entry__holder_id",
-        "entry_id",
-        "renewal__closed_term__credential_id",
-        "renewal__closed_term__credential__program__code",
-        "renewal__closed_term__sequence",
-        "renewal__renewed_on",
-    ):
-        consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = (
-            f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
-        )
+    details: dict[tuple, str] = {}  # one wording per renewal, however many entries it used
+    for holder_id, entry_id, credential_id, code, sequence, renewed_on in used_rows(holder_ids):
+        renewal = (code, sequence, renewed_on)
+        if renewal not in details:
+            details[renewal] = f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
+        consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = details[renewal]
     carried_of: dict[int, dict[int, dict[int, list]]] = {pk: {} for pk in holder_ids}
-    for holder_id, term_id, entry_id, category_id, units in CarriedUnits.objects.filter(
-        entry__holder_id__in=holder_ids
-    ).values_list("entry__holder_id", "renewal__new_term_id", "entry_id", "category_id", "units"):
+    for holder_id, term_id, entry_id, category_id, units in carried_rows(holder_ids):
         into_term = carried_of[holder_id].setdefault(term_id, {})
         into_term.setdefault(entry_id, []).append((category_id, units))
-    program_ids = {c.program_id for cs in credentials_of.values() for c in cs}
-    versions: dict[int, list[RuleVersion]] = {}
-    for version in RuleVersion.objects.filter(program_id__in=program_ids).prefetch_related(
-        "limits"
-    ):
-        versions.setdefault(version.program_id, []).append(version)
-    categories = {
-        pk: CategoryRow(pk, issuer_id, parent_id, name)
-        for pk, issuer_id, parent_id, name in Category.objects.values_list(
-            "pk", "issuer_id", "parent_id", "name"
-        )
-    }
-    mappings: dict[int, dict[int, int]] = defaultdict(dict)
-    for source_id, target_id, issuer_id in CategoryMapping.objects.values_list(
-        "source_id", "target_id", "target__issuer_id"
-    ):
-        mappings[source_id].setdefault(issuer_id, target_id)
-    targets = _targets(categories, mappings)
+    rules = renewal_rules(revision)
     fees_of: dict[int, list[Fee]] = {pk: [] for pk in holder_ids}
     for fee in Fee.objects.filter(holder_id__in=holder_ids):
         fees_of[fee.holder_id].append(fee)
-    used_fee_ids = set(
-        Renewal.objects.filter(fee__holder_id__in=holder_ids).values_list("fee_id", flat=True)
-    )
+    fees_used = used_fee_ids(holder_ids)
     ledgers = {}
     for holder_id in holder_ids:
         credentials = credentials_of[holder_id]
@@ -210,11 +225,11 @@ def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
             allocations=allocations_of[holder_id],
             consumed=consumed_of[holder_id],
             carried=carried_of[holder_id],
-            targets=targets,
-            versions=versions,
-            categories=categories,
+            targets=rules.targets,
+            versions=rules.versions,
+            categories=rules.categories,
             fees=fees_of[holder_id],
-            used_fee_ids=used_fee_ids,
+            used_fee_ids=fees_used,
         )
     return ledgers
 
@@ -899,11 +914,14 @@ def group_card(group: RenewalGroup, ledger: HolderLedger, on: datetime.date) -> 
     )
 
 
-def dashboard_cards(holder_id: int, on: datetime.date | None = None) -> list[CredentialCard]:
+def dashboard_cards(
+    holder_id: int, on: datetime.date | None = None, *, revision: int | None = None
+) -> list[CredentialCard]:
     """Every credential of a holder as cards, in a number of queries that does not grow with
-    their entries or credentials."""
+    their entries or credentials. `revision`: the rules revision read with the signed-in
+    user, if any (`renewal_rules`)."""
     on = on or today()
-    ledger = holder_ledger(holder_id)
+    ledger = holder_ledger(holder_id, revision)
     cards = [group_card(group, ledger, on) for group in ledger.groups]
     urgency = {Status.IN_GRACE: 0, Status.EXPIRING: 1, Status.LAPSED: 2, Status.ACTIVE: 3}
     cards.sort(
@@ -1117,25 +1135,40 @@ def history_categories(holder_id: int) -> QuerySet[Category]:
     )
 
 
-def daily_cap_notes(holder_id: int, on: datetime.date | None = None) -> list[str]:
+def holder_programs(holder_id: int) -> list[Program]:
+    """The programs of the holder's credentials, issuer loaded, each once. One query."""
+    return list(
+        Program.objects.filter(credentials__holder_id=holder_id)
+        .select_related("issuer")
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def daily_cap_notes(
+    holder_id: int,
+    on: datetime.date | None = None,
+    *,
+    programs: list[Program] | None = None,
+    revision: int | None = None,
+) -> list[str]:
     """For each issuer of the holder's credentials whose rules in force cap the units of a day,
     a sentence such as "Scrum Alliance counts at most 8 SEU a day.": the activity form says it
-    before saving, not only after."""
+    before saving, not only after. `programs`: `holder_programs(holder_id)` when the caller has
+    them; the rules come from `renewal_rules(revision)`."""
     on = on or today()
-    latest: dict[int, RuleVersion] = {}
-    for version in (
-        RuleVersion.objects.filter(
-            program__credentials__holder_id=holder_id, effective_from__lte=on
-        )
-        .select_related("program__issuer")
-        .order_by("program_id", "effective_from")
-    ):
-        latest[version.program_id] = version
+    programs = holder_programs(holder_id) if programs is None else programs
+    rules = renewal_rules(revision)
+    latest: dict[int, tuple[Program, RuleVersion]] = {}
+    for program in programs:
+        for version in rules.versions.get(program.pk, []):
+            if version.effective_from <= on:
+                latest[program.pk] = (program, version)
     caps: dict[str, tuple[Decimal, str]] = {}
-    for version in latest.values():
+    for program, version in latest.values():
         if version.daily_unit_cap is None:
             continue
-        issuer, unit = version.program.issuer.name, version.program.unit_name
+        issuer, unit = program.issuer.name, program.unit_name
         if issuer not in caps or version.daily_unit_cap < caps[issuer][0]:
             caps[issuer] = (version.daily_unit_cap, unit)
     return [
@@ -1232,28 +1265,26 @@ def rules_in_words(version: RuleVersion) -> list[str]:
     return lines
 
 
-def allocation_issuers(holder_id: int) -> list[tuple]:
+def allocation_issuers(
+    holder_id: int, *, programs: list[Program] | None = None, revision: int | None = None
+) -> list[tuple]:
     """(issuer, its categories with nothing inside them) for each issuer of the holder's
     expiring credentials whose categories nest (PMI's skill areas): where the activity form
-    asks how the hours split."""
-    issuer_ids = set(
-        Credential.objects.filter(holder_id=holder_id, program__validity_months__isnull=False)
-        .values_list("program__issuer_id", flat=True)
-        .distinct()
-    )
-    nesting = set(
-        Category.objects.filter(issuer_id__in=issuer_ids, parent__isnull=False)
-        .values_list("issuer_id", flat=True)
-        .distinct()
-    )
-    leaves: dict[int, list[Category]] = {}
-    for category in (
-        Category.objects.filter(issuer_id__in=nesting, children__isnull=True)
-        .select_related("issuer", "parent")
-        .order_by("issuer__name", "parent__name", "name")
-    ):
-        leaves.setdefault(category.issuer_id, []).append(category)
-    return [(categories[0].issuer, categories) for categories in leaves.values()]
+    asks how the hours split. By issuer name; categories by their parent's name, then name.
+    `programs`: `holder_programs(holder_id)` when the caller has them; the categories come
+    from `renewal_rules(revision)`."""
+    programs = holder_programs(holder_id) if programs is None else programs
+    rules = renewal_rules(revision)
+    issuers = {p.issuer_id: p.issuer for p in programs if p.validity_months is not None}
+    nesting = {
+        row.issuer_id
+        for row in rules.categories.values()
+        if row.issuer_id in issuers and row.parent_id is not None
+    }
+    return [
+        (issuers[issuer_id], rules.leaves_of(issuer_id))
+        for issuer_id in sorted(nesting, key=lambda pk: issuers[pk].name)
+    ]
 
 
 def entry_allocation_initial(entry: Entry) -> dict[str, Decimal]:

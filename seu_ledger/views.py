@@ -26,6 +26,7 @@ from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
 from .models import Entry, Renewal
 from .page_cache import cached_page
+from .page_versions import rules_revision
 from .reminders.selectors import holder_from_unsubscribe_token
 from .reminders.services import reminders_resubscribe
 from .reminders.services import reminders_unsubscribe as reminders_unsubscribe_service
@@ -41,6 +42,7 @@ from .selectors import (
     entry_outcomes,
     history_categories,
     holder_ledger,
+    holder_programs,
     outcome_lines,
     renewal_plan,
     renewal_siblings,
@@ -73,7 +75,7 @@ def dashboard(request):
     on = today()
 
     def render_page():
-        cards = dashboard_cards(request.user.pk, on)
+        cards = dashboard_cards(request.user.pk, on, revision=rules_revision(request.user))
         return render(request, "seu_ledger/dashboard.html", {"cards": cards})
 
     return cached_page(request, "dashboard", on, render_page)
@@ -107,15 +109,17 @@ def _entry_values(form: EntryForm) -> dict:
 
 def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryForm:
     holder_id = request.user.pk
+    programs = holder_programs(holder_id)
+    revision = rules_revision(request.user)
     return EntryForm(
         request.POST or None,
         request.FILES or None,
         initial=initial,
         holder_id=holder_id,
         categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
-        allocation_issuers=allocation_issuers(holder_id),
+        allocation_issuers=allocation_issuers(holder_id, programs=programs, revision=revision),
         entry=entry,
-        hours_notes=daily_cap_notes(holder_id),
+        hours_notes=daily_cap_notes(holder_id, programs=programs, revision=revision),
     )
 
 
