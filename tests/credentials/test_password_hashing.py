@@ -6,7 +6,8 @@ password, an unknown address or an account with no password yet (the stand-in ha
 timing the same), so a sign-in never pays for two. A refused attempt (paused, locked out, an
 address refused as typed) checks nothing. A right password against a hash stored before
 Argon2id also costs the one encode that stores it again as Argon2id: the price of upgrading,
-once per account, and the next sign-in checks Argon2id alone.
+once per account, and the next sign-in checks Argon2id alone. Pages that set a new password
+right after checking the old one (password change) do not upgrade the old hash first.
 """
 
 import functools
@@ -263,6 +264,58 @@ def test_a_new_password_from_an_emailed_link_costs_one_argon2_hash(client, store
     response, calls = counted(client.post, form.redirect_chain[-1][0], data)
     assert response.status_code == 302
     assert calls == ARGON2_ENCODE
+
+
+def change_password(client, old=DEFAULT_PASSWORD, new=NEW_PASSWORD, again=NEW_PASSWORD):
+    data = {"old_password": old, "new_password1": new, "new_password2": again}
+    return client.post(reverse("password_change"), data)
+
+
+@pytest.mark.parametrize("stored", [NOW, "pbkdf2_sha256"], ids=["argon2", "pbkdf2"])
+def test_a_password_change_checks_the_old_once_and_hashes_the_new_once(client, stored):
+    """An old hash is not upgraded on the way: the new password replaces it at once, so
+    storing the old one as Argon2id first would be a second encode for nothing."""
+    user = account(stored=stored)
+    client.force_login(user)
+    response, calls = counted(change_password, client)
+    assert response.status_code == 302
+    checked = ARGON2_VERIFY if stored == NOW else PBKDF2_VERIFY
+    assert calls == {**checked, **ARGON2_ENCODE}
+    user.refresh_from_db()
+    assert user.password.startswith("argon2$argon2id$")
+    assert signed_in(client)
+
+
+def test_a_refused_password_change_leaves_an_old_hash_and_the_session_alone(client):
+    """The old password was right but the new one is refused: nothing is stored, so the
+    session (whose check covers the stored hash) still signs the holder in."""
+    user = account(stored="pbkdf2_sha256")
+    client.force_login(user)
+    response, calls = counted(change_password, client, again="a-different-pass-2026")
+    assert response.status_code == 200
+    assert calls == PBKDF2_VERIFY
+    user.refresh_from_db()
+    assert user.password == stored_hash("pbkdf2_sha256")
+    assert signed_in(client)
+
+
+def test_an_address_change_checks_the_password_once_and_keeps_the_session(client):
+    """The profile asks for the password to change the address: one check, no upgrade of an
+    old hash (it would sign the holder out of this very session)."""
+    user = account(stored="pbkdf2_sha256", first_name="Gia", last_name="Grace")
+    client.force_login(user)
+    data = {
+        "first_name": "Gia",
+        "last_name": "Grace",
+        "email": "gia@new.example",
+        "current_password": DEFAULT_PASSWORD,
+    }
+    response, calls = counted(client.post, reverse("account_profile"), data)
+    assert response.status_code == 302
+    assert calls == PBKDF2_VERIFY
+    user.refresh_from_db()
+    assert user.pending_email == "gia@new.example"
+    assert signed_in(client)
 
 
 # --- Staff setting passwords in the admin -----------------------------------------------------
