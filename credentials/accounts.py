@@ -11,7 +11,7 @@ Only the functions here move an account between states, each move stamps `state_
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -260,6 +260,15 @@ def password_link_send(*, email: str) -> int:
         domain_override=settings.SITE_URL.split("://", 1)[-1],
     )
     return len(users)
+
+
+def password_confirms(*, user: User, password: str) -> bool:
+    """Whether `password` is the signed-in account's own, for a page that asks for it again
+    (changing the password or the address): one hash, and a hash stored before Argon2id is not
+    upgraded here. Storing the upgrade would void the very session asking (its check covers the
+    stored hash), and a password change replaces the hash at once anyway; the next sign-in
+    upgrades it."""
+    return check_password(password, user.password)
 
 
 @transaction.atomic

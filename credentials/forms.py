@@ -142,7 +142,17 @@ class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
 
 
 class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):
+    """Change one's own password: the old one is checked once, and the new one hashed once."""
+
     submit_label = "Change my password"
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if not accounts.password_confirms(user=self.user, password=old_password):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
 
 
 class UserCreationForm(auth_forms.UserCreationForm):
@@ -287,7 +297,8 @@ class ProfileForm(CrispySubmitMixin, forms.Form):
     def clean(self):
         cleaned = super().clean()
         changing = cleaned.get("email") and cleaned["email"] != self.user.email
-        if changing and not self.user.check_password(cleaned.get("current_password") or ""):
+        password = cleaned.get("current_password") or ""
+        if changing and not accounts.password_confirms(user=self.user, password=password):
             self.add_error("current_password", "Enter your current password to change the address.")
         return cleaned
 

@@ -163,6 +163,15 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # an invitation or reset link lasts three days
+# New passwords are hashed with Argon2id (Django's recommended hasher, with Django's
+# parameters); the PBKDF2 hashers stay only to check the hashes stored before it, and a sign-in
+# with one of those stores the password again as Argon2id. Every hash this project ever stored
+# came from one of these three (accounts without a password store none).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 # django-axes counts failed sign-ins and locks a (address, client) pair out for a while.
 # Both count the canonical address (credentials.identity); neither checks a password while it
 # refuses the attempt.
