@@ -4,9 +4,14 @@ with its own CSRF cookie, as a browser has after its first page). LOAD_SCENARIO 
 - bare: a Django view that does nothing (the baseline);
 - dashboard: each simulated holder opens their dashboard again and again;
 - dashboard_cold: every request is a holder whose dashboard nobody drew yet;
-- entry: open the activity form, log an activity, then open the dashboard (drawn anew).
+- form_get: open the activity form again and again;
+- form_post: log an activity (the form's token read once per holder), answered with the
+  redirect to the dashboard, which is not followed: the POST alone is measured;
+- after_write: an activity is written for the holder straight into the database (as another
+  device or a roster import would), then the dashboard is opened: drawn anew every time.
 """
 
+import datetime
 import itertools
 import json
 import os
@@ -15,14 +20,23 @@ import re
 from http.cookiejar import Cookie
 from urllib.parse import urlencode, urlparse
 
+import psycopg2
 from locust import FastHttpUser, constant, task
 
 with open(os.environ["LOAD_SESSIONS"]) as handle:  # noqa: PTH123
-    SESSIONS = json.load(handle)  # [[session key, csrf cookie], ...]
+    SESSIONS = json.load(handle)  # [[session key, csrf cookie, holder id], ...]
 SCENARIO = os.environ["LOAD_SCENARIO"]
 CATEGORY = os.environ["LOAD_CATEGORY"]
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 UNSEEN = itertools.cycle(SESSIONS)  # the cold scenario walks through every holder once
+ENTRY_FIELDS = {
+    "activity_date": "2026-01-15",
+    "category": CATEGORY,
+    "title": "Load test meetup",
+    "provider": "",
+    "hours": "0.25",
+    "description": "",
+}
 
 
 def cookie(host: str, name: str, value: str) -> Cookie:
@@ -55,6 +69,7 @@ class Holder(FastHttpUser):
         self.sign_in(random.choice(SESSIONS))  # noqa: S311
 
     def sign_in(self, session):
+        self.holder_id = session[2]
         self.client.cookiejar.clear()
         self.client.cookiejar.set_cookie(cookie(self.host, "sessionid", session[0]))
         self.client.cookiejar.set_cookie(cookie(self.host, "csrftoken", session[1]))
@@ -76,27 +91,30 @@ class Holder(FastHttpUser):
         elif SCENARIO == "dashboard_cold":
             self.sign_in(next(UNSEEN))
             self.dashboard("dashboard, first view")
-        else:
+        elif SCENARIO == "form_get":
+            self.form()
+        elif SCENARIO == "form_post":
             self.log_an_activity()
+        else:
+            self.write_then_look()
 
-    def log_an_activity(self):
+    def form(self) -> str | None:
+        """Open the activity form; its CSRF token, or None."""
         with self.client.get("/activities/new/", name="entry form GET", catch_response=True) as r:
             token = TOKEN.search(r.text)
             if token is None:
                 r.failure("not the activity form")
+                return None
+            return token.group(1)
+
+    def log_an_activity(self):
+        if getattr(self, "token", None) is None:
+            self.token = self.form()  # once per holder, as a browser keeps the page open
+            if self.token is None:
                 return
-        body = {
-            "csrfmiddlewaretoken": token.group(1),
-            "activity_date": "2026-01-15",
-            "category": CATEGORY,
-            "title": "Load test meetup",
-            "provider": "",
-            "hours": "0.25",
-            "description": "",
-        }
         with self.client.post(
             "/activities/new/",
-            data=urlencode(body),
+            data=urlencode({"csrfmiddlewaretoken": self.token, **ENTRY_FIELDS}),
             headers={
                 "Referer": self.host + "/activities/new/",
                 "Content-Type": "application/x-www-form-urlencoded",
@@ -108,4 +126,18 @@ class Holder(FastHttpUser):
             location = r.headers.get("location") or r.headers.get("Location") or ""
             if r.status_code != 302 or "login" in location:
                 r.failure(f"status {r.status_code} to {location}")
+
+    def write_then_look(self):
+        """An activity written for this holder outside the web process (the database moves
+        the page version), then the dashboard, which has to be drawn anew."""
+        if getattr(self, "database", None) is None:
+            self.database = psycopg2.connect(os.environ["DATABASE_URL"])
+            self.database.autocommit = True
+        with self.database.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO seu_ledger_entry (holder_id, activity_date, category_id, title, "
+                "provider, hours, description, evidence, void_reason, created_at, updated_at) "
+                "VALUES (%s, %s, %s, 'Elsewhere', '', 0.25, '', '', '', now(), now())",
+                [self.holder_id, datetime.date(2026, 1, 15), CATEGORY],
+            )
         self.dashboard("dashboard after a write")
