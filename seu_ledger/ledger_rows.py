@@ -1,11 +1,12 @@
 """A holder's per-entry rows read in plain SQL: the hot path of every holder page.
 
 `selectors.holder_ledgers` reads a holder's entries, allocations, the entries renewals used and
-the units they carried over on every dashboard, activity form, history and renewal page. Built
-by the ORM, those four queries cost more CPU to compile than to run (the profile in the
-performance issue: about a millisecond each, a third of a fresh dashboard). Here they are
-fixed SQL over the models' own table and column names, run with the database's own cursor,
-returning plain tuples. Everything else the ledger loads stays on the ORM.
+the units they carried over, and their fees, on every dashboard, activity form, history and
+renewal page. Built by the ORM, those queries cost more CPU to compile than to run (the
+profile in the performance issue: about a millisecond each, a third of a fresh dashboard), and
+under load each round trip to the database waits its turn: here they are fixed SQL over the
+models' own table and column names, as few as the shapes allow (allocations come joined to
+their entries, a fee's use with the fee), returning plain tuples. The rest stays on the ORM.
 
 Every function takes holder ids (any number; callers pass chunks of a few thousand) and
 returns a list of tuples in the order documented. Dates come back as `datetime.date` and
@@ -48,32 +49,28 @@ def _rows(sql: str, holder_ids) -> list[tuple]:
         return cursor.fetchall()
 
 
-def entry_rows(holder_ids) -> list[tuple[int, int, datetime.date, int, Decimal, str, int, bool]]:
+def entry_rows(holder_ids) -> list[tuple]:
     """(holder id, entry id, activity date, category id, hours, title, source course id or
-    None, voided) for every entry of the holders, voided ones included, newest first (the
-    order `Entry.Meta.ordering` gives)."""
+    None, voided, allocations) for every entry of the holders, voided ones included, newest
+    first (the order `Entry.Meta.ordering` gives); allocations is a list of (category id,
+    hours) in the order they were written, empty when the entry has none. One query: the
+    allocations come joined to their entry."""
     rows = _rows(
-        f"SELECT holder_id, id, activity_date, category_id, hours, title, source_course_id, "  # noqa: S608 - table names from the models
-        f"voided_at IS NOT NULL FROM {ENTRY} WHERE holder_id IN ({{holders}}) "
-        "ORDER BY activity_date DESC, id DESC",
+        f"SELECT e.holder_id, e.id, e.activity_date, e.category_id, e.hours, e.title, "  # noqa: S608 - table names from the models
+        f"e.source_course_id, e.voided_at IS NOT NULL, a.category_id, a.hours FROM {ENTRY} e "
+        f"LEFT JOIN {ALLOCATION} a ON a.entry_id = e.id WHERE e.holder_id IN ({{holders}}) "
+        "ORDER BY e.activity_date DESC, e.id DESC, a.id",
         holder_ids,
     )
-    return [
-        (h, pk, day, c, _decimal(hours), t, course, bool(v))
-        for h, pk, day, c, hours, t, course, v in rows
-    ]
-
-
-def allocation_rows(holder_ids) -> list[tuple[int, int, int, Decimal]]:
-    """(holder id, entry id, category id, hours) for every allocation of the holders'
-    entries, by entry, in the order they were written."""
-    rows = _rows(
-        f"SELECT e.holder_id, a.entry_id, a.category_id, a.hours FROM {ALLOCATION} a "  # noqa: S608 - table names from the models
-        f"JOIN {ENTRY} e ON e.id = a.entry_id WHERE e.holder_id IN ({{holders}}) "
-        "ORDER BY a.entry_id, a.id",
-        holder_ids,
-    )
-    return [(h, entry, category, _decimal(hours)) for h, entry, category, hours in rows]
+    entries: list[tuple] = []
+    for holder, pk, day, category, hours, title, course, voided, split_to, split in rows:
+        if not entries or entries[-1][1] != pk:
+            entries.append(
+                (holder, pk, day, category, _decimal(hours), title, course, bool(voided), [])
+            )
+        if split_to is not None:
+            entries[-1][8].append((split_to, _decimal(split)))
+    return entries
 
 
 def used_rows(holder_ids) -> list[tuple[int, int, int, str, int, datetime.date]]:
@@ -102,11 +99,17 @@ def carried_rows(holder_ids) -> list[tuple[int, int, int, int, Decimal]]:
     return [(h, term, entry, category, _decimal(units)) for h, term, entry, category, units in rows]
 
 
-def used_fee_ids(holder_ids) -> set[int]:
-    """Ids of the holders' fees that a renewal used."""
-    rows = _rows(
-        f"SELECT r.fee_id FROM {RENEWAL} r JOIN {FEE} f ON f.id = r.fee_id "  # noqa: S608 - table names from the models
-        "WHERE f.holder_id IN ({holders})",
-        holder_ids,
+def fees_with_use(holder_ids) -> list[Fee]:
+    """The holders' fee records, latest period first (`Fee.Meta.ordering`), each with `used`:
+    whether a renewal used it. One query."""
+    holder_ids = list(holder_ids)
+    if not holder_ids:
+        return []
+    marks = ", ".join(["%s"] * len(holder_ids))
+    return list(
+        Fee.objects.raw(
+            f"SELECT f.*, EXISTS (SELECT 1 FROM {RENEWAL} r WHERE r.fee_id = f.id) AS used "  # noqa: S608 - table names from the models
+            f"FROM {FEE} f WHERE f.holder_id IN ({marks}) ORDER BY f.period_ends_on DESC, f.id",
+            holder_ids,
+        )
     )
-    return {fee_id for (fee_id,) in rows}

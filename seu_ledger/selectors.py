@@ -24,7 +24,7 @@ from credentials.selectors import (
 )
 from cspo_tracker import formats
 
-from .ledger_rows import allocation_rows, carried_rows, entry_rows, used_fee_ids, used_rows
+from .ledger_rows import carried_rows, entry_rows, fees_with_use, used_rows
 from .models import (
     Category,
     CategoryMapping,
@@ -193,27 +193,36 @@ def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[i
     for membership in Membership.objects.filter(holder_id__in=holder_ids):
         memberships_of[membership.holder_id].append(membership)
     entries_of_holder: dict[int, list[EntryRow]] = {pk: [] for pk in holder_ids}
-    for holder_id, *row in entry_rows(holder_ids):
-        entries_of_holder[holder_id].append(EntryRow(*row))
     allocations_of: dict[int, dict[int, list]] = {pk: {} for pk in holder_ids}
-    for holder_id, entry_id, category_id, hours in allocation_rows(holder_ids):
-        allocations_of[holder_id].setdefault(entry_id, []).append((category_id, hours))
+    for holder_id, *row, allocations in entry_rows(holder_ids):
+        entries_of_holder[holder_id].append(EntryRow(*row))
+        if allocations:
+            allocations_of[holder_id][row[0]] = allocations
     consumed_of: dict[int, dict[int, dict[int, str]]] = {pk: {} for pk in holder_ids}
+    carried_of: dict[int, dict[int, dict[int, list]]] = {pk: {} for pk in holder_ids}
+    # What renewals used and carried over only bears on the renewed credentials' groups: with
+    # no term past the first, there is nothing to read.
+    renewed = [
+        holder_id
+        for holder_id, credentials in credentials_of.items()
+        if any(term.sequence > 1 for c in credentials for term in c.terms.all())
+    ]
     details: dict[tuple, str] = {}  # one wording per renewal, however many entries it used
-    for holder_id, entry_id, credential_id, code, sequence, renewed_on in used_rows(holder_ids):
+    for holder_id, entry_id, credential_id, code, sequence, renewed_on in used_rows(renewed):
         renewal = (code, sequence, renewed_on)
         if renewal not in details:
             details[renewal] = f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
         consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = details[renewal]
-    carried_of: dict[int, dict[int, dict[int, list]]] = {pk: {} for pk in holder_ids}
-    for holder_id, term_id, entry_id, category_id, units in carried_rows(holder_ids):
+    for holder_id, term_id, entry_id, category_id, units in carried_rows(renewed):
         into_term = carried_of[holder_id].setdefault(term_id, {})
         into_term.setdefault(entry_id, []).append((category_id, units))
     rules = renewal_rules(revision)
     fees_of: dict[int, list[Fee]] = {pk: [] for pk in holder_ids}
-    for fee in Fee.objects.filter(holder_id__in=holder_ids):
+    fees_used = set()
+    for fee in fees_with_use(holder_ids):
         fees_of[fee.holder_id].append(fee)
-    fees_used = used_fee_ids(holder_ids)
+        if fee.used:
+            fees_used.add(fee.pk)
     ledgers = {}
     for holder_id in holder_ids:
         credentials = credentials_of[holder_id]

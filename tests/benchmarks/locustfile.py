@@ -98,9 +98,9 @@ class Holder(FastHttpUser):
         else:
             self.write_then_look()
 
-    def form(self) -> str | None:
+    def form(self, name: str = "entry form GET") -> str | None:
         """Open the activity form; its CSRF token, or None."""
-        with self.client.get("/activities/new/", name="entry form GET", catch_response=True) as r:
+        with self.client.get("/activities/new/", name=name, catch_response=True) as r:
             token = TOKEN.search(r.text)
             if token is None:
                 r.failure("not the activity form")
@@ -109,7 +109,7 @@ class Holder(FastHttpUser):
 
     def log_an_activity(self):
         if getattr(self, "token", None) is None:
-            self.token = self.form()  # once per holder, as a browser keeps the page open
+            self.token = self.form("entry form, first open")  # once, as a browser keeps it
             if self.token is None:
                 return
         with self.client.post(
