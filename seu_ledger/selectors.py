@@ -151,13 +151,14 @@ def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
     ).values_list("entry__holder_id", "entry_id", "category_id", "hours"):
         allocations_of[holder_id].setdefault(entry_id, []).append((category_id, hours))
     consumed_of: dict[int, dict[int, dict[int, str]]] = {pk: {} for pk in holder_ids}
+    # One row per entry a renewal consumed, tens of thousands over a holder's years, naming
+    # a handful of renewals: each renewal is put in words once, not once per row.
+    renewal_words: dict[tuple, str] = {}
     for (
         holder_id,
         entry_id,
         credential_id,
-        code,
-        sequence,
-        renewed_on,
+        *renewal,
     ) in Renewal.entries.through.objects.filter(entry__holder_id__in=holder_ids).values_list(
         "entry__holder_id",
         "entry_id",
@@ -166,9 +167,14 @@ def holder_ledgers(holder_ids: list[int]) -> dict[int, HolderLedger]:
         "renewal__closed_term__sequence",
         "renewal__renewed_on",
     ):
-        consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = (
-            f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
-        )
+        key = tuple(renewal)
+        words = renewal_words.get(key)
+        if words is None:
+            code, sequence, renewed_on = key
+            words = renewal_words[key] = (
+                f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
+            )
+        consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = words
     carried_of: dict[int, dict[int, dict[int, list]]] = {pk: {} for pk in holder_ids}
     for holder_id, term_id, entry_id, category_id, units in CarriedUnits.objects.filter(
         entry__holder_id__in=holder_ids
