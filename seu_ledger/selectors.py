@@ -2,6 +2,7 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -363,16 +364,20 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
 
 
 def group_balance(
-    group: RenewalGroup, ledger: HolderLedger | None = None, on: datetime.date | None = None
+    group: RenewalGroup,
+    ledger: HolderLedger | None = None,
+    on: datetime.date | None = None,
+    *,
+    explain_ids: Collection[int] | None = None,
 ) -> UnitBalance | None:
     """Units counted toward renewing the group, what is missing, what would carry over, and
-    why each unit of each entry counts or not. None without rules (lifetime, or none
-    recorded)."""
+    why each unit of each entry (or of the entries in `explain_ids`) counts or not. None
+    without rules (lifetime, or none recorded)."""
     ledger = ledger or holder_ledger(group.top.holder_id)
     rules = counting_rules(group, ledger, on)
     if rules is None:
         return None
-    return count_units(candidate_facts(group, ledger), rules)
+    return count_units(candidate_facts(group, ledger), rules, explain_ids=explain_ids)
 
 
 def fee_lookup(group: RenewalGroup) -> QuerySet[Fee]:
@@ -1068,14 +1073,23 @@ def outcome_lines(outcomes: list[EntryOutcome]) -> tuple[str, str]:
 
 
 def entry_outcomes(
-    ledger: HolderLedger, on: datetime.date | None = None
+    ledger: HolderLedger,
+    on: datetime.date | None = None,
+    *,
+    entry_ids: Collection[int] | None = None,
 ) -> dict[int, list[EntryOutcome]]:
-    """For every entry of the holder (voided ones included), how it counts toward each
-    renewal it could count toward: units counted, and for every unit not counted why not."""
+    """For every entry of the holder (voided ones included), or only those in `entry_ids` (a
+    page's rows), how it counts toward each renewal it could count toward: units counted, and
+    for every unit not counted why not. Every entry is counted either way, so an entry's
+    outcome never depends on which others are asked for; the work of putting outcomes together
+    is only done for those asked."""
     on = on or today()
-    outcomes: dict[int, list[EntryOutcome]] = {entry.pk: [] for entry in ledger.entries}
+    asked = None if entry_ids is None else set(entry_ids)
+    outcomes: dict[int, list[EntryOutcome]] = {
+        entry.pk: [] for entry in ledger.entries if asked is None or entry.pk in asked
+    }
     for group in ledger.groups:
-        balance = group_balance(group, ledger, on)
+        balance = group_balance(group, ledger, on, explain_ids=asked)
         if balance is None:
             continue
         for entry_id, count in balance.entries.items():
@@ -1270,13 +1284,14 @@ def entry_allocation_initial(entry: Entry) -> dict[str, Decimal]:
     }
 
 
-def entries_counting_toward(term: Term) -> set[int]:
+def entries_counting_toward(term: Term, ledger: HolderLedger | None = None) -> set[int]:
     """Ids of the entries that count toward a term's renewal: those its renewal used, or for
-    a term not renewed yet those with units counting now."""
+    a term not renewed yet those with units counting now (from the holder's `ledger` when the
+    caller has loaded it)."""
     renewal = Renewal.objects.filter(closed_term=term).first()
     if renewal is not None:
         return set(renewal.entries.values_list("pk", flat=True))
-    ledger = holder_ledger(term.credential.holder_id)
+    ledger = ledger or holder_ledger(term.credential.holder_id)
     group = ledger.group_of(term.credential_id)
     member = next(c for c in group.credentials if c.pk == term.credential_id)
     if credential_current_term(member).pk != term.pk:

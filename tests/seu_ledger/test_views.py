@@ -268,6 +268,27 @@ def test_history_filters_paginates_and_exports_csv_safely(signed_in, pat):
     assert ",=HYPERLINK" not in csv_text
 
 
+def test_a_history_page_says_what_counts_for_its_rows_as_the_whole_ledger_does(signed_in, pat):
+    """Only the rows shown are put in words, but from counting every activity: the daily
+    cap on a day split across pages still reads right."""
+    from seu_ledger.selectors import entry_outcomes, holder_ledger
+
+    for index in range(30):
+        entry_log(
+            holder=pat,
+            activity_date=datetime.date(2025, 6, 1) + datetime.timedelta(days=index // 3),
+            category=category("scrum-alliance:learning"),
+            title=f"Talk {index}",
+            hours=Decimal(3),
+        )
+    whole = entry_outcomes(holder_ledger(pat.pk))
+    for number in ("1", "2"):
+        page = signed_in.get(reverse("ledger:history"), {"page": number}).context
+        for entry, outcomes in page["rows"]:
+            assert [o.text for o in outcomes] == [o.text for o in whole[entry.pk]]
+    assert any("over the daily cap" in o.text for outs in whole.values() for o in outs)
+
+
 def test_renewal_page_records_a_fee_reference_then_renews(
     signed_in, pat, django_capture_on_commit_callbacks
 ):
