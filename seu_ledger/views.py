@@ -263,8 +263,8 @@ HISTORY_PER_PAGE = 25
 @holder_required
 def history(request):
     """Every activity, voided ones included, filtered and paginated (25 a page, newest
-    first). What counts is worked out for the whole ledger, and put in words for the rows
-    shown."""
+    first); the page says how many there are and links to the others, filters kept. What
+    counts is worked out for the whole ledger, and put in words for the rows shown."""
     form = HistoryFilterForm(
         request.GET or None,
         terms=_holder_terms(request),
@@ -279,10 +279,19 @@ def history(request):
     rows = [(entry, outcomes.get(entry.pk, [])) for entry in entries]
     query = request.GET.copy()
     query.pop("page", None)
+    filtered = form.is_valid() and any(
+        form.cleaned_data.get(name) for name in ("term", "category", "date_from", "date_to")
+    )
     return render(
         request,
         "seu_ledger/history.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "filtered": filtered,
+        },
     )
 
 
