@@ -327,10 +327,14 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
     from the course that earned one of them; in no category the issuer recognises. (The
     window, cap and maximums are applied by `count_units`.)"""
     credential_ids = {credential.pk for credential in group.credentials}
+    sole = group.credentials[0].pk if len(group.credentials) == 1 else None
     earning = {c.source_course_id: c.program.code for c in group.credentials if c.source_course_id}
     issuer = group.top.program.issuer
     carried_in = ledger.carried.get(credential_current_term(group.top).pk, {})
     consumed, defaults, facts = ledger.consumed, {}, []
+    # Most of a long ledger was consumed by a few renewals: entries alike share one (frozen)
+    # reason instead of each building its own.
+    consumed_presets: dict[tuple, tuple[NotCounted, ...]] = {}
     for entry in ledger.entries:
         pk, day, hours, title = entry.pk, entry.activity_date, entry.hours, entry.title
         if entry.voided:
@@ -339,10 +343,20 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
             continue
         used_by = consumed.get(pk)
         if used_by and not credential_ids.isdisjoint(used_by):
-            detail = max(d for c, d in used_by.items() if c in credential_ids)
-            carried = tuple(Allocation_(c, u) for c, u in carried_in.get(pk, []))
-            rest = hours - sum((a.units for a in carried), Decimal(0))
-            preset = (NotCounted(Reason.CONSUMED, rest, detail),) if rest > 0 else ()
+            if sole is not None:
+                detail = used_by[sole]
+            else:
+                detail = max(d for c, d in used_by.items() if c in credential_ids)
+            carried_units = carried_in.get(pk)
+            if carried_units:
+                carried = tuple(Allocation_(c, u) for c, u in carried_units)
+                rest = hours - sum((a.units for a in carried), Decimal(0))
+            else:
+                carried, rest = (), hours
+            preset = consumed_presets.get((rest, detail))
+            if preset is None:
+                preset = (NotCounted(Reason.CONSUMED, rest, detail),) if rest > 0 else ()
+                consumed_presets[(rest, detail)] = preset
             facts.append(EntryFacts(pk, day, hours, carried, preset, title, True))
             continue
         if entry.course_id in earning:
