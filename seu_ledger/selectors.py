@@ -1269,16 +1269,12 @@ def rules_in_words(version: RuleVersion) -> list[str]:
 def allocation_issuers(holder_id: int) -> list[tuple]:
     """(issuer, its categories with nothing inside them) for each issuer of the holder's
     expiring credentials whose categories nest (PMI's skill areas): where the activity form
-    asks how the hours split."""
-    issuer_ids = set(
-        Credential.objects.filter(holder_id=holder_id, program__validity_months__isnull=False)
-        .values_list("program__issuer_id", flat=True)
-        .distinct()
-    )
-    nesting = set(
-        Category.objects.filter(issuer_id__in=issuer_ids, parent__isnull=False)
-        .values_list("issuer_id", flat=True)
-        .distinct()
+    asks how the hours split. One query, whatever the holder holds."""
+    issuer_ids = Credential.objects.filter(
+        holder_id=holder_id, program__validity_months__isnull=False
+    ).values("program__issuer_id")
+    nesting = Category.objects.filter(issuer_id__in=issuer_ids, parent__isnull=False).values(
+        "issuer_id"
     )
     leaves: dict[int, list[Category]] = {}
     for category in (
@@ -1383,7 +1379,8 @@ def renewal_siblings(renewal: Renewal) -> list[Renewal]:
             closed_term__ends_on=renewal.closed_term.ends_on,
             renewed_on=renewal.renewed_on,
         )
-        .select_related("new_term__credential__program", "closed_term__credential__program")
+        # The issuer too: the transcript names each member's (one query per member else).
+        .select_related("new_term__credential__program", "closed_term__credential__program__issuer")
         .order_by(
             "-closed_term__credential__program__level", "closed_term__credential__program__code"
         )
