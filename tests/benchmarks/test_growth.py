@@ -9,7 +9,8 @@ Education skill areas (some split across two) and Giving Back, so both issuers' 
 `credential_renew` on their due days, so what each consumed and carried over is what the
 rules say.
 
-Timed, the median of ROUNDS runs after a warm-up:
+Timed, the median of ROUNDS runs after a warm-up, the runs of every holder and page taking
+turns:
 - the dashboard as a holder's browser gets it, drawn anew each time: the page cache is emptied
   before every request, so no run is served a stored page;
 - the history's first page (25 activities) as the holder opens it, and filtered by the CSPO's
@@ -26,6 +27,7 @@ page's queries do not grow with the data).
 """
 
 import datetime
+import gc
 import statistics
 import time
 from decimal import Decimal
@@ -148,16 +150,29 @@ def holder_with_ten_years(count: int, staff) -> tuple:
     return holder, len(due)
 
 
-def median_seconds(action) -> tuple[float, float]:
-    """Median wall-clock and CPU seconds (this process) of ROUNDS runs, after a warm-up."""
-    action()  # warm-up: templates compiled, connection ready
-    wall, cpu = [], []
+def timed(action) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process) of one run. The garbage earlier runs left is
+    collected first, uncounted, so no run pays for another's; its own collections count."""
+    gc.collect()
+    began, began_cpu = time.perf_counter(), time.process_time()
+    action()
+    return time.perf_counter() - began, time.process_time() - began_cpu
+
+
+def medians(actions: dict) -> dict:
+    """{key: (median wall-clock, median CPU seconds)} of ROUNDS runs of each action, after a
+    warm-up. The runs take turns (one of each per round), so a machine that gets busier or
+    quieter meanwhile weighs on every action alike."""
+    for action in actions.values():
+        action()  # warm-up: templates compiled, connection ready
+    runs = {key: [] for key in actions}
     for _ in range(ROUNDS):
-        began, began_cpu = time.perf_counter(), time.process_time()
-        action()
-        wall.append(time.perf_counter() - began)
-        cpu.append(time.process_time() - began_cpu)
-    return statistics.median(wall), statistics.median(cpu)
+        for key, action in actions.items():
+            runs[key].append(timed(action))
+    return {
+        key: tuple(statistics.median(clock) for clock in zip(*times, strict=True))
+        for key, times in runs.items()
+    }
 
 
 def queries_of(action) -> int:
@@ -166,8 +181,8 @@ def queries_of(action) -> int:
     return len(queries)
 
 
-def measure(holder) -> dict[str, tuple[tuple[float, float], int]]:
-    """{what: ((median wall-clock, CPU seconds), SQL queries)} for one holder."""
+def actions_for(holder) -> dict:
+    """{what: a function doing it} for one holder."""
     client = Client()
     client.force_login(holder)
     cspo_term = Term.objects.filter(
@@ -198,14 +213,11 @@ def measure(holder) -> dict[str, tuple[tuple[float, float], int]]:
         entry_outcomes(holder_ledger(holder.pk))
 
     return {
-        name: (median_seconds(action), queries_of(action))
-        for name, action in (
-            ("dashboard page", dashboard),
-            ("history page", history),
-            ("history, CSPO term", history_of_term),
-            ("dashboard_cards", cards),
-            ("every entry's outcome", outcomes),
-        )
+        "dashboard page": dashboard,
+        "history page": history,
+        "history, CSPO term": history_of_term,
+        "dashboard_cards": cards,
+        "every entry's outcome": outcomes,
     }
 
 
@@ -231,15 +243,21 @@ def test_dashboard_and_history_for_30_or_30_000_activities():
             f"included), {renewed} renewals"
             + (f", {consumed:,} activity-renewal links" if holder == big else "")
         )
-    figures = {count: measure(holder) for count, (holder, _) in holders.items()}
-    names = list(figures[SMALL])
+    actions = {
+        (count, name): action
+        for count, (holder, _) in holders.items()
+        for name, action in actions_for(holder).items()
+    }
+    times = medians(actions)
+    queries = {key: queries_of(action) for key, action in actions.items()}
+    names = list(actions_for(holders[SMALL][0]))
     for clock, label in ((0, "wall-clock"), (1, "CPU, this process")):
         print(
             f"  {label}, median of {ROUNDS} runs\n"
             f"  {'':<22} {SMALL:>9,} {MIDDLE:>12,} {BIG:>12,}   big/small  big/middle"
         )
         for name in names:
-            seconds = {count: figures[count][name][0][clock] for count in figures}
+            seconds = {count: times[(count, name)][clock] for count in holders}
             over_small = seconds[BIG] / seconds[SMALL]
             over_middle = seconds[BIG] / seconds[MIDDLE]
             print(
@@ -253,11 +271,13 @@ def test_dashboard_and_history_for_30_or_30_000_activities():
             record(SECTION, f"{what}, big/middle", over_middle, f"entries ratio {BIG // MIDDLE}x")
     print("  SQL queries (the dashboard drawn anew: page cache emptied)")
     for name in names:
-        queries = {count: figures[count][name][1] for count in figures}
-        print(f"  {name:<22} " + " / ".join(str(queries[count]) for count in figures))
-        for count in (SMALL, MIDDLE, BIG):
-            record(SECTION, f"{name} queries, {count} entries", queries[count], "SQL queries")
-        assert queries[SMALL] == queries[MIDDLE] == queries[BIG], (name, queries)
+        counts = [queries[(count, name)] for count in holders]
+        print(f"  {name:<22} " + " / ".join(str(number) for number in counts))
+        for count in holders:
+            record(
+                SECTION, f"{name} queries, {count} entries", queries[(count, name)], "SQL queries"
+            )
+        assert len(set(counts)) == 1, (name, counts)
     print(
         f"  entries ratio big/small {BIG // SMALL}x, big/middle {BIG // MIDDLE}x: counting "
         f"that grows linearly keeps big/middle near {BIG // MIDDLE}x or under"
