@@ -2,6 +2,7 @@
 
 import datetime
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -344,10 +345,14 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
     from the course that earned one of them; in no category the issuer recognises. (The
     window, cap and maximums are applied by `count_units`.)"""
     credential_ids = {credential.pk for credential in group.credentials}
+    sole = group.credentials[0].pk if len(group.credentials) == 1 else None
     earning = {c.source_course_id: c.program.code for c in group.credentials if c.source_course_id}
     issuer = group.top.program.issuer
     carried_in = ledger.carried.get(credential_current_term(group.top).pk, {})
     consumed, defaults, facts = ledger.consumed, {}, []
+    # Most of a long ledger was consumed by a few renewals: entries alike share one (frozen)
+    # reason instead of each building its own.
+    consumed_presets: dict[tuple, tuple[NotCounted, ...]] = {}
     for entry in ledger.entries:
         pk, day, hours, title = entry.pk, entry.activity_date, entry.hours, entry.title
         if entry.voided:
@@ -356,10 +361,20 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
             continue
         used_by = consumed.get(pk)
         if used_by and not credential_ids.isdisjoint(used_by):
-            detail = max(d for c, d in used_by.items() if c in credential_ids)
-            carried = tuple(Allocation_(c, u) for c, u in carried_in.get(pk, []))
-            rest = hours - sum((a.units for a in carried), Decimal(0))
-            preset = (NotCounted(Reason.CONSUMED, rest, detail),) if rest > 0 else ()
+            if sole is not None:
+                detail = used_by[sole]
+            else:
+                detail = max(d for c, d in used_by.items() if c in credential_ids)
+            carried_units = carried_in.get(pk)
+            if carried_units:
+                carried = tuple(Allocation_(c, u) for c, u in carried_units)
+                rest = hours - sum((a.units for a in carried), Decimal(0))
+            else:
+                carried, rest = (), hours
+            preset = consumed_presets.get((rest, detail))
+            if preset is None:
+                preset = (NotCounted(Reason.CONSUMED, rest, detail),) if rest > 0 else ()
+                consumed_presets[(rest, detail)] = preset
             facts.append(EntryFacts(pk, day, hours, carried, preset, title, True))
             continue
         if entry.course_id in earning:
@@ -381,16 +396,20 @@ def candidate_facts(group: RenewalGroup, ledger: HolderLedger) -> list[EntryFact
 
 
 def group_balance(
-    group: RenewalGroup, ledger: HolderLedger | None = None, on: datetime.date | None = None
+    group: RenewalGroup,
+    ledger: HolderLedger | None = None,
+    on: datetime.date | None = None,
+    *,
+    explain_ids: Collection[int] | None = None,
 ) -> UnitBalance | None:
     """Units counted toward renewing the group, what is missing, what would carry over, and
-    why each unit of each entry counts or not. None without rules (lifetime, or none
-    recorded)."""
+    why each unit of each entry (or of the entries in `explain_ids`) counts or not. None
+    without rules (lifetime, or none recorded)."""
     ledger = ledger or holder_ledger(group.top.holder_id)
     rules = counting_rules(group, ledger, on)
     if rules is None:
         return None
-    return count_units(candidate_facts(group, ledger), rules)
+    return count_units(candidate_facts(group, ledger), rules, explain_ids=explain_ids)
 
 
 def fee_lookup(group: RenewalGroup) -> QuerySet[Fee]:
@@ -1089,14 +1108,23 @@ def outcome_lines(outcomes: list[EntryOutcome]) -> tuple[str, str]:
 
 
 def entry_outcomes(
-    ledger: HolderLedger, on: datetime.date | None = None
+    ledger: HolderLedger,
+    on: datetime.date | None = None,
+    *,
+    entry_ids: Collection[int] | None = None,
 ) -> dict[int, list[EntryOutcome]]:
-    """For every entry of the holder (voided ones included), how it counts toward each
-    renewal it could count toward: units counted, and for every unit not counted why not."""
+    """For every entry of the holder (voided ones included), or only those in `entry_ids` (a
+    page's rows), how it counts toward each renewal it could count toward: units counted, and
+    for every unit not counted why not. Every entry is counted either way, so an entry's
+    outcome never depends on which others are asked for; the work of putting outcomes together
+    is only done for those asked."""
     on = on or today()
-    outcomes: dict[int, list[EntryOutcome]] = {entry.pk: [] for entry in ledger.entries}
+    asked = None if entry_ids is None else set(entry_ids)
+    outcomes: dict[int, list[EntryOutcome]] = {
+        entry.pk: [] for entry in ledger.entries if asked is None or entry.pk in asked
+    }
     for group in ledger.groups:
-        balance = group_balance(group, ledger, on)
+        balance = group_balance(group, ledger, on, explain_ids=asked)
         if balance is None:
             continue
         for entry_id, count in balance.entries.items():
@@ -1304,13 +1332,14 @@ def entry_allocation_initial(entry: Entry) -> dict[str, Decimal]:
     }
 
 
-def entries_counting_toward(term: Term) -> set[int]:
+def entries_counting_toward(term: Term, ledger: HolderLedger | None = None) -> set[int]:
     """Ids of the entries that count toward a term's renewal: those its renewal used, or for
-    a term not renewed yet those with units counting now."""
+    a term not renewed yet those with units counting now (from the holder's `ledger` when the
+    caller has loaded it)."""
     renewal = Renewal.objects.filter(closed_term=term).first()
     if renewal is not None:
         return set(renewal.entries.values_list("pk", flat=True))
-    ledger = holder_ledger(term.credential.holder_id)
+    ledger = ledger or holder_ledger(term.credential.holder_id)
     group = ledger.group_of(term.credential_id)
     member = next(c for c in group.credentials if c.pk == term.credential_id)
     if credential_current_term(member).pk != term.pk:
@@ -1388,7 +1417,8 @@ def renewal_siblings(renewal: Renewal) -> list[Renewal]:
             closed_term__ends_on=renewal.closed_term.ends_on,
             renewed_on=renewal.renewed_on,
         )
-        .select_related("new_term__credential__program", "closed_term__credential__program")
+        # The issuer too: the transcript names each member's (one query per member else).
+        .select_related("new_term__credential__program", "closed_term__credential__program__issuer")
         .order_by(
             "-closed_term__credential__program__level", "closed_term__credential__program__code"
         )

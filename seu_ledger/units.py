@@ -8,7 +8,7 @@ it counts, or it carries a reason why not.
 import datetime
 import enum
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
@@ -218,7 +218,11 @@ def _day_key(rules: CountingRules):
 
 
 def count_units(
-    entries: list[EntryFacts], rules: CountingRules, *, explain: bool = True
+    entries: list[EntryFacts],
+    rules: CountingRules,
+    *,
+    explain: bool = True,
+    explain_ids: Collection[int] | None = None,
 ) -> UnitBalance:
     """Units that count toward one renewal, what is missing, what carries over, and for every
     entry why each of its units counts or not.
@@ -231,7 +235,9 @@ def count_units(
     least 18, each skill area at least 4). Units earned in the cycle's last year beyond what the
     renewal needs carry over, up to the cap, latest first and never below any minimum (PMI).
     Units are Decimal (SEU, PDU or hours); dates are calendar dates. With `explain` off the
-    per-entry outcomes are left out (the totals, what is missing and what carries over stay).
+    per-entry outcomes are left out (the totals, what is missing and what carries over stay);
+    with `explain_ids`, only those entries' outcomes are given (the rows a page shows: every
+    entry is still counted, so each outcome is the same as in the full explanation).
     """
     not_counted: dict[int, list[NotCounted]] = defaultdict(list)
     pieces: list[_Piece] = []
@@ -311,7 +317,7 @@ def count_units(
     }
     missing_total = max(rules.units_required - counted, _minimums_short(rules, by_category), ZERO)
     carried = _carry_over(pieces, rules, counted, by_category) if not missing_total else {}
-    results = _explain(entries, pieces, not_counted, carried) if explain else {}
+    results = _explain(entries, pieces, not_counted, carried, explain_ids) if explain else {}
     return UnitBalance(
         counted=counted,
         required=rules.units_required,
@@ -325,8 +331,13 @@ def count_units(
     )
 
 
-def _explain(entries, pieces, not_counted, carried) -> dict[int, EntryCount]:
-    """Each entry's outcome: its counted units by category, and the reasons for the rest."""
+def _explain(entries, pieces, not_counted, carried, only=None) -> dict[int, EntryCount]:
+    """Each entry's outcome (or only those of the entry ids in `only`): its counted units by
+    category, and the reasons for the rest."""
+    if only is not None:
+        only = set(only)
+        entries = [entry for entry in entries if entry.entry_id in only]
+        pieces = [piece for piece in pieces if piece.entry.entry_id in only]
     counted_of: dict[int, dict[int, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
     for piece in pieces:
         if piece.units:

@@ -84,7 +84,9 @@ def dashboard(request):
 def _entry_saved_message(request, entry: Entry, verb: str) -> None:
     """Say what the saved activity actually counts toward, one sentence per renewal: the
     daily cap, a category maximum or the window may leave part or all of it out."""
-    outcomes = entry_outcomes(holder_ledger(entry.holder_id)).get(entry.pk, [])
+    outcomes = entry_outcomes(holder_ledger(entry.holder_id), entry_ids={entry.pk}).get(
+        entry.pk, []
+    )
     if not outcomes:
         messages.warning(
             request,
@@ -233,14 +235,14 @@ def entry_evidence(request, pk):
     return response
 
 
-def _history_queryset(request, form: HistoryFilterForm):
+def _history_queryset(request, form: HistoryFilterForm, ledger=None):
     entries = entries_of(request.user.pk)
     if not form.is_valid():
         return entries
     data = form.cleaned_data
     if data.get("term"):
         term = get_object_or_404(Term, pk=data["term"], credential__holder=request.user)
-        entries = entries.filter(pk__in=entries_counting_toward(term))
+        entries = entries.filter(pk__in=entries_counting_toward(term, ledger))
     if data.get("category"):
         entries = entries.filter(category=data["category"])
     if data.get("date_from"):
@@ -258,24 +260,42 @@ def _holder_terms(request) -> list[Term]:
     )
 
 
+HISTORY_PER_PAGE = 25
+
+
 @require_safe
 @holder_required
 def history(request):
-    """Every activity, voided ones included, filtered and paginated."""
+    """Every activity, voided ones included, filtered and paginated (25 a page, newest
+    first); the page says how many there are and links to the others, filters kept. What
+    counts is worked out for the whole ledger, and put in words for the rows shown."""
     form = HistoryFilterForm(
         request.GET or None,
         terms=_holder_terms(request),
         categories=history_categories(request.user.pk),
     )
-    page = Paginator(_history_queryset(request, form), 25).get_page(request.GET.get("page"))
-    outcomes = entry_outcomes(holder_ledger(request.user.pk))
-    rows = [(entry, outcomes.get(entry.pk, [])) for entry in page.object_list]
+    ledger = holder_ledger(request.user.pk)
+    page = Paginator(_history_queryset(request, form, ledger), HISTORY_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    entries = list(page.object_list)
+    outcomes = entry_outcomes(ledger, entry_ids={entry.pk for entry in entries})
+    rows = [(entry, outcomes.get(entry.pk, [])) for entry in entries]
     query = request.GET.copy()
     query.pop("page", None)
+    filtered = form.is_valid() and any(
+        form.cleaned_data.get(name) for name in ("term", "category", "date_from", "date_to")
+    )
     return render(
         request,
         "seu_ledger/history.html",
-        {"form": form, "page": page, "rows": rows, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "filtered": filtered,
+        },
     )
 
 
@@ -304,7 +324,8 @@ def history_export(request, file_format: str):
         terms=_holder_terms(request),
         categories=history_categories(request.user.pk),
     )
-    outcomes = entry_outcomes(holder_ledger(request.user.pk))
+    ledger = holder_ledger(request.user.pk)
+    outcomes = entry_outcomes(ledger)
     rows = (
         (
             entry.activity_date,
@@ -319,7 +340,7 @@ def history_export(request, file_format: str):
             *outcome_lines(outcomes.get(entry.pk, [])),
             "course roster" if entry.source_course_id else "you",
         )
-        for entry in _history_queryset(request, form).iterator()
+        for entry in _history_queryset(request, form, ledger).iterator()
     )
     return export_response(
         file_format, name="activities", header=HISTORY_COLUMNS, rows=rows, sheet_title="Activities"

@@ -1,6 +1,7 @@
 """In Chromium, the moments a holder needs the product most: in grace, claiming a credential
-that aligns another, units over the daily cap, a fee through staff to the renewal email, and
-the history on a phone. axe-core checks every page these walks open (WCAG 2.1 AA)."""
+that aligns another, units over the daily cap, a fee through staff to the renewal email, the
+history on a phone and a history of several pages. axe-core checks every page these walks open
+(WCAG 2.1 AA)."""
 
 import datetime
 import re
@@ -186,6 +187,31 @@ def test_the_history_fits_a_phone_with_every_action_in_reach(
         assert box["x"] + box["width"] <= PHONE["width"], button.inner_text()
     assert_accessible(page, "history on a phone")
     page.screenshot(path=str(screenshot_dir / "history-phone.png"), full_page=True)
+    context.close()
+
+
+def test_a_long_history_says_how_many_activities_and_pages_through_them(
+    browser, live_server, reference_data
+):
+    person, _ = holder("long@example.com", "CSPO", today() - datetime.timedelta(days=400))
+    for back in range(1, 31):
+        learning_entry(person, today() - datetime.timedelta(days=back), 1, f"Meetup {back}")
+    context, page = open_page(browser, live_server)
+    sign_in(page, person.email)
+    page.goto("/activities/")
+    expect(page.locator("#history-count")).to_have_text(
+        "30 activities: 1 to 25 on this page, newest first."
+    )
+    expect(page.locator("tr.entry-row")).to_have_count(25)
+    pages = page.get_by_role("navigation", name="Pages of activities")
+    expect(pages.locator("[aria-current=page]")).to_have_text("Page 1 of 2")
+    assert_accessible(page, "history, first of two pages")
+    pages.get_by_role("link", name="Next page").click()
+    expect(page.locator("#history-count")).to_contain_text("26 to 30 on this page")
+    expect(page.locator("tr.entry-row")).to_have_count(5)
+    expect(page.locator("tr.entry-row").last).to_contain_text("Meetup 30")
+    expect(pages.get_by_role("link", name="First page")).to_be_visible()
+    assert_accessible(page, "history, last page")
     context.close()
 
 

@@ -145,6 +145,25 @@ def test_a_reason_accounts_for_every_unit_not_counted(ledger):
         assert sum(count.counted_by_category.values(), ZERO) == count.counted
 
 
+@given(ledger=ledgers(), picked=st.sets(st.integers(min_value=1, max_value=30)))
+def test_explaining_a_few_entries_tells_each_what_the_whole_explanation_does(ledger, picked):
+    """A page of the history asks only for its rows: every entry is still counted, so each
+    row's outcome, and the totals, are those of the full explanation."""
+    entries, rules = ledger
+    full = count_units(entries, rules)
+    few = count_units(entries, rules, explain_ids=picked)
+    assert set(few.entries) == picked & {entry.entry_id for entry in entries}
+    for entry_id, count in few.entries.items():
+        assert count == full.entries[entry_id]
+    assert (few.counted, few.by_category, few.missing, few.carried, few.entry_ids) == (
+        full.counted,
+        full.by_category,
+        full.missing,
+        full.carried,
+        full.entry_ids,
+    )
+
+
 @given(ledger=ledgers())
 def test_no_day_counts_more_than_the_cap(ledger):
     entries, rules = ledger

@@ -267,6 +267,79 @@ def test_history_filters_paginates_and_exports_csv_safely(signed_in, pat):
     assert ",=HYPERLINK" not in csv_text
 
 
+def test_history_says_how_many_activities_and_moves_between_pages_keeping_the_filter(
+    signed_in, pat
+):
+    learning, events = category("scrum-alliance:learning"), category("scrum-alliance:events")
+    Entry.objects.bulk_create(
+        Entry(
+            holder=pat,
+            activity_date=datetime.date(2025, 1, 1) + datetime.timedelta(days=index),
+            category=events if index % 4 == 0 else learning,
+            title=f"Activity {index}",
+            hours=Decimal(1),
+        )
+        for index in range(60)
+    )
+    html = signed_in.get(reverse("ledger:history")).content.decode()
+    assert "60 activities: 1 to 25 on this page, newest first." in html
+    assert 'aria-describedby="history-count"' in html
+    nav = re.search(r'<nav aria-label="Pages of activities">.*?</nav>', html, re.S).group(0)
+    assert '<span class="page-link" aria-current="page">Page 1 of 3</span>' in nav
+    assert 'rel="next" href="?page=2"' in nav
+    assert 'href="?page=3">Last' in nav
+    assert "Previous" not in nav
+    assert "First" not in nav
+
+    last = signed_in.get(reverse("ledger:history"), {"page": "3"}).content.decode()
+    assert "51 to 60 on this page" in last
+    assert 'rel="prev" href="?page=2"' in last
+    assert 'href="?page=1">First' in last
+    assert "Next" not in last.split('aria-label="Pages of activities"')[1]
+    assert signed_in.get(reverse("ledger:history"), {"page": "99"}).context["page"].number == 3
+
+    response = signed_in.get(reverse("ledger:history"), {"category": events.pk})
+    html = response.content.decode()
+    assert "15 activities match the filter." in html  # one page: no page links
+    assert 'aria-label="Pages of activities"' not in html
+    wide = signed_in.get(
+        reverse("ledger:history"), {"category": learning.pk, "page": "2"}
+    ).content.decode()
+    assert "45 activities match the filter: 26 to 45 on this page" in wide
+    assert f'href="?category={learning.pk}&amp;page=1">First' in wide
+    # The downloads keep the filter but not the page: they hold every matching activity.
+    assert f'href="{reverse("ledger:history_csv")}?category={learning.pk}"' in wide
+    csv_text = signed_in.get(
+        reverse("ledger:history_csv"), {"category": learning.pk, "page": "2"}
+    ).content.decode("utf-8-sig")
+    assert len(csv_text.strip().splitlines()) == 1 + 45
+
+    nothing = signed_in.get(reverse("ledger:history"), {"date_from": "2026-01-01"})
+    assert "0 activities match the filter." in nothing.content.decode()
+    assert "No activities match the filter." in nothing.content.decode()
+
+
+def test_a_history_page_says_what_counts_for_its_rows_as_the_whole_ledger_does(signed_in, pat):
+    """Only the rows shown are put in words, but from counting every activity: the daily
+    cap on a day split across pages still reads right."""
+    from seu_ledger.selectors import entry_outcomes, holder_ledger
+
+    for index in range(30):
+        entry_log(
+            holder=pat,
+            activity_date=datetime.date(2025, 6, 1) + datetime.timedelta(days=index // 3),
+            category=category("scrum-alliance:learning"),
+            title=f"Talk {index}",
+            hours=Decimal(3),
+        )
+    whole = entry_outcomes(holder_ledger(pat.pk))
+    for number in ("1", "2"):
+        page = signed_in.get(reverse("ledger:history"), {"page": number}).context
+        for entry, outcomes in page["rows"]:
+            assert [o.text for o in outcomes] == [o.text for o in whole[entry.pk]]
+    assert any("over the daily cap" in o.text for outs in whole.values() for o in outs)
+
+
 def test_renewal_page_records_a_fee_reference_then_renews(
     signed_in, pat, django_capture_on_commit_callbacks
 ):
