@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, Min, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Program, Term
@@ -1132,18 +1132,21 @@ def entry_outcomes(
     return outcomes
 
 
-def default_category(holder_id: int) -> Category | None:
+def default_category(
+    holder_id: int, *, programs: list[Program] | None = None, revision: int | None = None
+) -> Category | None:
     """The category a holder most likely logs under: learning at the issuer of their first
-    credential (Scrum Alliance Learning, PMI Ways of Working...)."""
-    issuer_ids = list(
-        Credential.objects.filter(holder_id=holder_id)
-        .order_by("issued_on")
-        .values_list("program__issuer_id", flat=True)[:1]
-    )
-    categories = Category.objects.filter(code__in=("learning", "ways-of-working"))
-    if issuer_ids:
-        categories = categories.filter(issuer_id=issuer_ids[0])
-    return categories.order_by("issuer__name").first()
+    credential (Scrum Alliance Learning, PMI Ways of Working...), or the first issuer's by name
+    when they hold none. `programs`: `holder_programs(holder_id)` when the caller has them
+    (first credential first); the categories come from `renewal_rules(revision)`."""
+    programs = holder_programs(holder_id) if programs is None else programs
+    candidates = [
+        category
+        for category in renewal_rules(revision).category_objects.values()
+        if category.code in ("learning", "ways-of-working")
+        and (not programs or category.issuer_id == programs[0].issuer_id)
+    ]
+    return min(candidates, key=lambda c: (c.issuer.name, c.pk), default=None)
 
 
 def entry_categories(holder_id: int, *, current_id: int | None = None) -> QuerySet[Category]:
@@ -1173,12 +1176,13 @@ def history_categories(holder_id: int) -> QuerySet[Category]:
 
 
 def holder_programs(holder_id: int) -> list[Program]:
-    """The programs of the holder's credentials, issuer loaded, each once. One query."""
+    """The programs of the holder's credentials, issuer loaded, each once, the program of their
+    first credential (earliest issued) first. One query."""
     return list(
         Program.objects.filter(credentials__holder_id=holder_id)
         .select_related("issuer")
-        .distinct()
-        .order_by("pk")
+        .annotate(first_issued=Min("credentials__issued_on"))
+        .order_by("first_issued", "pk")
     )
 
 

@@ -124,10 +124,18 @@ def entry_rule_errors(
 
 def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
     errors = entry_rule_errors(activity_date=entry.activity_date, hours=entry.hours, on=on)
+    # A related row the caller passed as a loaded instance exists: asking the database again
+    # (Django's check of each foreign key) costs a query per key on every save. A key given as
+    # a bare id is still checked, and the database's foreign keys hold either way.
+    loaded = [
+        f.name
+        for f in entry._meta.concrete_fields
+        if f.is_relation and f.is_cached(entry) and getattr(f.get_cached_value(entry), "pk", None)
+    ]
     try:
         # The check constraints are mirrored above with messages that name the field; the
         # database still enforces them.
-        entry.full_clean(validate_constraints=False)
+        entry.full_clean(exclude=loaded, validate_constraints=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(m for m in messages if m not in errors.get(name, []))

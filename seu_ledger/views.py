@@ -84,9 +84,8 @@ def dashboard(request):
 def _entry_saved_message(request, entry: Entry, verb: str) -> None:
     """Say what the saved activity actually counts toward, one sentence per renewal: the
     daily cap, a category maximum or the window may leave part or all of it out."""
-    outcomes = entry_outcomes(holder_ledger(entry.holder_id), entry_ids={entry.pk}).get(
-        entry.pk, []
-    )
+    ledger = holder_ledger(entry.holder_id, rules_revision(request.user))
+    outcomes = entry_outcomes(ledger, entry_ids={entry.pk}).get(entry.pk, [])
     if not outcomes:
         messages.warning(
             request,
@@ -109,9 +108,11 @@ def _entry_values(form: EntryForm) -> dict:
     return {**values, **form.evidence_change(), "allocations": form.allocations()}
 
 
-def _entry_form(request, *, initial: dict, entry: Entry | None = None) -> EntryForm:
+def _entry_form(
+    request, *, initial: dict, entry: Entry | None = None, programs: list | None = None
+) -> EntryForm:
     holder_id = request.user.pk
-    programs = holder_programs(holder_id)
+    programs = holder_programs(holder_id) if programs is None else programs
     revision = rules_revision(request.user)
     return EntryForm(
         request.POST or None,
@@ -152,11 +153,14 @@ def entry_create(request):
     """Log an activity; every error appears at once, listed above the form and next to its
     field."""
     dated_by = _dated_by(request)
+    programs = holder_programs(request.user.pk)
     initial = {
         "activity_date": dated_by or today(),
-        "category": default_category(request.user.pk),
+        "category": default_category(
+            request.user.pk, programs=programs, revision=rules_revision(request.user)
+        ),
     }
-    form = _entry_form(request, initial=initial)
+    form = _entry_form(request, initial=initial, programs=programs)
     if request.method == "POST" and form.is_valid():
         try:
             entry = services.entry_log(holder=request.user, **_entry_values(form))
