@@ -51,7 +51,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
-	$(PY) -m pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+	BENCH_README=README.md $(PY) -m pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
 
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q

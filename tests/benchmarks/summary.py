@@ -2,8 +2,8 @@
 
 Each benchmark calls `record(section, name, value, note)` beside its own printout; the
 `pytest_terminal_summary` hook in this folder's conftest prints the rows grouped by section, in
-the order recorded, and writes them as Markdown to BENCH_SUMMARY (if set) so the README's
-Performance section is regenerated from a run, not typed in.
+the order recorded, and puts them as Markdown into the README's Performance section, so its
+figures come from a run, not typed in.
 """
 
 ROWS: list[tuple[str, str, str, str]] = []
