@@ -13,12 +13,25 @@ dashboard actually reads.
 - A table of rules (issuers, programs, categories, rule versions...) moves the single
   `RulesRevision` row after each statement that changes it, truncation included.
 
+- Emptying a holder's table with TRUNCATE (no rows to name) moves the rules revision, which
+  every cached page's key holds: all of them are drawn anew.
+
 New values come from a sequence on PostgreSQL (never reused, even when a transaction rolls
 back, so a page drawn inside a rolled-back transaction cannot be served for a later change
-that reaches the same number). SQLite, the single-process embedded default, has no sequences:
-its row triggers draw a random 62-bit value instead.
+that reaches the same number); installing starts it above every value a holder already has.
+SQLite, the single-process embedded default, has no sequences: its row triggers draw a random
+62-bit value instead. SQLite also rebuilds a table to alter it, which drops the table's
+triggers, and checks other tables' triggers as it renames: `migrate` drops them all first and
+puts back the current set after (`sqlite_triggers_drop`/`sqlite_triggers_install`, connected
+in `apps.py`).
 
-The statements are built here and installed by migrations, which freeze the table lists.
+What bypasses triggers bypasses this too: `session_replication_role = replica` (as pg_restore
+may set) and `ALTER TABLE ... DISABLE TRIGGER`. Whoever does that restarts the web processes
+after, which empties their page caches.
+
+The statements are built here. Migration seu_ledger 0012 installed them with its own frozen
+copy of the table lists; `HOLDER_TABLES` and `RULES_TABLES` below are the current lists (a
+change to them comes with a migration).
 """
 
 # ruff: noqa: S608 - the SQL here is built from table and column names in migrations, never input
@@ -48,13 +61,49 @@ class HolderTable:
         return self.lookup.format(ids=ids) if self.lookup else ids
 
 
+ENTRY_HOLDER = "SELECT holder_id FROM seu_ledger_entry WHERE id IN ({ids})"
+CREDENTIAL_HOLDER = "SELECT holder_id FROM credentials_credential WHERE id IN ({ids})"
+TERM_HOLDER = (
+    "SELECT c.holder_id FROM credentials_term t JOIN credentials_credential c "
+    "ON c.id = t.credential_id WHERE t.id IN ({ids})"
+)
+COURSE_HOLDERS = (
+    "SELECT holder_id FROM credentials_credential WHERE source_course_id IN ({ids}) "
+    "UNION SELECT holder_id FROM credentials_attendance WHERE course_id IN ({ids}) "
+    "UNION SELECT holder_id FROM seu_ledger_entry WHERE source_course_id IN ({ids})"
+)
+HOLDER_TABLES = (
+    HolderTable("credentials_credential", "holder_id"),
+    HolderTable("credentials_membership", "holder_id"),
+    HolderTable("credentials_term", "credential_id", CREDENTIAL_HOLDER),
+    HolderTable("credentials_course", "id", COURSE_HOLDERS),
+    HolderTable("seu_ledger_entry", "holder_id"),
+    HolderTable("seu_ledger_fee", "holder_id"),
+    HolderTable("seu_ledger_allocation", "entry_id", ENTRY_HOLDER),
+    HolderTable("seu_ledger_carriedunits", "entry_id", ENTRY_HOLDER),
+    HolderTable("seu_ledger_renewal_entries", "entry_id", ENTRY_HOLDER),
+    HolderTable("seu_ledger_renewal", "closed_term_id", TERM_HOLDER),
+)
+RULES_TABLES = (
+    "credentials_issuer",
+    "credentials_program",
+    "seu_ledger_category",
+    "seu_ledger_categorymapping",
+    "seu_ledger_ruleversion",
+    "seu_ledger_categorylimit",
+)
+EVERY_PAGE = "page_version_every_page"  # the function moving the rules revision
+
+
 def _new_value(vendor: str) -> str:
+    """SQL giving a version value never given before (PostgreSQL) or at random (SQLite)."""
     if vendor == "postgresql":
         return f"nextval('{SEQUENCE}')"
     return "(random() & 4611686018427387903)"
 
 
 def _name(table: str, suffix: str = "") -> str:
+    """The name of a trigger (or of its function) on `table`."""
     return f"page_version_{table}{suffix}"
 
 
@@ -70,11 +119,14 @@ def install_sql(vendor: str, holder_tables, rules_tables) -> list[str]:
 
 
 def remove_sql(vendor: str, holder_tables, rules_tables) -> list[str]:
-    """The statements dropping what `install_sql` created."""
+    """The statements dropping what `install_sql` created (on PostgreSQL, all but the
+    sequence)."""
     names = [t.table for t in holder_tables] + list(rules_tables)
     if vendor == "postgresql":
+        # The sequence stays: values it gave must never be given again, even after a
+        # migration back and forth.
         return [f"DROP FUNCTION IF EXISTS {_name(table)}() CASCADE" for table in names] + [
-            f"DROP SEQUENCE IF EXISTS {SEQUENCE}"
+            f"DROP FUNCTION IF EXISTS {EVERY_PAGE}() CASCADE"
         ]
     if vendor == "sqlite":
         return [
@@ -86,6 +138,7 @@ def remove_sql(vendor: str, holder_tables, rules_tables) -> list[str]:
 
 
 def _rules_bump(vendor: str) -> str:
+    """SQL giving the rules revision (every cached page's key) a new value."""
     return (
         f"INSERT INTO {RULES} (id, revision) VALUES (1, {_new_value(vendor)}) "
         "ON CONFLICT (id) DO UPDATE SET revision = excluded.revision"
@@ -93,11 +146,23 @@ def _rules_bump(vendor: str) -> str:
 
 
 def _holders_bump(vendor: str, holders: str) -> str:
+    """SQL giving the holders `holders` selects a new `ledger_version`."""
     return f"UPDATE {USERS} SET ledger_version = {_new_value(vendor)} WHERE id IN ({holders})"
 
 
 def _postgresql(holder_tables, rules_tables) -> list[str]:
-    statements = [f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}"]
+    """Statement-level triggers with transition tables: one holder update per statement."""
+    statements = [
+        f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE}",
+        # Above every value already given: the counters holders had, and the sequence's own.
+        f"SELECT setval('{SEQUENCE}', GREATEST((SELECT COALESCE(MAX(ledger_version), 0) "
+        f"FROM {USERS}), (SELECT last_value FROM {SEQUENCE}), 1))",
+        f"""CREATE OR REPLACE FUNCTION {EVERY_PAGE}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {_rules_bump("postgresql")};
+    RETURN NULL;
+END $$""",
+    ]
     for spec in holder_tables:
         new = spec.holders(f"SELECT {spec.column} FROM new_rows")
         old = spec.holders(f"SELECT {spec.column} FROM old_rows")
@@ -124,6 +189,10 @@ END $$"""
                 f"CREATE TRIGGER {_name(spec.table, suffix)} AFTER {event} ON {spec.table} "
                 f"REFERENCING {tables} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
             )
+        statements.append(
+            f"CREATE TRIGGER {_name(spec.table, '_trunc')} AFTER TRUNCATE ON {spec.table} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {EVERY_PAGE}()"
+        )
     for table in rules_tables:
         function = _name(table)
         statements.append(
@@ -141,6 +210,7 @@ END $$"""
 
 
 def _sqlite(holder_tables, rules_tables) -> list[str]:
+    """Row triggers (SQLite has no others), created only where missing."""
     statements = []
     for spec in holder_tables:
         for suffix, event, rows in (
@@ -150,13 +220,13 @@ def _sqlite(holder_tables, rules_tables) -> list[str]:
         ):
             holders = " UNION ".join(spec.holders(f"SELECT {row}.{spec.column}") for row in rows)
             statements.append(
-                f"CREATE TRIGGER {_name(spec.table, suffix)} AFTER {event} ON {spec.table} "
-                f"FOR EACH ROW BEGIN {_holders_bump('sqlite', holders)}; END"
+                f"CREATE TRIGGER IF NOT EXISTS {_name(spec.table, suffix)} AFTER {event} "
+                f"ON {spec.table} FOR EACH ROW BEGIN {_holders_bump('sqlite', holders)}; END"
             )
     for table in rules_tables:
         for suffix, event in (("_ins", "INSERT"), ("_upd", "UPDATE"), ("_del", "DELETE")):
             statements.append(
-                f"CREATE TRIGGER {_name(table, suffix)} AFTER {event} ON {table} "
+                f"CREATE TRIGGER IF NOT EXISTS {_name(table, suffix)} AFTER {event} ON {table} "
                 f"FOR EACH ROW BEGIN {_rules_bump('sqlite')}; END"
             )
     return statements
@@ -189,3 +259,38 @@ def rules_revision(user=None) -> int | None:
     from credentials.models import RulesRevision  # models are not ready at import time
 
     return RulesRevision.objects.filter(pk=1).values_list("revision", flat=True).first()
+
+
+MIGRATION = ("seu_ledger", "0012_page_version_triggers")
+
+
+def sqlite_triggers_drop(using: str = "default", **kwargs) -> None:
+    """Before `migrate` on SQLite: drop every page-version trigger, so rebuilding a table to
+    alter it neither fails on another table's trigger nor loses its own. (pre_migrate)"""
+    from django.db import connections
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'page_version_%'"
+        )
+        for (name,) in cursor.fetchall():
+            cursor.execute(f'DROP TRIGGER IF EXISTS "{name}"')
+
+
+def sqlite_triggers_install(using: str = "default", **kwargs) -> None:
+    """After `migrate` on SQLite: put back the current triggers when the migration that
+    brought them is applied. (post_migrate)"""
+    from django.db import connections
+    from django.db.migrations.recorder import MigrationRecorder
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    if MIGRATION not in MigrationRecorder(connection).applied_migrations():
+        return
+    with connection.cursor() as cursor:
+        for statement in _sqlite(HOLDER_TABLES, RULES_TABLES):
+            cursor.execute(statement)

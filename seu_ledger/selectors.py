@@ -127,7 +127,10 @@ class RenewalRules:
             for c in self.category_objects.values()
             if c.issuer_id == issuer_id and c.pk not in parents
         ]
-        return sorted(leaves, key=lambda c: (c.parent.name if c.parent else "", c.name))
+        # As the database orders by parent name: categories without a parent last.
+        return sorted(
+            leaves, key=lambda c: (c.parent is None, c.parent.name if c.parent else "", c.name)
+        )
 
 
 _RULES: dict[int, RenewalRules] = {}
@@ -145,8 +148,9 @@ def renewal_rules(revision: int | None = None) -> RenewalRules:
     kept only when the revision read after it is the one read before (no change committed
     meanwhile), so a kept copy is never a mix of two revisions."""
     before = revision if revision is not None else rules_revision()
-    if before is not None and before in _RULES:
-        return _RULES[before]
+    kept = _RULES.get(before) if before is not None else None
+    if kept is not None:
+        return kept
     versions: dict[int, list[RuleVersion]] = {}
     for version in RuleVersion.objects.order_by("program_id", "effective_from").prefetch_related(
         "limits"

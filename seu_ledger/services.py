@@ -126,7 +126,8 @@ def _validate_entry(entry: Entry, *, on: datetime.date) -> None:
     errors = entry_rule_errors(activity_date=entry.activity_date, hours=entry.hours, on=on)
     # A related row the caller passed as a loaded instance exists: asking the database again
     # (Django's check of each foreign key) costs a query per key on every save. A key given as
-    # a bare id is still checked, and the database's foreign keys hold either way.
+    # a bare id is still checked, and the database's foreign keys hold either way: a row
+    # deleted meanwhile fails the save (an error page), not this check (a form error).
     loaded = [
         f.name
         for f in entry._meta.concrete_fields

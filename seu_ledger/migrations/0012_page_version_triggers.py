@@ -6,6 +6,8 @@ from django.db import migrations
 
 from seu_ledger.page_versions import HolderTable, install_sql, remove_sql
 
+# Frozen here as they were when this migration was written (seu_ledger.page_versions keeps the
+# current lists).
 ENTRY_HOLDER = "SELECT holder_id FROM seu_ledger_entry WHERE id IN ({ids})"
 CREDENTIAL_HOLDER = "SELECT holder_id FROM credentials_credential WHERE id IN ({ids})"
 TERM_HOLDER = (

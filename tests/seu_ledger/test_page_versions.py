@@ -6,7 +6,10 @@ and that a write through no code of ours (raw SQL) still refreshes the page.
 """
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 from io import StringIO
 
 import pytest
@@ -18,9 +21,11 @@ from django.urls import reverse
 
 from credentials.models import Credential, RulesRevision, Term, User
 from credentials.services import credential_issue, licence_accept
+from seu_ledger import page_versions
 from seu_ledger.models import Allocation, Fee, RuleVersion
 from seu_ledger.page_versions import triggered_tables
 from seu_ledger.selectors import renewal_rules_forget
+from tests.conftest import PROJECT_ROOT
 from tests.factories import UserFactory, learning_entry, program
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +178,135 @@ def test_a_rolled_back_version_is_never_given_again(pat):
     Credential.objects.filter(pk=credential.pk).update(certificate_number="Y")
     assert version(holder) not in seen
     assert len(seen) == 3
+
+
+def holders_of(table: str, pk: int) -> set[int]:
+    """Whose dashboard shows the row `pk` of `table`, found through the models."""
+    from credentials.models import Course, Membership
+    from seu_ledger.models import CarriedUnits, Entry, Renewal
+
+    if table == "credentials_course":
+        course = Course.objects.get(pk=pk)
+        attendees = course.attendances.values_list("holder_id", flat=True)
+        earned = Credential.objects.filter(source_course=course).values_list("holder_id", flat=True)
+        logged = Entry.objects.filter(source_course=course).values_list("holder_id", flat=True)
+        return set(attendees) | set(earned) | set(logged)
+    found = {
+        "credentials_credential": lambda: Credential.objects.get(pk=pk).holder_id,
+        "credentials_membership": lambda: Membership.objects.get(pk=pk).holder_id,
+        "credentials_term": lambda: Term.objects.get(pk=pk).credential.holder_id,
+        "seu_ledger_entry": lambda: Entry.objects.get(pk=pk).holder_id,
+        "seu_ledger_fee": lambda: Fee.objects.get(pk=pk).holder_id,
+        "seu_ledger_allocation": lambda: Allocation.objects.get(pk=pk).entry.holder_id,
+        "seu_ledger_carriedunits": lambda: CarriedUnits.objects.get(pk=pk).entry.holder_id,
+        "seu_ledger_renewal_entries": lambda: (
+            Renewal.entries.through.objects.get(pk=pk).entry.holder_id
+        ),
+        "seu_ledger_renewal": lambda: Renewal.objects.get(pk=pk).closed_term.credential.holder_id,
+    }[table]()
+    return {found}
+
+
+def test_a_write_to_any_row_of_any_holder_table_moves_exactly_its_holders(settings):
+    """Every table in the current list, through its own way to the holder (a course to its
+    attendees, a renewal to its credential's holder...): a raw UPDATE of one row moves the
+    versions of the holders the models say it belongs to, and nobody else's."""
+    from credentials.models import Membership
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=StringIO())
+    pmp = Credential.objects.get(holder__email="pia.pmp@example.com")
+    Membership.objects.create(holder=pmp.holder, issuer=pmp.program.issuer, member_id="1")
+    for spec in page_versions.HOLDER_TABLES:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT MIN(id) FROM {spec.table}")  # noqa: S608 - a listed table
+            (pk,) = cursor.fetchone()
+        assert pk is not None, f"the demo has no row in {spec.table}"
+        before = dict(User.objects.values_list("pk", "ledger_version"))
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {spec.table} SET id = id WHERE id = %s", [pk])  # noqa: S608
+        after = dict(User.objects.values_list("pk", "ledger_version"))
+        moved = {holder for holder, version in after.items() if version != before[holder]}
+        assert moved == holders_of(spec.table, pk), spec.table
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE and sequences")
+def test_truncating_a_holder_table_refreshes_every_page(pat):
+    before = revision()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE seu_ledger_allocation")
+    assert revision() != before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE and sequences")
+def test_installing_starts_above_every_version_already_given(pat):
+    """Holders keep the counters they had before the triggers; the sequence starts above them
+    and above itself, so a migration back and forth never gives a value twice."""
+    holder, credential = pat
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT last_value FROM {page_versions.SEQUENCE}")  # noqa: S608
+        (last,) = cursor.fetchone()
+    User.objects.filter(pk=holder.pk).update(ledger_version=last + 1000)
+    lists = (page_versions.HOLDER_TABLES, page_versions.RULES_TABLES)
+    with connection.cursor() as cursor:
+        for statement in page_versions.remove_sql("postgresql", *lists):
+            cursor.execute(statement)
+        for statement in page_versions.install_sql("postgresql", *lists):
+            cursor.execute(statement)
+    Credential.objects.filter(pk=credential.pk).update(certificate_number="Z")
+    assert version(holder) > last + 1000
+
+
+SQLITE_REBUILD = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+from django.db.models.signals import post_migrate, pre_migrate
+from seu_ledger import page_versions
+from seu_ledger.models import Entry, Fee
+
+call_command("migrate", verbosity=0)
+expected = {spec.table for spec in page_versions.HOLDER_TABLES} | set(page_versions.RULES_TABLES)
+assert page_versions.triggered_tables(connection) == expected
+# What `migrate` does around a migration that alters a field: SQLite rebuilds the table.
+page_versions.sqlite_triggers_drop()
+for model, name in ((Entry, "title"), (Fee, "description")):
+    old = model._meta.get_field(name)
+    new = old.clone()
+    new.set_attributes_from_name(name)
+    new.max_length = old.max_length + 1
+    with connection.schema_editor() as editor:
+        editor.alter_field(model, old, new)
+page_versions.sqlite_triggers_install()
+assert page_versions.triggered_tables(connection) == expected
+receivers = {r[1]() for r in pre_migrate.receivers} | {r[1]() for r in post_migrate.receivers}
+assert page_versions.sqlite_triggers_drop in receivers
+assert page_versions.sqlite_triggers_install in receivers
+print("ok")
+"""
+
+
+@pytest.mark.django_db(databases=[])
+def test_on_sqlite_a_table_rebuilt_by_a_migration_keeps_its_triggers(tmp_path):
+    """SQLite alters a field by rebuilding its table, which drops the table's triggers (and
+    renaming trips other tables' triggers that name it): they come off before and back on
+    after, as `migrate` does."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "VAR_DIR": str(tmp_path),
+        "DEBUG": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SQLITE_REBUILD],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")
