@@ -21,6 +21,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from credentials.dates import add_months
@@ -257,6 +258,10 @@ def import_in_fresh_process(data: bytes, tmp_path) -> dict:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cspo_tracker.test_settings",
             "DATABASE_URL": database_url_for_subprocess(),
+            # As in production (and as pytest runs tests): no SQL kept or formatted for debugging.
+            "DEBUG": "false",
+            "SECRET_KEY": settings.SECRET_KEY,
+            "ALLOWED_HOSTS": "127.0.0.1",
         },
         check=True,
     )
