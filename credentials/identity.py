@@ -8,6 +8,7 @@ counters or two roster holders. Decision record 0008 says why the rules are thes
 """
 
 import contextlib
+import functools
 import re
 import unicodedata
 
@@ -86,23 +87,17 @@ def canonical_email(value: str | None) -> str:
     # Lower-casing can produce a decomposed form (U+0130 gives "i" + U+0307): normalise again,
     # and check what is left, so the canonical form of a canonical form is itself.
     text = unicodedata.normalize("NFKC", text.lower())
-    for char in text:
-        category = unicodedata.category(char)
-        if category in _INVISIBLE or char in _BLANKS:
-            raise ValidationError(
-                EMAIL_INVISIBLE.format(codepoint=_codepoint(char)), code="invisible"
-            )
-        if char.isspace() or category.startswith("Z"):
-            raise ValidationError(EMAIL_SPACE, code="space")
-        if category in _MARKS:
-            raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
+    # Printable ASCII holds none of the characters refused here but the space: the walk is
+    # for other text (most addresses skip it; a roster has tens of thousands).
+    if not (_printable_ascii(text) and " " not in text):
+        _refuse_hidden_characters(text)
     if '"' in text or "\\" in text:
         raise ValidationError(EMAIL_QUOTED, code="quoted")
     local, at, domain = text.rpartition("@")
     if not at or not local or not domain:
         raise ValidationError(EMAIL_INVALID, code="invalid")
     try:
-        domain = punycode(domain).lower()
+        domain = _mail_domain(domain)
     except UnicodeError:
         raise ValidationError(EMAIL_DOMAIN, code="domain") from None
     if domain.startswith(".") or domain.endswith("."):
@@ -115,6 +110,31 @@ def canonical_email(value: str | None) -> str:
     except ValidationError:
         raise ValidationError(EMAIL_INVALID, code="invalid") from None
     return text
+
+
+def _refuse_hidden_characters(text: str) -> None:
+    for char in text:
+        category = unicodedata.category(char)
+        if category in _INVISIBLE or char in _BLANKS:
+            raise ValidationError(
+                EMAIL_INVISIBLE.format(codepoint=_codepoint(char)), code="invisible"
+            )
+        if char.isspace() or category.startswith("Z"):
+            raise ValidationError(EMAIL_SPACE, code="space")
+        if category in _MARKS:
+            raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
+
+
+def _printable_ascii(text: str) -> bool:
+    """ASCII without controls (tab, line breaks, NUL, DEL...): no Unicode rule can apply."""
+    return text.isascii() and text.isprintable()
+
+
+@functools.lru_cache(maxsize=1024)
+def _mail_domain(domain: str) -> str:
+    """A domain in the ASCII form mail is sent to (IDNA); raises UnicodeError for one that
+    has none. Cached: the addresses of a roster share a few domains."""
+    return punycode(domain).lower()
 
 
 def email_throttle_key(value: str | None) -> str:
@@ -154,6 +174,11 @@ def validate_person_name(value: str | None) -> None:
     disguise what an email says), and nothing an email client would turn into a link (a
     scheme, "www.", an "@", or a "word.word" domain), because names are quoted in emails sent
     to addresses nobody has confirmed yet. Raises ValidationError naming the name."""
+    if value and _printable_ascii(value):
+        # No control, reordering or blank character, and NFKC and _DOTS change nothing.
+        if _LINK_LIKE.search(value):
+            raise ValidationError(NAME_ADDRESS, code="address")
+        return
     for char in value or "":
         category = unicodedata.category(char)
         hidden = category in ("Cf", "Zl", "Zp") and char not in _NAME_JOINERS
@@ -169,6 +194,8 @@ def clean_person_name(value: str | None) -> str:
     (zero-width spaces, bidirectional marks and overrides, soft hyphens, blank-looking
     letters) removed, except the joiners some scripts need between two letters, and runs of
     spaces as one. What is left still goes through `validate_person_name`."""
+    if value and _printable_ascii(value):
+        return " ".join(value.split())  # nothing to compose or remove but repeated spaces
     text = unicodedata.normalize("NFC", value or "")
     kept = []
     for index, char in enumerate(text):
