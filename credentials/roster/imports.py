@@ -27,7 +27,14 @@ from ..accounts import invitations_request
 from ..models import RosterImport, User
 from ..selectors import accounts_for_addresses
 from .apply import roster_apply
-from .parse import COLUMNS, ENCODINGS, RosterEncodingError, RosterFileError, roster_read
+from .parse import (
+    COLUMNS,
+    ENCODINGS,
+    RosterEncodingError,
+    RosterFileError,
+    roster_read,
+    roster_stream,
+)
 from .validate import ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
@@ -55,12 +62,12 @@ def _earlier_attempt(token: str) -> Q | None:
 
 
 def roster_check(data: bytes, encoding: str = "", progress=None) -> ValidationReport:
-    """Read and validate roster bytes (see `parse.roster_read`); the report carries how the
-    file was read. Raises RosterFileError for a file refused whole."""
-    roster = roster_read(data, encoding=encoding, progress=progress)
-    report = roster_validate(roster.rows)
-    report.rows_read = len(roster.rows)
-    roster.rows = []  # validated: the raw rows are not kept (memory, on large files)
+    """Read and validate roster bytes, row by row (see `parse.roster_stream`): the report
+    keeps the valid rows, the errors and how the file was read, never the raw rows. Raises
+    RosterFileError for a file refused whole."""
+    roster, rows = roster_stream(data, encoding=encoding, progress=progress)
+    report = roster_validate(rows)
+    report.rows_read = report.totals["rows"]
     report.file = roster
     return report
 
