@@ -12,6 +12,8 @@ from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 
+from cspo_tracker.bulk import many
+
 from .identity import email_or_none, email_throttle_key
 from .models import Credential, EmailAddress, Membership, Program, Term, User
 
@@ -302,12 +304,12 @@ def accounts_for_addresses(addresses) -> dict[str, User]:
     found = {
         row.address: row.user
         for row in EmailAddress.objects.filter(
-            address__in=addresses, confirmed_at__isnull=False
+            address__in=many(addresses, of="text"), confirmed_at__isnull=False
         ).select_related("user")
     }
     rest = addresses - found.keys()
     if rest:
-        primaries = list(User.objects.filter(email__in=rest))
+        primaries = list(User.objects.filter(email__in=many(rest, of="text")))
         into = User.objects.in_bulk({u.merged_into_id for u in primaries if u.merged_into_id})
         for user in primaries:
             found[user.email] = into.get(user.merged_into_id, user)

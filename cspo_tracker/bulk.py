@@ -1,4 +1,5 @@
-"""Inserting many rows fast: COPY on PostgreSQL, bulk_create elsewhere.
+"""Writing many rows fast: COPY on PostgreSQL, bulk_create elsewhere; and naming many rows
+in one query parameter.
 
 Imports write tens of thousands of rows; building a model instance per row costs more than the
 database does. Rows here are plain tuples in `columns` order, and every NOT NULL column without
@@ -8,10 +9,11 @@ caller (COPY has no ON CONFLICT): a clash raises IntegrityError and rolls the ba
 
 import datetime
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 NULL = r"\N"
 # COPY statements issued, for benchmarks (they do not pass through Django's execute wrappers).
@@ -73,3 +75,46 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
             [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=1000
         )
     return len(rows)
+
+
+def update_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Set `columns` of existing rows of `model`, given as tuples (primary key, *values in
+    `columns` order); returns how many rows were given. On PostgreSQL one UPDATE joined to
+    arrays of the values (Django's bulk_update builds one CASE branch per row and column,
+    which costs seconds for a few thousand rows); elsewhere bulk_update."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    fields = [model._meta.pk, *(model._meta.get_field(name) for name in columns)]
+    if connection.vendor != "postgresql":
+        model.objects.bulk_update(
+            [model(pk=row[0], **dict(zip(columns, row[1:], strict=True))) for row in rows],
+            list(columns),
+            batch_size=1000,
+        )
+        return len(rows)
+    quote = connection.ops.quote_name
+    arrays = [
+        [field.get_db_prep_save(row[index], connection) for row in rows]
+        for index, field in enumerate(fields)
+    ]
+    table = quote(model._meta.db_table)
+    names = [quote(field.column) for field in fields]
+    unnest = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    assignments = ", ".join(f"{name} = v.{name}" for name in names[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({unnest}) AS v({', '.join(names)}) "  # noqa: S608 - names from meta
+            f"WHERE {table}.{names[0]} = v.{names[0]}",
+            arrays,
+        )
+    return len(rows)
+
+
+def many(values: Collection, *, of: str = "bigint"):
+    """The right-hand side of an `__in` filter over many values (ids by default; `of` is
+    their SQL type): on PostgreSQL one array parameter, where Django would prepare and send
+    one parameter per value (seconds for a few hundred thousand). Elsewhere the values."""
+    if connection.vendor != "postgresql" or not values:
+        return list(values)
+    return RawSQL(f"SELECT unnest(%s::{of}[])", (list(values),))  # noqa: S611 - `of` is ours

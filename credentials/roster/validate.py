@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
 
+from cspo_tracker.bulk import many
+
 from ..dates import add_months
 from ..identity import canonical_email, clean_person_name, validate_person_name
 from ..models import Attendance, Course, Credential, Membership, Program, User
@@ -397,16 +399,17 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
         .filter(code_upper__in=list(details))
         .select_related("program")
     }
+    user_ids = many({user.pk for user in users.values()})
     memberships = {
         (m.holder_id, m.issuer_id): m.member_id
-        for m in Membership.objects.filter(holder__in=users.values())
+        for m in Membership.objects.filter(holder_id__in=user_ids)
     }
     attendances = {
         (a.holder_id, a.course_id): a
-        for a in Attendance.objects.filter(holder__in=users.values(), course__in=courses.values())
+        for a in Attendance.objects.filter(holder_id__in=user_ids, course__in=courses.values())
     }
     held = set(
-        Credential.objects.filter(holder__in=users.values()).values_list("holder_id", "program_id")
+        Credential.objects.filter(holder_id__in=user_ids).values_list("holder_id", "program_id")
     )
 
     hours_by_course: dict[str, Decimal] = defaultdict(Decimal)
