@@ -13,7 +13,15 @@ from django.db import connection
 from django.utils import timezone
 
 from credentials.accounts import invitations_request, invitations_send
-from credentials.models import Attendance, Course, Credential, Membership, RosterImport, User
+from credentials.models import (
+    Attendance,
+    Course,
+    Credential,
+    Membership,
+    RosterImport,
+    Term,
+    User,
+)
 from credentials.roster.apply import roster_apply
 from credentials.roster.imports import (
     roster_check,
@@ -400,6 +408,30 @@ def test_a_second_credential_from_a_roster_aligns_the_renewal_dates():
         for c in Credential.objects.filter(holder__email="ann@example.com")
     }
     assert ends == {"CSPO": datetime.date(2027, 9, 2), "CSM": datetime.date(2027, 9, 2)}
+
+
+def test_two_credentials_of_a_new_holder_in_one_roster_end_together():
+    apply(
+        csv_bytes(
+            "eve@example.com,Eve,Eck,C-1,CSPO,2025-03-03,2025-03-04,16,yes",
+            "eve@example.com,Eve,Eck,C-3,CSM,2025-09-01,2025-09-02,14,yes",
+        ),
+        batch_size=10,
+    )
+    terms = {
+        t.credential.program.code: t
+        for t in Term.objects.filter(credential__holder__email="eve@example.com")
+    }
+    assert {code: t.ends_on for code, t in terms.items()} == {
+        "CSPO": datetime.date(2027, 9, 2),
+        "CSM": datetime.date(2027, 9, 2),
+    }
+    assert terms["CSPO"].aligned_from == datetime.date(2027, 3, 4)
+    # The audit trail has the CSPO term as issued, then as aligned.
+    assert [h.ends_on for h in terms["CSPO"].history.order_by("history_id")] == [
+        datetime.date(2027, 3, 4),
+        datetime.date(2027, 9, 2),
+    ]
 
 
 def _block_inserts_for(email: str):
