@@ -35,6 +35,43 @@ def _csv_field(value) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+class _Converted(dict):
+    """The COPY fields of values seen before (dates, decimals, flags repeat a lot), for one
+    column holding one type (so that equal values of two types, 1 and True, never meet)."""
+
+    def __missing__(self, value) -> str:
+        text = self[value] = _csv_field(value)
+        return text
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _column(values: tuple) -> Iterable[str]:
+    """The COPY fields of one column's values. Columns of one plain type are converted by
+    functions written in C, mapped over the column (an import writes millions of fields); a
+    column of mixed types or with NULLs, value by value."""
+    kinds = set(map(type, values))
+    kind = kinds.pop() if len(kinds) == 1 else None
+    if kind is str:
+        return map(_quoted if '"' in "".join(values) else '"{}"'.format, values)
+    if kind is int:
+        return map(str, values)
+    if kind in (bool, datetime.date, datetime.datetime, Decimal):
+        return map(_Converted().__getitem__, values)
+    return map(_field, values)
+
+
+def _field(value) -> str:
+    kind = type(value)
+    if kind is str:
+        return _quoted(value)
+    if kind is int:
+        return str(value)
+    return _csv_field(value)
+
+
 def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
     """Insert rows of `model`, given as tuples of the (attribute) `columns`; returns how many."""
     rows = list(rows)
@@ -42,25 +79,10 @@ def insert_rows(model, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
         return 0
     if connection.vendor == "postgresql":
         fields = [model._meta.get_field(name) for name in columns]
-        buffer = io.StringIO()
-        converted: dict = {}  # dates, decimals and flags repeat a lot: convert each once
-
-        def field(value) -> str:
-            kind = type(value)
-            if kind is str:
-                return '"' + value.replace('"', '""') + '"'
-            if kind is int:
-                return str(value)
-            key = (kind, value)
-            text = converted.get(key)
-            if text is None:
-                text = converted[key] = _csv_field(value)
-            return text
-
-        for row in rows:
-            buffer.write(",".join([field(value) for value in row]))
-            buffer.write("\n")
-        buffer.seek(0)
+        # Column by column (zip(*rows) turns rows into columns), then back into lines.
+        fields_by_column = [_column(values) for values in zip(*rows, strict=True)]
+        lines = map(",".join, zip(*fields_by_column, strict=True))
+        buffer = io.BytesIO(("\n".join(lines) + "\n").encode())
         names = ", ".join(connection.ops.quote_name(field.column) for field in fields)
         table = connection.ops.quote_name(model._meta.db_table)
         # The driver's own errors (a connection lost during COPY) become Django's, as for any
