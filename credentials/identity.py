@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.utils.encoding import punycode
 
 EMAIL_MAX_LENGTH = 254
@@ -89,7 +89,7 @@ def canonical_email(value: str | None) -> str:
     text = unicodedata.normalize("NFKC", text.lower())
     # Printable ASCII holds none of the characters refused here but the space: the walk is
     # for other text (most addresses skip it; a roster has tens of thousands).
-    if not (_printable_ascii(text) and " " not in text):
+    if not (text.isascii() and text.isprintable() and " " not in text):
         _refuse_hidden_characters(text)
     if '"' in text or "\\" in text:
         raise ValidationError(EMAIL_QUOTED, code="quoted")
@@ -106,7 +106,7 @@ def canonical_email(value: str | None) -> str:
     if len(text) > EMAIL_MAX_LENGTH:
         raise ValidationError(EMAIL_TOO_LONG, code="too_long")
     try:
-        validate_email(text)
+        _validate_email(text)
     except ValidationError:
         raise ValidationError(EMAIL_INVALID, code="invalid") from None
     return text
@@ -125,9 +125,20 @@ def _refuse_hidden_characters(text: str) -> None:
             raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
 
 
-def _printable_ascii(text: str) -> bool:
-    """ASCII without controls (tab, line breaks, NUL, DEL...): no Unicode rule can apply."""
-    return text.isascii() and text.isprintable()
+class _EmailValidator(EmailValidator):
+    """Django's email validator, remembering its verdict on each domain: its pattern is the
+    costly part, and the addresses of a roster share a few domains."""
+
+    def validate_domain_part(self, domain_part):
+        return _valid_domain(domain_part)
+
+
+_validate_email = _EmailValidator()
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_domain(domain_part: str) -> bool:
+    return validate_email.validate_domain_part(domain_part)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -174,7 +185,7 @@ def validate_person_name(value: str | None) -> None:
     disguise what an email says), and nothing an email client would turn into a link (a
     scheme, "www.", an "@", or a "word.word" domain), because names are quoted in emails sent
     to addresses nobody has confirmed yet. Raises ValidationError naming the name."""
-    if value and _printable_ascii(value):
+    if value and value.isascii() and value.isprintable():
         # No control, reordering or blank character, and NFKC and _DOTS change nothing.
         if _LINK_LIKE.search(value):
             raise ValidationError(NAME_ADDRESS, code="address")
@@ -194,7 +205,7 @@ def clean_person_name(value: str | None) -> str:
     (zero-width spaces, bidirectional marks and overrides, soft hyphens, blank-looking
     letters) removed, except the joiners some scripts need between two letters, and runs of
     spaces as one. What is left still goes through `validate_person_name`."""
-    if value and _printable_ascii(value):
+    if value and value.isascii() and value.isprintable():
         return " ".join(value.split())  # nothing to compose or remove but repeated spaces
     text = unicodedata.normalize("NFC", value or "")
     kept = []

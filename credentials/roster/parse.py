@@ -359,7 +359,11 @@ def _csv_rows(
                 f"Line {reader.line_num} has {len(values):,} cells; a roster row has at most "
                 f"{max_columns}."
             )
-        cells = tuple(clean_cell(value) for value in values)
+        whole = "".join(values)
+        # Most lines are plain ASCII, with no NUL and no quote: cleaning a cell is stripping it,
+        # and there is nothing to sample.
+        plain = whole.isascii() and "\x00" not in whole and "'" not in whole
+        cells = tuple(map(str.strip if plain else clean_cell, values))
         if _is_blank(cells):
             continue
         if count >= max_rows:
@@ -370,7 +374,8 @@ def _csv_rows(
             values={name: (cells[index] if index < len(cells) else "") for index, name in wanted},
             cells=cells,
         )
-        roster.sample(row)
+        if not plain:
+            roster.sample(row)
         if progress and count % 5000 == 0:
             progress(count)
         yield row

@@ -6,6 +6,7 @@ Database look-ups are one query per table for the whole file (sets, never per ro
 """
 
 import datetime
+import operator
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,12 +77,6 @@ class ValidationReport:
             self.totals.get(key)
             for key in ("new_holders", "new_courses", "attendances", "credentials_to_issue")
         )
-
-
-def _text(row: RawRow, column: str) -> str:
-    value = row.values.get(column, "")
-    text = "" if value is None else str(value).strip()
-    return clean_person_name(text) if column in NAME_COLUMNS else text
 
 
 NAME_COLUMNS = ("first_name", "last_name")
@@ -181,6 +176,7 @@ LIMITS = (
     ("trainer", 200),
     ("member_id", 64),
 )
+SHORTEST_LIMIT = min(limit for _, limit in LIMITS)
 TEXT_COLUMNS = (
     "email",
     "first_name",
@@ -191,6 +187,18 @@ TEXT_COLUMNS = (
     "trainer",
     "member_id",
 )
+
+
+def _texts(row: RawRow) -> dict[str, str]:
+    """The row's text cells, each read once: stripped, names cleaned (`clean_person_name`)."""
+    values = row.values
+    text = {
+        column: "" if (value := values.get(column, "")) is None else str(value).strip()
+        for column in TEXT_COLUMNS
+    }
+    for column in NAME_COLUMNS:
+        text[column] = clean_person_name(text[column])
+    return text
 
 
 class _Parser:
@@ -218,7 +226,7 @@ class _Parser:
         file wrote it."""
         errors, programs, share = self.errors, self.programs, self.shared.setdefault
         start = len(errors)
-        text = {column: _text(row, column) for column in TEXT_COLUMNS}
+        text = _texts(row)
         email = ""
         if not text["email"]:
             errors.append(RowError(row.line, "email", "The email address is missing."))
@@ -241,9 +249,10 @@ class _Parser:
                 validate_person_name(text[column])
             except ValidationError as refused:
                 errors.append(RowError(row.line, column, " ".join(refused.messages)))
-        for column, limit in LIMITS:
-            if len(text[column]) > limit:
-                errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
+        if max(map(len, text.values())) > SHORTEST_LIMIT:
+            for column, limit in LIMITS:
+                if len(text[column]) > limit:
+                    errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
         program_code = text["program"] or DEFAULT_PROGRAM
         program = programs.get(program_code.upper())
         if program is None:
@@ -309,6 +318,10 @@ class CourseDetails:
 
 
 def _clash(row: RosterRow, first: RosterRow, fields) -> str | None:
+    """The first of `fields` that both rows fill in, differently; None if there is none."""
+    values = operator.attrgetter(*fields)
+    if values(row) == values(first):
+        return None  # the common case, answered without looking field by field
     return next(
         (
             name
