@@ -22,7 +22,7 @@ from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User, holders_touch
 from ..selectors import accounts_for_addresses, today
 from ..signals import attendances_recorded
-from .validate import RosterRow, ValidationReport
+from .validate import ACCOUNT_FIELDS, RosterRow, ValidationReport
 
 
 def _unusable_password() -> str:
@@ -46,7 +46,7 @@ def _users(rows: list[RosterRow], summary: Counter) -> _Holders:
     wanted = {}
     for row in rows:
         wanted.setdefault(row.email, row)
-    users = accounts_for_addresses(wanted)
+    users = accounts_for_addresses(wanted, only=ACCOUNT_FIELDS)
     holders = _Holders(ids={email: user.pk for email, user in users.items()})
     for user in {user.pk: user for user in users.values()}.values():
         if user.invited_at is None and user.state == User.State.INVITED:
@@ -226,11 +226,12 @@ def _attendances(rows, holders: _Holders, courses, moved: set[int], summary: Cou
     """Upsert attendance; return (holder_id, course, hours, completed) for changed rows."""
     keys = {(holders.ids[r.email], courses[r.course_code].pk): r for r in rows}
     known = {h for h, _ in keys} - holders.created  # new holders attended nothing yet
+    # (holder, course) -> (id, hours attended, completed): plain values, not model instances.
     stored = {
-        (a.holder_id, a.course_id): a
-        for a in Attendance.objects.filter(
+        (holder_id, course_id): (pk, hours, completed)
+        for pk, holder_id, course_id, hours, completed in Attendance.objects.filter(
             holder_id__in=many(known), course_id__in={c for _, c in keys}
-        )
+        ).values_list("pk", "holder_id", "course_id", "hours_attended", "completed")
     }
     new, changed, recorded = [], [], []
     for (holder_id, course_id), row in keys.items():
@@ -238,18 +239,13 @@ def _attendances(rows, holders: _Holders, courses, moved: set[int], summary: Cou
         course = courses[row.course_code]
         if attendance is None:
             new.append((holder_id, course_id, row.hours_attended, row.completed))
-        elif (attendance.hours_attended, attendance.completed) != (
-            row.hours_attended,
-            row.completed,
-        ):
-            attendance.hours_attended, attendance.completed = row.hours_attended, row.completed
-            changed.append(attendance)
+        elif attendance[1:] != (row.hours_attended, row.completed):
+            changed.append((attendance[0], row.hours_attended, row.completed))
         elif course_id not in moved:
             continue  # unchanged; a moved course re-dates its hours below
         recorded.append((holder_id, course, row.hours_attended, row.completed))
     insert_rows(Attendance, ["holder_id", "course_id", "hours_attended", "completed"], new)
-    if changed:
-        Attendance.objects.bulk_update(changed, ["hours_attended", "completed"], batch_size=1000)
+    update_rows(Attendance, ["hours_attended", "completed"], changed)
     summary["attendances_created"] += len(new)
     summary["attendances_updated"] += len(changed)
     return recorded

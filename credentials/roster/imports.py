@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from cspo_tracker.bulk import many
 from cspo_tracker.claims import (
     UNAVAILABLE,
     claim,
@@ -35,7 +36,7 @@ from .parse import (
     roster_read,
     roster_stream,
 )
-from .validate import ValidationReport, roster_validate
+from .validate import ACCOUNT_FIELDS, ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
 HAS_ERRORS = (
@@ -365,9 +366,11 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
                 retry_at=None,
             )
             if done:
-                holders = {user.pk for user in accounts_for_addresses(emails).values()}
+                accounts = accounts_for_addresses(emails, only=ACCOUNT_FIELDS)
                 invite = User.objects.filter(
-                    pk__in=holders, invited_at__isnull=True, state=User.State.INVITED
+                    pk__in=many({user.pk for user in accounts.values()}),
+                    invited_at__isnull=True,
+                    state=User.State.INVITED,
                 ).values_list("pk", flat=True)
                 invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
 

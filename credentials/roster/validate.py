@@ -80,6 +80,9 @@ class ValidationReport:
 
 
 NAME_COLUMNS = ("first_name", "last_name")
+# All that checking and applying a roster read of an account: a file imported again finds
+# tens of thousands of accounts, lighter loaded with these fields alone.
+ACCOUNT_FIELDS = ("first_name", "last_name", "is_staff", "is_superuser", "state", "invited_at")
 
 
 STAFF_ACCOUNT = (
@@ -405,7 +408,7 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
     # Against the database, one query per table; course codes without regard to letter case.
     # A confirmed secondary address finds its account, as the sign-in address does.
     emails = {row.email for row in candidates}
-    users = accounts_for_addresses(emails)
+    users = accounts_for_addresses(emails, only=ACCOUNT_FIELDS)
     courses = {
         c.code.upper(): c
         for c in Course.objects.annotate(code_upper=Upper("code"))
@@ -414,12 +417,18 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
     }
     user_ids = many({user.pk for user in users.values()})
     memberships = {
-        (m.holder_id, m.issuer_id): m.member_id
-        for m in Membership.objects.filter(holder_id__in=user_ids)
+        (holder_id, issuer_id): member_id
+        for holder_id, issuer_id, member_id in Membership.objects.filter(
+            holder_id__in=user_ids
+        ).values_list("holder_id", "issuer_id", "member_id")
     }
+    # (holder, course) -> (hours attended, completed), as stored: a file imported again finds
+    # one per row, so plain values rather than model instances.
     attendances = {
-        (a.holder_id, a.course_id): a
-        for a in Attendance.objects.filter(holder_id__in=user_ids, course__in=courses.values())
+        (holder_id, course_id): (hours, completed)
+        for holder_id, course_id, hours, completed in Attendance.objects.filter(
+            holder_id__in=user_ids, course__in=courses.values()
+        ).values_list("holder_id", "course_id", "hours_attended", "completed")
     }
     held = set(
         Credential.objects.filter(holder_id__in=user_ids).values_list("holder_id", "program_id")
@@ -462,8 +471,8 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
             elif first_row and (clash := _clash(row, first_row, ("first_name", "last_name"))):
                 problem = (clash, SAME_PERSON_OTHER_NAME.format(line=first_row.line))
         if not problem and user and course:
-            attendance = attendances.get((user.pk, course.pk))
-            if attendance and attendance.completed and not row.completed:
+            _, completed = attendances.get((user.pk, course.pk), (None, False))
+            if completed and not row.completed:
                 problem = (
                     "completed",
                     "Already completed and the credential issued; correct it in the admin.",
@@ -504,11 +513,7 @@ def _totals(report, rows_read, users, courses, attendances, held, programs) -> d
         if row.completed and (user is None or (user.pk, program.pk) not in held):
             to_issue.add((row.email, program.pk))
         stored = attendances.get((user.pk, course.pk)) if user and course else None
-        same_attendance = (
-            stored is not None
-            and stored.hours_attended == row.hours_attended
-            and stored.completed == row.completed
-        )
+        same_attendance = stored == (row.hours_attended, row.completed)
         same_holder = user is not None and (user.first_name, user.last_name) == (
             row.first_name,
             row.last_name,

@@ -700,3 +700,22 @@ def test_the_problems_csv_names_who_and_neutralises_formulas(admin_client):
         "line,email,name,column,problem",
         "3,zoë@example.com,Zoë Müller,email,'=HYPERLINK(1)",
     ]
+
+
+def test_checking_a_roster_of_known_holders_costs_the_same_queries_for_few_or_many():
+    from django.test.utils import CaptureQueriesContext
+
+    def rows(count):
+        return [
+            f"p{n}@example.com,Pat,Number{n},C-9,CSPO,2025-03-03,2025-03-04,16,yes"
+            for n in range(count)
+        ]
+
+    apply(csv_bytes(*rows(20)), batch_size=50)
+    counts = []
+    for count in (2, 20):
+        with CaptureQueriesContext(connection) as queries:
+            report = roster_check(csv_bytes(*rows(count)))
+        assert report.totals["unchanged_rows"] == count
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
