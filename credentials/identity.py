@@ -8,11 +8,12 @@ counters or two roster holders. Decision record 0008 says why the rules are thes
 """
 
 import contextlib
+import functools
 import re
 import unicodedata
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import EmailValidator, validate_email
 from django.utils.encoding import punycode
 
 EMAIL_MAX_LENGTH = 254
@@ -86,6 +87,32 @@ def canonical_email(value: str | None) -> str:
     # Lower-casing can produce a decomposed form (U+0130 gives "i" + U+0307): normalise again,
     # and check what is left, so the canonical form of a canonical form is itself.
     text = unicodedata.normalize("NFKC", text.lower())
+    # Printable ASCII holds none of the characters refused here but the space: the walk is
+    # for other text (most addresses skip it; a roster has tens of thousands).
+    if not (text.isascii() and text.isprintable() and " " not in text):
+        _refuse_hidden_characters(text)
+    if '"' in text or "\\" in text:
+        raise ValidationError(EMAIL_QUOTED, code="quoted")
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain:
+        raise ValidationError(EMAIL_INVALID, code="invalid")
+    try:
+        domain = _mail_domain(domain)
+    except UnicodeError:
+        raise ValidationError(EMAIL_DOMAIN, code="domain") from None
+    if domain.startswith(".") or domain.endswith("."):
+        raise ValidationError(EMAIL_DOMAIN, code="domain")
+    text = f"{local}@{domain}"
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise ValidationError(EMAIL_TOO_LONG, code="too_long")
+    try:
+        _validate_email(text)
+    except ValidationError:
+        raise ValidationError(EMAIL_INVALID, code="invalid") from None
+    return text
+
+
+def _refuse_hidden_characters(text: str) -> None:
     for char in text:
         category = unicodedata.category(char)
         if category in _INVISIBLE or char in _BLANKS:
@@ -96,25 +123,29 @@ def canonical_email(value: str | None) -> str:
             raise ValidationError(EMAIL_SPACE, code="space")
         if category in _MARKS:
             raise ValidationError(EMAIL_STRAY_MARK.format(codepoint=_codepoint(char)), code="mark")
-    if '"' in text or "\\" in text:
-        raise ValidationError(EMAIL_QUOTED, code="quoted")
-    local, at, domain = text.rpartition("@")
-    if not at or not local or not domain:
-        raise ValidationError(EMAIL_INVALID, code="invalid")
-    try:
-        domain = punycode(domain).lower()
-    except UnicodeError:
-        raise ValidationError(EMAIL_DOMAIN, code="domain") from None
-    if domain.startswith(".") or domain.endswith("."):
-        raise ValidationError(EMAIL_DOMAIN, code="domain")
-    text = f"{local}@{domain}"
-    if len(text) > EMAIL_MAX_LENGTH:
-        raise ValidationError(EMAIL_TOO_LONG, code="too_long")
-    try:
-        validate_email(text)
-    except ValidationError:
-        raise ValidationError(EMAIL_INVALID, code="invalid") from None
-    return text
+
+
+class _EmailValidator(EmailValidator):
+    """Django's email validator, remembering its verdict on each domain: its pattern is the
+    costly part, and the addresses of a roster share a few domains."""
+
+    def validate_domain_part(self, domain_part):
+        return _valid_domain(domain_part)
+
+
+_validate_email = _EmailValidator()
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_domain(domain_part: str) -> bool:
+    return validate_email.validate_domain_part(domain_part)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mail_domain(domain: str) -> str:
+    """A domain in the ASCII form mail is sent to (IDNA); raises UnicodeError for one that
+    has none. Cached: the addresses of a roster share a few domains."""
+    return punycode(domain).lower()
 
 
 def email_throttle_key(value: str | None) -> str:
@@ -154,6 +185,11 @@ def validate_person_name(value: str | None) -> None:
     disguise what an email says), and nothing an email client would turn into a link (a
     scheme, "www.", an "@", or a "word.word" domain), because names are quoted in emails sent
     to addresses nobody has confirmed yet. Raises ValidationError naming the name."""
+    if value and value.isascii() and value.isprintable():
+        # No control, reordering or blank character, and NFKC and _DOTS change nothing.
+        if _LINK_LIKE.search(value):
+            raise ValidationError(NAME_ADDRESS, code="address")
+        return
     for char in value or "":
         category = unicodedata.category(char)
         hidden = category in ("Cf", "Zl", "Zp") and char not in _NAME_JOINERS
@@ -169,6 +205,8 @@ def clean_person_name(value: str | None) -> str:
     (zero-width spaces, bidirectional marks and overrides, soft hyphens, blank-looking
     letters) removed, except the joiners some scripts need between two letters, and runs of
     spaces as one. What is left still goes through `validate_person_name`."""
+    if value and value.isascii() and value.isprintable():
+        return " ".join(value.split())  # nothing to compose or remove but repeated spaces
     text = unicodedata.normalize("NFC", value or "")
     kept = []
     for index, char in enumerate(text):

@@ -1,6 +1,7 @@
 """Reads about credentials: status on a day, valid-through dates, renewal groups."""
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,6 +12,8 @@ from django.db import models
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
+
+from cspo_tracker.bulk import many
 
 from .identity import email_or_none, email_throttle_key
 from .models import Credential, EmailAddress, Membership, Program, Term, User
@@ -293,24 +296,28 @@ def user_from_link(*, uidb64: str, token: str, tokens) -> User | None:
     return user if tokens.check_token(user, token) else None
 
 
-def accounts_for_addresses(addresses) -> dict[str, User]:
+def accounts_for_addresses(addresses, *, only: Sequence[str] = ()) -> dict[str, User]:
     """The account each canonical address belongs to: the account with it as a confirmed
     secondary address, or the account that signs in with it (an account merged into another
     answers with that other one). Unconfirmed secondary addresses find nothing. Rosters,
-    sign-in, sign-up and password links all look people up here; two or three queries."""
+    sign-in, sign-up and password links all look people up here; two or three queries.
+    `only` names the User fields to load (any other is loaded when read, one query each),
+    for a caller looking up thousands of addresses (a roster) that reads a few fields."""
     addresses = {address for address in addresses if address}
     if not addresses:
         return {}
-    found = {
-        row.address: row.user
-        for row in EmailAddress.objects.filter(
-            address__in=addresses, confirmed_at__isnull=False
-        ).select_related("user")
-    }
+    fields = {*only, "email", "merged_into"} if only else set()
+    secondary = EmailAddress.objects.filter(
+        address__in=many(addresses, of="text"), confirmed_at__isnull=False
+    ).select_related("user")
+    if fields:
+        secondary = secondary.only("address", *(f"user__{name}" for name in fields))
+    found = {row.address: row.user for row in secondary}
     rest = addresses - found.keys()
     if rest:
-        primaries = list(User.objects.filter(email__in=rest))
-        into = User.objects.in_bulk({u.merged_into_id for u in primaries if u.merged_into_id})
+        users = User.objects.only(*fields) if fields else User.objects.all()
+        primaries = list(users.filter(email__in=many(rest, of="text")))
+        into = users.in_bulk({u.merged_into_id for u in primaries if u.merged_into_id})
         for user in primaries:
             found[user.email] = into.get(user.merged_into_id, user)
     return found

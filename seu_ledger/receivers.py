@@ -10,7 +10,7 @@ from django.utils import timezone
 from credentials.impact import impact_requested
 from credentials.merge import holders_merging, merge_preview_requested
 from credentials.signals import attendances_recorded
-from cspo_tracker.bulk import insert_rows
+from cspo_tracker.bulk import insert_rows, many
 from cspo_tracker.history import CREATED, history_record
 
 from .models import Category, Entry, Renewal
@@ -43,13 +43,13 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
     course_ids = {course.pk for _, course, _ in attendances}
     live = {}
     for pk, holder_id, course_id, hours, day in Entry.objects.filter(
-        holder_id__in=holder_ids, source_course_id__in=course_ids, voided_at__isnull=True
+        holder_id__in=many(holder_ids), source_course_id__in=course_ids, voided_at__isnull=True
     ).values_list("pk", "holder_id", "source_course_id", "hours", "activity_date"):
         ids, total, days = live.get((holder_id, course_id), ([], Decimal(0), set()))
         live[(holder_id, course_id)] = ([*ids, pk], total + hours, days | {day})
     consumed = set(
         Renewal.entries.through.objects.filter(
-            entry_id__in=[pk for ids, _, _ in live.values() for pk in ids]
+            entry_id__in=many([pk for ids, _, _ in live.values() for pk in ids])
         ).values_list("entry_id", flat=True)
     )
     learning = {
@@ -81,8 +81,9 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
                     )
                 )
     if to_void:
-        Entry.objects.filter(pk__in=to_void).update(voided_at=timezone.now(), void_reason=CORRECTED)
-        history_record(Entry.objects.filter(pk__in=to_void))
+        voided = Entry.objects.filter(pk__in=many(to_void))
+        voided.update(voided_at=timezone.now(), void_reason=CORRECTED)
+        history_record(voided)
     written = insert_rows(
         Entry,
         [
@@ -105,10 +106,10 @@ def course_hours_log(sender, attendances, **kwargs) -> int:
         kept = {pk for ids, _, _ in live.values() for pk in ids} - set(to_void)
         history_record(
             Entry.objects.filter(
-                holder_id__in={row[0] for row in new},
+                holder_id__in=many({row[0] for row in new}),
                 source_course_id__in={row[6] for row in new},
                 voided_at__isnull=True,
-            ).exclude(pk__in=kept),
+            ).exclude(pk__in=many(kept)),
             history_type=CREATED,
         )
     return written

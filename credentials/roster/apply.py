@@ -9,19 +9,20 @@ import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
-from cspo_tracker.bulk import insert_rows
+from cspo_tracker.bulk import insert_rows, many, update_rows
 from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User
 from ..selectors import accounts_for_addresses, today
 from ..signals import attendances_recorded
-from .validate import RosterRow, ValidationReport
+from .validate import ACCOUNT_FIELDS, RosterRow, ValidationReport
 
 
 def _unusable_password() -> str:
@@ -29,29 +30,29 @@ def _unusable_password() -> str:
     return "!" + secrets.token_urlsafe(30)
 
 
-def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
+@dataclass
+class _Holders:
+    """The accounts of a batch's addresses."""
+
+    ids: dict[str, int] = field(default_factory=dict)  # canonical address -> account id
+    # Created by this batch: nobody can have seen them (or have a dashboard) before it commits.
+    created: set[int] = field(default_factory=set)
+    to_invite: list[int] = field(default_factory=list)  # never signed in, not invited yet
+
+
+def _users(rows: list[RosterRow], summary: Counter) -> _Holders:
     """The account of each row's address (a confirmed secondary address finds its account),
     creating invited holders for addresses nobody has."""
     wanted = {}
     for row in rows:
         wanted.setdefault(row.email, row)
-    users = accounts_for_addresses(wanted)
+    users = accounts_for_addresses(wanted, only=ACCOUNT_FIELDS)
+    holders = _Holders(ids={email: user.pk for email, user in users.items()})
+    for user in {user.pk: user for user in users.values()}.values():
+        if user.invited_at is None and user.state == User.State.INVITED:
+            holders.to_invite.append(user.pk)
     now = timezone.now()
-    missing = [
-        (
-            email,
-            _unusable_password(),
-            row.first_name,
-            row.last_name,
-            False,
-            User.State.INVITED.value,
-            True,
-            False,
-            now,
-        )
-        for email, row in wanted.items()
-        if email not in users
-    ]
+    missing = [email for email in wanted if email not in users]
     if missing:
         insert_rows(
             User,
@@ -66,15 +67,34 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
                 "is_superuser",
                 "date_joined",
             ],
-            missing,
+            [
+                (
+                    email,
+                    _unusable_password(),
+                    wanted[email].first_name,
+                    wanted[email].last_name,
+                    False,
+                    User.State.INVITED.value,
+                    True,
+                    False,
+                    now,
+                )
+                for email in missing
+            ],
         )
-        users = accounts_for_addresses(wanted)
+        # Found by address, which only these rows have: no model instance built for them.
+        created = list(
+            User.objects.filter(email__in=many(missing, of="text")).values_list("email", "pk")
+        )
+        holders.ids.update(created)
+        holders.created.update(pk for _, pk in created)
+        holders.to_invite.extend(pk for _, pk in created)
         summary["holders_created"] += len(missing)
     changed, seen = [], set()
     for email, row in wanted.items():
-        user = users[email]
-        if user.pk in seen:
-            continue  # another of the account's addresses, with the same name (validated)
+        user = users.get(email)
+        if user is None or user.pk in seen:
+            continue  # created above, or another address of an account (same name: validated)
         seen.add(user.pk)
         if user.is_staff or user.is_superuser or user.state == User.State.DEACTIVATED:
             continue  # validation refuses these rows; should one slip through, no rename
@@ -84,20 +104,20 @@ def _users(rows: list[RosterRow], summary: Counter) -> dict[str, User]:
     if changed:
         User.objects.bulk_update(changed, ["first_name", "last_name"], batch_size=1000)
         summary["holders_updated"] += len(changed)
-    return users
+    return holders
 
 
-def _memberships(rows, users, programs, summary: Counter) -> None:
+def _memberships(rows, holders: _Holders, programs, summary: Counter) -> None:
     wanted = {}
     for row in rows:
         if row.member_id:
             issuer_id = programs[row.program_code].issuer_id
-            wanted.setdefault((users[row.email].pk, issuer_id), row.member_id)
+            wanted.setdefault((holders.ids[row.email], issuer_id), row.member_id)
     if not wanted:
         return
-    holders = {holder_id for holder_id, _ in wanted}
+    known = {holder_id for holder_id, _ in wanted} - holders.created
     stored = set(
-        Membership.objects.filter(holder_id__in=holders).values_list("holder_id", "issuer_id")
+        Membership.objects.filter(holder_id__in=many(known)).values_list("holder_id", "issuer_id")
     )
     new = [
         Membership(holder_id=holder_id, issuer_id=issuer_id, member_id=member_id)
@@ -200,14 +220,16 @@ def _redate_credentials(course_ids: set[int], summary: Counter) -> None:
     summary["credentials_redated"] += len(moved_credentials)
 
 
-def _attendances(rows, users, courses, moved: set[int], summary: Counter) -> list[tuple]:
+def _attendances(rows, holders: _Holders, courses, moved: set[int], summary: Counter):
     """Upsert attendance; return (holder_id, course, hours, completed) for changed rows."""
-    keys = {(users[r.email].pk, courses[r.course_code].pk): r for r in rows}
+    keys = {(holders.ids[r.email], courses[r.course_code].pk): r for r in rows}
+    known = {h for h, _ in keys} - holders.created  # new holders attended nothing yet
+    # (holder, course) -> (id, hours attended, completed): plain values, not model instances.
     stored = {
-        (a.holder_id, a.course_id): a
-        for a in Attendance.objects.filter(
-            holder_id__in={h for h, _ in keys}, course_id__in={c for _, c in keys}
-        )
+        (holder_id, course_id): (pk, hours, completed)
+        for pk, holder_id, course_id, hours, completed in Attendance.objects.filter(
+            holder_id__in=many(known), course_id__in={c for _, c in keys}
+        ).values_list("pk", "holder_id", "course_id", "hours_attended", "completed")
     }
     new, changed, recorded = [], [], []
     for (holder_id, course_id), row in keys.items():
@@ -215,32 +237,28 @@ def _attendances(rows, users, courses, moved: set[int], summary: Counter) -> lis
         course = courses[row.course_code]
         if attendance is None:
             new.append((holder_id, course_id, row.hours_attended, row.completed))
-        elif (attendance.hours_attended, attendance.completed) != (
-            row.hours_attended,
-            row.completed,
-        ):
-            attendance.hours_attended, attendance.completed = row.hours_attended, row.completed
-            changed.append(attendance)
+        elif attendance[1:] != (row.hours_attended, row.completed):
+            changed.append((attendance[0], row.hours_attended, row.completed))
         elif course_id not in moved:
             continue  # unchanged; a moved course re-dates its hours below
         recorded.append((holder_id, course, row.hours_attended, row.completed))
     insert_rows(Attendance, ["holder_id", "course_id", "hours_attended", "completed"], new)
-    if changed:
-        Attendance.objects.bulk_update(changed, ["hours_attended", "completed"], batch_size=1000)
+    update_rows(Attendance, ["hours_attended", "completed"], changed)
     summary["attendances_created"] += len(new)
     summary["attendances_updated"] += len(changed)
     return recorded
 
 
-def _credentials(rows, users, courses, programs, summary: Counter) -> None:
+def _credentials(rows, holders: _Holders, courses, programs, summary: Counter) -> None:
     wanted = {}
     for row in rows:
         if row.completed:
             program = programs[row.program_code]
-            wanted.setdefault((users[row.email].pk, program.pk), courses[row.course_code])
+            wanted.setdefault((holders.ids[row.email], program.pk), courses[row.course_code])
     if not wanted:
         return
-    stored = Credential.objects.filter(holder_id__in={h for h, _ in wanted}).values_list(
+    known = {h for h, _ in wanted} - holders.created  # new holders hold nothing yet
+    stored = Credential.objects.filter(holder_id__in=many(known)).values_list(
         "pk", "holder_id", "program_id", "verified", "source_course_id"
     )
     held, claims = set(), []
@@ -274,7 +292,7 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
     )
     by_program = {program.pk: program for program in programs.values()}
     created = Credential.objects.filter(
-        holder_id__in={h for h, _, _ in new}, program_id__in={p for _, p, _ in new}
+        holder_id__in=many({h for h, _, _ in new}), program_id__in={p for _, p, _ in new}
     ).values_list("pk", "holder_id", "program_id", "issued_on")
     fresh = {(h, p) for h, p, _ in new}
     terms, fresh_ids = [], []
@@ -286,18 +304,19 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
         ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
         terms.append((pk, 1, issued_on, ends_on))
     insert_rows(Term, ["credential_id", "sequence", "starts_on", "ends_on"], terms)
-    history_record(Credential.objects.filter(pk__in=fresh_ids), history_type=CREATED)
-    history_record(Term.objects.filter(credential_id__in=fresh_ids), history_type=CREATED)
+    history_record(Credential.objects.filter(pk__in=many(fresh_ids)), history_type=CREATED)
+    history_record(Term.objects.filter(credential_id__in=many(fresh_ids)), history_type=CREATED)
     summary["credentials_issued"] += len(new)
     # Alignment only matters for holders with more than one credential of a combined issuer;
     # it is done for all of them at once, with the same rule as renewal_dates_align.
     combined = {p.pk for p in by_program.values() if p.issuer.combined_renewal}
     touched = {h for h, p, _ in new if p in combined}
     if touched:
+        # What each holder now holds: what was stored (one per program) and what was issued.
         counts = Counter(
-            Credential.objects.filter(holder_id__in=touched, program_id__in=combined)
-            .values_list("holder_id", "program__issuer_id")
-            .order_by()
+            (holder_id, by_program[program_id].issuer_id)
+            for holder_id, program_id in (*held, *((h, p) for h, p, _ in new))
+            if holder_id in touched and program_id in combined
         )
         crowded = {holder_id for (holder_id, _), count in counts.items() if count > 1}
         if crowded:
@@ -305,34 +324,43 @@ def _credentials(rows, users, courses, programs, summary: Counter) -> None:
 
 
 def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:
-    terms = {}
+    """Move the current terms of each holder's credentials of one combined issuer to end
+    together, on the latest end among them (the holders' dashboards are marked stale by the
+    batch, whose credentials brought this about)."""
+    current = {}
     for term in (
         Term.objects.filter(
-            credential__holder_id__in=holder_ids,
+            credential__holder_id__in=many(holder_ids),
             credential__program_id__in=combined_program_ids,
             credential__verified=True,
         )
-        .select_related("credential__program")
         .order_by("credential_id", "sequence")
+        .values_list(
+            "pk",
+            "credential_id",
+            "credential__holder_id",
+            "credential__program__issuer_id",
+            "ends_on",
+            "aligned_from",
+        )
     ):
-        terms[term.credential_id] = term  # the last one per credential is the current term
+        current[term[1]] = term  # the last one per credential is the current term
     on = today()
-    groups: dict[tuple[int, int], list[Term]] = {}
-    for term in terms.values():
-        if term.ends_on is not None and term.ends_on >= on:
-            key = (term.credential.holder_id, term.credential.program.issuer_id)
-            groups.setdefault(key, []).append(term)
+    groups: dict[tuple[int, int], list[tuple]] = {}
+    for pk, _, holder_id, issuer_id, ends_on, aligned_from in current.values():
+        if ends_on is not None and ends_on >= on:
+            groups.setdefault((holder_id, issuer_id), []).append((pk, ends_on, aligned_from))
     moved = []
     for group in groups.values():
-        target = max(term.ends_on for term in group)
-        for term in group:
-            if term.ends_on < target:
-                term.aligned_from = term.aligned_from or term.ends_on
-                term.ends_on = target
-                moved.append(term)
+        target = max(ends_on for _, ends_on, _ in group)
+        moved.extend(
+            (pk, target, aligned_from or ends_on)
+            for pk, ends_on, aligned_from in group
+            if ends_on < target
+        )
     if moved:
-        Term.objects.bulk_update(moved, ["ends_on", "aligned_from"], batch_size=1000)
-        history_record(Term.objects.filter(pk__in=[term.pk for term in moved]))
+        update_rows(Term, ["ends_on", "aligned_from"], moved)
+        history_record(Term.objects.filter(pk__in=many([pk for pk, _, _ in moved])))
 
 
 def roster_apply_batch(
@@ -342,19 +370,15 @@ def roster_apply_batch(
     need an invitation (never signed in, no password, not invited yet)."""
     programs = {p.code: p for p in Program.objects.select_related("issuer")}
     with transaction.atomic():
-        users = _users(rows, summary)
-        _memberships(rows, users, programs, summary)
+        holders = _users(rows, summary)
+        _memberships(rows, holders, programs, summary)
         courses, moved = _courses(rows, programs, report, summary)
-        recorded = _attendances(rows, users, courses, moved, summary)
-        _credentials(rows, users, courses, programs, summary)
+        recorded = _attendances(rows, holders, courses, moved, summary)
+        _credentials(rows, holders, courses, programs, summary)
         if recorded:
             responses = attendances_recorded.send(sender=Attendance, attendances=recorded)
             summary["units_entries_logged"] += sum(count or 0 for _, count in responses)
-    return [
-        user.pk
-        for user in users.values()
-        if user.invited_at is None and user.state == User.State.INVITED
-    ]
+    return holders.to_invite
 
 
 def roster_apply(

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
+from cspo_tracker.bulk import many
 from cspo_tracker.claims import (
     UNAVAILABLE,
     claim,
@@ -27,8 +28,15 @@ from ..accounts import invitations_request
 from ..models import RosterImport, User
 from ..selectors import accounts_for_addresses
 from .apply import roster_apply
-from .parse import COLUMNS, ENCODINGS, RosterEncodingError, RosterFileError, roster_read
-from .validate import ValidationReport, roster_validate
+from .parse import (
+    COLUMNS,
+    ENCODINGS,
+    RosterEncodingError,
+    RosterFileError,
+    roster_read,
+    roster_stream,
+)
+from .validate import ACCOUNT_FIELDS, ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
 HAS_ERRORS = (
@@ -55,12 +63,12 @@ def _earlier_attempt(token: str) -> Q | None:
 
 
 def roster_check(data: bytes, encoding: str = "", progress=None) -> ValidationReport:
-    """Read and validate roster bytes (see `parse.roster_read`); the report carries how the
-    file was read. Raises RosterFileError for a file refused whole."""
-    roster = roster_read(data, encoding=encoding, progress=progress)
-    report = roster_validate(roster.rows)
-    report.rows_read = len(roster.rows)
-    roster.rows = []  # validated: the raw rows are not kept (memory, on large files)
+    """Read and validate roster bytes, row by row (see `parse.roster_stream`): the report
+    keeps the valid rows, the errors and how the file was read, never the raw rows. Raises
+    RosterFileError for a file refused whole."""
+    roster, rows = roster_stream(data, encoding=encoding, progress=progress)
+    report = roster_validate(rows)
+    report.rows_read = report.totals["rows"]
     report.file = roster
     return report
 
@@ -358,9 +366,11 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
                 retry_at=None,
             )
             if done:
-                holders = {user.pk for user in accounts_for_addresses(emails).values()}
+                accounts = accounts_for_addresses(emails, only=ACCOUNT_FIELDS)
                 invite = User.objects.filter(
-                    pk__in=holders, invited_at__isnull=True, state=User.State.INVITED
+                    pk__in=many({user.pk for user in accounts.values()}),
+                    invited_at__isnull=True,
+                    state=User.State.INVITED,
                 ).values_list("pk", flat=True)
                 invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
 

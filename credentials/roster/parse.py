@@ -8,15 +8,19 @@ strictly: UTF-8 (with or without a byte-order mark), UTF-16 with its mark, or, w
 is UTF-8, Windows-1252; a file that mixes encodings is refused naming its lines, and staff may
 read a file in another encoding from `ENCODINGS`. An XLSX is read whatever size its sheet
 declares, and a row with more cells than `ROSTER_MAX_COLUMNS` is refused while streaming.
+
+Rows are read one at a time (`roster_stream`): a large file is never held as rows in memory,
+and a refusal found part-way (too many rows, a broken line) is raised when that row is reached.
 """
 
 import codecs
 import csv
 import datetime
 import io
+import re
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from defusedxml.ElementTree import iterparse
@@ -77,6 +81,7 @@ ENCODINGS = {
 }
 DETECTED_LEGACY = "cp1252"  # what a CSV with no UTF-8 line is read as, unless staff choose
 SAMPLES = 8  # lines with accented text shown to staff, to judge the encoding
+SAMPLED_COLUMNS = ("first_name", "last_name", "email", "course_title", "trainer")
 
 
 class RosterFileError(Exception):
@@ -87,7 +92,7 @@ class RosterEncodingError(RosterFileError):
     """Refused because its bytes do not read in one encoding: choosing another may help."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RawRow:
     line: int  # line number in the file as staff see it (header is line 1)
     values: dict  # column -> str, datetime.date, number or None
@@ -97,7 +102,8 @@ class RawRow:
 @dataclass
 class RosterFile:
     """What was read: the format, the encoding a CSV was decoded with, the header as written,
-    the rows, and a few lines with accented text as decoded (for staff to check)."""
+    the rows (`roster_read`; `roster_stream` leaves the list empty), and a few lines with
+    accented text as decoded (for staff to check; complete once every row was read)."""
 
     format: str
     encoding: str = ""
@@ -105,6 +111,24 @@ class RosterFile:
     rows: list[RawRow] = field(default_factory=list)
     samples: list[tuple[int, str]] = field(default_factory=list)
     accented_rows: int = 0  # rows with non-ASCII names or titles (samples shows a few)
+
+    def sample(self, row: RawRow) -> None:
+        """Count `row` if its names or titles hold non-ASCII letters, and keep the first
+        `SAMPLES` of them as read ("Zoë Müller <zoe@example.com>; course “Café Scrum”"): staff
+        see at a glance whether the file was read in the right encoding."""
+        texts = [str(row.values.get(column) or "") for column in SAMPLED_COLUMNS]
+        if all(text.isascii() for text in texts):
+            return
+        self.accented_rows += 1
+        if len(self.samples) == SAMPLES:
+            return
+        first, last, email, title, trainer = texts
+        shown = " ".join(filter(None, (first, last))) + (f" <{email}>" if email else "")
+        if title and not title.isascii():
+            shown += f"; course “{title}”"
+        if trainer and not trainer.isascii():
+            shown += f"; trainer {trainer}"
+        self.samples.append((row.line, shown))
 
 
 def normalise_header(name) -> str:
@@ -226,31 +250,6 @@ def _lines_not_in(data: bytes, encoding: str) -> list[int]:
     return bad
 
 
-SAMPLED_COLUMNS = ("first_name", "last_name", "email", "course_title", "trainer")
-
-
-def _samples(rows: list[RawRow]) -> tuple[list[tuple[int, str]], int]:
-    """A few rows whose names or titles hold non-ASCII letters, as read ("Zoë Müller
-    <zoe@example.com>; course “Café Scrum”"), and how many such rows there are in all: staff
-    see at a glance whether the file was read in the right encoding."""
-    found, count = [], 0
-    for row in rows:
-        texts = [str(row.values.get(column) or "") for column in SAMPLED_COLUMNS]
-        if all(text.isascii() for text in texts):
-            continue
-        count += 1
-        if len(found) == SAMPLES:
-            continue
-        first, last, email, title, trainer = texts
-        shown = " ".join(filter(None, (first, last))) + (f" <{email}>" if email else "")
-        if title and not title.isascii():
-            shown += f"; course “{title}”"
-        if trainer and not trainer.isascii():
-            shown += f"; trainer {trainer}"
-        found.append((row.line, shown))
-    return found, count
-
-
 def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
     """The text of a CSV file and the codec it was read with (`encoding` if staff chose one).
 
@@ -303,9 +302,20 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
     return decode_csv(body, DETECTED_LEGACY)
 
 
+# A line as a file opened with newline="" gives it (what the csv module expects): up to and
+# including "\r\n", "\r" or "\n", the last one possibly without.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, one at a time (io.StringIO would hold a copy four times its size)."""
+    for line in _LINE.finditer(text):
+        yield line.group()
+
+
 def _rows_from_csv(
     data: bytes, max_rows: int, max_columns: int, encoding: str, progress
-) -> RosterFile:
+) -> tuple[RosterFile, Iterator[RawRow]]:
     if b"\x00" in data and not (
         encoding == "utf-16" or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     ):
@@ -316,50 +326,59 @@ def _rows_from_csv(
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
-    try:
-        roster = _read_csv(reader, max_rows, max_columns, progress)
-    except csv.Error as broken:
-        raise RosterFileError(
-            f"Line {reader.line_num} cannot be read as CSV: {broken}."
-        ) from broken
-    roster.encoding = used
-    roster.samples, roster.accented_rows = _samples(roster.rows)
-    return roster
-
-
-def _read_csv(reader, max_rows: int, max_columns: int, progress) -> RosterFile:
+    reader = csv.reader(_lines(text), dialect)
     try:
         header = next(reader)
     except StopIteration as empty:
         raise RosterFileError("The file is empty.") from empty
+    except csv.Error as broken:
+        raise _broken_line(reader, broken) from broken
     names = _check_header(header)
+    roster = RosterFile(format="CSV", encoding=used, header=[clean_cell(cell) for cell in header])
+    return roster, _csv_rows(reader, roster, names, max_rows, max_columns, progress)
+
+
+def _broken_line(reader, broken: csv.Error) -> RosterFileError:
+    return RosterFileError(f"Line {reader.line_num} cannot be read as CSV: {broken}.")
+
+
+def _csv_rows(
+    reader, roster: RosterFile, names: list, max_rows: int, max_columns: int, progress
+) -> Iterator[RawRow]:
     wanted = [(index, name) for index, name in enumerate(names) if name]
-    roster = RosterFile(format="CSV", header=[clean_cell(cell) for cell in header])
-    rows = roster.rows
-    for values in reader:
+    count = 0
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as broken:
+            raise _broken_line(reader, broken) from broken
         if len(values) > max_columns:
             raise RosterFileError(
                 f"Line {reader.line_num} has {len(values):,} cells; a roster row has at most "
                 f"{max_columns}."
             )
-        cells = tuple(clean_cell(value) for value in values)
+        whole = "".join(values)
+        # Most lines are plain ASCII, with no NUL and no quote: cleaning a cell is stripping it,
+        # and there is nothing to sample.
+        plain = whole.isascii() and "\x00" not in whole and "'" not in whole
+        cells = tuple(map(str.strip if plain else clean_cell, values))
         if _is_blank(cells):
             continue
-        if len(rows) >= max_rows:
+        if count >= max_rows:
             raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
-        rows.append(
-            RawRow(
-                line=reader.line_num,
-                values={
-                    name: (cells[index] if index < len(cells) else "") for index, name in wanted
-                },
-                cells=cells,
-            )
+        count += 1
+        row = RawRow(
+            line=reader.line_num,
+            values={name: (cells[index] if index < len(cells) else "") for index, name in wanted},
+            cells=cells,
         )
-        if progress and len(rows) % 5000 == 0:
-            progress(len(rows))
-    return roster
+        if not plain:
+            roster.sample(row)
+        if progress and count % 5000 == 0:
+            progress(count)
+        yield row
 
 
 # --- XLSX --------------------------------------------------------------------------------
@@ -410,7 +429,7 @@ def _cell(value):
 
 def _rows_from_xlsx(
     data: bytes, max_rows: int, max_expanded: int, max_columns: int, progress
-) -> RosterFile:
+) -> tuple[RosterFile, Iterator[RawRow]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
@@ -438,49 +457,61 @@ def _rows_from_xlsx(
         if not header:
             raise RosterFileError("The first sheet is empty.")
         names = _check_header(header, xlsx=True)
-        wanted = [(index, name) for index, name in enumerate(names) if name]
         roster = RosterFile(format="XLSX", header=[_cell(cell) for cell in header])
-        rows = roster.rows
-        iterator = sheet.iter_rows(min_row=2, max_col=len(header), values_only=True)
-        for line, values in enumerate(iterator, start=2):
-            cells = tuple(_cell(value) for value in values)
-            if _is_blank(cells):
-                continue
-            if len(rows) >= max_rows:
-                raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
-            rows.append(
-                RawRow(
-                    line=line,
-                    values={
-                        name: cells[index] if index < len(cells) else "" for index, name in wanted
-                    },
-                    cells=cells,
-                )
-            )
-            if progress and len(rows) % 5000 == 0:
-                progress(len(rows))
-        workbook.close()
-        roster.samples, roster.accented_rows = _samples(rows)
     except RosterFileError:
         raise
     except Exception as broken:  # openpyxl raises many kinds on malformed parts
         raise RosterFileError(f"This XLSX file cannot be read: {broken}") from broken
-    return roster
+    return roster, _xlsx_rows(workbook, sheet, roster, names, max_rows, progress)
+
+
+def _xlsx_rows(workbook, sheet, roster: RosterFile, names: list, max_rows: int, progress):
+    wanted = [(index, name) for index, name in enumerate(names) if name]
+    count = 0
+    try:
+        iterator = sheet.iter_rows(min_row=2, max_col=len(names), values_only=True)
+        for line, values in enumerate(iterator, start=2):
+            cells = tuple(_cell(value) for value in values)
+            if _is_blank(cells):
+                continue
+            if count >= max_rows:
+                raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
+            count += 1
+            row = RawRow(
+                line=line,
+                values={name: cells[index] if index < len(cells) else "" for index, name in wanted},
+                cells=cells,
+            )
+            roster.sample(row)
+            if progress and count % 5000 == 0:
+                progress(count)
+            yield row
+    except RosterFileError:
+        raise
+    except Exception as broken:  # openpyxl raises many kinds on malformed parts
+        raise RosterFileError(f"This XLSX file cannot be read: {broken}") from broken
+    finally:
+        workbook.close()
 
 
 def looks_like_xlsx(data: bytes) -> bool:
     return data.startswith(b"PK\x03\x04")
 
 
-def roster_read(
+def roster_stream(
     data: bytes, *, encoding: str = "", progress: Callable[[int], None] | None = None
-) -> RosterFile:
-    """Read a roster: a CSV (see `decode_csv`; comma, semicolon or tab) or the first sheet of
-    an XLSX file. `encoding` reads a CSV in that encoding (one of ENCODINGS) instead of
-    detecting it; `progress(rows)` is called every 5,000 rows read. Raises RosterFileError for
-    a file refused as a whole: too big (ROSTER_MAX_BYTES, ROSTER_MAX_ROWS, ROSTER_MAX_COLUMNS
-    cells a row, ROSTER_MAX_XLSX_EXPANDED_BYTES), empty, binary, damaged, in mixed or
-    undecodable encodings, or with a missing or repeated column."""
+) -> tuple[RosterFile, Iterator[RawRow]]:
+    """Open a roster: a CSV (see `decode_csv`; comma, semicolon or tab) or the first sheet of
+    an XLSX file, and return what was read of it so far and its rows, one at a time.
+    `encoding` reads a CSV in that encoding (one of ENCODINGS) instead of detecting it;
+    `progress(rows)` is called every 5,000 rows read.
+
+    Raises RosterFileError for a file refused as a whole: at once when it is too big
+    (ROSTER_MAX_BYTES, ROSTER_MAX_XLSX_EXPANDED_BYTES, or an XLSX row of more than
+    ROSTER_MAX_COLUMNS cells), empty, binary, damaged, in mixed or undecodable encodings, or
+    with a missing or repeated column; while the rows are read when a CSV line has more than
+    ROSTER_MAX_COLUMNS cells or cannot be read, or there are more than ROSTER_MAX_ROWS rows.
+    The RosterFile's samples are complete once every row was read."""
     max_bytes, max_rows, max_expanded, max_columns = _limits()
     if len(data) > max_bytes:
         raise RosterFileError(
@@ -491,6 +522,16 @@ def roster_read(
     if looks_like_xlsx(data):
         return _rows_from_xlsx(data, max_rows, max_expanded, max_columns, progress)
     return _rows_from_csv(data, max_rows, max_columns, encoding, progress)
+
+
+def roster_read(
+    data: bytes, *, encoding: str = "", progress: Callable[[int], None] | None = None
+) -> RosterFile:
+    """Read a roster whole (see `roster_stream`), its rows in `rows`. Raises RosterFileError
+    for a file refused as a whole."""
+    roster, rows = roster_stream(data, encoding=encoding, progress=progress)
+    roster.rows = list(rows)
+    return roster
 
 
 def roster_rows(data: bytes, encoding: str = "") -> list[RawRow]:

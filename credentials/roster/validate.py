@@ -1,15 +1,21 @@
 """Checking every roster row, against the file and the database, without writing anything.
 
+Rows are checked as they are read, and only the valid ones are kept, in a compact form (a
+course's code, title, trainer and dates are stored once, however many rows repeat them).
 Database look-ups are one query per table for the whole file (sets, never per row).
 """
 
 import datetime
+import operator
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
+
+from cspo_tracker.bulk import many
 
 from ..dates import add_months
 from ..identity import canonical_email, clean_person_name, validate_person_name
@@ -32,7 +38,7 @@ class RowError:
     name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RosterRow:
     """One valid row, with typed values."""
 
@@ -73,13 +79,10 @@ class ValidationReport:
         )
 
 
-def _text(row: RawRow, column: str) -> str:
-    value = row.values.get(column, "")
-    text = "" if value is None else str(value).strip()
-    return clean_person_name(text) if column in NAME_COLUMNS else text
-
-
 NAME_COLUMNS = ("first_name", "last_name")
+# All that checking and applying a roster read of an account: a file imported again finds
+# tens of thousands of accounts, lighter loaded with these fields alone.
+ACCOUNT_FIELDS = ("first_name", "last_name", "is_staff", "is_superuser", "state", "invited_at")
 
 
 STAFF_ACCOUNT = (
@@ -100,7 +103,7 @@ COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to t
 
 
 def _date(
-    row: RawRow, column: str, errors: list[RowError], latest: datetime.date
+    row: RawRow, column: str, errors: list[RowError], latest: datetime.date, seen: dict
 ) -> datetime.date | None:
     value = row.values.get(column, "")
     if isinstance(value, datetime.datetime):
@@ -111,27 +114,35 @@ def _date(
         text = "" if value is None else str(value).strip()
         if not text:
             return None
-        try:
-            day = datetime.date.fromisoformat(text[:10])
-        except ValueError:
-            errors.append(RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD."))
-            return None
+        day = seen.get(text)  # rows of a course repeat its dates: one date object each
+        if day is None:
+            try:
+                day = seen[text] = datetime.date.fromisoformat(text[:10])
+            except ValueError:
+                errors.append(
+                    RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD.")
+                )
+                return None
     if not EARLIEST_COURSE_DATE <= day <= latest:
         errors.append(RowError(row.line, column, COURSE_DATE_OUT_OF_RANGE.format(day=day)))
         return None
     return day
 
 
-def _hours(row: RawRow, errors: list[RowError]) -> Decimal | None:
+def _hours(row: RawRow, errors: list[RowError], seen: dict) -> Decimal | None:
     value = row.values.get("hours_attended", "")
     text = "" if value is None else str(value).strip().replace(",", ".")
     if not text:
         return None
-    try:
-        hours = Decimal(text)
-    except InvalidOperation:
-        errors.append(RowError(row.line, "hours_attended", f"“{text}” is not a number of hours."))
-        return None
+    hours = seen.get(text)  # a few values repeat across the rows: one Decimal each
+    if hours is None:
+        try:
+            hours = seen[text] = Decimal(text)
+        except InvalidOperation:
+            errors.append(
+                RowError(row.line, "hours_attended", f"“{text}” is not a number of hours.")
+            )
+            return None
     if not hours.is_finite() or hours < 0:
         errors.append(RowError(row.line, "hours_attended", "Hours cannot be negative."))
         return None
@@ -159,88 +170,141 @@ def _completed(row: RawRow, errors: list[RowError]) -> bool:
     return False
 
 
-def _parse_row(
-    row: RawRow, programs: dict[str, Program], errors: list[RowError], latest: datetime.date
-):
-    start = len(errors)
-    email = ""
-    if not _text(row, "email"):
-        errors.append(RowError(row.line, "email", "The email address is missing."))
-    else:
-        try:
-            email = canonical_email(_text(row, "email"))
-        except ValidationError as refused:
-            shown = _text(row, "email")
-            reason = (
-                "is not a valid email address."
-                if refused.code == "invalid"
-                else f"is refused: {' '.join(refused.messages)}"
+LIMITS = (
+    ("email", 254),
+    ("first_name", 150),
+    ("last_name", 150),
+    ("course_code", 64),
+    ("course_title", 200),
+    ("trainer", 200),
+    ("member_id", 64),
+)
+SHORTEST_LIMIT = min(limit for _, limit in LIMITS)
+TEXT_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "course_code",
+    "course_title",
+    "program",
+    "trainer",
+    "member_id",
+)
+
+
+def _texts(row: RawRow) -> dict[str, str]:
+    """The row's text cells, each read once: stripped, names cleaned (`clean_person_name`)."""
+    values = row.values
+    text = {
+        column: "" if (value := values.get(column, "")) is None else str(value).strip()
+        for column in TEXT_COLUMNS
+    }
+    for column in NAME_COLUMNS:
+        text[column] = clean_person_name(text[column])
+    return text
+
+
+class _Parser:
+    """Turns raw rows into typed ones, one at a time, noting each bad row's problems.
+
+    Values that repeat from row to row (a course's code, title, trainer and dates, the hours)
+    are kept once: 50,000 rows over 2,000 courses hold 2,000 of each, not 50,000."""
+
+    def __init__(self, programs: dict[str, Program], errors: list[RowError]):
+        self.programs = programs
+        self.errors = errors
+        self.latest = add_months(today(), 24)  # the last plausible course date
+        self.on = today()
+        self.shared: dict = {}
+        self.dates: dict = {}
+        self.hours: dict = {}
+        self.who: dict[int, tuple[str, str]] = {}  # line -> email, name as written (bad rows)
+
+    def _failed(self, row: RawRow, text: dict) -> None:
+        name = " ".join(filter(None, (text["first_name"], text["last_name"])))
+        self.who[row.line] = (text["email"], name)
+
+    def parse(self, row: RawRow) -> tuple[RosterRow | None, str]:
+        """The typed row (None if it has errors, added to `errors`) and its address as the
+        file wrote it."""
+        errors, programs, share = self.errors, self.programs, self.shared.setdefault
+        start = len(errors)
+        text = _texts(row)
+        email = ""
+        if not text["email"]:
+            errors.append(RowError(row.line, "email", "The email address is missing."))
+        else:
+            try:
+                email = canonical_email(text["email"])
+            except ValidationError as refused:
+                shown = text["email"]
+                reason = (
+                    "is not a valid email address."
+                    if refused.code == "invalid"
+                    else f"is refused: {' '.join(refused.messages)}"
+                )
+                errors.append(RowError(row.line, "email", f"“{shown}” {reason}"))
+        for column in ("first_name", "last_name", "course_code"):
+            if not text[column]:
+                errors.append(RowError(row.line, column, f"{column} is missing."))
+        for column in ("first_name", "last_name"):
+            try:
+                validate_person_name(text[column])
+            except ValidationError as refused:
+                errors.append(RowError(row.line, column, " ".join(refused.messages)))
+        if max(map(len, text.values())) > SHORTEST_LIMIT:
+            for column, limit in LIMITS:
+                if len(text[column]) > limit:
+                    errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
+        program_code = text["program"] or DEFAULT_PROGRAM
+        program = programs.get(program_code.upper())
+        if program is None:
+            errors.append(RowError(row.line, "program", f"Unknown program “{program_code}”."))
+        start_date = _date(row, "start_date", errors, self.latest, self.dates)
+        end_date = _date(row, "end_date", errors, self.latest, self.dates)
+        if start_date and end_date and end_date < start_date:
+            errors.append(RowError(row.line, "end_date", "The course ends before it starts."))
+        hours = _hours(row, errors, self.hours)
+        completed = _completed(row, errors)
+        if len(errors) > start:
+            self._failed(row, text)
+            return None, text["email"]
+        if hours is None:
+            hours = (program.min_course_hours or Decimal(0)) if completed else Decimal(0)
+        if completed and program.min_course_hours is not None and hours < program.min_course_hours:
+            errors.append(
+                RowError(
+                    row.line,
+                    "hours_attended",
+                    f"Marked completed with {hours.normalize():f} hours; {program.code} needs "
+                    f"at least {program.min_course_hours.normalize():f}.",
+                )
             )
-            errors.append(RowError(row.line, "email", f"“{shown}” {reason}"))
-    for column in ("first_name", "last_name", "course_code"):
-        if not _text(row, column):
-            errors.append(RowError(row.line, column, f"{column} is missing."))
-    for column in ("first_name", "last_name"):
-        try:
-            validate_person_name(_text(row, column))
-        except ValidationError as refused:
-            errors.append(RowError(row.line, column, " ".join(refused.messages)))
-    for column, limit in (
-        ("email", 254),
-        ("first_name", 150),
-        ("last_name", 150),
-        ("course_code", 64),
-        ("course_title", 200),
-        ("trainer", 200),
-        ("member_id", 64),
-    ):
-        if len(_text(row, column)) > limit:
-            errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
-    program_code = _text(row, "program") or DEFAULT_PROGRAM
-    program = programs.get(program_code.upper())
-    if program is None:
-        errors.append(RowError(row.line, "program", f"Unknown program “{program_code}”."))
-    start_date = _date(row, "start_date", errors, latest)
-    end_date = _date(row, "end_date", errors, latest)
-    if start_date and end_date and end_date < start_date:
-        errors.append(RowError(row.line, "end_date", "The course ends before it starts."))
-    hours = _hours(row, errors)
-    completed = _completed(row, errors)
-    if len(errors) > start:
-        return None
-    if hours is None:
-        hours = (program.min_course_hours or Decimal(0)) if completed else Decimal(0)
-    if completed and program.min_course_hours is not None and hours < program.min_course_hours:
-        errors.append(
-            RowError(
-                row.line,
-                "hours_attended",
-                f"Marked completed with {hours.normalize():f} hours; {program.code} needs at "
-                f"least {program.min_course_hours.normalize():f}.",
+            self._failed(row, text)
+            return None, text["email"]
+        if completed and end_date and end_date > self.on:
+            errors.append(
+                RowError(row.line, "end_date", "Completed on a course that ends in the future.")
             )
+            self._failed(row, text)
+            return None, text["email"]
+        typed = RosterRow(
+            line=row.line,
+            email=email,
+            first_name=text["first_name"],
+            last_name=text["last_name"],
+            # Course codes are compared and stored without regard to letter case.
+            course_code=share(code := text["course_code"].upper(), code),
+            course_title=share(text["course_title"], text["course_title"]),
+            program_code=program.code,
+            trainer=share(text["trainer"], text["trainer"]),
+            start_date=start_date,
+            end_date=end_date,
+            hours_attended=hours,
+            completed=completed,
+            member_id=share(text["member_id"], text["member_id"]),
         )
-        return None
-    if completed and end_date and end_date > today():
-        errors.append(
-            RowError(row.line, "end_date", "Completed on a course that ends in the future.")
-        )
-        return None
-    return RosterRow(
-        line=row.line,
-        email=email,
-        first_name=_text(row, "first_name"),
-        last_name=_text(row, "last_name"),
-        # Course codes are compared and stored without regard to letter case.
-        course_code=_text(row, "course_code").upper(),
-        course_title=_text(row, "course_title"),
-        program_code=program.code,
-        trainer=_text(row, "trainer"),
-        start_date=start_date,
-        end_date=end_date,
-        hours_attended=hours,
-        completed=completed,
-        member_id=_text(row, "member_id"),
-    )
+        return typed, text["email"]
 
 
 COURSE_FIELDS = ("program_code", "course_title", "trainer", "start_date", "end_date")
@@ -257,6 +321,10 @@ class CourseDetails:
 
 
 def _clash(row: RosterRow, first: RosterRow, fields) -> str | None:
+    """The first of `fields` that both rows fill in, differently; None if there is none."""
+    values = operator.attrgetter(*fields)
+    if values(row) == values(first):
+        return None  # the common case, answered without looking field by field
     return next(
         (
             name
@@ -269,13 +337,21 @@ def _clash(row: RosterRow, first: RosterRow, fields) -> str | None:
     )
 
 
-def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
-    """Check every row; nothing is written. Errors name the line, the column and the reason."""
+def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
+    """Check every row, read one at a time from `raw_rows`; nothing is written. Errors name
+    the line, the column, the reason and who the row is about; the report keeps the valid
+    rows. A RosterFileError raised while reading the rows goes through."""
     report = ValidationReport()
     errors = report.errors
     programs = {p.code.upper(): p for p in Program.objects.select_related("issuer")}
-    latest = add_months(today(), 24)  # the last plausible course date, worked out once
-    parsed = [row for row in (_parse_row(raw, programs, errors, latest) for raw in raw_rows) if row]
+    parser = _Parser(programs, errors)
+    who = parser.who
+    written: dict[int, str] = {}  # line -> the address as written, where it is not canonical
+
+    def refuse(row: RosterRow, column: str, message: str) -> None:
+        errors.append(RowError(row.line, column, message))
+        name = " ".join(filter(None, (row.first_name, row.last_name)))
+        who[row.line] = (written.get(row.line, row.email), name)
 
     # Within the file: one course has one set of details, a person one name and one member id
     # per issuer, and there is one row per attendee.
@@ -284,12 +360,17 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     member_ids: dict[tuple[str, int], RosterRow] = {}
     seen: dict[tuple[str, str], int] = {}
     candidates = []
-    for row in parsed:
+    rows_read = 0
+    for raw in raw_rows:
+        rows_read += 1
+        row, email_as_written = parser.parse(raw)
+        if row is None:
+            continue
+        if email_as_written != row.email:
+            written[row.line] = email_as_written
         key = (row.course_code, row.email)
         if key in seen:
-            errors.append(
-                RowError(row.line, "email", f"Repeats line {seen[key]} (same course and email).")
-            )
+            refuse(row, "email", f"Repeats line {seen[key]} (same course and email).")
             continue
         first = first_of_course.setdefault(row.course_code, row)
         person = first_of_person.setdefault(row.email, row)
@@ -307,7 +388,7 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         elif member.member_id != row.member_id:
             problem = ("member_id", f"Differs from line {member.line} for the same issuer.")
         if problem:
-            errors.append(RowError(row.line, *problem))
+            refuse(row, *problem)
             continue
         seen[key] = row.line
         candidates.append(row)
@@ -327,23 +408,30 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     # Against the database, one query per table; course codes without regard to letter case.
     # A confirmed secondary address finds its account, as the sign-in address does.
     emails = {row.email for row in candidates}
-    users = accounts_for_addresses(emails)
+    users = accounts_for_addresses(emails, only=ACCOUNT_FIELDS)
     courses = {
         c.code.upper(): c
         for c in Course.objects.annotate(code_upper=Upper("code"))
         .filter(code_upper__in=list(details))
         .select_related("program")
     }
+    user_ids = many({user.pk for user in users.values()})
     memberships = {
-        (m.holder_id, m.issuer_id): m.member_id
-        for m in Membership.objects.filter(holder__in=users.values())
+        (holder_id, issuer_id): member_id
+        for holder_id, issuer_id, member_id in Membership.objects.filter(
+            holder_id__in=user_ids
+        ).values_list("holder_id", "issuer_id", "member_id")
     }
+    # (holder, course) -> (hours attended, completed), as stored: a file imported again finds
+    # one per row, so plain values rather than model instances.
     attendances = {
-        (a.holder_id, a.course_id): a
-        for a in Attendance.objects.filter(holder__in=users.values(), course__in=courses.values())
+        (holder_id, course_id): (hours, completed)
+        for holder_id, course_id, hours, completed in Attendance.objects.filter(
+            holder_id__in=user_ids, course__in=courses.values()
+        ).values_list("holder_id", "course_id", "hours_attended", "completed")
     }
     held = set(
-        Credential.objects.filter(holder__in=users.values()).values_list("holder_id", "program_id")
+        Credential.objects.filter(holder_id__in=user_ids).values_list("holder_id", "program_id")
     )
 
     hours_by_course: dict[str, Decimal] = defaultdict(Decimal)
@@ -383,14 +471,14 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
             elif first_row and (clash := _clash(row, first_row, ("first_name", "last_name"))):
                 problem = (clash, SAME_PERSON_OTHER_NAME.format(line=first_row.line))
         if not problem and user and course:
-            attendance = attendances.get((user.pk, course.pk))
-            if attendance and attendance.completed and not row.completed:
+            _, completed = attendances.get((user.pk, course.pk), (None, False))
+            if completed and not row.completed:
                 problem = (
                     "completed",
                     "Already completed and the credential issued; correct it in the admin.",
                 )
         if problem:
-            errors.append(RowError(row.line, *problem))
+            refuse(row, *problem)
             continue
         if user:
             account_on_course[(row.course_code, user.pk)] = row
@@ -405,15 +493,8 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
         report.course_hours[row.course_code] = max(hours_by_course[row.course_code], floor)
         report.courses[row.course_code] = details[row.course_code]
 
-    report.totals = _totals(report, raw_rows, users, courses, attendances, held, programs)
+    report.totals = _totals(report, rows_read, users, courses, attendances, held, programs)
     # Each error names who its row is about, as the file wrote it.
-    who = {
-        raw.line: (
-            _text(raw, "email"),
-            " ".join(filter(None, (_text(raw, "first_name"), _text(raw, "last_name")))),
-        )
-        for raw in raw_rows
-    }
     report.errors = sorted(
         (RowError(e.line, e.column, e.message, *who.get(e.line, ("", ""))) for e in errors),
         key=lambda error: (error.line, error.column),
@@ -421,7 +502,7 @@ def roster_validate(raw_rows: list[RawRow]) -> ValidationReport:
     return report
 
 
-def _totals(report, raw_rows, users, courses, attendances, held, programs) -> dict:
+def _totals(report, rows_read, users, courses, attendances, held, programs) -> dict:
     new_holders = {row.email for row in report.rows if row.email not in users}
     new_courses = {row.course_code for row in report.rows if row.course_code not in courses}
     attendance_changes = unchanged = 0
@@ -432,11 +513,7 @@ def _totals(report, raw_rows, users, courses, attendances, held, programs) -> di
         if row.completed and (user is None or (user.pk, program.pk) not in held):
             to_issue.add((row.email, program.pk))
         stored = attendances.get((user.pk, course.pk)) if user and course else None
-        same_attendance = (
-            stored is not None
-            and stored.hours_attended == row.hours_attended
-            and stored.completed == row.completed
-        )
+        same_attendance = stored == (row.hours_attended, row.completed)
         same_holder = user is not None and (user.first_name, user.last_name) == (
             row.first_name,
             row.last_name,
@@ -453,7 +530,7 @@ def _totals(report, raw_rows, users, courses, attendances, held, programs) -> di
         elif not same_attendance:
             attendance_changes += 1
     return {
-        "rows": len(raw_rows),
+        "rows": rows_read,
         "valid_rows": len(report.rows),
         "rows_with_errors": len({error.line for error in report.errors}),
         "new_holders": len(new_holders),

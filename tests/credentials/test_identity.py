@@ -25,7 +25,12 @@ from credentials.accounts import (
     user_deactivate,
     user_reactivate,
 )
-from credentials.identity import canonical_email, email_throttle_key, validate_person_name
+from credentials.identity import (
+    canonical_email,
+    clean_person_name,
+    email_throttle_key,
+    validate_person_name,
+)
 from credentials.models import User
 from credentials.roster.imports import roster_check
 from credentials.tokens import invitation_tokens, password_tokens
@@ -144,6 +149,43 @@ def test_a_name_carrying_an_address_or_a_control_is_refused(name):
 @pytest.mark.parametrize("name", ["Pat", "J. R. R. Tolkien", "Zoë O'Brien-Núñez", "王 小明"])
 def test_ordinary_names_pass(name):
     validate_person_name(name)
+
+
+# Plain ASCII takes a shorter path than other text: its controls and spaces are still caught.
+@pytest.mark.parametrize(
+    ("spelling", "code"),
+    [
+        ("pat\t@example.com", "invisible"),
+        ("pat@exa\x00mple.com", "invisible"),
+        ("pat\x7f@example.com", "invisible"),
+        ("pat\x1f@example.com", "invisible"),
+        ("pat @example.com", "space"),
+    ],
+)
+def test_ascii_controls_and_spaces_in_an_address_are_refused_like_any_other(spelling, code):
+    with pytest.raises(ValidationError) as refused:
+        canonical_email(spelling)
+    assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("written", "cleaned"),
+    [
+        ("  Ann   Marie ", "Ann Marie"),
+        ("Ann\tMarie\r\n", "Ann Marie"),
+        ("An\x07n\x7f", "Ann"),
+        ("Zoë\u200b  Núñez", "Zoë Núñez"),
+    ],
+)
+def test_a_name_from_a_file_loses_controls_and_repeated_spaces(written, cleaned):
+    assert clean_person_name(written) == cleaned
+
+
+@pytest.mark.parametrize("name", ["Ann\x07", "Ann\x00", "Ann\x7f", "Ann\tMarie"])
+def test_an_ascii_control_in_a_name_is_refused(name):
+    with pytest.raises(ValidationError) as refused:
+        validate_person_name(name)
+    assert refused.value.code == "control"
 
 
 def test_the_database_keeps_one_account_per_canonical_address():

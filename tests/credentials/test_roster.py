@@ -13,7 +13,15 @@ from django.db import connection
 from django.utils import timezone
 
 from credentials.accounts import invitations_request, invitations_send
-from credentials.models import Attendance, Course, Credential, Membership, RosterImport, User
+from credentials.models import (
+    Attendance,
+    Course,
+    Credential,
+    Membership,
+    RosterImport,
+    Term,
+    User,
+)
 from credentials.roster.apply import roster_apply
 from credentials.roster.imports import (
     roster_check,
@@ -402,6 +410,30 @@ def test_a_second_credential_from_a_roster_aligns_the_renewal_dates():
     assert ends == {"CSPO": datetime.date(2027, 9, 2), "CSM": datetime.date(2027, 9, 2)}
 
 
+def test_two_credentials_of_a_new_holder_in_one_roster_end_together():
+    apply(
+        csv_bytes(
+            "eve@example.com,Eve,Eck,C-1,CSPO,2025-03-03,2025-03-04,16,yes",
+            "eve@example.com,Eve,Eck,C-3,CSM,2025-09-01,2025-09-02,14,yes",
+        ),
+        batch_size=10,
+    )
+    terms = {
+        t.credential.program.code: t
+        for t in Term.objects.filter(credential__holder__email="eve@example.com")
+    }
+    assert {code: t.ends_on for code, t in terms.items()} == {
+        "CSPO": datetime.date(2027, 9, 2),
+        "CSM": datetime.date(2027, 9, 2),
+    }
+    assert terms["CSPO"].aligned_from == datetime.date(2027, 3, 4)
+    # The audit trail has the CSPO term as issued, then as aligned.
+    assert [h.ends_on for h in terms["CSPO"].history.order_by("history_id")] == [
+        datetime.date(2027, 3, 4),
+        datetime.date(2027, 9, 2),
+    ]
+
+
 def _block_inserts_for(email: str):
     """A database trigger that refuses one holder: a failure from outside our code."""
     table = User._meta.db_table
@@ -668,3 +700,22 @@ def test_the_problems_csv_names_who_and_neutralises_formulas(admin_client):
         "line,email,name,column,problem",
         "3,zoë@example.com,Zoë Müller,email,'=HYPERLINK(1)",
     ]
+
+
+def test_checking_a_roster_of_known_holders_costs_the_same_queries_for_few_or_many():
+    from django.test.utils import CaptureQueriesContext
+
+    def rows(count):
+        return [
+            f"p{n}@example.com,Pat,Number{n},C-9,CSPO,2025-03-03,2025-03-04,16,yes"
+            for n in range(count)
+        ]
+
+    apply(csv_bytes(*rows(20)), batch_size=50)
+    counts = []
+    for count in (2, 20):
+        with CaptureQueriesContext(connection) as queries:
+            report = roster_check(csv_bytes(*rows(count)))
+        assert report.totals["unchanged_rows"] == count
+        counts.append(len(queries))
+    assert counts[0] == counts[1]

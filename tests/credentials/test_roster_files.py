@@ -232,7 +232,7 @@ def test_an_upload_is_checked_by_a_worker_and_the_page_says_checking(
 
     settings.ROSTER_CHECK_IN_WORKER = True
     read = []
-    monkeypatch.setattr(imports, "roster_read", lambda *a, **k: read.append(1) or 1 / 0)
+    monkeypatch.setattr(imports, "roster_stream", lambda *a, **k: read.append(1) or 1 / 0)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     with django_capture_on_commit_callbacks() as queued:
