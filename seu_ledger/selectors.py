@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, Min, Q, QuerySet
+from django.db.models import Exists, Min, Prefetch, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Program, Term
@@ -17,7 +17,6 @@ from credentials.selectors import (
     credential_current_term,
     credential_status,
     grace_ends_on,
-    holders_credentials,
     renewal_groups_of,
     status_label,
     today,
@@ -110,14 +109,15 @@ def holder_ledger(holder_id: int, revision: int | None = None) -> HolderLedger:
 
 @dataclass(frozen=True)
 class RenewalRules:
-    """Every program's rule versions (limits loaded), every category and where each counts for
-    each issuer: the rules as data, the same for every holder. Shared between requests, so
-    read only."""
+    """Every program (issuer loaded) and its rule versions (limits loaded), every category and
+    where each counts for each issuer: the rules as data, the same for every holder. Shared
+    between requests, so read only."""
 
     versions: dict[int, list[RuleVersion]]  # program id -> rule versions, oldest first
     categories: dict[int, CategoryRow]
     targets: dict[int, dict[int, int]]  # issuer id -> {category id: category it counts under}
     category_objects: dict[int, Category]  # issuer and parent loaded, by issuer and name
+    programs: dict[int, Program]  # issuer loaded
 
     def leaves_of(self, issuer_id: int) -> list[Category]:
         """The issuer's categories with nothing inside them, by parent's name then name."""
@@ -144,7 +144,8 @@ def renewal_rules_forget() -> None:
 def renewal_rules(revision: int | None = None) -> RenewalRules:
     """The renewal rules, loaded once per process per `RulesRevision` (which the database
     moves on any change to them, see `page_versions`): four queries when they changed, none
-    when `revision` is given and they did not, one to read the revision otherwise. A load is
+    when `revision` is given and they did not, one to read the revision otherwise (five to
+    load them: programs, rule versions, limits, categories, mappings). A load is
     kept only when the revision read after it is the one read before (no change committed
     meanwhile), so a kept copy is never a mix of two revisions."""
     before = revision if revision is not None else rules_revision()
@@ -165,7 +166,10 @@ def renewal_rules(revision: int | None = None) -> RenewalRules:
         "source_id", "target_id", "target__issuer_id"
     ):
         mappings[source_id].setdefault(issuer_id, target_id)
-    rules = RenewalRules(versions, categories, _targets(categories, mappings), category_objects)
+    programs = {p.pk: p for p in Program.objects.select_related("issuer")}
+    rules = RenewalRules(
+        versions, categories, _targets(categories, mappings), category_objects, programs
+    )
     if before is not None and rules_revision() == before:
         _RULES.clear()  # one revision is current; older ones are never asked for again
         _RULES[before] = rules
@@ -187,12 +191,30 @@ def _targets(categories: dict[int, CategoryRow], mappings: dict[int, dict[int, i
     return targets
 
 
+def _ledger_credentials(holder_ids: list[int], rules: RenewalRules) -> list[Credential]:
+    """The holders' credentials as `holders_credentials` gives them (holder, program and issuer
+    loaded, terms in sequence, ordered by issuer name, level down, code), with the program and
+    issuer taken from the shared rules rather than joined: two single-table queries, quick to
+    plan, where the join of five tables cost more to plan than to run."""
+    credentials = list(
+        Credential.objects.filter(holder_id__in=holder_ids)
+        .select_related("holder")
+        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("sequence")))
+        .order_by()
+    )
+    for credential in credentials:
+        credential.program = rules.programs[credential.program_id]
+    credentials.sort(key=lambda c: (c.program.issuer.name, -c.program.level, c.program.code, c.pk))
+    return credentials
+
+
 def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[int, HolderLedger]:
     """`holder_ledger` for many holders at once, in the same fixed number of queries (callers
     pass chunks of a few thousand); the rules come from `renewal_rules(revision)`."""
     holder_ids = list(holder_ids)
+    rules = renewal_rules(revision)
     credentials_of: dict[int, list[Credential]] = {pk: [] for pk in holder_ids}
-    for credential in holders_credentials(holder_ids):
+    for credential in _ledger_credentials(holder_ids, rules):
         credentials_of[credential.holder_id].append(credential)
     memberships_of: dict[int, list] = {pk: [] for pk in holder_ids}
     for membership in Membership.objects.filter(holder_id__in=holder_ids):
@@ -221,7 +243,6 @@ def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[i
     for holder_id, term_id, entry_id, category_id, units in carried_rows(renewed):
         into_term = carried_of[holder_id].setdefault(term_id, {})
         into_term.setdefault(entry_id, []).append((category_id, units))
-    rules = renewal_rules(revision)
     fees_of: dict[int, list[Fee]] = {pk: [] for pk in holder_ids}
     fees_used = set()
     for fee in fees_with_use(holder_ids):
