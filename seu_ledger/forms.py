@@ -28,22 +28,42 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 class IssuerGroupedChoiceIterator(ModelChoiceIterator):
-    """Categories in one <optgroup> per issuer (the queryset comes ordered by issuer)."""
+    """Categories in one <optgroup> per issuer (they come ordered by issuer)."""
 
     def __iter__(self):
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
         groups: dict[str, list] = {}
-        for category in self.queryset:
+        for category in self.field.categories:
             groups.setdefault(category.issuer.name, []).append(self.choice(category))
         yield from groups.items()
 
 
 class IssuerGroupedCategoryField(forms.ModelChoiceField):
+    """A choice among a list of categories already loaded (issuer loaded, ordered by issuer):
+    offered and checked without a query."""
+
     iterator = IssuerGroupedChoiceIterator
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(Category.objects.none(), *args, **kwargs)
+        self.categories: list[Category] = []
+
+    def set_categories(self, categories: list[Category]) -> None:
+        """Offer `categories`; the queryset (for anything reading it) names the same rows."""
+        self.categories = list(categories)
+        self.queryset = Category.objects.filter(pk__in=[c.pk for c in self.categories])
 
     def label_from_instance(self, category):
         return category.name
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        by_pk = {str(category.pk): category for category in self.categories}
+        if str(value) not in by_pk:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return by_pk[str(value)]
 
 
 class EntryForm(forms.Form):
@@ -69,7 +89,6 @@ class EntryForm(forms.Form):
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
     )
     category = IssuerGroupedCategoryField(
-        queryset=Category.objects.none(),
         help_text="Pick the issuer's own category; it also counts for your other issuers where "
         "they recognise it (Scrum Alliance Learning is PMI Education).",
     )
@@ -115,7 +134,7 @@ class EntryForm(forms.Form):
         self.fields["activity_date"].widget.attrs.update(
             max=self.on.isoformat(), min=services.entry_earliest_date(self.on).isoformat()
         )
-        self.fields["category"].queryset = categories
+        self.fields["category"].set_categories(categories)
         if hours_notes:
             self.fields["hours"].help_text += " " + " ".join(hours_notes)
         self.current_evidence_url = None

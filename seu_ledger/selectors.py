@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, Min, Prefetch, Q, QuerySet
+from django.db.models import Exists, Prefetch, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Program, Term
@@ -1200,15 +1200,42 @@ def history_categories(holder_id: int) -> QuerySet[Category]:
     )
 
 
-def holder_programs(holder_id: int) -> list[Program]:
+def holder_programs(holder_id: int, revision: int | None = None) -> list[Program]:
     """The programs of the holder's credentials, issuer loaded, each once, the program of their
-    first credential (earliest issued) first. One query."""
-    return list(
-        Program.objects.filter(credentials__holder_id=holder_id)
-        .select_related("issuer")
-        .annotate(first_issued=Min("credentials__issued_on"))
-        .order_by("first_issued", "pk")
-    )
+    first credential (earliest issued) first. One single-table query; the programs come from
+    `renewal_rules(revision)` (shared: read only)."""
+    programs = renewal_rules(revision).programs
+    first: dict[int, datetime.date] = {}
+    for program_id, issued_on in (
+        Credential.objects.filter(holder_id=holder_id)
+        .order_by()
+        .values_list("program_id", "issued_on")
+    ):
+        first[program_id] = min(issued_on, first.get(program_id, issued_on))
+    return [programs[pk] for pk in sorted(first, key=lambda pk: (first[pk], pk))]
+
+
+def entry_category_choices(
+    holder_id: int,
+    *,
+    programs: list[Program] | None = None,
+    revision: int | None = None,
+    current_id: int | None = None,
+) -> list[Category]:
+    """`entry_categories` as a list, from the shared rules and the holder's programs (no query
+    when the caller has `programs`): the categories with nothing inside them of the issuers of
+    the holder's credentials, or of every issuer when none of theirs has categories, by issuer
+    name then name, with `current_id` always in. Shared instances: read only."""
+    programs = holder_programs(holder_id, revision) if programs is None else programs
+    rules = renewal_rules(revision)
+    parents = {row.parent_id for row in rules.categories.values()}
+    leaves = [c for c in rules.category_objects.values() if c.pk not in parents]
+    issuers = {program.issuer_id for program in programs}
+    theirs = [c for c in leaves if c.issuer_id in issuers]
+    chosen = theirs or leaves
+    if current_id is not None and current_id not in {c.pk for c in chosen}:
+        chosen += [rules.category_objects[current_id]]
+    return sorted(chosen, key=lambda c: (c.issuer.name, c.name, c.pk))
 
 
 def daily_cap_notes(

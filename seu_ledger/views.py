@@ -38,7 +38,7 @@ from .selectors import (
     entries_counting_toward,
     entries_of,
     entry_allocation_initial,
-    entry_categories,
+    entry_category_choices,
     entry_outcomes,
     history_categories,
     holder_ledger,
@@ -112,14 +112,19 @@ def _entry_form(
     request, *, initial: dict, entry: Entry | None = None, programs: list | None = None
 ) -> EntryForm:
     holder_id = request.user.pk
-    programs = holder_programs(holder_id) if programs is None else programs
     revision = rules_revision(request.user)
+    programs = holder_programs(holder_id, revision) if programs is None else programs
     return EntryForm(
         request.POST or None,
         request.FILES or None,
         initial=initial,
         holder_id=holder_id,
-        categories=entry_categories(holder_id, current_id=entry.category_id if entry else None),
+        categories=entry_category_choices(
+            holder_id,
+            programs=programs,
+            revision=revision,
+            current_id=entry.category_id if entry else None,
+        ),
         allocation_issuers=allocation_issuers(holder_id, programs=programs, revision=revision),
         entry=entry,
         hours_notes=daily_cap_notes(holder_id, programs=programs, revision=revision),
@@ -153,12 +158,11 @@ def entry_create(request):
     """Log an activity; every error appears at once, listed above the form and next to its
     field."""
     dated_by = _dated_by(request)
-    programs = holder_programs(request.user.pk)
+    revision = rules_revision(request.user)
+    programs = holder_programs(request.user.pk, revision)
     initial = {
         "activity_date": dated_by or today(),
-        "category": default_category(
-            request.user.pk, programs=programs, revision=rules_revision(request.user)
-        ),
+        "category": default_category(request.user.pk, programs=programs, revision=revision),
     }
     form = _entry_form(request, initial=initial, programs=programs)
     if request.method == "POST" and form.is_valid():
