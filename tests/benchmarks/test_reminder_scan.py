@@ -41,7 +41,7 @@ def fill() -> None:
     insert_rows(
         User,
         ["id", "email", "password", "is_active", "is_staff", "is_superuser", "date_joined"]
-        + ["first_name", "last_name", "reminders_unsubscribed_at"],
+        + ["first_name", "last_name", "reminders_unsubscribed_at", "state"],
         (
             (
                 pk,
@@ -54,6 +54,7 @@ def fill() -> None:
                 "First",
                 f"Holder{pk}",
                 stopped if pk % 33 == 0 else None,  # 3% unsubscribed
+                User.State.ACTIVE if pk % 100 else User.State.DEACTIVATED,
             )
             for pk in range(1, HOLDERS + 1)
         ),
