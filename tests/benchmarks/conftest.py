@@ -23,13 +23,6 @@ def readme_update(path: Path, table: str) -> None:
     path.write_text(updated)
 
 
-def pytest_collection_modifyitems(items):
-    """The roster import first, on a database no other benchmark has filled yet: after the
-    reminder scan's 300,000 rows (rolled back) the same import measured two to four times
-    slower, while the COPY baseline did not move."""
-    items.sort(key=lambda item: "test_roster_import" not in item.nodeid)
-
-
 def pytest_terminal_summary(terminalreporter):
     if not summary.ROWS:
         return

@@ -1,4 +1,4 @@
-"""The import half of test_roster_import.py, run alone in a fresh process.
+"""The import half of test_import_roster.py, run alone in a fresh process.
 
 `python -m tests.benchmarks.roster_import_process ROSTER FIGURES` sets Django up (the
 settings and database come from the environment), reads the roster file, then times
