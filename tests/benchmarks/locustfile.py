@@ -17,10 +17,12 @@ import os
 import random
 import re
 from http.cookiejar import Cookie
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlparse
 
 import psycopg2
 from locust import FastHttpUser, constant, task
+
+from tests.benchmarks.locust_steps import bare_view, form_post
 
 with open(os.environ["LOAD_SESSIONS"]) as handle:  # noqa: PTH123
     SESSIONS = json.load(handle)  # [[session key, csrf cookie, holder id], ...]
@@ -82,9 +84,7 @@ class Holder(FastHttpUser):
     @task
     def work(self):
         if SCENARIO == "bare":
-            with self.client.get("/bare/", name="bare view", catch_response=True) as r:
-                if r.content != b"ok":
-                    r.failure("not the bare view")
+            bare_view(self.client)
         elif SCENARIO == "dashboard":
             self.dashboard("dashboard")
         elif SCENARIO == "dashboard_cold":
@@ -111,20 +111,13 @@ class Holder(FastHttpUser):
             self.token = self.form("entry form, first open")  # once, as a browser keeps it
             if self.token is None:
                 return
-        with self.client.post(
+        form_post(
+            self.client,
+            self.host,
             "/activities/new/",
-            data=urlencode({"csrfmiddlewaretoken": self.token, **ENTRY_FIELDS}),
-            headers={
-                "Referer": self.host + "/activities/new/",
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            name="entry form POST",
-            allow_redirects=False,
-            catch_response=True,
-        ) as r:
-            location = r.headers.get("location") or r.headers.get("Location") or ""
-            if r.status_code != 302 or "login" in location:
-                r.failure(f"status {r.status_code} to {location}")
+            {"csrfmiddlewaretoken": self.token, **ENTRY_FIELDS},
+            "entry form POST",
+        )
 
     def write_then_look(self):
         """One of this holder's activities changed outside the web process (as another device,

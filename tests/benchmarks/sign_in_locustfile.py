@@ -9,9 +9,10 @@
 import itertools
 import os
 import re
-from urllib.parse import urlencode
 
 from locust import FastHttpUser, constant, task
+
+from tests.benchmarks.locust_steps import bare_view, form_post
 
 SCENARIO = os.environ["LOAD_SCENARIO"]
 TOKEN = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -30,9 +31,7 @@ class Visitor(FastHttpUser):
     @task
     def work(self):
         if SCENARIO == "bare":
-            with self.client.get("/bare/", name="bare view", catch_response=True) as r:
-                if r.content != b"ok":
-                    r.failure("not the bare view")
+            bare_view(self.client)
         else:
             self.sign_in(next(ACCOUNTS))
 
@@ -49,17 +48,4 @@ class Visitor(FastHttpUser):
             "username": email,
             "password": PASSWORD,
         }
-        with self.client.post(
-            SIGN_IN,
-            data=urlencode(body),
-            headers={
-                "Referer": self.host + SIGN_IN,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-            name="sign-in",
-            allow_redirects=False,
-            catch_response=True,
-        ) as r:
-            location = r.headers.get("location") or r.headers.get("Location") or ""
-            if r.status_code != 302 or "login" in location:
-                r.failure(f"status {r.status_code} to {location}")
+        form_post(self.client, self.host, SIGN_IN, body, "sign-in")
