@@ -50,11 +50,17 @@ class AccountStateBackend(ModelBackend):
 
     def get_user(self, user_id):
         """The signed-in account, read with the rules revision (`RulesRevision.revision`) in
-        the same query: a cached page's key (`seu_ledger.page_cache`) then costs no query of
+        the same query (or, while `credentials.sessions` signs a request in, the one it read
+        with the session): a cached page's key (`seu_ledger.page_cache`) then costs no query of
         its own, and is read before anything the page shows. None when the account is gone or
         can no longer sign in."""
         from .models import RulesRevision
+        from .sessions import session_account
 
+        account = session_account.get()
+        if account is not None and str(account.pk) == str(user_id):
+            # Read with the session, in the same query (credentials.sessions).
+            return account if self.user_can_authenticate(account) else None
         model = self.user_model()
         # Plain SQL: this runs on every signed-in request, and building the same query with
         # the ORM cost more than running it.

@@ -96,7 +96,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "credentials.sessions.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the audit trail.
@@ -152,7 +152,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A health check is a round trip before each request's first query. Off, a connection the
+    # database dropped fails the one request that meets it, and Django then replaces it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+        "DATABASE_CONN_HEALTH_CHECKS", default=False
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -282,14 +286,9 @@ CACHES = {
         "OPTIONS": {"MAX_ENTRIES": 2000},
     },
 }
-# Sessions are read from the cache first when every process shares it (Redis): a signed-in page
-# then needs no session query. A per-process memory cache would keep a signed-out session alive
-# in the other processes, so without a shared cache sessions stay in the database alone.
-SESSION_ENGINE = (
-    "django.contrib.sessions.backends.db"
-    if "LocMemCache" in CACHES["default"]["BACKEND"] or "Dummy" in CACHES["default"]["BACKEND"]
-    else "django.contrib.sessions.backends.cached_db"
-)
+# Sessions live in the database with the account they sign in: one query reads the session,
+# the signed-in account and the rules revision (credentials.sessions).
+SESSION_ENGINE = "credentials.sessions"
 
 # --- Celery -----------------------------------------------------------------------------------
 # The embedded default is kombu's filesystem transport: a real worker and beat with no Redis.

@@ -20,13 +20,13 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
 from credentials.dates import add_months
 from credentials.models import Credential, Program, Term, User
+from credentials.sessions import SessionStore
 from cspo_tracker.bulk import insert_rows
 from seu_ledger.models import Category, Entry
 

@@ -31,7 +31,7 @@ from tests.factories import UserFactory, learning_entry, program
 pytestmark = pytest.mark.django_db
 
 # The key itself: the session and the signed-in user's row, read with the rules revision.
-KEY_TABLES = {"django_session", "credentials_user", "credentials_rulesrevision"}
+KEY_TABLES = {"credentials_accountsession", "credentials_user", "credentials_rulesrevision"}
 TABLE = re.compile(r'(?:FROM|JOIN)\s+"?(\w+)"?', re.IGNORECASE)
 
 

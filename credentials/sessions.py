@@ -1,0 +1,119 @@
+"""Sessions read with the account they sign in: one query per signed-in request.
+
+`SessionStore` is Django's database session store on `AccountSession`, a session row that
+also names its account. Loading a session reads, in the same query, the account's row and the
+rules revision (the two parts of a cached page's key, `seu_ledger.page_cache`), and keeps the
+account on the store. `AuthenticationMiddleware` is Django's, handing that account to
+`AccountStateBackend.get_user` for the length of Django's own `auth.get_user`: which session
+names which user, the session hash check and the account-state check stay Django's and ours
+as they were, and the account is never carried past the request that read it."""
+
+import contextvars
+import logging
+
+from django.contrib import auth
+from django.contrib.auth import get_user_model
+from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
+from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
+from django.core.exceptions import SuspiciousOperation
+from django.db import connections, router
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+
+# The account read with the session, while Django's auth.get_user() asks the backend for it.
+session_account: contextvars.ContextVar = contextvars.ContextVar("session_account", default=None)
+
+
+def _account_id(data: dict) -> int | None:
+    """The signed-in account's id in session data (Django keeps it as a string), or None."""
+    try:
+        return int(data[auth.SESSION_KEY])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class SessionStore(DatabaseStore):
+    """Django's database session store whose rows name their account, and whose load also
+    reads that account (with `rules_revision` set on it) into `account`: None when nobody is
+    signed in, the session is gone or expired, or its account was deleted."""
+
+    account = None
+
+    @classmethod
+    def get_model_class(cls):
+        from .models import AccountSession
+
+        return AccountSession
+
+    def create_model_instance(self, data):
+        session = super().create_model_instance(data)
+        session.account_id = _account_id(data)
+        return session
+
+    def load(self) -> dict:
+        """The session's data (empty when there is no such live session, which also forgets
+        the key, as Django's store does); sets `account`. One query."""
+        from .models import RulesRevision
+
+        self.account = None
+        try:
+            key = self.session_key
+        except SuspiciousOperation as error:  # pragma: no cover - Django's own handling
+            logging.getLogger(f"django.security.{error.__class__.__name__}").warning(str(error))
+            key = None
+        if not key:
+            self._session_key = None
+            return {}
+        user_model = get_user_model()
+        fields = user_model._meta.concrete_fields
+        columns = ", ".join(f'u."{field.column}"' for field in fields)
+        pk_column = user_model._meta.pk.column
+        pk = 2 + list(fields).index(user_model._meta.pk)
+        alias = router.db_for_read(self.model)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(
+                # Plain SQL: this runs on every signed-in request. Table and column names come
+                # from the models.
+                f"SELECT s.session_data, "  # noqa: S608
+                f"(SELECT r.revision FROM {RulesRevision._meta.db_table} r WHERE r.id = 1), "
+                f"{columns} FROM {self.model._meta.db_table} s "
+                f'LEFT JOIN {user_model._meta.db_table} u ON u."{pk_column}" = s.account_id '
+                f"WHERE s.session_key = %s AND s.expire_date > %s",
+                [key, timezone.now()],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            self._session_key = None
+            return {}
+        data = self.decode(row[0])
+        if row[pk] is not None and row[pk] == _account_id(data):
+            account = user_model.from_db(alias, [field.attname for field in fields], row[2:])
+            account.rules_revision = row[1]
+            self.account = account
+        return data
+
+
+def signed_in_user(request):
+    """Django's `auth.get_user(request)`, with the account the session store read alongside
+    the session offered to the backend so that it needs no query of its own."""
+    session = request.session
+    session.get(auth.SESSION_KEY)  # loads the session, and with it its account
+    token = session_account.set(getattr(session, "account", None))
+    try:
+        return auth.get_user(request)
+    finally:
+        session_account.reset(token)
+
+
+def _cached_user(request):
+    if not hasattr(request, "_cached_user"):
+        request._cached_user = signed_in_user(request)
+    return request._cached_user
+
+
+class AuthenticationMiddleware(DjangoAuthentication):
+    """Django's authentication middleware whose `request.user` comes from `signed_in_user`."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _cached_user(request))
