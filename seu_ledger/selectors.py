@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
-from django.db.models import Exists, Prefetch, Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from credentials.dates import add_months
 from credentials.models import Credential, Membership, Program, Term
@@ -24,7 +24,13 @@ from credentials.selectors import (
 )
 from cspo_tracker import formats
 
-from .ledger_rows import carried_rows, entry_rows, fees_with_use, used_rows
+from .ledger_rows import (
+    carried_rows,
+    credentials_with_terms,
+    entry_rows,
+    fees_with_use,
+    used_rows,
+)
 from .models import (
     Category,
     CategoryMapping,
@@ -194,14 +200,10 @@ def _targets(categories: dict[int, CategoryRow], mappings: dict[int, dict[int, i
 def _ledger_credentials(holder_ids: list[int], rules: RenewalRules) -> list[Credential]:
     """The holders' credentials as `holders_credentials` gives them (holder, program and issuer
     loaded, terms in sequence, ordered by issuer name, level down, code), with the program and
-    issuer taken from the shared rules rather than joined: two single-table queries, quick to
-    plan, where the join of five tables cost more to plan than to run."""
-    credentials = list(
-        Credential.objects.filter(holder_id__in=holder_ids)
-        .select_related("holder")
-        .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("sequence")))
-        .order_by()
-    )
+    issuer taken from the shared rules rather than joined: one query
+    (`ledger_rows.credentials_with_terms`), where the ORM's two cost more to build than to run
+    and the join of five tables more to plan."""
+    credentials = credentials_with_terms(holder_ids)
     for credential in credentials:
         credential.program = rules.programs[credential.program_id]
     credentials.sort(key=lambda c: (c.program.issuer.name, -c.program.level, c.program.code, c.pk))
