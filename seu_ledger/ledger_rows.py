@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from credentials.models import Credential, Program, Term
+from credentials.models import Credential, Membership, Program, Term
 
 from .models import Allocation, CarriedUnits, Entry, Fee, Renewal
 
@@ -179,6 +179,21 @@ def carried_rows(holder_ids) -> list[tuple[int, int, int, int, Decimal]]:
         holder_ids,
     )
     return [(h, term, entry, category, _decimal(units)) for h, term, entry, category, units in rows]
+
+
+def memberships(holder_ids) -> list[Membership]:
+    """The holders' memberships (issuer, member id, paying or not), in no particular order.
+    One query."""
+    holder_ids = list(holder_ids)
+    if not holder_ids:
+        return []
+    marks = ", ".join(["%s"] * len(holder_ids))
+    return list(
+        Membership.objects.raw(
+            f"SELECT * FROM {Membership._meta.db_table} WHERE holder_id IN ({marks})",  # noqa: S608 - table name from the model
+            holder_ids,
+        )
+    )
 
 
 def fees_with_use(holder_ids) -> list[Fee]:

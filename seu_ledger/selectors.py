@@ -10,7 +10,7 @@ from typing import NamedTuple
 from django.db.models import Exists, Q, QuerySet
 
 from credentials.dates import add_months
-from credentials.models import Credential, Membership, Program, Term
+from credentials.models import Credential, Program, Term
 from credentials.selectors import (
     RenewalGroup,
     Status,
@@ -29,6 +29,7 @@ from .ledger_rows import (
     credentials_with_terms,
     entry_rows,
     fees_with_use,
+    memberships,
     used_rows,
 )
 from .models import (
@@ -219,7 +220,7 @@ def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[i
     for credential in _ledger_credentials(holder_ids, rules):
         credentials_of[credential.holder_id].append(credential)
     memberships_of: dict[int, list] = {pk: [] for pk in holder_ids}
-    for membership in Membership.objects.filter(holder_id__in=holder_ids):
+    for membership in memberships(holder_ids):
         memberships_of[membership.holder_id].append(membership)
     entries_of_holder: dict[int, list[EntryRow]] = {pk: [] for pk in holder_ids}
     allocations_of: dict[int, dict[int, list]] = {pk: {} for pk in holder_ids}
