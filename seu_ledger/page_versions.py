@@ -163,23 +163,9 @@ BEGIN
     RETURN NULL;
 END $$""",
     ]
-    for spec in holder_tables:
-        new = spec.holders(f"SELECT {spec.column} FROM new_rows")
-        old = spec.holders(f"SELECT {spec.column} FROM old_rows")
+    for spec, body in zip(holder_tables, holder_functions_sql(holder_tables), strict=True):
+        statements.append(body)
         function = _name(spec.table)
-        statements.append(
-            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        {_holders_bump("postgresql", new)};
-    ELSIF TG_OP = 'DELETE' THEN
-        {_holders_bump("postgresql", old)};
-    ELSE
-        {_holders_bump("postgresql", f"{new} UNION {old}")};
-    END IF;
-    RETURN NULL;
-END $$"""
-        )
         for suffix, event, tables in (
             ("_ins", "INSERT", "NEW TABLE AS new_rows"),
             ("_upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
@@ -205,6 +191,37 @@ END $$"""
         statements.append(
             f"CREATE TRIGGER {_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
+    return statements
+
+
+def holder_functions_sql(holder_tables) -> list[str]:
+    """PostgreSQL: the trigger function of each holder table, in the order given (CREATE OR
+    REPLACE, so running them again replaces the functions in place).
+
+    Each runs its UPDATE with EXECUTE, planned afresh every time it fires. PL/pgSQL would
+    otherwise plan a parameterless statement once per connection and keep that plan: planned
+    while the tables it looks up were small (the first batch of a roster import on an empty
+    database), it kept scanning them whole for every later batch, a cost growing with the
+    square of the import. A statement-level trigger fires once per statement, so planning it
+    each time costs little."""
+    statements = []
+    for spec in holder_tables:
+        new = spec.holders(f"SELECT {spec.column} FROM new_rows")
+        old = spec.holders(f"SELECT {spec.column} FROM old_rows")
+        function = _name(spec.table)
+        statements.append(
+            f"""CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        EXECUTE $sql${_holders_bump("postgresql", new)}$sql$;
+    ELSIF TG_OP = 'DELETE' THEN
+        EXECUTE $sql${_holders_bump("postgresql", old)}$sql$;
+    ELSE
+        EXECUTE $sql${_holders_bump("postgresql", f"{new} UNION {old}")}$sql$;
+    END IF;
+    RETURN NULL;
+END $$"""
         )
     return statements
 

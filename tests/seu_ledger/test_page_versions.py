@@ -310,3 +310,44 @@ def test_on_sqlite_a_table_rebuilt_by_a_migration_keeps_its_triggers(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+def _trigger_plans(cursor) -> list[str]:
+    """The plans auto_explain sent this connection for the course trigger's UPDATE."""
+    notices = cursor.connection.notices
+    plans = [n for n in notices if "UPDATE credentials_user" in n and "attendance" in n]
+    notices.clear()
+    return [re.sub(r"^.*?duration: [\d.]+ ms", "", plan, flags=re.DOTALL) for plan in plans]
+
+
+def test_a_trigger_plans_its_update_each_time_it_fires(pat):
+    """The first course of an import on an empty database must not fix the plan for the rest
+    of the connection (PL/pgSQL keeps a parameterless statement's plan): each firing plans
+    for the tables as they are then. A kept plan would print the same estimates again."""
+    from tests.factories import cspo_course
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    holder, _ = pat
+    with connection.cursor() as cursor:
+        cursor.execute("LOAD 'auto_explain'")
+        cursor.execute("SET auto_explain.log_min_duration = 0")
+        cursor.execute("SET auto_explain.log_nested_statements = on")
+        cursor.execute("SET client_min_messages = log")
+        cspo_course("PLAN-1")
+        cspo_course("PLAN-2")
+        first = _trigger_plans(cursor.cursor)
+        # The tables the course trigger looks up grow by thousands of rows.
+        cursor.execute(
+            "INSERT INTO seu_ledger_entry (holder_id, activity_date, title, provider, hours, "
+            "description, evidence, void_reason, created_at, updated_at, category_id) "
+            "SELECT %s, DATE '2026-01-01' + (n %% 300), 'Bulk ' || n, '', 1, '', '', '', now(), "
+            "now(), (SELECT id FROM seu_ledger_category LIMIT 1) FROM generate_series(1, 5000) n",
+            [holder.pk],
+        )
+        cspo_course("PLAN-3")
+        later = _trigger_plans(cursor.cursor)
+        cursor.execute("SET client_min_messages = notice")
+    assert first
+    assert later
+    assert later[-1] != first[-1]
