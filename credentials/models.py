@@ -345,11 +345,18 @@ class RulesRevision(models.Model):
 class AccountSession(AbstractBaseSession):
     """Django's database session with the account it signs in (`account`, None before sign-in),
     so that `credentials.sessions.SessionStore` reads the session, the signed-in account and
-    the rules revision in one query on every signed-in request. Deleting an account ends its
-    sessions."""
+    the rules revision in one query on every signed-in request."""
 
+    # No database constraint: a session saved as its account is being deleted must not fail
+    # (Django's store retries a failed insert for ever). Deleting an account through Django
+    # deletes its sessions; a row naming a deleted account signs nobody in.
     account = models.ForeignKey(
-        "credentials.User", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "credentials.User",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:

@@ -20,6 +20,8 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from cspo_tracker.rows import ModelReader
+
 # The account read with the session, while Django's auth.get_user() asks the backend for it.
 session_account: contextvars.ContextVar = contextvars.ContextVar("session_account", default=None)
 
@@ -50,6 +52,11 @@ class SessionStore(DatabaseStore):
         session.account_id = _account_id(data)
         return session
 
+    async def acreate_model_instance(self, data):
+        session = await super().acreate_model_instance(data)
+        session.account_id = _account_id(data)
+        return session
+
     def load(self) -> dict:
         """The session's data (empty when there is no such live session, which also forgets
         the key, as Django's store does); sets `account`. One query."""
@@ -65,31 +72,28 @@ class SessionStore(DatabaseStore):
             self._session_key = None
             return {}
         user_model = get_user_model()
-        fields = user_model._meta.concrete_fields
-        columns = ", ".join(f'u."{field.column}"' for field in fields)
-        pk_column = user_model._meta.pk.column
-        pk = 2 + list(fields).index(user_model._meta.pk)
         alias = router.db_for_read(self.model)
-        with connections[alias].cursor() as cursor:
+        account = ModelReader.of(user_model, "u", alias)
+        connection = connections[alias]
+        with connection.cursor() as cursor:
             cursor.execute(
                 # Plain SQL: this runs on every signed-in request. Table and column names come
                 # from the models.
                 f"SELECT s.session_data, "  # noqa: S608
                 f"(SELECT r.revision FROM {RulesRevision._meta.db_table} r WHERE r.id = 1), "
-                f"{columns} FROM {self.model._meta.db_table} s "
-                f'LEFT JOIN {user_model._meta.db_table} u ON u."{pk_column}" = s.account_id '
-                f"WHERE s.session_key = %s AND s.expire_date > %s",
-                [key, timezone.now()],
+                f"{account.sql} FROM {self.model._meta.db_table} s "
+                f'LEFT JOIN {user_model._meta.db_table} u ON u."{user_model._meta.pk.column}" '
+                "= s.account_id WHERE s.session_key = %s AND s.expire_date > %s",
+                [key, connection.ops.adapt_datetimefield_value(timezone.now())],
             )
             row = cursor.fetchone()
         if row is None:
             self._session_key = None
             return {}
         data = self.decode(row[0])
-        if row[pk] is not None and row[pk] == _account_id(data):
-            account = user_model.from_db(alias, [field.attname for field in fields], row[2:])
-            account.rules_revision = row[1]
-            self.account = account
+        if row[2 + account.pk] is not None and row[2 + account.pk] == _account_id(data):
+            self.account = account.instance(row, 2)
+            self.account.rules_revision = row[1]
         return data
 
 

@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from credentials.models import Credential, Membership, Program, Term
+from cspo_tracker.rows import ModelReader
 
 from .models import Allocation, CarriedUnits, Entry, Fee, Renewal
 
@@ -50,52 +51,14 @@ def _rows(sql: str, holder_ids) -> list[tuple]:
         return cursor.fetchall()
 
 
-class _Reader:
-    """A model's concrete columns in a query (as `alias."column"`, `sql`), and the instance a
-    slice of a result row makes, its values converted as the ORM converts them (SQLite's
-    naive datetimes, decimals). The model's fields are read once."""
-
-    def __init__(self, model, alias: str):
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.names = [field.attname for field in fields]
-        self.width = len(fields)
-        self.pk = list(fields).index(model._meta.pk)
-        self.sql = ", ".join(f'{alias}."{field.column}"' for field in fields)
-        self.converters = []
-        for index, field in enumerate(fields):
-            column = field.get_col(alias)
-            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-            if found:
-                self.converters.append((index, column, found))
-
-    def instance(self, row, start: int):
-        """The model instance in row[start:start + width], or None when its key is NULL (the
-        empty side of a LEFT JOIN)."""
-        values = list(row[start : start + self.width])
-        if values[self.pk] is None:
-            return None
-        for index, column, found in self.converters:
-            for convert in found:
-                values[index] = convert(values[index], column, connection)
-        return self.model.from_db(connection.alias, self.names, values)
-
-
-_readers: dict[str, tuple[_Reader, _Reader, _Reader]] = {}
-
-
 def credentials_with_terms(holder_ids) -> list[Credential]:
     """The holders' credentials by id, each with its holder and its terms (in sequence, as
     `credential.terms.all()` gives them, with no query of its own) loaded; `program` is left
     to the caller (the shared rules have it). One query, credentials joined to their holder
     and terms."""
-    if connection.vendor not in _readers:
-        _readers[connection.vendor] = (
-            _Reader(Credential, "c"),
-            _Reader(get_user_model(), "u"),
-            _Reader(Term, "t"),
-        )
-    credential_reader, holder_reader, term_reader = _readers[connection.vendor]
+    credential_reader = ModelReader.of(Credential, "c")
+    holder_reader = ModelReader.of(get_user_model(), "u")
+    term_reader = ModelReader.of(Term, "t")
     holder_meta = holder_reader.model._meta
     rows = _rows(
         f"SELECT {credential_reader.sql}, {holder_reader.sql}, {term_reader.sql} "  # noqa: S608 - table and column names from the models
@@ -119,7 +82,8 @@ def credentials_with_terms(holder_ids) -> list[Credential]:
                 holders[holder_id] = holder_reader.instance(row, holder_at)
             credential.holder = holders[holder_id]
             terms = []
-            loaded = Term.objects.all()  # what prefetch_related leaves: a filled queryset
+            # What prefetch_related leaves: the credential's own terms queryset, filled.
+            loaded = Term.objects.filter(credential_id=credential.pk)
             loaded._result_cache = terms
             loaded._prefetch_done = True
             credential._prefetched_objects_cache = {cache_name: loaded}

@@ -14,7 +14,8 @@ def _account_id(data):
 
 def sessions_forward(apps, schema_editor):
     """Live sessions move to the new table with the account they sign in: nobody is signed out
-    by the upgrade."""
+    by the upgrade. They leave the old table, so that a session ended after the upgrade cannot
+    come back from there (after a migration back, or a process still running the old code)."""
     from django.contrib.sessions.backends.db import SessionStore  # the same signing salt
     from django.utils import timezone
 
@@ -35,18 +36,19 @@ def sessions_forward(apps, schema_editor):
             )
         )
     AccountSession.objects.bulk_create(rows, batch_size=1000)
+    Session.objects.all().delete()
 
 
 def sessions_backward(apps, schema_editor):
     Session = apps.get_model("sessions", "Session")
     AccountSession = apps.get_model("credentials", "AccountSession")
+    Session.objects.all().delete()
     Session.objects.bulk_create(
         (
             Session(session_key=s.session_key, session_data=s.session_data, expire_date=s.expire_date)
             for s in AccountSession.objects.iterator()
         ),
         batch_size=1000,
-        ignore_conflicts=True,
     )
 
 
@@ -64,7 +66,7 @@ class Migration(migrations.Migration):
                 ('session_key', models.CharField(max_length=40, primary_key=True, serialize=False, verbose_name='session key')),
                 ('session_data', models.TextField(verbose_name='session data')),
                 ('expire_date', models.DateTimeField(db_index=True, verbose_name='expire date')),
-                ('account', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('account', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
                 'verbose_name': 'session',

@@ -1,6 +1,10 @@
 """Sessions read with their account (credentials.sessions): one query signs a request in, and
 everything Django's own session handling refuses is still refused."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db import connection
@@ -12,6 +16,7 @@ from django.utils import timezone
 from credentials.accounts import user_deactivate
 from credentials.models import AccountSession, RulesRevision
 from credentials.sessions import SessionStore, session_account, signed_in_user
+from tests.conftest import PROJECT_ROOT
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +99,65 @@ def test_signing_out_deletes_the_session(client, holder):
     key = client.session.session_key
     client.post(reverse("logout"))
     assert not AccountSession.objects.filter(session_key=key).exists()
+
+
+def test_a_session_naming_a_deleted_account_saves_and_signs_nobody_in():
+    """Saved while its account is being deleted (no foreign-key check to fail on, where
+    Django's store would retry a failed insert for ever)."""
+    gone = UserFactory(email="gone@example.com")
+    store = SessionStore()
+    store[SESSION_KEY] = str(gone.pk)
+    gone.delete()
+    store.create()
+    assert AccountSession.objects.get(session_key=store.session_key).account_id is not None
+    again = SessionStore(store.session_key)
+    assert again.get(SESSION_KEY) == str(store[SESSION_KEY])
+    assert again.account is None
+
+
+SQLITE_SESSION = """
+import datetime
+import django
+django.setup()
+from django.core.management import call_command
+from django.contrib.auth import SESSION_KEY
+from credentials.models import User
+from credentials.sessions import SessionStore
+
+call_command("migrate", verbosity=0)
+user = User.objects.create_user(
+    email="lite@example.com", password="a long passphrase 12", first_name="L", last_name="Ite"
+)
+user.last_login = datetime.datetime(2024, 2, 29, 23, 30, tzinfo=datetime.UTC)
+user.save()
+store = SessionStore()
+store[SESSION_KEY] = str(user.pk)
+store.create()
+loaded = SessionStore(store.session_key)
+assert loaded.get(SESSION_KEY) == str(user.pk)
+assert loaded.account.last_login == user.last_login, loaded.account.last_login
+assert loaded.account.is_active is True
+print("ok")
+"""
+
+
+@pytest.mark.django_db(databases=[])
+def test_on_sqlite_the_account_comes_with_aware_datetimes(tmp_path):
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "VAR_DIR": str(tmp_path),
+        "DEBUG": "true",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SQLITE_SESSION],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")

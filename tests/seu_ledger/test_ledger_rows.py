@@ -66,6 +66,8 @@ def compare():
     for mine, theirs in zip(got, expected):
         assert [values(t) for t in mine.terms.all()] == [values(t) for t in theirs.terms.all()]
         assert all(t.credential is mine for t in mine.terms.all())
+        # Narrowing the loaded terms queries this credential's terms, as prefetch's do.
+        assert list(mine.terms.order_by("-sequence")) == list(theirs.terms.order_by("-sequence"))
     return got
 """
 
