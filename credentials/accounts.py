@@ -26,7 +26,7 @@ from cspo_tracker.links import absolute_url
 from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
-from .models import ADDRESS_TAKEN, EMAIL_TAKEN, EmailAddress, User
+from .models import ADDRESS_TAKEN, EMAIL_TAKEN, AccountSession, EmailAddress, User
 from .selectors import (
     account_for_address,
     address_pending,
@@ -129,6 +129,12 @@ def _state_set(user: User, state: str, *fields: str) -> None:
     user.state = state
     user.state_changed_at = timezone.now()
     user.save(update_fields=["state", "state_changed_at", *fields])
+
+
+def _sessions_end(user: User) -> None:
+    """Delete the account's sessions: a reactivated account signs in afresh, not through a
+    browser that was signed in before it was deactivated."""
+    AccountSession.objects.filter(account=user).delete()
 
 
 def licence_accept(*, user: User) -> None:
@@ -387,6 +393,7 @@ def user_deactivate(*, user: User) -> bool:
     user.state_before_deactivation = user.state
     user.pending_email = ""
     _state_set(user, State.DEACTIVATED, "state_before_deactivation", "pending_email")
+    _sessions_end(user)
     return True
 
 
@@ -424,6 +431,7 @@ def user_merged_away(*, user: User, into: User) -> None:
         "calendar_token",
         "merged_into",
     )
+    _sessions_end(user)
 
 
 def profile_update(*, user: User, first_name: str, last_name: str) -> User:

@@ -14,6 +14,7 @@ import logging
 from django.contrib import auth
 from django.contrib.auth import get_user_model
 from django.contrib.auth.middleware import AuthenticationMiddleware as DjangoAuthentication
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
@@ -24,6 +25,9 @@ from cspo_tracker.rows import ModelReader
 
 # The account read with the session, while Django's auth.get_user() asks the backend for it.
 session_account: contextvars.ContextVar = contextvars.ContextVar("session_account", default=None)
+
+
+_KEY_CHARACTERS = frozenset(VALID_KEY_CHARS)
 
 
 def _account_id(data: dict) -> int | None:
@@ -46,6 +50,12 @@ class SessionStore(DatabaseStore):
         from .models import AccountSession
 
         return AccountSession
+
+    def _validate_session_key(self, key) -> bool:
+        """Django's check (at least 8 characters), and only the characters Django draws keys
+        from: a cookie carrying anything else (a NUL, which PostgreSQL refuses in a string)
+        names no session and is never sent to the database."""
+        return bool(super()._validate_session_key(key)) and set(key) <= _KEY_CHARACTERS
 
     def create_model_instance(self, data):
         session = super().create_model_instance(data)

@@ -161,3 +161,25 @@ def test_on_sqlite_the_account_comes_with_aware_datetimes(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("key", ["abcdefgh\x00ijk", "ABCDEFGHIJKLMNOP", "abcdefgh' OR '1'='1"])
+def test_a_key_outside_django_s_alphabet_names_no_session(client, holder, key):
+    """Never sent to the database (PostgreSQL refuses a NUL in a string: a 500 on every page
+    for a planted cookie)."""
+    store = SessionStore(key)
+    with CaptureQueriesContext(connection) as queries:
+        assert store.load() == {}
+    assert store.session_key is None
+    assert len(queries) == 0
+    client.cookies["sessionid"] = key
+    assert client.get(reverse(PAGE)).status_code == 302
+
+
+def test_a_reactivated_account_is_not_signed_in_by_an_old_browser(client, holder):
+    from credentials.accounts import user_reactivate
+
+    user_deactivate(user=holder)
+    assert not AccountSession.objects.filter(account=holder).exists()
+    user_reactivate(user=holder)
+    assert client.get(reverse(PAGE)).status_code == 302
