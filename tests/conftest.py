@@ -42,6 +42,29 @@ def staff_user(db):
     return StaffFactory(email="staff@example.com")
 
 
+def run_on_sqlite(script: str, tmp_path) -> None:
+    """Run `script` (Python that calls django.setup() itself and prints "ok" last) in a new
+    process on a fresh SQLite database in `tmp_path`, the embedded default; fails the test with
+    the script's error output unless it printed "ok"."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "VAR_DIR": str(tmp_path),
+            "DEBUG": "true",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().endswith("ok")
+
+
 def database_url_for_subprocess() -> str:
     """The URL of the database the tests are using now (the test database, not the dev one)."""
     db = settings.DATABASES["default"]

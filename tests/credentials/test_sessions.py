@@ -1,10 +1,6 @@
 """Sessions read with their account (credentials.sessions): one query signs a request in, and
 everything Django's own session handling refuses is still refused."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.db import connection
@@ -16,7 +12,7 @@ from django.utils import timezone
 from credentials.accounts import user_deactivate
 from credentials.models import AccountSession, RulesRevision
 from credentials.sessions import SessionStore, session_account, signed_in_user
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import run_on_sqlite
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,24 +139,7 @@ print("ok")
 
 @pytest.mark.django_db(databases=[])
 def test_on_sqlite_the_account_comes_with_aware_datetimes(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "VAR_DIR": str(tmp_path),
-        "DEBUG": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SQLITE_SESSION],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    run_on_sqlite(SQLITE_SESSION, tmp_path)
 
 
 @pytest.mark.parametrize("key", ["abcdefgh\x00ijk", "ABCDEFGHIJKLMNOP", "abcdefgh' OR '1'='1"])

@@ -2,16 +2,13 @@
 on SQLite (whose raw rows carry naive datetimes and untyped decimals)."""
 
 import datetime
-import os
-import subprocess
-import sys
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from seu_ledger.ledger_rows import credentials_with_terms
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import run_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -92,21 +89,4 @@ def test_on_sqlite_too(tmp_path):
         "import django\ndjango.setup()\nfrom django.core.management import call_command\n"
         'call_command("migrate", verbosity=0)\n' + COMPARE + '\ncompare()\nprint("ok")\n'
     )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "VAR_DIR": str(tmp_path),
-        "DEBUG": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    run_on_sqlite(script, tmp_path)

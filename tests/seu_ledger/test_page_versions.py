@@ -6,10 +6,7 @@ and that a write through no code of ours (raw SQL) still refreshes the page.
 """
 
 import datetime
-import os
 import re
-import subprocess
-import sys
 from io import StringIO
 
 import pytest
@@ -25,7 +22,7 @@ from seu_ledger import page_versions
 from seu_ledger.models import Allocation, Fee, RuleVersion
 from seu_ledger.page_versions import triggered_tables
 from seu_ledger.selectors import renewal_rules_forget
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import run_on_sqlite
 from tests.factories import UserFactory, learning_entry, program
 
 pytestmark = pytest.mark.django_db
@@ -292,24 +289,7 @@ def test_on_sqlite_a_table_rebuilt_by_a_migration_keeps_its_triggers(tmp_path):
     """SQLite alters a field by rebuilding its table, which drops the table's triggers (and
     renaming trips other tables' triggers that name it): they come off before and back on
     after, as `migrate` does."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cspo_tracker.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "VAR_DIR": str(tmp_path),
-        "DEBUG": "true",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", SQLITE_REBUILD],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().endswith("ok")
+    run_on_sqlite(SQLITE_REBUILD, tmp_path)
 
 
 def _trigger_plans(cursor) -> list[str]:
