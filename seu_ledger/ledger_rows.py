@@ -145,32 +145,32 @@ def carried_rows(holder_ids) -> list[tuple[int, int, int, int, Decimal]]:
     return [(h, term, entry, category, _decimal(units)) for h, term, entry, category, units in rows]
 
 
-def memberships(holder_ids) -> list[Membership]:
-    """The holders' memberships (issuer, member id, paying or not), in no particular order.
-    One query."""
+def _instances(model, sql: str, holder_ids) -> list:
+    """`model` instances from `sql` (with `{holders}` where the holder ids go), as the ORM's
+    raw() builds them."""
     holder_ids = list(holder_ids)
     if not holder_ids:
         return []
     marks = ", ".join(["%s"] * len(holder_ids))
-    return list(
-        Membership.objects.raw(
-            f"SELECT * FROM {Membership._meta.db_table} WHERE holder_id IN ({marks})",  # noqa: S608 - table name from the model
-            holder_ids,
-        )
+    return list(model.objects.raw(sql.format(holders=marks), holder_ids))
+
+
+def memberships(holder_ids) -> list[Membership]:
+    """The holders' memberships (issuer, member id, paying or not), in no particular order.
+    One query."""
+    return _instances(
+        Membership,
+        f"SELECT * FROM {Membership._meta.db_table} WHERE holder_id IN ({{holders}})",  # noqa: S608 - table name from the model
+        holder_ids,
     )
 
 
 def fees_with_use(holder_ids) -> list[Fee]:
     """The holders' fee records, latest period first (`Fee.Meta.ordering`), each with `used`:
     whether a renewal used it. One query."""
-    holder_ids = list(holder_ids)
-    if not holder_ids:
-        return []
-    marks = ", ".join(["%s"] * len(holder_ids))
-    return list(
-        Fee.objects.raw(
-            f"SELECT f.*, EXISTS (SELECT 1 FROM {RENEWAL} r WHERE r.fee_id = f.id) AS used "  # noqa: S608 - table names from the models
-            f"FROM {FEE} f WHERE f.holder_id IN ({marks}) ORDER BY f.period_ends_on DESC, f.id",
-            holder_ids,
-        )
+    return _instances(
+        Fee,
+        f"SELECT f.*, EXISTS (SELECT 1 FROM {RENEWAL} r WHERE r.fee_id = f.id) AS used "  # noqa: S608 - table names from the models
+        f"FROM {FEE} f WHERE f.holder_id IN ({{holders}}) ORDER BY f.period_ends_on DESC, f.id",
+        holder_ids,
     )
