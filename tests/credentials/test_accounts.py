@@ -136,6 +136,10 @@ def test_password_change_requires_sign_in(client):
 
 
 def test_password_change_keeps_the_session_and_sets_the_new_password(client, holder, password):
+    from django.test import Client
+
+    other_browser = Client()
+    other_browser.force_login(holder)
     client.force_login(holder)
     response = client.post(
         reverse("password_change"),
@@ -150,6 +154,9 @@ def test_password_change_keeps_the_session_and_sets_the_new_password(client, hol
     assert response.context["user"].is_authenticated
     holder.refresh_from_db()
     assert holder.check_password("another-strong-pass-77")
+    # The page says what happened to the other browser.
+    assert "Other browsers signed in as you are signed out" in response.content.decode()
+    assert other_browser.get(reverse("password_change")).status_code == 302
 
 
 def test_password_change_with_the_wrong_old_password_names_the_field(client, holder):
