@@ -69,6 +69,7 @@ def test_a_holder_in_grace_is_told_how_long_is_left_and_to_log_activities_dated_
         assert "In grace" in page
         assert f"{days_left} day{'' if days_left == 1 else 's'} left to renew" in page
         assert f"grace period ends {grace_last}" in page
+        assert f"the term ended {ends_on}; the grace period ends {grace_last}" in page
         assert f"Log activities dated on or before {ends_on}: only they count" in page
         assert f"Log activities dated by {ends_on}" in page  # the button says the same
         assert "Log units" not in page
