@@ -43,6 +43,7 @@ from .selectors import (
 from .services import (
     ISSUED_IN_FUTURE,
     credential_issue,
+    credential_revoke,
     credential_verify,
     holders_merge,
     impact_in_words,
@@ -460,12 +461,19 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         "days_left",
     )
     list_filter = (StatusFilter, ExpiringWithinFilter, "verified", "program__issuer", "program")
-    actions = ["mark_verified"]
+    actions = ["mark_verified", "revoke"]
     list_select_related = ("holder", "program__issuer")
     list_per_page = 25
     search_fields = ("holder__email", "holder__first_name", "holder__last_name", "program__code")
     autocomplete_fields = ("holder", "source_course")
-    readonly_fields = ("verification_code", "status_display", "valid_through_display")
+    readonly_fields = (
+        "verification_code",
+        "status_display",
+        "valid_through_display",
+        "revoked_at",
+        "revoked_reason",
+        "revoked_by",
+    )
     inlines = [TermInline]
 
     def get_inlines(self, request, obj):
@@ -502,6 +510,35 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
             credential_verify(credential=credential)
         self.message_user(request, f"Marked {len(pending)} credential(s) verified.")
         return None
+
+    @admin.action(description="Revoke selected credentials (with a reason)", permissions=["change"])
+    def revoke(self, request, queryset):
+        """First a page asking why; revoked once staff give a reason there. Revoking is final:
+        the credential's published status changes at once and its public page says so."""
+        chosen = list(queryset.filter(revoked_at__isnull=True).select_related("holder", "program"))
+        reason = request.POST.get("reason", "")
+        error = None
+        if request.POST.get("apply") == "1":
+            try:
+                for credential in chosen:
+                    credential_revoke(credential=credential, reason=reason, by=request.user)
+            except ValidationError as refused:
+                error = " ".join(refused.messages)
+            else:
+                self.message_user(request, f"Revoked {len(chosen)} credential(s).")
+                return None
+        return TemplateResponse(
+            request,
+            "admin/credentials/revoke_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Revoke credentials",
+                "opts": self.model._meta,
+                "credentials": chosen,
+                "reason": reason,
+                "error": error,
+            },
+        )
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -540,6 +577,8 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
     def status_display(self, credential):
         if not self._has_terms(credential):
             return "-"
+        if credential.revoked_at is not None:
+            return Status.REVOKED.label
         status = status_for_dates(
             program=credential.program,
             first_starts_on=credential.first_starts_on,

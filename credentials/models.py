@@ -611,6 +611,29 @@ class Credential(models.Model):
         help_text="Random code in the public verification link; cannot be guessed.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When staff revoked it: a revoked credential is never valid again.",
+    )
+    # A database default too: roster imports write credentials with COPY, naming only the
+    # columns they fill.
+    revoked_reason = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="Why staff revoked it (kept for staff).",
+    )
+    revoked_by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     history = HistoricalRecords()
 
     class Meta:

@@ -25,6 +25,7 @@ class Status(models.TextChoices):
     IN_GRACE = "in_grace", "In grace"
     LAPSED = "lapsed", "Lapsed"
     NOT_YET_VALID = "not_yet_valid", "Not yet valid"
+    REVOKED = "revoked", "Revoked"
 
 
 def today() -> datetime.date:
@@ -68,7 +69,10 @@ def credential_valid_through(credential: Credential) -> datetime.date | None:
 
 
 def credential_status(credential: Credential, on: datetime.date | None = None) -> Status:
-    """Status of a credential on a day (today by default)."""
+    """Status of a credential on a day (today by default). Revoked by staff, it is revoked
+    from then on, whatever its dates say."""
+    if credential.revoked_at is not None:
+        return Status.REVOKED
     terms = credential_terms(credential)
     return status_for_dates(
         program=credential.program,
@@ -132,9 +136,11 @@ def status_condition(status: Status, on: datetime.date) -> Q:
     Horizon and grace differ by program, so the condition is a union over programs; there are
     tens of programs, not thousands.
     """
+    if status == Status.REVOKED:
+        return Q(revoked_at__isnull=False)
     if status == Status.NOT_YET_VALID:
-        return Q(first_starts_on__gt=on)
-    started = Q(first_starts_on__lte=on)
+        return Q(first_starts_on__gt=on, revoked_at__isnull=True)
+    started = Q(first_starts_on__lte=on, revoked_at__isnull=True)
     condition = Q(valid_through__isnull=True) if status == Status.ACTIVE else Q(pk__in=[])
     for program in Program.objects.only("pk", "grace_days", "reminder_horizon_days"):
         horizon_end = on + datetime.timedelta(days=program.reminder_horizon_days)

@@ -30,7 +30,7 @@ from .models import (
     User,
 )
 from .selectors import credential_terms, today
-from .signals import attendances_recorded
+from .signals import attendances_recorded, credential_revoked
 
 ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
 COMPLETED_WITHOUT_HOURS = (
@@ -224,6 +224,35 @@ def credential_reject(*, credential: Credential, reason: str) -> None:
         ),
         robust=True,
     )
+
+
+REVOKE_REASON_REQUIRED = "Reason: say why the credential is revoked; staff read it later."
+
+
+@transaction.atomic
+def credential_revoke(*, credential: Credential, reason: str, by: User | None) -> Credential:
+    """Staff revoke a credential (issued in error, obtained by fraud): from now on it is never
+    valid, its public page says "Revoked", no reminder goes out and it cannot be renewed. The
+    reason stays with staff. Revocation is final (as the W3C status list's revocation
+    purpose): revoking again changes nothing. Once this commits, `credential_revoked` is sent
+    so that its published status changes at once.
+
+    Raises ValidationError({"reason": ...}) without a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [REVOKE_REASON_REQUIRED]})
+    credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    if credential.revoked_at is not None:
+        return credential
+    credential.revoked_at = timezone.now()
+    credential.revoked_reason = reason
+    credential.revoked_by = by
+    credential.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    pk = credential.pk
+    transaction.on_commit(
+        lambda: credential_revoked.send(sender=Credential, credential_id=pk), robust=True
+    )
+    return credential
 
 
 def _verified_notify(credential: Credential, impact) -> None:

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 # Sent inside the transaction that records attendance, with
 # attendances=[(holder_id, course, hours_attended, completed), ...]
 attendances_recorded = Signal()
+
+# Sent after the transaction that revoked a credential commits, with credential=...
+credential_revoked = Signal()

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from django.db.models import Exists, Q, QuerySet
+from django.utils import timezone
 
 from credentials.dates import add_months
 from credentials.models import Credential, Program, Term
@@ -555,8 +556,22 @@ def renewal_requirements(
     return group_requirements(ledger.group_of(credential.pk), ledger, on)
 
 
+REVOKED_REFUSAL = (
+    "{code} was revoked on {day}: it is no longer valid and cannot be renewed. Write to us if "
+    "you think this is a mistake."
+)
+
+
 def _term_refusal(group: RenewalGroup, on: datetime.date) -> str | None:
     """Why the group's term cannot be renewed at all any more on a day, or None."""
+    revoked = [c for c in group.credentials if c.revoked_at is not None]
+    if revoked:
+        return " ".join(
+            REVOKED_REFUSAL.format(
+                code=c.program.code, day=formats.day(timezone.localdate(c.revoked_at))
+            )
+            for c in revoked
+        )
     program = group.top.program
     if program.lapse_is_final and on > group.ends_on + datetime.timedelta(days=program.grace_days):
         final_day = group.ends_on + datetime.timedelta(days=program.grace_days)

@@ -559,6 +559,9 @@ class RenewalOutcome:
         return [renewal.new_term for renewal in self.renewals]
 
 
+RENEW_REVOKED = "{code} was revoked by staff: a revoked credential cannot be renewed."
+
+
 @transaction.atomic
 def credential_renew(
     *,
@@ -592,6 +595,8 @@ def credential_renew(
     term = term or credential_current_term(credential)
     if term.credential_id != credential.pk:
         raise ValidationError({"term": ["That term belongs to another credential."]})
+    if credential.revoked_at is not None:
+        raise ValidationError(RENEW_REVOKED.format(code=credential.program.code))
     done = Renewal.objects.filter(closed_term=term).select_related("new_term").first()
     if done:
         return RenewalOutcome(renewals=[done], created=False)

@@ -15,6 +15,7 @@ BADGES = {
     Status.IN_GRACE: "text-bg-danger",
     Status.LAPSED: "text-bg-secondary",
     Status.NOT_YET_VALID: "text-bg-light border",
+    Status.REVOKED: "text-bg-dark",
 }
 
 

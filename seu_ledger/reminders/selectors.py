@@ -110,7 +110,7 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
     point yet, annotated with `point`. One query, whatever the number of credentials.
 
     Holders who unsubscribed only get the points on and after the last day; deactivated
-    accounts get none.
+    accounts and revoked credentials get none.
     """
     programs = list(
         Program.objects.filter(validity_months__isnull=False).only(
@@ -126,7 +126,11 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
     recorded = Reminder.objects.filter(
         term_id=OuterRef("pk"), term_ends_on=OuterRef("ends_on"), days_before=OuterRef("point")
     )
-    terms = Term.objects.filter(within_ranges(ranges), credential__holder__is_active=True)
+    terms = Term.objects.filter(
+        within_ranges(ranges),
+        credential__holder__is_active=True,
+        credential__revoked_at__isnull=True,
+    )
     if holder_id is not None:
         terms = terms.filter(credential__holder_id=holder_id)
     # A point at or after the last day is one whose end date has come.

@@ -591,6 +591,7 @@ ACTION_NEEDS = {
     ("user", "preview_reminder"): "read",
     ("user", "merge_holders"): "superuser",  # needs credentials.merge_user, no role has it
     ("credential", "mark_verified"): "write",
+    ("credential", "revoke"): "write",
     ("credential", "record_fee_paid"): "write",
     ("credential", "waive_fee"): "write",
     ("fee", "confirm_paid"): "write",
@@ -607,6 +608,7 @@ EFFECTS = {
     "reactivate": lambda o: o["holder"].state == "active",
     "preview_reminder": lambda o: True,
     "mark_verified": lambda o: o["credential"].verified,
+    "revoke": lambda o: o["credential"].revoked_at is not None,
     "record_fee_paid": lambda o: o["fee"].status == Fee.Status.PAID,
     "waive_fee": lambda o: o["fee"].status == Fee.Status.WAIVED,
     "confirm_paid": lambda o: o["fee"].status == Fee.Status.PAID,
@@ -656,6 +658,7 @@ def test_each_role_on_each_admin_action(client, role, model_name, action):
         assert response.status_code == 403
         assert objects["fee"].status == Fee.Status.SUBMITTED
         assert not objects["credential"].verified
+        assert objects["credential"].revoked_at is None
         assert objects["entry"].voided_at is None
         assert (objects["holder"].state, objects["holder"].invited_at) == (
             before.state,
