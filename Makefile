@@ -32,6 +32,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py badge_keys generate --if-missing
 	SITE_URL='$(SITE_URL)' $(PY) manage.py seed_demo
 	@echo ""
 	@echo "CSPO Tracker is starting at http://$(HOST):$(PORT)/ (staff admin: http://$(HOST):$(PORT)/admin/)"

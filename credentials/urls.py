@@ -12,4 +12,5 @@ urlpatterns = [
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
     path("verify/<uuid:code>/", views.verify, name="verify"),
     path("verify/<uuid:code>/qr.svg", views.verify_qr, name="verify_qr"),
+    path("verify/<uuid:code>.json", views.verify_json, name="verify_json"),
 ]

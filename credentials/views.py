@@ -4,12 +4,13 @@ public verification. Thin: each calls a service or a selector."""
 import io
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -384,10 +385,9 @@ def _public_credential(code) -> Credential:
         raise Http404("No verified credential has this code.") from missing
 
 
-@require_safe
-def verify(request, code):
-    """Public proof that a credential is genuine and current: nothing else personal."""
-    credential = _public_credential(code)
+def _verification(credential: Credential) -> dict:
+    """What the public may know of a credential today: its status (expiring shown as active),
+    validity, dates and grace end. Nothing personal but the holder's name."""
     terms: list[Term] = credential_terms(credential)
     checked_on = timezone.localdate()
     status = credential_status(credential, checked_on)
@@ -397,9 +397,7 @@ def verify(request, code):
         grace_end = grace_ends_on(credential.program, terms[-1].ends_on)
     # Expiring is nobody else's business: a verifier sees "Active".
     shown_status = Status.ACTIVE if status == Status.EXPIRING else status
-    context = {
-        "credential": credential,
-        # Names only: the email address is never shown publicly.
+    return {
         "holder_name": f"{credential.holder.first_name} {credential.holder.last_name}".strip()
         or "Name not given",
         "status": shown_status,
@@ -412,8 +410,60 @@ def verify(request, code):
         "grace_days_left": (grace_end - checked_on).days if grace_end else None,
         "verify_url": absolute_url("credentials:verify", credential.verification_code),
         "checked_on": checked_on,
+        "revoked_on": timezone.localdate(credential.revoked_at) if credential.revoked_at else None,
     }
+
+
+@require_safe
+def verify(request, code):
+    """Public proof that a credential is genuine and current: nothing else personal. Open
+    Graph and Twitter card tags let a shared link preview the credential."""
+    credential = _public_credential(code)
+    context = {"credential": credential, **_verification(credential)}
+    context["json_url"] = absolute_url("credentials:verify_json", credential.verification_code)
+    context["site_url"] = settings.SITE_URL.rstrip("/")
     response = render(request, "credentials/verify.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_safe
+def verify_json(request, code):
+    """The verification page as data: the live status of a credential, for software."""
+    try:
+        credential = _public_credential(code)
+    except Http404:
+        return JsonResponse(
+            {"error": {"code": "not_found", "message": "No verified credential has this code."}},
+            status=404,
+        )
+    facts = _verification(credential)
+    program = credential.program
+    data = {
+        "code": str(credential.verification_code),
+        "holder_name": facts["holder_name"],
+        "program": {"code": program.code, "name": program.name},
+        "issuer": {"code": program.issuer.code, "name": program.issuer.name},
+        "status": str(facts["status"]),
+        "status_label": facts["public_status"],
+        "valid": facts["valid"],
+        "issued_on": facts["issued_on"].isoformat(),
+        "valid_through": facts["valid_through"].isoformat() if facts["valid_through"] else None,
+        "grace_ends_on": facts["grace_ends_on"].isoformat() if facts["grace_ends_on"] else None,
+        "revoked_on": facts["revoked_on"].isoformat() if facts["revoked_on"] else None,
+        "terms": [
+            {
+                "sequence": term.sequence,
+                "starts_on": term.starts_on.isoformat(),
+                "ends_on": term.ends_on.isoformat() if term.ends_on else None,
+            }
+            for term in facts["terms"]
+        ],
+        "checked_on": facts["checked_on"].isoformat(),
+        "verification_url": facts["verify_url"],
+    }
+    response = JsonResponse(data)
+    response["Access-Control-Allow-Origin"] = "*"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

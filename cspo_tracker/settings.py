@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "axes",  # login throttling
     "credentials",
     "seu_ledger",
+    "badges",
 ]
 
 MIDDLEWARE = [
@@ -364,7 +365,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "invitations-sweep": {"task": "credentials.invitations_sweep", "schedule": 5 * 60},
     # Evidence files kept while an activity form had errors, deleted once their tokens expire.
     "evidence-kept-sweep": {"task": "seu_ledger.evidence_kept_sweep", "schedule": 60 * 60},
+    # Open Badges status bits (grace, suspension, lapse) as each day's status says, right
+    # after midnight; credentials a roster created in bulk get theirs.
+    "badges-daily": {"task": "badges.daily", "schedule": crontab(hour=0, minute=5)},
 }
+
+# --- Open Badges 3.0 ----------------------------------------------------------------------------
+# The signing keys: a JWKS of private P-256 keys, newest (signing) first, from secret storage
+# as an environment variable; without it, the file `manage.py badge_keys` writes. Every
+# machine must read the same keys.
+BADGE_SIGNING_KEYS = env.str("BADGE_SIGNING_KEYS", default="")
+BADGE_KEYS_FILE = env.path("BADGE_KEYS_FILE", default=VAR_DIR / "badge-keys.json")
+# The name of the signing organisation in every credential (its did:web comes from SITE_URL).
+BADGE_ISSUER_NAME = env.str("BADGE_ISSUER_NAME", default="CSPO Tracker")
+# LinkedIn's numeric id of the organisation a certification is added under; empty: by name.
+LINKEDIN_ORGANIZATION_ID = env.str("LINKEDIN_ORGANIZATION_ID", default="")
 
 # --- Forms ------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -5,7 +5,7 @@ import os
 import environ
 
 from .settings import *  # noqa: F403
-from .settings import DATABASES, VAR_DIR
+from .settings import BASE_DIR, DATABASES, VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -27,6 +27,9 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
 SITE_URL = "http://testserver"
+# A key set for tests only (every process of a run, workers and live servers, reads the same).
+BADGE_SIGNING_KEYS = ""
+BADGE_KEYS_FILE = BASE_DIR / "tests" / "badges" / "test-keys.json"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker process or a live server can share the test database.

@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/", include("credentials.account_urls")),
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),
+    path("", include("badges.urls")),
     path("staff/rosters/", include("credentials.roster.urls")),
     path("staff/", include("seu_ledger.staff_urls")),
     path("admin/", admin.site.urls),

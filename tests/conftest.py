@@ -2,7 +2,9 @@
 
 import email
 import email.policy
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.services import SERVICE_MISSING
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -234,3 +237,44 @@ def reference_data(transactional_db):
         for app_label, codename in permissions:
             wanted |= Q(content_type__app_label=app_label, codename=codename)
         group.permissions.set(Permission.objects.filter(wanted))
+
+
+# --- The independent Open Badges verifier -------------------------------------------------------
+# Node.js and panva's jose, installed from the npm registry by `npm ci` from the lock file in
+# tests/badges/js (`.ci/run` does it; so does the first test that needs it).
+BADGE_VERIFIER_JS = Path(__file__).parent / "badges" / "js"
+
+
+@pytest.fixture(scope="session")
+def node_verifier():
+    """A function (jwks dict, credential vc+jwt, status list vc+jwts, now=None) -> (exit code,
+    the verifier's JSON result), running verify.mjs in Node.js."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        pytest.skip(f"{SERVICE_MISSING} Node.js and npm are not installed")
+    if not (BADGE_VERIFIER_JS / "node_modules" / "jose").exists():
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--silent"],
+            cwd=BADGE_VERIFIER_JS,
+            check=True,
+            timeout=300,
+        )
+
+    def verify(jwks: dict, token: str, lists: list[str] = (), now: str | None = None, tmp=None):
+        folder = Path(tmp)
+        (folder / "jwks.json").write_text(json.dumps(jwks))
+        (folder / "credential.jwt").write_text(token)
+        names = []
+        for number, listed in enumerate(lists):
+            name = folder / f"list-{number}.jwt"
+            name.write_text(listed)
+            names.append(str(name))
+        command = [node, str(BADGE_VERIFIER_JS / "verify.mjs"), str(folder / "jwks.json")]
+        command += [str(folder / "credential.jwt"), *names]
+        if now:
+            command += ["--now", now]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert done.stdout.strip(), done.stderr
+        return done.returncode, json.loads(done.stdout)
+
+    return verify

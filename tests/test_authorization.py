@@ -83,6 +83,8 @@ ID_URLS = {
     "ledger:renewed": lambda o: {"pk": o["credential"].pk, "renewal_pk": o["renewal"].pk},
     "ledger:transcript": lambda o: {"pk": o["credential"].pk, "term_pk": o["term"].pk},
     "address_remove": lambda o: {"pk": o["address"].pk},
+    "badges:share": lambda o: {"pk": o["credential"].pk},
+    "badges:download": lambda o: {"pk": o["credential"].pk, "fmt": "png"},
 }
 # URLs that take a secret or a public code by design, tested in their own modules: a capability
 # (the calendar feed a calendar app fetches without a session, the unsubscribe link in an email)
@@ -91,6 +93,12 @@ TOKEN_URLS = {
     "credentials:calendar_feed",  # the token is the key; a wrong one is 404 (test_views)
     "credentials:verify",  # public by design
     "credentials:verify_qr",
+    "credentials:verify_json",
+    # Open Badges documents verifiers fetch: public by design (test_badge_views).
+    "badges:issuer",
+    "badges:achievement",
+    "badges:achievement_image",
+    "badges:status_list",
     "invitation_accept",  # signed, expiring tokens
     "sign_up_confirm",
     "email_change_confirm",  # signed, expiring; a damaged or replaced one is 400 (test_identity)
@@ -126,6 +134,9 @@ PUBLIC_URLS = {
     "password_reset",
     "password_reset_done",
     "password_reset_complete",
+    "badges:did_document",
+    "badges:jwks",
+    "badges:check",
 }
 # Every staff page: the admin and the staff pages outside it.
 STAFF_NAMESPACES = ("admin", "roster", "staff")
@@ -424,6 +435,11 @@ WORKING_LINKS = {
     "credentials:calendar_feed": lambda o: {"token": o["token"]},
     "credentials:verify": lambda o: {"code": o["credential"].verification_code},
     "credentials:verify_qr": lambda o: {"code": o["credential"].verification_code},
+    "credentials:verify_json": lambda o: {"code": o["credential"].verification_code},
+    "badges:issuer": lambda o: {"code": "scrum-alliance"},
+    "badges:achievement": lambda o: {"code": "CSPO"},
+    "badges:achievement_image": lambda o: {"code": "CSPO"},
+    "badges:status_list": lambda o: {"purpose": "revocation", "number": 1},
     "invitation_accept": lambda o: uid_and_token(o["invited"], invitation_tokens),
     "sign_up_confirm": lambda o: uid_and_token(o["pending"], sign_up_tokens),
     "email_change_confirm": lambda o: {"token": email_change_token("confirm")},

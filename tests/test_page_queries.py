@@ -450,6 +450,25 @@ HOLDER_PAGES = [
         "verification QR code",
         get("credentials:verify_qr", code=lambda w: w.cspo.verification_code),
     ),
+    Page(
+        "verification as data",
+        get("credentials:verify_json", code=lambda w: w.cspo.verification_code),
+    ),
+    Page("share a credential", get("badges:share", pk=CSPO)),
+    Page(
+        "share, DID saved",
+        post("badges:share", pk=CSPO, data=lambda w: {"did": "did:web:holder.example"}),
+        status=302,
+    ),
+    Page("Open Badge, baked image", get("badges:download", pk=CSPO, fmt=lambda w: "png")),
+    Page("Open Badge, JSON", get("badges:download", pk=CSPO, fmt=lambda w: "json")),
+    Page("Open Badges issuer", get("badges:issuer", code=lambda w: "scrum-alliance")),
+    Page("Open Badges achievement", get("badges:achievement", code=lambda w: "CSPO")),
+    Page("Open Badges image", get("badges:achievement_image", code=lambda w: "CSPO")),
+    Page(
+        "Open Badges status list",
+        get("badges:status_list", purpose=lambda w: "revocation", number=lambda w: 1),
+    ),
     Page("licence, accepted", get("licence"), status=302),
     Page("profile", get("account_profile")),
     Page(

@@ -129,3 +129,18 @@ def test_viewers_cannot_revoke(client):
     credential.refresh_from_db()
     assert credential.revoked_at is None
 
+
+@time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC), tick=False)
+def test_the_holders_card_says_revoked_and_offers_no_renewal_or_share(client):
+    from credentials.accounts import licence_accept
+
+    credential = issued()
+    licence_accept(user=credential.holder)
+    credential_revoke(credential=credential, reason="Fraud", by=None)
+    client.force_login(credential.holder)
+    page = client.get(reverse("ledger:dashboard")).content.decode()
+    assert "Revoked" in page
+    assert "CSPO was revoked on 1 Jun 2025: it is no longer valid and cannot be renewed." in page
+    assert "Log units" not in page
+    assert reverse("badges:share", args=[credential.pk]) not in page
+    assert "Fraud" not in page

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://cspo:secret@db.internal:5432/cspo",
     "CELERY_BROKER_URL": "redis://redis.internal:6379/0",
     "EMAIL_URL": "smtp+tls://mailer:secret@smtp.example.com:587",
+    # Production keeps its Open Badges keys in secret storage (without them, check warns).
+    "BADGE_SIGNING_KEYS": (Path(__file__).parents[1] / "badges" / "test-keys.json").read_text(),
 }
 
 

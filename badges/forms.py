@@ -1,0 +1,35 @@
+from django import forms
+
+from .models import BadgeSubject
+
+PASTE_HELP = "The credential you were sent: its JSON, or the signed text (it starts with eyJ)."
+
+
+class SubjectForm(forms.ModelForm):
+    class Meta:
+        model = BadgeSubject
+        fields = ["did"]
+        widgets = {
+            "did": forms.TextInput(attrs={"placeholder": "did:key:z6Mk...", "spellcheck": "false"})
+        }
+
+
+class CheckForm(forms.Form):
+    credential = forms.CharField(
+        label="Paste a credential",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5, "spellcheck": "false"}),
+        help_text=PASTE_HELP,
+        max_length=200_000,
+    )
+    file = forms.FileField(
+        label="Or upload the badge image or credential file",
+        required=False,
+        help_text="A PNG badge with the credential baked in, or a .json or .jwt file (up to 2 MB).",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("credential", "").strip() and not data.get("file"):
+            raise forms.ValidationError("Paste a credential or choose a file.")
+        return data

@@ -1,0 +1,90 @@
+"""VC-JOSE securing (W3C "Securing Verifiable Credentials using JOSE and COSE"): a credential
+is the payload of a compact JWS with `typ: vc+jwt`, signed ES256 by the deployment's key and
+naming that key by its did:web verification method. joserfc does the cryptography and the
+encoding; this module only says which header and which key."""
+
+import json
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from joserfc import jws
+from joserfc.errors import JoseError
+
+from . import keys
+
+MEDIA_TYPE = "application/vc+jwt"
+TYP = "vc+jwt"
+
+
+class NotOurs(ValueError):
+    """The JWS was not signed by one of this deployment's keys, or does not parse; the message
+    says which, for a verifier to read."""
+
+
+def issuer_did() -> str:
+    """This deployment's did:web, from SITE_URL's host (a port is percent-encoded, a path
+    becomes colon-separated, as the did:web method says)."""
+    parts = urlsplit(settings.SITE_URL)
+    did = "did:web:" + quote(parts.netloc, safe="")
+    path = parts.path.strip("/")
+    if path:
+        did += ":" + ":".join(quote(segment, safe="") for segment in path.split("/"))
+    return did
+
+
+def verification_method(kid: str) -> str:
+    return f"{issuer_did()}#{kid}"
+
+
+def sign(document: dict) -> str:
+    """The compact JWS (vc+jwt) of a credential or status list credential (a JSON object), by
+    the current signing key."""
+    key = keys.signing_key()
+    header = {"alg": keys.ALGORITHM, "typ": TYP, "kid": verification_method(key.kid)}
+    payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return jws.serialize_compact(header, payload, key, algorithms=[keys.ALGORITHM])
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A vc+jwt whose signature checked out: its protected header, the credential, the kid."""
+
+    header: dict
+    document: dict
+    kid: str
+
+
+def open_signed(token: str) -> Opened:
+    """Check the signature of a vc+jwt against this deployment's published keys and return
+    its content. Raises NotOurs with the reason: not a compact JWS, not vc+jwt, a key that is
+    not ours, a signature that does not match (the content was changed)."""
+    token = token.strip()
+    if token.count(".") != 2:
+        raise NotOurs("This is not a signed credential (a vc+jwt has three parts).")
+    try:
+        header = jws.extract_compact(token.encode()).headers()
+    except (JoseError, ValueError) as bad:
+        raise NotOurs("The credential's signature block cannot be read.") from bad
+    if header.get("typ") != TYP:
+        raise NotOurs(f"The credential is not a vc+jwt (its type says {header.get('typ')!r}).")
+    if header.get("alg") != keys.ALGORITHM:
+        raise NotOurs("The credential is signed with an algorithm this site does not use.")
+    method = str(header.get("kid", ""))
+    did, _, kid = method.partition("#")
+    if did != issuer_did():
+        raise NotOurs("The credential was not signed by this site.")
+    key = keys.key_by_kid(kid)
+    if key is None:
+        raise NotOurs("The credential names a signing key this site never published.")
+    try:
+        verified = jws.deserialize_compact(token, key, algorithms=[keys.ALGORITHM])
+    except JoseError as bad:
+        raise NotOurs("The signature does not match: the credential was changed.") from bad
+    try:
+        document = json.loads(verified.payload)
+    except ValueError as bad:
+        raise NotOurs("The signed content is not JSON.") from bad
+    if not isinstance(document, dict):
+        raise NotOurs("The signed content is not a credential.")
+    return Opened(header=dict(verified.headers()), document=document, kid=kid)

@@ -1,0 +1,258 @@
+"""Reads for Open Badges: the published status lists, a pasted or uploaded credential checked,
+the LinkedIn Add-to-Profile link."""
+
+import datetime
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.utils import timezone
+
+from credentials.models import Credential
+from cspo_tracker import formats
+from cspo_tracker.links import absolute_url
+
+from . import bitstring, documents, images, securing
+from .models import IssuedBadge
+
+LINKEDIN_ADD = "https://www.linkedin.com/profile/add"
+
+
+# The IssuedBadge field behind each status purpose.
+FLAGS = {"revocation": "revoked", "suspension": "suspended"}
+
+
+def status_bits_set(purpose: str, list_number: int) -> list[int]:
+    """The indexes whose bit is set in one list (purpose "revocation" or "suspension")."""
+    flag = FLAGS[purpose]
+    return list(
+        IssuedBadge.objects.filter(status_list=list_number, **{flag: True}).values_list(
+            "status_index", flat=True
+        )
+    )
+
+
+def status_list_token(purpose: str, list_number: int, now: datetime.datetime | None = None) -> str:
+    """The signed BitstringStatusListCredential (vc+jwt) of one list, as published now.
+    Raises KeyError for an unknown purpose, keys.KeysMissing without a signing key."""
+    encoded = bitstring.encode(status_bits_set(purpose, list_number))
+    document = documents.status_list_credential(
+        purpose=purpose,
+        list_number=list_number,
+        encoded_list=encoded,
+        now=now or timezone.now(),
+    )
+    return securing.sign(document)
+
+
+def status_lists_in_use() -> int:
+    """How many lists have credentials in them (at least 1: an empty list is published)."""
+    last = IssuedBadge.objects.order_by("-status_list").values_list("status_list", flat=True)
+    return max(1, last.first() or 1)
+
+
+def linkedin_url(credential: Credential, badge: IssuedBadge | None) -> str:
+    """LinkedIn's Add-to-Profile link for a certification: name, organisation (by the
+    LINKEDIN_ORGANIZATION_ID setting, else by the issuer's name), issue month (the first
+    term), expiry month (the last valid day of the latest term; none for life), credential id
+    (the issuer's certificate number, else the Open Badges credential id) and the
+    verification URL."""
+    terms = sorted(credential.terms.all(), key=lambda term: term.sequence)
+    first, latest = terms[0], terms[-1]
+    program = credential.program
+    params = {"startTask": "CERTIFICATION_NAME", "name": f"{program.name} ({program.code})"}
+    if settings.LINKEDIN_ORGANIZATION_ID:
+        params["organizationId"] = settings.LINKEDIN_ORGANIZATION_ID
+    else:
+        params["organizationName"] = program.issuer.name
+    params["issueYear"] = str(first.starts_on.year)
+    params["issueMonth"] = str(first.starts_on.month)
+    last_day = documents.last_valid_day(program, latest)
+    if last_day is not None:
+        params["expirationYear"] = str(last_day.year)
+        params["expirationMonth"] = str(last_day.month)
+    params["certUrl"] = absolute_url("credentials:verify", credential.verification_code)
+    cert_id = credential.certificate_number or (str(badge.badge_id) if badge else "")
+    if cert_id:
+        params["certId"] = cert_id
+    return f"{LINKEDIN_ADD}?{urlencode(params)}"
+
+
+# --- Checking a credential someone pasted or uploaded ------------------------------------------
+
+NOT_JSON_NOR_JWT = (
+    "This is neither a signed credential (vc+jwt) nor the JSON of one. Paste the whole "
+    "credential you downloaded, or upload the badge image."
+)
+UNSIGNED_JSON = (
+    "This credential JSON carries no signature, so nothing proves who wrote it. Paste the "
+    "signed credential (the download called JSON holds it) or upload the badge image."
+)
+
+
+class Unreadable(ValueError):
+    """What was given holds no credential to check; the message says what to give instead."""
+
+
+def token_from(text: str = "", upload: bytes | None = None) -> str:
+    """The vc+jwt in what a verifier gave: an uploaded baked PNG (or a text file), pasted JSON
+    of an EnvelopedVerifiableCredential, a data: URL or the compact JWS itself. Raises
+    Unreadable or images.NotABadgeImage with what to give instead."""
+    if upload is not None:
+        if upload.startswith(b"\x89PNG"):
+            return images.unbake(upload)
+        if len(upload) > images.MAX_BYTES:
+            raise Unreadable("The file is larger than 2 MB: it is not one of our credentials.")
+        text = upload.decode("utf-8", errors="replace")
+    text = (text or "").strip()
+    if not text:
+        raise Unreadable("Paste a credential or choose a file.")
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError as bad:
+            raise Unreadable(NOT_JSON_NOR_JWT) from bad
+        if not isinstance(data, dict):
+            raise Unreadable(NOT_JSON_NOR_JWT)
+        if data.get("type") == "EnvelopedVerifiableCredential" or "proof" not in data:
+            text = str(data.get("id", ""))
+            if not text.startswith("data:"):
+                raise Unreadable(UNSIGNED_JSON)
+        else:
+            raise Unreadable(UNSIGNED_JSON)
+    prefix = "data:application/vc+jwt,"
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    if text.count(".") != 2 or any(ch.isspace() for ch in text):
+        raise Unreadable(NOT_JSON_NOR_JWT)
+    return text
+
+
+@dataclass
+class Checked:
+    """The outcome of checking a credential: each check and what the credential says."""
+
+    signature_ok: bool = False
+    problems: list[str] = field(default_factory=list)
+    name: str = ""
+    achievement: str = ""
+    issuer: str = ""
+    subject_name: str = ""
+    valid_from: str = ""
+    valid_until: str = ""
+    dates_ok: bool = False
+    revoked: bool | None = None
+    suspended: bool | None = None
+    recorded: bool = False
+    verify_url: str = ""
+
+    @staticmethod
+    def _day(value: str) -> datetime.date | None:
+        try:
+            return datetime.datetime.fromisoformat(value).date()
+        except ValueError:
+            return None
+
+    @property
+    def valid_from_day(self) -> datetime.date | None:
+        return self._day(self.valid_from)
+
+    @property
+    def valid_until_day(self) -> datetime.date | None:
+        return self._day(self.valid_until)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.signature_ok
+            and self.recorded
+            and self.dates_ok
+            and self.revoked is False
+            and self.suspended is False
+            and not self.problems
+        )
+
+
+def _day_text(timestamp: str) -> str:
+    day = Checked._day(timestamp)
+    return formats.day(day) if day else timestamp
+
+
+def _bit_published(entry: dict) -> bool:
+    """The bit a status entry points at, read from our published, signed list."""
+    purpose = entry.get("statusPurpose")
+    if purpose not in documents.PURPOSES:
+        raise ValueError(f"unknown status purpose {purpose!r}")
+    url = str(entry.get("statusListCredential", ""))
+    number = int(url.rstrip("/").rsplit("/", 1)[-1])
+    if url != absolute_url("badges:status_list", purpose, number):
+        raise ValueError("the status list is not this site's")
+    opened = securing.open_signed(status_list_token(purpose, number))
+    encoded = opened.document["credentialSubject"]["encodedList"]
+    return bitstring.bit(bitstring.decode(encoded), int(entry["statusListIndex"]))
+
+
+def credential_check(token: str, now: datetime.datetime | None = None) -> Checked:
+    """Check a vc+jwt: our signature (any key we published, rotated ones included), the
+    credential being one we issued and kept, its validity dates, and its two status bits read
+    from our published status lists. Never raises on bad input: problems are listed."""
+    now = now or timezone.now()
+    checked = Checked()
+    try:
+        opened = securing.open_signed(token)
+    except securing.NotOurs as refused:
+        checked.problems.append(str(refused))
+        return checked
+    checked.signature_ok = True
+    document = opened.document
+    if "OpenBadgeCredential" not in (document.get("type") or []):
+        checked.problems.append("The signed content is not an Open Badges credential.")
+        return checked
+    subject = document.get("credentialSubject") or {}
+    achievement = subject.get("achievement") or {}
+    checked.name = str(document.get("name", ""))
+    checked.achievement = str(achievement.get("name", ""))
+    checked.issuer = str((achievement.get("creator") or {}).get("name", ""))
+    names = [
+        i.get("identityHash")
+        for i in subject.get("identifier") or []
+        if i.get("identityType") == "name" and not i.get("hashed")
+    ]
+    checked.subject_name = str(names[0]) if names else ""
+    checked.valid_from = str(document.get("validFrom", ""))
+    checked.valid_until = str(document.get("validUntil", ""))
+    moment = documents.timestamp(now)
+    checked.dates_ok = checked.valid_from <= moment and (
+        not checked.valid_until or moment <= checked.valid_until
+    )
+    if checked.valid_from > moment:
+        checked.problems.append(f"Not valid yet: valid from {_day_text(checked.valid_from)}.")
+    elif not checked.dates_ok:
+        checked.problems.append(f"Expired: it was valid through {_day_text(checked.valid_until)}.")
+    badge = (
+        IssuedBadge.objects.filter(badge_id=str(document.get("id", "")).removeprefix("urn:uuid:"))
+        .select_related("credential")
+        .first()
+        if str(document.get("id", "")).startswith("urn:uuid:")
+        and len(str(document.get("id", ""))) == 45
+        else None
+    )
+    if badge is None or badge.jwt != token:
+        checked.problems.append("This site has no record of issuing this credential.")
+    else:
+        checked.recorded = True
+        checked.verify_url = absolute_url("credentials:verify", badge.credential.verification_code)
+    try:
+        for entry in document.get("credentialStatus") or []:
+            published = _bit_published(entry)
+            setattr(checked, FLAGS[entry["statusPurpose"]], published)
+    except (ValueError, KeyError, TypeError, securing.NotOurs):
+        checked.problems.append("Its status entries do not point at this site's status lists.")
+    if checked.revoked:
+        checked.problems.append("Revoked by the issuer.")
+    if checked.suspended:
+        checked.problems.append("Suspended: not valid until it is renewed.")
+    if checked.revoked is None or checked.suspended is None:
+        checked.problems.append("It has no status entry to check.")
+    return checked

@@ -1,0 +1,69 @@
+// Independent verification of a vc+jwt Open Badges credential, in another language and with
+// another JOSE library (panva/jose) than the issuer's. Usage:
+//   node verify.mjs JWKS_FILE CREDENTIAL_FILE [STATUS_LIST_FILE ...] [--now ISO]
+// The JWKS file is what /.well-known/jwks.json serves; each status list file is a signed
+// BitstringStatusListCredential as /badges/status/<purpose>/<n> serves it. Prints one JSON
+// line: {"ok": bool, "errors": [...], "credential": {...}, "status": {"revocation": bool, ...}}
+// and exits 0 only when the credential verifies, is in its validity period and no status bit
+// is set.
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
+import { compactVerify, decodeProtectedHeader, importJWK } from "jose";
+
+const args = process.argv.slice(2);
+let now = new Date();
+const nowAt = args.indexOf("--now");
+if (nowAt >= 0) {
+  now = new Date(args[nowAt + 1]);
+  args.splice(nowAt, 2);
+}
+const [jwksFile, credentialFile, ...listFiles] = args;
+const jwks = JSON.parse(readFileSync(jwksFile, "utf8"));
+const errors = [];
+
+async function open(token, expectedType) {
+  const header = decodeProtectedHeader(token);
+  if (header.typ !== "vc+jwt") throw new Error(`typ is ${header.typ}, not vc+jwt`);
+  const kid = String(header.kid || "").split("#").pop();
+  const jwk = jwks.keys.find((key) => key.kid === kid);
+  if (!jwk) throw new Error(`no published key ${kid}`);
+  const key = await importJWK(jwk, header.alg);
+  const { payload } = await compactVerify(token, key, { algorithms: ["ES256"] });
+  const document = JSON.parse(new TextDecoder().decode(payload));
+  if (!document.type.includes(expectedType)) throw new Error(`not a ${expectedType}`);
+  if (!document["@context"] || document["@context"][0] !== "https://www.w3.org/ns/credentials/v2")
+    throw new Error("not a VC Data Model 2.0 credential");
+  return document;
+}
+
+const result = { ok: false, errors, credential: null, status: {} };
+try {
+  const credential = await open(readFileSync(credentialFile, "utf8").trim(), "OpenBadgeCredential");
+  result.credential = {
+    id: credential.id,
+    achievement: credential.credentialSubject.achievement.name,
+    validFrom: credential.validFrom,
+    validUntil: credential.validUntil || null,
+  };
+  if (new Date(credential.validFrom) > now) errors.push("not valid yet");
+  if (credential.validUntil && new Date(credential.validUntil) < now) errors.push("expired");
+  const lists = [];
+  for (const file of listFiles) lists.push(await open(readFileSync(file, "utf8").trim(), "BitstringStatusListCredential"));
+  for (const entry of credential.credentialStatus || []) {
+    const list = lists.find((l) => l.id === entry.statusListCredential);
+    if (!list) continue;
+    if (list.credentialSubject.statusPurpose !== entry.statusPurpose) throw new Error("status purpose differs");
+    const encoded = list.credentialSubject.encodedList;
+    if (!encoded.startsWith("u")) throw new Error("encodedList is not multibase base64url");
+    const bits = gunzipSync(Buffer.from(encoded.slice(1), "base64url"));
+    const index = Number(entry.statusListIndex);
+    const set = (bits[Math.floor(index / 8)] & (0x80 >> index % 8)) !== 0;
+    result.status[entry.statusPurpose] = set;
+    if (set) errors.push(`${entry.statusPurpose} bit set`);
+  }
+} catch (error) {
+  errors.push(String(error && error.message ? error.message : error));
+}
+result.ok = errors.length === 0 && result.credential !== null;
+console.log(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);
