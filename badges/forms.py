@@ -1,5 +1,6 @@
 from django import forms
 
+from .images import MAX_BYTES
 from .models import BadgeSubject
 
 PASTE_HELP = "The credential you were sent: its JSON, or the signed text (it starts with eyJ)."
@@ -27,6 +28,15 @@ class CheckForm(forms.Form):
         required=False,
         help_text="A PNG badge with the credential baked in, or a .json or .jwt file (up to 2 MB).",
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload.size > MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 2**20:,.1f} MB; our credentials and badge images "
+                "are under 2 MB."
+            )
+        return upload
 
     def clean(self):
         data = super().clean()

@@ -90,6 +90,11 @@ UNSIGNED_JSON = (
     "signed credential (the download called JSON holds it) or upload the badge image."
 )
 
+OTHER_PROOF = (
+    "This credential carries an embedded proof; this site signs its credentials as vc+jwt "
+    "instead, so it is not one of ours. Paste the credential you downloaded here."
+)
+
 
 class Unreadable(ValueError):
     """What was given holds no credential to check; the message says what to give instead."""
@@ -115,10 +120,11 @@ def token_from(text: str = "", upload: bytes | None = None) -> str:
             raise Unreadable(NOT_JSON_NOR_JWT) from bad
         if not isinstance(data, dict):
             raise Unreadable(NOT_JSON_NOR_JWT)
-        if data.get("type") == "EnvelopedVerifiableCredential" or "proof" not in data:
-            text = str(data.get("id", ""))
-            if not text.startswith("data:"):
-                raise Unreadable(UNSIGNED_JSON)
+        enveloped = str(data.get("id", ""))
+        if enveloped.startswith("data:"):
+            text = enveloped
+        elif "proof" in data:
+            raise Unreadable(OTHER_PROOF)
         else:
             raise Unreadable(UNSIGNED_JSON)
     prefix = "data:application/vc+jwt,"

@@ -93,13 +93,30 @@ def status_list(request, purpose, number):
     return _public(HttpResponse(token, content_type=securing.MEDIA_TYPE), max_age=300)
 
 
+# A pasted credential and a badge image are far below this; the form's own fields fit in it.
+CHECK_MAX_REQUEST_BYTES = images.MAX_BYTES + 256 * 1024
+TOO_LARGE = "That is too large to be one of our credentials (over 2 MB): nothing was read."
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def check(request):
     """Anyone pastes or uploads an Open Badges credential of ours and sees whether its
     signature and status check out."""
-    result = None
+    result, refusal = None, ""
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and _declared_length(request) > CHECK_MAX_REQUEST_BYTES:
+        # Refused before the upload is read (or stored to a temporary file).
+        form = CheckForm()
+        refusal = TOO_LARGE
+        status = 413
+    elif request.method == "POST":
         form = CheckForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data.get("file")
@@ -117,7 +134,8 @@ def check(request):
             status = 400
     else:
         form = CheckForm()
-    response = render(request, "badges/check.html", {"form": form, "result": result}, status=status)
+    context = {"form": form, "result": result, "refusal": refusal}
+    response = render(request, "badges/check.html", context, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

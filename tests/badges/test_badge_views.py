@@ -239,3 +239,14 @@ def test_the_verification_page_previews_and_answers_as_data(client, holder_crede
     missing = client.get("/verify/00000000-0000-0000-0000-000000000000.json")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+def test_the_check_page_refuses_what_is_too_big_before_reading_it(client):
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (3 * 2**20))
+    page = client.post(reverse("badges:check"), {"file": big})
+    assert page.status_code == 413
+    assert "too large to be one of our credentials" in text_of(page)
+    proof = json.dumps({"type": ["VerifiableCredential"], "proof": {"type": "DataIntegrityProof"}})
+    page = client.post(reverse("badges:check"), {"credential": proof})
+    assert page.status_code == 400
+    assert "carries an embedded proof" in text_of(page)

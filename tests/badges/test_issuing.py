@@ -12,7 +12,7 @@ import time_machine
 from django.test import override_settings
 
 from badges import bitstring, documents, keys, securing
-from badges.models import STATUS_LIST_SIZE
+from badges.models import STATUS_LIST_SIZE, IssuedBadge
 from badges.selectors import credential_check, status_list_token
 from badges.services import NotIssuable, badge_issue, status_refresh, subject_set
 from credentials.models import Course
@@ -349,3 +349,33 @@ def test_every_term_of_the_credential_is_defined_by_the_shipped_contexts():
     made_up = {**opened(badge), "madeUpTerm": 1}
     with pytest.raises(AssertionError):
         assert properties(expand(made_up), True) == properties(made_up, False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_requests_issuing_at_once_make_one_credential(reference_data):
+    """Two processes open the share page of a new term at the same moment: one credential."""
+    import threading
+
+    from django.db import connection
+
+    term = issue().terms.get()
+    barrier = threading.Barrier(2)
+    issued, errors = [], []
+
+    def open_share_page():
+        try:
+            barrier.wait()
+            issued.append(badge_issue(term).pk)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=open_share_page) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(set(issued)) == 1
+    assert IssuedBadge.objects.count() == 1

@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.test import Client
+from django.urls import reverse
 
 from badges import bitstring, documents, securing
 from badges.models import IssuedBadge
-from badges.selectors import status_list_token
 from badges.services import badge_issue, status_refresh
 from badges.tasks import daily
 from credentials.services import credential_issue, credential_revoke
@@ -24,12 +25,15 @@ def at(day: datetime.date):
 
 
 def set_bits() -> set[tuple[str, int, int]]:
-    """Every set bit of every published list, read from the signed list credentials."""
+    """Every set bit of every published list, fetched as a verifier fetches them (the URL in
+    each credential's status entry) and read after checking the list's signature."""
     found = set()
     lists = set(IssuedBadge.objects.values_list("status_list", flat=True)) or {1}
     for number in lists:
         for purpose in documents.PURPOSES:
-            listed = securing.open_signed(status_list_token(purpose, number)).document
+            response = Client().get(reverse("badges:status_list", args=[purpose, number]))
+            assert response["Content-Type"] == "application/vc+jwt"
+            listed = securing.open_signed(response.content.decode()).document
             raw = bitstring.decode(listed["credentialSubject"]["encodedList"])
             found |= {
                 (purpose, number, index)
@@ -186,3 +190,22 @@ def test_the_refresh_reads_a_bounded_number_of_queries(django_assert_max_num_que
             badge_issue(holder_with(code, datetime.date(2022, 1, 10)).terms.get())
         with django_assert_max_num_queries(6):
             status_refresh()
+
+
+def test_lists_fill_to_half_then_the_next_list_starts(monkeypatch):
+    from badges import services
+
+    monkeypatch.setattr(services, "LIST_FILL", 2)
+    with at(datetime.date(2025, 6, 1)):
+        badges = [
+            badge_issue(holder_with(code, datetime.date(2025, 1, 10)).terms.get())
+            for code in ("CSPO", "CSM", "CSD", "PSPO I")
+        ]
+    lists = [badge.status_list for badge in badges]
+    assert lists == sorted(lists)
+    assert max(lists.count(number) for number in lists) <= 2  # ids may not start at 1
+    assert len(set(lists)) >= 2
+    with at(datetime.date(2025, 6, 1)):
+        credential_revoke(credential=badges[3].credential, reason="Issued in error", by=None)
+        daily()
+        assert set_bits() == {bit_of(badges[3], "revocation")}
