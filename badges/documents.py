@@ -5,13 +5,14 @@ the status list credential. Plain functions of the records; signing is `securing
 import datetime
 import hashlib
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from credentials.models import Credential, Program, Term
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
-from seu_ledger.models import RuleVersion
+from seu_ledger.selectors import rule_versions_in_force
 
 from .securing import issuer_did, verification_method
 
@@ -27,12 +28,15 @@ def timestamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def day_start(day: datetime.date) -> str:
-    return f"{day.isoformat()}T00:00:00Z"
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first moment of a day where "today" is decided (TIME_ZONE), as the site's pages
+    and daily job decide it."""
+    return datetime.datetime.combine(day, datetime.time.min, ZoneInfo(settings.TIME_ZONE))
 
 
-def day_end(day: datetime.date) -> str:
-    return f"{day.isoformat()}T23:59:59Z"
+def day_end(day: datetime.date) -> datetime.datetime:
+    """The last second of a day where "today" is decided (TIME_ZONE)."""
+    return datetime.datetime.combine(day, datetime.time(23, 59, 59), ZoneInfo(settings.TIME_ZONE))
 
 
 def last_valid_day(program: Program, term: Term) -> datetime.date | None:
@@ -57,13 +61,9 @@ def issuer_profile() -> dict:
 
 def units_required(program: Program, on: datetime.date) -> Decimal | None:
     """Units to renew a term starting on `on`, by the rules in force that day (None: no
-    renewal units, or no rules)."""
-    return (
-        RuleVersion.objects.filter(program=program, effective_from__lte=on)
-        .order_by("-effective_from")
-        .values_list("units_required", flat=True)
-        .first()
-    )
+    rules)."""
+    versions = rule_versions_in_force(on, program.code)
+    return versions[0].units_required if versions else None
 
 
 def criteria_text(program: Program, on: datetime.date) -> str:
@@ -95,13 +95,6 @@ def criteria_text(program: Program, on: datetime.date) -> str:
 
 def achievement(program: Program, on: datetime.date) -> dict:
     """The OB3 Achievement: the certification, created by its issuer (Scrum Alliance, PMI)."""
-    creator = {
-        "id": absolute_url("badges:issuer", program.issuer.code),
-        "type": ["Profile"],
-        "name": program.issuer.name,
-    }
-    if program.issuer.website:
-        creator["url"] = program.issuer.website
     return {
         "id": absolute_url("badges:achievement", program.code),
         "type": ["Achievement"],
@@ -115,7 +108,7 @@ def achievement(program: Program, on: datetime.date) -> dict:
             "id": absolute_url("badges:achievement_image", program.code),
             "type": "Image",
         },
-        "creator": creator,
+        "creator": issuer_profile_of(program.issuer),
     }
 
 
@@ -164,12 +157,23 @@ def status_entries(list_number: int, index: int) -> list[dict]:
     return entries
 
 
+def issuer_profile_of(issuer) -> dict:
+    """The OB3 Profile of a certifying body (Scrum Alliance, PMI): the achievements' creator."""
+    profile = {
+        "id": absolute_url("badges:issuer", issuer.code),
+        "type": ["Profile"],
+        "name": issuer.name,
+    }
+    if issuer.website:
+        profile["url"] = issuer.website
+    return profile
+
+
 def open_badge_credential(
     *,
     badge_urn: str,
     credential: Credential,
     term: Term,
-    issued_at: datetime.datetime,
     subject_did: str,
     salt: str,
     list_number: int,
@@ -177,8 +181,10 @@ def open_badge_credential(
 ) -> dict:
     """The OpenBadgeCredential of one term: the holder (by DID, else by salted email hash,
     with their name) as credentialSubject, the achievement, validFrom/validUntil from the term
-    (validUntil the last valid day, 23:59:59 UTC; none for life), the course as evidence and
-    the two status entries."""
+    (from the start of its first day through the end of its last valid day, in TIME_ZONE;
+    no validUntil for life), awardedDate the day the certification was first earned, the
+    course as evidence and the two status entries. With the JWT claims Open Badges 3.0 asks
+    of a VC-JWT beside them: iss, jti, nbf, exp (with validUntil) and sub (with a DID)."""
     holder = credential.holder
     subject: dict = {"type": ["AchievementSubject"]}
     if subject_did:
@@ -204,22 +210,48 @@ def open_badge_credential(
         )
     subject["identifier"] = identifiers
     subject["achievement"] = achievement(credential.program, term.starts_on)
+    first_earned = min(t.starts_on for t in credential.terms.all())
+    starts = day_start(term.starts_on)
     document = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": badge_urn,
         "type": ["VerifiableCredential", "OpenBadgeCredential"],
         "name": f"{credential.program.name} ({credential.program.code})",
         "issuer": issuer_profile(),
-        "validFrom": day_start(term.starts_on),
-        "awardedDate": timestamp(issued_at),
+        "validFrom": timestamp(starts),
+        "awardedDate": timestamp(day_start(first_earned)),
         "credentialSubject": subject,
         "evidence": evidence(credential),
         "credentialStatus": status_entries(list_number, index),
     }
     last_day = last_valid_day(credential.program, term)
     if last_day is not None:
-        document["validUntil"] = day_end(last_day)
+        document["validUntil"] = timestamp(day_end(last_day))
+    document.update(jwt_claims(document))
     return document
+
+
+# The JWT claims a VC-JWT carries beside the credential, each a copy of a credential member.
+JWT_CLAIMS = ("iss", "jti", "nbf", "exp", "sub")
+
+
+def jwt_claims(document: dict) -> dict:
+    """iss, jti, nbf, exp and sub of a credential, from its issuer, id, validFrom, validUntil
+    and credentialSubject.id."""
+    claims = {
+        "iss": document["issuer"]["id"]
+        if isinstance(document["issuer"], dict)
+        else document["issuer"]
+    }
+    claims["jti"] = document["id"]
+    seconds = lambda text: int(datetime.datetime.fromisoformat(text).timestamp())  # noqa: E731
+    claims["nbf"] = seconds(document["validFrom"])
+    if "validUntil" in document:
+        claims["exp"] = seconds(document["validUntil"])
+    subject_id = (document.get("credentialSubject") or {}).get("id")
+    if subject_id:
+        claims["sub"] = subject_id
+    return claims
 
 
 def status_list_credential(
@@ -227,7 +259,7 @@ def status_list_credential(
 ) -> dict:
     """The BitstringStatusListCredential of one list and purpose."""
     url = absolute_url("badges:status_list", purpose, list_number)
-    return {
+    document = {
         "@context": [VC_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
@@ -240,6 +272,8 @@ def status_list_credential(
             "encodedList": encoded_list,
         },
     }
+    document.update(jwt_claims(document))
+    return document
 
 
 def did_document(public_keys: list[dict]) -> dict:

@@ -69,6 +69,8 @@ def keys() -> list[ECKey]:
             raise ImproperlyConfigured(
                 "Every Open Badges signing key needs its private part and a kid."
             )
+        if key.as_dict(private=False).get("crv") != CURVE:
+            raise ImproperlyConfigured(f"Open Badges signing keys are {CURVE} keys (ES256).")
     _cache.clear()
     _cache[text] = loaded
     return loaded

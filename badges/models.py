@@ -1,6 +1,7 @@
 """Open Badges 3.0 credentials as issued, their places in the status lists, and the DID a
 holder gives to be named by in them."""
 
+import re
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -14,18 +15,16 @@ from credentials.models import Credential, Term, User
 STATUS_LIST_SIZE = 131_072
 
 
+# DID Core's syntax: did:<method-name>:<method-specific-id>, the id of idchars (letters,
+# digits, ".", "-", "_", percent-encodings) in colon-separated parts, the last not empty.
+DID_SYNTAX = re.compile(
+    r"did:[a-z0-9]+:(?:(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})*:)*(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})+"
+)
+
+
 def validate_did(value: str) -> None:
-    """A DID in the W3C syntax: did:<method>:<method-specific id>."""
-    parts = value.split(":", 2)
-    if (
-        len(parts) != 3
-        or parts[0] != "did"
-        or not parts[1].isascii()
-        or not parts[1].isalnum()
-        or not parts[1].islower()
-        or not parts[2]
-        or any(ch.isspace() for ch in value)
-    ):
+    """A DID in the W3C DID Core syntax (raises ValidationError naming the expected form)."""
+    if not DID_SYNTAX.fullmatch(value):
         raise ValidationError(
             "Enter a DID such as did:key:z6Mk... or did:web:example.com.", code="invalid"
         )
@@ -41,7 +40,7 @@ class BadgeSubject(models.Model):
         max_length=500,
         blank=True,
         validators=[validate_did],
-        help_text="A decentralised identifier from your wallet; empty to be named by email hash.",
+        help_text="A decentralised identifier from your wallet; empty for none.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -54,11 +53,19 @@ class IssuedBadge(models.Model):
     with its place in the revocation and suspension status lists and the bits published
     there."""
 
-    credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="badges")
-    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="badges")
+    # Kept when the credential or term is deleted: a credential that is gone is revoked, and
+    # its bit is never handed to another.
+    credential = models.ForeignKey(
+        Credential, on_delete=models.SET_NULL, null=True, related_name="badges"
+    )
+    term = models.ForeignKey(Term, on_delete=models.SET_NULL, null=True, related_name="badges")
     badge_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
     subject_did = models.CharField(max_length=500, blank=True, editable=False)
+    valid_from = models.DateField(editable=False, help_text="The term's start, as signed.")
+    valid_until = models.DateField(
+        null=True, blank=True, editable=False, help_text="The last valid day, as signed."
+    )
     key_id = models.CharField(max_length=100, editable=False)
     jwt = models.TextField(editable=False, help_text="The credential as issued (vc+jwt).")
     status_list = models.PositiveIntegerField(default=1, editable=False)
@@ -66,6 +73,13 @@ class IssuedBadge(models.Model):
     revoked = models.BooleanField(default=False, editable=False)
     suspended = models.BooleanField(default=False, editable=False)
     status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    superseded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When staff corrected the term's dates: this one is revoked and a new one "
+        "issued with the dates as they are.",
+    )
 
     class Meta:
         ordering = ["credential", "term__sequence", "issued_at"]
@@ -74,7 +88,9 @@ class IssuedBadge(models.Model):
                 fields=["status_list", "status_index"], name="badges_one_badge_per_status_bit"
             ),
             models.UniqueConstraint(
-                fields=["term", "subject_did"], name="badges_one_badge_per_term_and_subject"
+                fields=["term", "subject_did"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="badges_one_badge_per_term_and_subject",
             ),
             models.CheckConstraint(
                 condition=models.Q(status_index__lt=STATUS_LIST_SIZE),

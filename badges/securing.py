@@ -23,24 +23,20 @@ class NotOurs(ValueError):
 
 
 def issuer_did() -> str:
-    """This deployment's did:web, from SITE_URL's host (a port is percent-encoded, a path
-    becomes colon-separated, as the did:web method says)."""
-    parts = urlsplit(settings.SITE_URL)
-    did = "did:web:" + quote(parts.netloc, safe="")
-    path = parts.path.strip("/")
-    if path:
-        did += ":" + ":".join(quote(segment, safe="") for segment in path.split("/"))
-    return did
+    """This deployment's did:web, from SITE_URL's host and port (a port percent-encoded, as
+    the did:web method says). It resolves to /.well-known/did.json on that host, so the site
+    must be served at the host's root."""
+    return "did:web:" + quote(urlsplit(settings.SITE_URL).netloc, safe="")
 
 
 def verification_method(kid: str) -> str:
     return f"{issuer_did()}#{kid}"
 
 
-def sign(document: dict) -> str:
+def sign(document: dict, key=None) -> str:
     """The compact JWS (vc+jwt) of a credential or status list credential (a JSON object), by
-    the current signing key."""
-    key = keys.signing_key()
+    `key` (the current signing key by default)."""
+    key = key or keys.signing_key()
     header = {"alg": keys.ALGORITHM, "typ": TYP, "kid": verification_method(key.kid)}
     payload = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
     return jws.serialize_compact(header, payload, key, algorithms=[keys.ALGORITHM])
@@ -64,10 +60,13 @@ def open_signed(token: str) -> Opened:
         raise NotOurs("This is not a signed credential (a vc+jwt has three parts).")
     try:
         header = jws.extract_compact(token.encode()).headers()
-    except (JoseError, ValueError) as bad:
+    except (JoseError, ValueError, TypeError, RecursionError) as bad:
         raise NotOurs("The credential's signature block cannot be read.") from bad
+    if not isinstance(header, dict) or set(header) - {"alg", "typ", "kid"}:
+        # We sign with these three and nothing else; "crit" and the rest are not ours.
+        raise NotOurs("The credential's header is not the one this site signs with.")
     if header.get("typ") != TYP:
-        raise NotOurs(f"The credential is not a vc+jwt (its type says {header.get('typ')!r}).")
+        raise NotOurs("The credential is not a vc+jwt, the kind this site signs.")
     if header.get("alg") != keys.ALGORITHM:
         raise NotOurs("The credential is signed with an algorithm this site does not use.")
     method = str(header.get("kid", ""))
@@ -79,12 +78,14 @@ def open_signed(token: str) -> Opened:
         raise NotOurs("The credential names a signing key this site never published.")
     try:
         verified = jws.deserialize_compact(token, key, algorithms=[keys.ALGORITHM])
-    except JoseError as bad:
+    except (JoseError, ValueError, TypeError) as bad:
         raise NotOurs("The signature does not match: the credential was changed.") from bad
     try:
         document = json.loads(verified.payload)
-    except ValueError as bad:
+    except (ValueError, RecursionError) as bad:
         raise NotOurs("The signed content is not JSON.") from bad
     if not isinstance(document, dict):
         raise NotOurs("The signed content is not a credential.")
+    if document.get("iss") != did:
+        raise NotOurs("The credential's iss claim does not name this site.")
     return Opened(header=dict(verified.headers()), document=document, kid=kid)

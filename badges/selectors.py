@@ -52,12 +52,12 @@ def status_lists_in_use() -> int:
     return max(1, last.first() or 1)
 
 
-def linkedin_url(credential: Credential, badge: IssuedBadge | None) -> str:
+def linkedin_url(credential: Credential) -> str:
     """LinkedIn's Add-to-Profile link for a certification: name, organisation (by the
     LINKEDIN_ORGANIZATION_ID setting, else by the issuer's name), issue month (the first
     term), expiry month (the last valid day of the latest term; none for life), credential id
-    (the issuer's certificate number, else the Open Badges credential id) and the
-    verification URL."""
+    (the issuer's certificate number, else the verification code: both stay the same across
+    renewals) and the verification URL."""
     terms = sorted(credential.terms.all(), key=lambda term: term.sequence)
     first, latest = terms[0], terms[-1]
     program = credential.program
@@ -73,9 +73,8 @@ def linkedin_url(credential: Credential, badge: IssuedBadge | None) -> str:
         params["expirationYear"] = str(last_day.year)
         params["expirationMonth"] = str(last_day.month)
     params["certUrl"] = absolute_url("credentials:verify", credential.verification_code)
-    cert_id = credential.certificate_number or (str(badge.badge_id) if badge else "")
-    if cert_id:
-        params["certId"] = cert_id
+    # Stable across renewals: the issuer's certificate number, else the verification code.
+    params["certId"] = credential.certificate_number or str(credential.verification_code)
     return f"{LINKEDIN_ADD}?{urlencode(params)}"
 
 
@@ -116,7 +115,7 @@ def token_from(text: str = "", upload: bytes | None = None) -> str:
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError as bad:
+        except (ValueError, RecursionError) as bad:  # nested past the parser's depth too
             raise Unreadable(NOT_JSON_NOR_JWT) from bad
         if not isinstance(data, dict):
             raise Unreadable(NOT_JSON_NOR_JWT)
@@ -130,7 +129,9 @@ def token_from(text: str = "", upload: bytes | None = None) -> str:
     prefix = "data:application/vc+jwt,"
     if text.startswith(prefix):
         text = text[len(prefix) :]
-    if text.count(".") != 2 or any(ch.isspace() for ch in text):
+    # A JWT has no spaces: line breaks and quotes come from copying it out of a mail or code.
+    text = "".join(text.split()).strip("\"'")
+    if text.count(".") != 2:
         raise Unreadable(NOT_JSON_NOR_JWT)
     return text
 
@@ -145,6 +146,7 @@ class Checked:
     achievement: str = ""
     issuer: str = ""
     subject_name: str = ""
+    subject_did: str = ""
     valid_from: str = ""
     valid_until: str = ""
     dates_ok: bool = False
@@ -226,6 +228,7 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
         if i.get("identityType") == "name" and not i.get("hashed")
     ]
     checked.subject_name = str(names[0]) if names else ""
+    checked.subject_did = str(subject.get("id", ""))
     checked.valid_from = str(document.get("validFrom", ""))
     checked.valid_until = str(document.get("validUntil", ""))
     moment = documents.timestamp(now)
@@ -256,9 +259,12 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
     except (ValueError, KeyError, TypeError, securing.NotOurs):
         checked.problems.append("Its status entries do not point at this site's status lists.")
     if checked.revoked:
-        checked.problems.append("Revoked by the issuer.")
+        checked.problems.append("Revoked: it is no longer valid.")
     if checked.suspended:
-        checked.problems.append("Suspended: not valid until it is renewed.")
+        checked.problems.append(
+            "Suspended: it does not count as valid now (a term that ended without renewal, "
+            "for one); it can be restored."
+        )
     if checked.revoked is None or checked.suspended is None:
         checked.problems.append("It has no status entry to check.")
     return checked

@@ -1,13 +1,14 @@
 """Issuing Open Badges credentials and keeping their published status in step with the
 credential: revoked by staff, suspended (PMI), in a grace period that is not valid, lapsed."""
 
+import contextlib
 import datetime
 import logging
 import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from credentials.models import Credential, Term, User
@@ -23,6 +24,13 @@ logger = logging.getLogger(__name__)
 # holds it (the specification's herd privacy); then the next list starts.
 LIST_FILL = STATUS_LIST_SIZE // 2
 NOT_VERIFIED = "{code} is not verified with its issuer yet: it gets an Open Badge once it is."
+# Each change of DID issues the term's credential again: a bound on the rows (and status
+# bits) one holder can make.
+MAX_PER_TERM = 10
+TOO_MANY = (
+    "{code} has had {count} credentials issued for this term, one for each DID you gave; "
+    "write to us to have another issued."
+)
 REVOKED = "{code} was revoked: it gets no new Open Badge."
 
 
@@ -38,23 +46,30 @@ class Bits:
     suspended: bool
 
 
-def bits_for(credential: Credential, badge_term_id: int, on: datetime.date) -> Bits:
+def bits_for(credential: Credential | None, badge_term_id: int | None, on: datetime.date) -> Bits:
     """What the revocation and suspension bits of a credential issued for one term say on a
     day, by the issuer's rules (program data):
 
-    - revocation: staff revoked the credential (every term's credential), or the term is the
-      latest and it lapsed where the issuer makes lapse final (PMI: only re-examination
-      restores it);
-    - suspension: the term is the latest and the credential is after its end and not valid
+    - revocation: staff revoked the credential (every term's credential), the credential or
+      its term was deleted, or the term is the latest and it lapsed where the issuer makes
+      lapse final (PMI: only re-examination restores it);
+    - suspension: the holder's account is deactivated (every term's credential), or the term
+      is the latest and the credential is after its end and not valid
       (PMI's one-year suspension, a grace period that does not count as valid), or lapsed
       where a late renewal can still restore it. Renewal clears it: the term is no longer the
       latest, and the new term gets its own credential.
 
     An earlier term's credential keeps both bits clear: it was good for its dates, which its
-    validUntil states."""
+    validUntil states. (A revocation bit once set is never cleared: `status_refresh`.)"""
+    if credential is None or badge_term_id is None:
+        return Bits(revoked=True, suspended=False)
     status = credential_status(credential, on)
     if status == Status.REVOKED:
         return Bits(revoked=True, suspended=False)
+    if not credential.holder.is_active:
+        # A closed account: the site no longer vouches for it (its page answers 404) until
+        # the account is reactivated.
+        return Bits(revoked=False, suspended=True)
     terms = credential.terms.all()
     latest = max(terms, key=lambda term: term.sequence)
     if latest.pk != badge_term_id:
@@ -79,6 +94,24 @@ def _subject_did(holder: User) -> str:
     return BadgeSubject.objects.filter(holder=holder).values_list("did", flat=True).first() or ""
 
 
+def term_on(credential: Credential, on: datetime.date) -> Term:
+    """The term a credential runs on a day: the one whose dates hold it (the earlier of two
+    that share a day), the first before any starts, the latest once all have ended."""
+    terms = sorted(credential.terms.all(), key=lambda term: term.sequence)
+    for term in terms:
+        if term.ends_on is None or on <= term.ends_on:
+            return term
+    return terms[-1]
+
+
+def _credential_for_issue(credential_id: int) -> Credential:
+    return (
+        Credential.objects.select_related("holder", "program__issuer", "source_course")
+        .prefetch_related("terms")
+        .get(pk=credential_id)
+    )
+
+
 def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
     """The Open Badges credential of a term for the holder as they are named now (their DID,
     else their email hash): the one issued before, or a new one signed now, at a random free
@@ -87,20 +120,20 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
 
     Raises NotIssuable for an unverified or revoked credential, and keys.KeysMissing when the
     deployment has no signing key."""
-    credential = (
-        Credential.objects.select_related("holder", "program__issuer", "source_course")
-        .prefetch_related("terms")
-        .get(pk=term.credential_id)
-    )
+    credential = _credential_for_issue(term.credential_id)
     if not credential.verified:
         raise NotIssuable(NOT_VERIFIED.format(code=credential.program.code))
     if credential.revoked_at is not None:
         raise NotIssuable(REVOKED.format(code=credential.program.code))
     subject_did = _subject_did(credential.holder)
-    existing = IssuedBadge.objects.filter(term=term, subject_did=subject_did).first()
+    current = IssuedBadge.objects.filter(superseded_at__isnull=True)
+    existing = current.filter(term=term, subject_did=subject_did).first()
     if existing:
         return existing
     term = next(t for t in credential.terms.all() if t.pk == term.pk)
+    issued_for_term = IssuedBadge.objects.filter(term=term).count()
+    if issued_for_term >= MAX_PER_TERM:
+        raise NotIssuable(TOO_MANY.format(code=credential.program.code, count=issued_for_term))
     key = signing_key()
     bits = bits_for(credential, term.pk, on or today())
     for _attempt in range(50):
@@ -108,6 +141,8 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
             credential=credential,
             term=term,
             subject_did=subject_did,
+            valid_from=term.starts_on,
+            valid_until=documents.last_valid_day(credential.program, term),
             key_id=key.kid,
             status_list=_list_to_fill(),
             status_index=secrets.randbelow(STATUS_LIST_SIZE),
@@ -118,19 +153,18 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
             badge_urn=badge.urn,
             credential=credential,
             term=term,
-            issued_at=badge.issued_at,
             subject_did=subject_did,
             salt=secrets.token_hex(16),
             list_number=badge.status_list,
             index=badge.status_index,
         )
-        badge.jwt = securing.sign(document)
+        badge.jwt = securing.sign(document, key)
         try:
             with transaction.atomic():
                 badge.save()
         except IntegrityError:
             # Another process issued this one first, or the random bit was taken: look again.
-            existing = IssuedBadge.objects.filter(term=term, subject_did=subject_did).first()
+            existing = current.filter(term=term, subject_did=subject_did).first()
             if existing:
                 return existing
             continue
@@ -138,11 +172,30 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
     raise RuntimeError("No free status list bit found in 50 tries.")
 
 
-def badge_current(credential: Credential) -> IssuedBadge:
-    """The Open Badges credential of the credential's latest term (issued now if need be).
-    Raises NotIssuable / keys.KeysMissing as badge_issue."""
-    latest = max(credential.terms.all(), key=lambda term: term.sequence)
-    return badge_issue(latest)
+def badge_current(credential: Credential, on: datetime.date | None = None) -> IssuedBadge:
+    """The Open Badges credential of the term the credential runs today (after an early
+    renewal, the ending term's until its last day), issued now if need be. Raises
+    NotIssuable / keys.KeysMissing as badge_issue."""
+    return badge_issue(term_on(credential, on or today()), on=on)
+
+
+def badges_supersede(*, term_id: int) -> int:
+    """Staff corrected a term's dates: each credential issued for it with other dates is
+    revoked (its dates are wrong) and marked superseded, and the holder's current one is
+    issued anew with the dates as they are. Returns how many were superseded."""
+    term = Term.objects.select_related("credential__program").filter(pk=term_id).first()
+    if term is None:
+        return 0
+    valid_until = documents.last_valid_day(term.credential.program, term)
+    stale = IssuedBadge.objects.filter(term=term, superseded_at__isnull=True).exclude(
+        valid_from=term.starts_on, valid_until=valid_until
+    )
+    now = timezone.now()
+    count = stale.update(superseded_at=now, revoked=True, status_changed_at=now)
+    if count:
+        with contextlib.suppress(NotIssuable):
+            badge_issue(term)
+    return count
 
 
 def status_refresh(
@@ -160,7 +213,7 @@ def status_refresh(
     while True:
         chunk = list(
             badges.filter(pk__gt=last_pk)
-            .select_related("credential__program")
+            .select_related("credential__program", "credential__holder")
             .prefetch_related(Prefetch("credential__terms", queryset=Term.objects.all()))[:2000]
         )
         if not chunk:
@@ -170,8 +223,10 @@ def status_refresh(
         updates = []
         for badge in chunk:
             bits = bits_for(badge.credential, badge.term_id, on)
-            if (bits.revoked, bits.suspended) != (badge.revoked, badge.suspended):
-                badge.revoked, badge.suspended = bits.revoked, bits.suspended
+            # Revocation is final (the status list specification): a bit once set stays.
+            revoked = badge.revoked or bits.revoked
+            if (revoked, bits.suspended) != (badge.revoked, badge.suspended):
+                badge.revoked, badge.suspended = revoked, bits.suspended
                 badge.status_changed_at = now
                 updates.append(badge)
         if updates:
@@ -182,13 +237,20 @@ def status_refresh(
             logger.info("Open Badges status: %d credential(s) changed a bit", len(updates))
 
 
+# Credentials that ended longer ago than any issuer's days after the end are not issued in
+# bulk (a holder who opens their share page still gets theirs).
+BACKFILL_AFTER_END = datetime.timedelta(days=400)
+
+
 def badges_issue_missing(on: datetime.date | None = None) -> int:
     """Issue the credential of every verified, unrevoked credential's latest term that has
-    none yet (credentials that rosters created in bulk, renewals whose issue failed).
-    Returns how many were issued."""
+    none yet (credentials that rosters created in bulk, renewals whose issue failed), leaving
+    out those that ended long ago. Returns how many were issued."""
+    on = on or today()
     latest = Term.objects.filter(credential_id=OuterRef("credential_id")).order_by("-sequence")
     terms = (
         Term.objects.filter(
+            Q(ends_on__isnull=True) | Q(ends_on__gte=on - BACKFILL_AFTER_END),
             credential__verified=True,
             credential__revoked_at__isnull=True,
             credential__holder__is_active=True,
@@ -205,6 +267,17 @@ def badges_issue_missing(on: datetime.date | None = None) -> int:
             continue
         issued += 1
     return issued
+
+
+def badges_revoke_deleted(*, credential_ids=(), term_ids=()) -> int:
+    """A credential or term is being deleted: its Open Badges credentials are revoked at once
+    (their rows stay, so their bits are never handed to another). Returns how many."""
+    now = timezone.now()
+    return (
+        IssuedBadge.objects.filter(Q(credential_id__in=credential_ids) | Q(term_id__in=term_ids))
+        .filter(revoked=False)
+        .update(revoked=True, suspended=False, status_changed_at=now)
+    )
 
 
 def subject_set(*, holder: User, did: str) -> BadgeSubject:

@@ -7,18 +7,26 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
 
 from credentials.access import holder_required
 from credentials.models import Credential, Issuer, Program
-from credentials.selectors import Status, credential_status, status_label
+from credentials.selectors import Status, credential_status, status_is_valid, status_label
 from cspo_tracker.links import absolute_url
 
 from . import documents, images, keys, securing
 from .forms import CheckForm, SubjectForm
 from .models import BadgeSubject
-from .selectors import Unreadable, credential_check, linkedin_url, status_list_token, token_from
+from .selectors import (
+    Unreadable,
+    credential_check,
+    linkedin_url,
+    status_list_token,
+    status_lists_in_use,
+    token_from,
+)
 from .services import NotIssuable, badge_current, subject_set
 
 JSON_LD = "application/ld+json"
@@ -57,12 +65,8 @@ def issuer(request, code):
     body = get_object_or_404(Issuer, code=code)
     profile = {
         "@context": [documents.VC_CONTEXT, documents.OB_CONTEXT],
-        "id": absolute_url("badges:issuer", body.code),
-        "type": ["Profile"],
-        "name": body.name,
+        **documents.issuer_profile_of(body),
     }
-    if body.website:
-        profile["url"] = body.website
     return _public(JsonResponse(profile, content_type=JSON_LD))
 
 
@@ -86,11 +90,12 @@ def achievement_image(request, code):
 @require_safe
 def status_list(request, purpose, number):
     """A signed BitstringStatusListCredential (vc+jwt): the bits as they are now."""
-    if purpose not in documents.PURPOSES or number < 1:
+    if purpose not in documents.PURPOSES or not 1 <= number <= status_lists_in_use():
         raise Http404("No such status list.")
     _keys_or_404()
     token = status_list_token(purpose, number)
-    return _public(HttpResponse(token, content_type=securing.MEDIA_TYPE), max_age=300)
+    # A minute at most in a verifier's or a proxy's cache: staff revocation shows at once here.
+    return _public(HttpResponse(token, content_type=securing.MEDIA_TYPE), max_age=60)
 
 
 # A pasted credential and a badge image are far below this; the form's own fields fit in it.
@@ -166,8 +171,13 @@ def share(request, pk):
             subject_set(holder=request.user, did=form.cleaned_data["did"])
             messages.success(
                 request,
-                "Saved. Credentials issued from now on name you by "
-                + ("that DID." if form.cleaned_data["did"] else "your email address, hashed."),
+                (
+                    "Saved. Download your credential again to carry one that names you by that "
+                    "DID; copies you downloaded before still verify."
+                    if form.cleaned_data["did"]
+                    else "Saved. Credentials from now on name you by your name and hashed "
+                    "email address only."
+                ),
             )
             return redirect("badges:share", pk=credential.pk)
         status = 400
@@ -188,9 +198,10 @@ def share(request, pk):
         "status": current,
         "status_text": status_label(credential.program, current),
         "revoked": current == Status.REVOKED,
+        "valid_today": status_is_valid(credential.program, current),
         "verify_url": absolute_url("credentials:verify", credential.verification_code),
         "check_url": absolute_url("badges:check"),
-        "linkedin_url": linkedin_url(credential, badge) if credential.verified else "",
+        "linkedin_url": linkedin_url(credential) if credential.verified else "",
         "form": form,
     }
     return render(request, "badges/share.html", context, status=status)
@@ -212,7 +223,7 @@ def download(request, pk, fmt):
         badge = badge_current(credential)
     except (NotIssuable, keys.KeysMissing) as refused:
         raise Http404(str(refused)) from refused
-    name = f"{credential.program.code}-{badge.term.starts_on.isoformat()}"
+    name = f"{slugify(credential.program.code).upper()}-{badge.valid_from.isoformat()}"
     if fmt == "json":
         body = json.dumps(documents.enveloped(badge.jwt), indent=2) + "\n"
         response = HttpResponse(body, content_type="application/json")

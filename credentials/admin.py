@@ -525,7 +525,9 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
             except ValidationError as refused:
                 error = " ".join(refused.messages)
             else:
-                self.message_user(request, f"Revoked {len(chosen)} credential(s).")
+                already = queryset.count() - len(chosen)
+                note = f" {already} revoked before were left as they were." if already else ""
+                self.message_user(request, f"Revoked {len(chosen)} credential(s).{note}")
                 return None
         return TemplateResponse(
             request,
@@ -535,6 +537,7 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
                 "title": "Revoke credentials",
                 "opts": self.model._meta,
                 "credentials": chosen,
+                "already": queryset.count() - len(chosen),
                 "reason": reason,
                 "error": error,
             },
@@ -589,7 +592,11 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
 
     @admin.display(description="Days left", ordering="valid_through")
     def days_left(self, credential):
-        if not self._has_terms(credential) or credential.valid_through is None:
+        if (
+            not self._has_terms(credential)
+            or credential.valid_through is None
+            or credential.revoked_at is not None
+        ):
             return "-"
         return (credential.valid_through - today()).days
 

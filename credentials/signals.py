@@ -7,5 +7,5 @@ from django.dispatch import Signal
 # attendances=[(holder_id, course, hours_attended, completed), ...]
 attendances_recorded = Signal()
 
-# Sent after the transaction that revoked a credential commits, with credential=...
+# Sent after the transaction that revoked a credential commits, with credential_id=...
 credential_revoked = Signal()

@@ -429,7 +429,9 @@ def verify(request, code):
 
 @require_safe
 def verify_json(request, code):
-    """The verification page as data: the live status of a credential, for software."""
+    """The verification page as data: the live status of a credential, for software.
+    `status` is one of active, in_grace (still valid), suspended (after the end, not valid:
+    PMI), lapsed, not_yet_valid, revoked; `valid` says whether it counts today."""
     try:
         credential = _public_credential(code)
     except Http404:
@@ -444,7 +446,10 @@ def verify_json(request, code):
         "holder_name": facts["holder_name"],
         "program": {"code": program.code, "name": program.name},
         "issuer": {"code": program.issuer.code, "name": program.issuer.name},
-        "status": str(facts["status"]),
+        # The days after the end that do not count as valid are PMI's suspension.
+        "status": "suspended"
+        if facts["status"] == Status.IN_GRACE and not program.valid_after_end
+        else str(facts["status"]),
         "status_label": facts["public_status"],
         "valid": facts["valid"],
         "issued_on": facts["issued_on"].isoformat(),

@@ -23,7 +23,14 @@ from credentials.selectors import (
 from .models import Fee
 from .selectors import group_balance, group_requirements, holder_ledgers, renew_by
 
-STATUSES = (Status.ACTIVE, Status.EXPIRING, Status.IN_GRACE, Status.LAPSED, Status.NOT_YET_VALID)
+STATUSES = (
+    Status.ACTIVE,
+    Status.EXPIRING,
+    Status.IN_GRACE,
+    Status.LAPSED,
+    Status.NOT_YET_VALID,
+    Status.REVOKED,
+)
 # The reminder horizon's default, and a Scrum Alliance grace: every holder in such a grace is
 # inside the widest window.
 AT_RISK_DAYS = 90
@@ -32,11 +39,14 @@ CHUNK = 2000
 
 
 def current_terms():
-    """Each credential's latest term, of active holders."""
+    """Each credential's latest term, of active holders; revoked credentials have none (they
+    never expire, renew or lapse again)."""
     newer = Term.objects.filter(
         credential_id=OuterRef("credential_id"), sequence__gt=OuterRef("sequence")
     )
-    return Term.objects.exclude(Exists(newer)).filter(credential__holder__is_active=True)
+    return Term.objects.exclude(Exists(newer)).filter(
+        credential__holder__is_active=True, credential__revoked_at__isnull=True
+    )
 
 
 @dataclass(frozen=True)

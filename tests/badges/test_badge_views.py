@@ -103,12 +103,16 @@ def test_another_holders_badge_is_404(client, holder_credential):
 def test_the_did_form_names_the_field_and_keeps_nothing_on_a_bad_did(client, holder_credential):
     client.force_login(holder_credential.holder)
     url = reverse("badges:share", args=[holder_credential.pk])
+    for bad in ("did:key:<script>", 'did:key:a"b', "did:key:a\u202eb", "did:key:::"):
+        assert client.post(url, {"did": bad}).status_code == 400, bad
     refused = client.post(url, {"did": "not a did"})
     assert refused.status_code == 400
     assert "Enter a DID such as did:key:z6Mk" in text_of(refused)
     assert "There is 1 problem with your DID" in text_of(refused)
     saved = client.post(url, {"did": "did:web:ada.example"}, follow=True)
-    assert "Credentials issued from now on name you by that DID." in text_of(saved)
+    assert "Download your credential again to carry one that names you by that DID" in (
+        text_of(saved)
+    )
     badge = IssuedBadge.objects.get(subject_did="did:web:ada.example")
     assert securing.open_signed(badge.jwt).document["credentialSubject"]["id"] == (
         "did:web:ada.example"
@@ -153,7 +157,7 @@ def test_the_check_page_says_what_is_wrong(client, holder_credential):
     status_refresh()
     page = client.post(reverse("badges:check"), {"credential": token})
     assert "Not verified Genuine, but not valid today" in text_of(page)
-    assert "Revoked by the issuer." in text_of(page)
+    assert "Revoked: it is no longer valid." in text_of(page)
 
     for bad, message in [
         ("", "Paste a credential or choose a file."),
@@ -234,7 +238,7 @@ def test_the_verification_page_previews_and_answers_as_data(client, holder_crede
     assert (data["status"], data["valid"], data["revoked_on"]) == ("revoked", False, "2025-06-01")
     assert "Fraud" not in json.dumps(data)
     page = text_of(client.get(reverse("credentials:verify", args=[code])))
-    assert "Revoked by the issuer on 1 Jun 2025" in page
+    assert "Revoked on 1 Jun 2025: it is no longer valid." in page
     assert "Fraud" not in page
     missing = client.get("/verify/00000000-0000-0000-0000-000000000000.json")
     assert missing.status_code == 404
@@ -250,3 +254,75 @@ def test_the_check_page_refuses_what_is_too_big_before_reading_it(client):
     page = client.post(reverse("badges:check"), {"credential": proof})
     assert page.status_code == 400
     assert "carries an embedded proof" in text_of(page)
+
+
+def b64(data) -> str:
+    import base64
+
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def png_with_chunk(chunk_type: bytes, body: bytes, after_image=True) -> bytes:
+    """Our plain badge image with one more chunk, after the image data or before it."""
+    import struct
+    import zlib
+
+    data = images.achievement_png(program("CSPO"))
+    chunk = struct.pack(">I", len(body)) + chunk_type + body
+    chunk += struct.pack(">I", zlib.crc32(chunk_type + body))
+    at = data.rindex(b"IEND") - 4 if after_image else data.index(b"IDAT") - 4
+    return data[:at] + chunk + data[at:]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_crafted_input_on_the_check_page_is_refused_never_a_500(client, holder_credential):
+    """Each of these made the public check page answer 500 when an attacker tried them."""
+    kid = keys.signing_key().kid
+    crafted = [
+        {"credential": '{"a":' + "[" * 5000},  # deeper than the JSON parser goes
+        {"credential": "[" * 100_000},
+        {
+            "credential": b64(
+                {"alg": "ES256", "typ": "vc+jwt", "kid": f"did:web:testserver#{kid}", "crit": 5}
+            )
+            + ".e30.AAAA"
+        },
+        {"credential": b64({"alg": "ES256", "crit": [[1]]}) + ".e30.AAAA"},
+        {"credential": b64([1, 2]) + ".e30.AAAA"},
+        {"credential": "eyJhbGciOiJub25lIn0.eyJmb28iOjF9."},
+    ]
+    bad_pngs = [
+        png_with_chunk(b"zTXt", b"key\x00\x07garbage"),  # unknown compression, after the image
+        png_with_chunk(b"IHDR", b"\x00" * 13),  # a second header after the image
+        png_with_chunk(b"iTXt", b"openbadgecredential\x00\x01\x00\x00\x00notzlib", False),
+        b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+    ]
+    crafted += [{"file": SimpleUploadedFile("x.png", data)} for data in bad_pngs]
+    for data in crafted:
+        page = client.post(reverse("badges:check"), data)
+        assert page.status_code in (200, 400), (page.status_code, str(data)[:80])
+        if page.status_code == 200:
+            assert "Not verified" in text_of(page)
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_credential_pasted_with_line_breaks_or_quotes_still_checks(client, holder_credential):
+    client.force_login(holder_credential.holder)
+    token = client.get(reverse("badges:download", args=[holder_credential.pk, "jwt"]))
+    token = token.content.decode()
+    wrapped = "\n".join(token[i : i + 60] for i in range(0, len(token), 60))
+    for pasted in (wrapped, f'"{token}"', f"  {token}\r\n"):
+        page = client.post(reverse("badges:check"), {"credential": pasted})
+        assert "Verified Genuine and valid today" in text_of(page)
+
+
+def test_the_baked_chunk_is_uncompressed_itxt_before_the_image_data(client, holder_credential):
+    client.force_login(holder_credential.holder)
+    data = client.get(reverse("badges:download", args=[holder_credential.pk, "png"])).content
+    token = IssuedBadge.objects.get().jwt
+    # iTXt: keyword, NUL, compression flag 0, method 0, empty language and translated keyword.
+    chunk = b"iTXt" + b"openbadgecredential\x00\x00\x00\x00\x00" + token.encode()
+    assert chunk in data
+    assert data.index(chunk) < data.index(b"IDAT")
+    assert data.count(b"openbadgecredential") == 1

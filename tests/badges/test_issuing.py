@@ -31,39 +31,6 @@ def opened(badge):
     return securing.open_signed(badge.jwt).document
 
 
-def published_bits(badge) -> dict:
-    """The credential's bits read from the signed status lists as a verifier reads them."""
-    bits = {}
-    for entry in opened(badge)["credentialStatus"]:
-        listed = securing.open_signed(
-            status_list_token(entry["statusPurpose"], badge.status_list)
-        ).document
-        assert listed["id"] == entry["statusListCredential"]
-        encoded = listed["credentialSubject"]["encodedList"]
-        bits[entry["statusPurpose"]] = bitstring.bit(
-            bitstring.decode(encoded), int(entry["statusListIndex"])
-        )
-    return bits
-
-
-def all_set_bits() -> dict:
-    return {
-        purpose: sorted(
-            index
-            for index in range(STATUS_LIST_SIZE)
-            if bitstring.bit(
-                bitstring.decode(
-                    securing.open_signed(status_list_token(purpose, 1)).document[
-                        "credentialSubject"
-                    ]["encodedList"]
-                ),
-                index,
-            )
-        )
-        for purpose in documents.PURPOSES
-    }
-
-
 @time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC), tick=False)
 def test_the_credential_is_an_open_badge_of_the_term():
     course = Course.objects.create(
@@ -216,6 +183,15 @@ def test_an_independent_implementation_verifies_ours_and_refuses_a_tampered_one(
     assert code == 0, result
     assert result["credential"]["id"] == f"urn:uuid:{badge.badge_id}"
     assert result["status"] == {"revocation": False, "suspension": False}
+    # The same with the key found through the did:web document, as a wallet resolves it.
+    did_document = documents.did_document(keys.public_jwks()["keys"])
+    assert node_verifier(did_document, badge.jwt, lists, tmp=tmp_path)[0] == 0
+    # Checked in 2027, after its validUntil (exp), it fails there.
+    code, result = node_verifier(
+        keys.public_jwks(), badge.jwt, lists, now="2027-02-01T00:00:00Z", tmp=tmp_path
+    )
+    assert code == 1
+    assert result["errors"] == ['"exp" claim timestamp check failed']
 
     header, payload, signature = badge.jwt.split(".")
     document = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -340,10 +316,12 @@ def test_every_term_of_the_credential_is_defined_by_the_shipped_contexts():
     property no context defines (or files it under the VC context's issuer-dependent
     vocabulary), so every property must come through as a defined IRI."""
     badge = badge_issue(issue().terms.get())
-    for document in (
+    for signed in (
         opened(badge),
         securing.open_signed(status_list_token("revocation", 1)).document,
     ):
+        # The JWT's registered claims (iss, jti...) sit beside the credential, outside JSON-LD.
+        document = {k: v for k, v in signed.items() if k not in documents.JWT_CLAIMS}
         assert properties(expand(document), True) == properties(document, False)
     # The check catches a term no context defines.
     made_up = {**opened(badge), "madeUpTerm": 1}
@@ -379,3 +357,68 @@ def test_two_requests_issuing_at_once_make_one_credential(reference_data):
     assert errors == []
     assert len(set(issued)) == 1
     assert IssuedBadge.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("site", "did"),
+    [
+        ("https://cspo.example.com", "did:web:cspo.example.com"),
+        ("http://127.0.0.1:8000", "did:web:127.0.0.1%3A8000"),
+        ("https://cspo.example.com/", "did:web:cspo.example.com"),
+    ],
+)
+def test_the_issuer_did_is_the_sites_host_and_port(site, did):
+    with override_settings(SITE_URL=site):
+        assert securing.issuer_did() == did
+
+
+@pytest.mark.parametrize(
+    ("zone", "valid_from", "valid_until"),
+    [
+        ("UTC", "2024-02-29T00:00:00Z", "2026-02-28T23:59:59Z"),
+        # "Today" is decided in TIME_ZONE: its days start and end there.
+        ("America/Los_Angeles", "2024-02-29T08:00:00Z", "2026-03-01T07:59:59Z"),
+        ("Pacific/Kiritimati", "2024-02-28T10:00:00Z", "2026-02-28T09:59:59Z"),
+    ],
+)
+def test_a_feb_29_term_is_valid_from_its_first_to_its_last_day_in_the_sites_zone(
+    zone, valid_from, valid_until
+):
+    with override_settings(TIME_ZONE=zone):
+        with time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC)):
+            badge = badge_issue(issue(on=datetime.date(2024, 2, 29)).terms.get())
+        document = opened(badge)
+    assert (document["validFrom"], document["validUntil"]) == (valid_from, valid_until)
+    assert document["nbf"] == int(datetime.datetime.fromisoformat(valid_from).timestamp())
+    assert document["exp"] == int(datetime.datetime.fromisoformat(valid_until).timestamp())
+    assert document["awardedDate"] == valid_from
+    assert (document["iss"], document["jti"]) == ("did:web:testserver", document["id"])
+    assert "sub" not in document
+
+
+def test_the_signature_header_must_be_ours():
+    badge = badge_issue(issue().terms.get())
+    header, payload, signature = badge.jwt.split(".")
+    key = keys.signing_key()
+
+    def signed(head):
+        return securing.jws.serialize_compact(
+            head, base64.urlsafe_b64decode(payload + "=="), key, algorithms=["ES256"]
+        )
+
+    ours = f"did:web:testserver#{key.kid}"
+    for head, message in [
+        ({"alg": "ES256", "typ": "JWT", "kid": ours}, r"not a vc\+jwt"),
+        ({"alg": "ES256", "typ": "vc+jwt"}, "not signed by this site"),
+        (
+            {"alg": "ES256", "typ": "vc+jwt", "kid": f"did:web:evil.example#{key.kid}"},
+            "not signed by this site",
+        ),
+        (
+            {"alg": "ES256", "typ": "vc+jwt", "kid": ours, "jku": "https://evil.example"},
+            "header is not the one",
+        ),
+    ]:
+        with pytest.raises(securing.NotOurs, match=message):
+            securing.open_signed(signed(head))
+    assert securing.open_signed(badge.jwt).kid == key.kid

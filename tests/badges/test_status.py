@@ -15,7 +15,7 @@ from badges.services import badge_issue, status_refresh
 from badges.tasks import daily
 from credentials.services import credential_issue, credential_revoke
 from seu_ledger.services import credential_renew, entry_log, fee_waive
-from tests.factories import UserFactory, category, program
+from tests.factories import UserFactory, category, learning_entry, program
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +112,13 @@ def test_scrum_alliance_grace_that_counts_as_valid_sets_no_bit():
         assert set_bits() == {bit_of(badge, "suspension")}
 
 
+def ready_to_renew(credential):
+    """24 SEU logged early in January 2026 and the fee waived: a CSPO can renew."""
+    for day in (5, 6, 7):
+        learning_entry(credential.holder, datetime.date(2026, 1, day), 8, f"Day {day}")
+    fee_waive(credential=credential, recorded_by=UserFactory(), reason="test")
+
+
 def log_pmi_units(holder, day):
     for key in ("pmi:ways-of-working", "pmi:power-skills", "pmi:business-acumen"):
         entry_log(
@@ -154,15 +161,7 @@ def test_renewing_early_leaves_the_old_terms_credential_valid_to_its_end(
         credential = holder_with("CSPO", datetime.date(2024, 3, 15))
         old = badge_issue(credential.terms.get())
     with at(datetime.date(2026, 1, 10)):
-        for day in (5, 6, 7):
-            entry_log(
-                holder=credential.holder,
-                activity_date=datetime.date(2026, 1, day),
-                category=category("scrum-alliance:learning"),
-                title=f"Day {day}",
-                hours=Decimal(8),
-            )
-        fee_waive(credential=credential, recorded_by=UserFactory(), reason="test")
+        ready_to_renew(credential)
         with django_capture_on_commit_callbacks(execute=True):
             credential_renew(credential=credential)
         new = IssuedBadge.objects.exclude(pk=old.pk).get()
@@ -184,12 +183,21 @@ def test_the_daily_job_issues_what_bulk_imports_left_without_one():
         assert daily() == {"issued": 0, "status_changed": 0}
 
 
-def test_the_refresh_reads_a_bounded_number_of_queries(django_assert_max_num_queries):
+def test_the_refresh_costs_the_same_queries_for_few_or_many_credentials():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
     with at(datetime.date(2025, 6, 1)):
-        for code in ("CSPO", "CSM", "CSD", "PMI-ACP", "PMP"):
-            badge_issue(holder_with(code, datetime.date(2022, 1, 10)).terms.get())
-        with django_assert_max_num_queries(6):
-            status_refresh()
+        for many in (3, 30):
+            IssuedBadge.objects.all().delete()
+            for number in range(many):
+                code = ("CSPO", "PMI-ACP", "PMP")[number % 3]
+                badge_issue(holder_with(code, datetime.date(2022, 1, 10)).terms.get())
+            with CaptureQueriesContext(connection) as captured:
+                status_refresh()
+            counts.append(len(captured))
+    assert counts[0] == counts[1] <= 6
 
 
 def test_lists_fill_to_half_then_the_next_list_starts(monkeypatch):
@@ -209,3 +217,114 @@ def test_lists_fill_to_half_then_the_next_list_starts(monkeypatch):
         credential_revoke(credential=badges[3].credential, reason="Issued in error", by=None)
         daily()
         assert set_bits() == {bit_of(badges[3], "revocation")}
+
+
+def test_a_final_lapse_stays_revoked_when_staff_add_a_term(django_capture_on_commit_callbacks):
+    """Revocation is final: a PMI credential revoked by its final lapse keeps its bit when staff
+    record a new term (after a re-examination) in the admin."""
+    from credentials.models import Term
+
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("PMI-ACP", datetime.date(2023, 5, 1))
+        old = badge_issue(credential.terms.get())
+    with at(datetime.date(2027, 5, 2)):
+        daily()
+        assert set_bits() == {bit_of(old, "revocation")}
+        with django_capture_on_commit_callbacks(execute=True):
+            Term.objects.create(
+                credential=credential,
+                sequence=2,
+                starts_on=datetime.date(2027, 5, 2),
+                ends_on=datetime.date(2030, 5, 2),
+            )
+        new = IssuedBadge.objects.exclude(pk=old.pk).get()
+        daily()
+        assert set_bits() == {bit_of(old, "revocation")}
+        assert (new.revoked, new.suspended) == (False, False)
+
+
+@pytest.mark.parametrize("deleted", ["credential", "term", "holder"])
+def test_deleting_keeps_the_credentials_bit_and_revokes_it(deleted):
+    """A credential that is gone must not verify again through a cleared bit, nor hand its bit
+    to a new one."""
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("CSPO", datetime.date(2025, 1, 10))
+        badge = badge_issue(credential.terms.get())
+        if deleted == "credential":
+            credential.delete()
+        elif deleted == "term":
+            credential.terms.get().delete()
+        else:
+            credential.holder.delete()
+        assert set_bits() == {bit_of(badge, "revocation")}
+        badge.refresh_from_db()
+        assert badge.credential_id is None or deleted == "term"
+        daily()
+        assert set_bits() == {bit_of(badge, "revocation")}
+
+
+def test_corrected_term_dates_issue_the_credential_anew(django_capture_on_commit_callbacks):
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("CSPO", datetime.date(2025, 1, 10))
+        old = badge_issue(credential.terms.get())
+        term = credential.terms.get()
+        term.ends_on = datetime.date(2027, 3, 1)  # staff correct the end date in the admin
+        with django_capture_on_commit_callbacks(execute=True):
+            term.save()
+        old.refresh_from_db()
+        assert old.superseded_at is not None
+        new = IssuedBadge.objects.get(superseded_at__isnull=True)
+        assert securing.open_signed(new.jwt).document["validUntil"].startswith("2027-03-01")
+        assert set_bits() == {bit_of(old, "revocation")}
+        # Saving the term again with the same dates changes nothing.
+        with django_capture_on_commit_callbacks(execute=True):
+            term.save()
+        assert IssuedBadge.objects.count() == 2
+
+
+def test_a_deactivated_account_suspends_its_credentials_until_reactivated(
+    django_capture_on_commit_callbacks,
+):
+    from credentials.accounts import user_deactivate, user_reactivate
+
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("CSPO", datetime.date(2025, 1, 10))
+        badge = badge_issue(credential.terms.get())
+        with django_capture_on_commit_callbacks(execute=True):
+            user_deactivate(user=credential.holder)
+        assert set_bits() == {bit_of(badge, "suspension")}
+        with django_capture_on_commit_callbacks(execute=True):
+            user_reactivate(user=credential.holder)
+        assert set_bits() == set()
+
+
+def test_the_share_page_after_an_early_renewal_gives_the_running_terms_credential(
+    django_capture_on_commit_callbacks,
+):
+    from badges.services import badge_current
+
+    with at(datetime.date(2026, 1, 10)):
+        credential = holder_with("CSPO", datetime.date(2024, 3, 15))
+        ready_to_renew(credential)
+        credential_renew(credential=credential)
+        credential.refresh_from_db()
+        running = badge_current(credential)
+        assert running.term.sequence == 1
+    with at(datetime.date(2026, 3, 15)):  # the old term's last day
+        assert badge_current(credential).term.sequence == 1
+    with at(datetime.date(2026, 3, 16)):
+        assert badge_current(credential).term.sequence == 2
+
+
+def test_a_holder_cannot_issue_without_end_by_changing_their_did():
+    from badges.services import MAX_PER_TERM, NotIssuable, subject_set
+
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("CSPO", datetime.date(2025, 1, 10))
+        for number in range(MAX_PER_TERM):
+            subject_set(holder=credential.holder, did=f"did:key:z{number}")
+            badge_issue(credential.terms.get())
+        subject_set(holder=credential.holder, did="did:key:zmore")
+        with pytest.raises(NotIssuable, match="write to us"):
+            badge_issue(credential.terms.get())
+    assert IssuedBadge.objects.count() == MAX_PER_TERM

@@ -20,7 +20,7 @@ from credentials.roster.imports import (
     roster_import_queue,
 )
 from credentials.selectors import credential_status_label, credential_valid_through
-from credentials.services import credential_issue
+from credentials.services import credential_issue, credential_revoke
 from seu_ledger.models import Entry, Fee
 from seu_ledger.reports import (
     at_risk,
@@ -140,15 +140,26 @@ def test_pmi_suspensions_have_their_own_column_apart_from_scrum_alliance_grace(c
     holding("CSP-PO", TODAY - datetime.timedelta(days=30))  # in a 90-day grace
     holding("PMI-ACP", TODAY - datetime.timedelta(days=30))  # in a one-year suspension
     holding("PMI-ACP", TODAY - datetime.timedelta(days=400))  # lapsed
+    revoked = holding("CSP-PO", TODAY + datetime.timedelta(days=300))
+    credential_revoke(credential=revoked, reason="Issued in error", by=None)
     table = status_counts(TODAY)
     labels = [column.label for column in table.statuses]
-    assert labels == ["Active", "Expiring", "In grace", "Suspended", "Lapsed", "Not yet valid"]
+    assert labels == [
+        "Active",
+        "Expiring",
+        "In grace",
+        "Suspended",
+        "Lapsed",
+        "Not yet valid",
+        "Revoked",
+    ]
     by_code = {code: dict(zip(labels, counts, strict=True)) for code, counts, _ in table.rows}
     assert by_code["CSP-PO"]["In grace"] == 1
     assert by_code["CSP-PO"]["Suspended"] == 0
     assert by_code["PMI-ACP"]["Suspended"] == 1
     assert by_code["PMI-ACP"]["In grace"] == 0
     assert by_code["PMI-ACP"]["Lapsed"] == 1
+    assert (by_code["CSP-PO"]["Revoked"], by_code["CSP-PO"]["Active"]) == (1, 0)
     assert dict(zip(labels, table.totals, strict=True))["Suspended"] == 1
     client.force_login(staff_in("viewer"))
     html = client.get(reverse("staff:dashboard")).content.decode()
