@@ -55,7 +55,7 @@ def status_lists_in_use() -> int:
 def linkedin_url(credential: Credential) -> str:
     """LinkedIn's Add-to-Profile link for a certification: name, organisation (by the
     LINKEDIN_ORGANIZATION_ID setting, else by the issuer's name), issue month (the first
-    term), expiry month (the last valid day of the latest term; none for life), credential id
+    term), expiry month (the end of the latest term; none for life), credential id
     (the issuer's certificate number, else the verification code: both stay the same across
     renewals) and the verification URL."""
     terms = sorted(credential.terms.all(), key=lambda term: term.sequence)
@@ -68,10 +68,9 @@ def linkedin_url(credential: Credential) -> str:
         params["organizationName"] = program.issuer.name
     params["issueYear"] = str(first.starts_on.year)
     params["issueMonth"] = str(first.starts_on.month)
-    last_day = documents.last_valid_day(program, latest)
-    if last_day is not None:
-        params["expirationYear"] = str(last_day.year)
-        params["expirationMonth"] = str(last_day.month)
+    if latest.ends_on is not None:  # the term's end, as the certificate says (not the grace)
+        params["expirationYear"] = str(latest.ends_on.year)
+        params["expirationMonth"] = str(latest.ends_on.month)
     params["certUrl"] = absolute_url("credentials:verify", credential.verification_code)
     # Stable across renewals: the issuer's certificate number, else the verification code.
     params["certId"] = credential.certificate_number or str(credential.verification_code)
@@ -249,6 +248,8 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
     )
     if badge is None or badge.jwt != token:
         checked.problems.append("This site has no record of issuing this credential.")
+    elif badge.credential is None:
+        checked.problems.append("The credential was deleted here: it is revoked.")
     else:
         checked.recorded = True
         checked.verify_url = absolute_url("credentials:verify", badge.credential.verification_code)

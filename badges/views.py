@@ -15,6 +15,7 @@ from credentials.access import holder_required
 from credentials.models import Credential, Issuer, Program
 from credentials.selectors import Status, credential_status, status_is_valid, status_label
 from cspo_tracker.links import absolute_url
+from cspo_tracker.middleware import max_request_bytes
 
 from . import documents, images, keys, securing
 from .forms import CheckForm, SubjectForm
@@ -100,28 +101,20 @@ def status_list(request, purpose, number):
 
 # A pasted credential and a badge image are far below this; the form's own fields fit in it.
 CHECK_MAX_REQUEST_BYTES = images.MAX_BYTES + 256 * 1024
-TOO_LARGE = "That is too large to be one of our credentials (over 2 MB): nothing was read."
+TOO_LARGE = (
+    "That is too large to be one of our credentials (over 2 MB): it was refused before it "
+    "was read. Paste the credential or upload the badge image you downloaded."
+)
 
 
-def _declared_length(request) -> int:
-    try:
-        return int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return 0
-
-
+@max_request_bytes(CHECK_MAX_REQUEST_BYTES, TOO_LARGE)
 @require_http_methods(["GET", "HEAD", "POST"])
 def check(request):
     """Anyone pastes or uploads an Open Badges credential of ours and sees whether its
     signature and status check out."""
-    result, refusal = None, ""
+    result = None
     status = 200
-    if request.method == "POST" and _declared_length(request) > CHECK_MAX_REQUEST_BYTES:
-        # Refused before the upload is read (or stored to a temporary file).
-        form = CheckForm()
-        refusal = TOO_LARGE
-        status = 413
-    elif request.method == "POST":
+    if request.method == "POST":
         form = CheckForm(request.POST, request.FILES)
         if form.is_valid():
             upload = form.cleaned_data.get("file")
@@ -139,7 +132,7 @@ def check(request):
             status = 400
     else:
         form = CheckForm()
-    context = {"form": form, "result": result, "refusal": refusal}
+    context = {"form": form, "result": result}
     response = render(request, "badges/check.html", context, status=status)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -169,16 +162,21 @@ def share(request, pk):
         form = SubjectForm(request.POST, instance=subject)
         if form.is_valid():
             subject_set(holder=request.user, did=form.cleaned_data["did"])
-            messages.success(
-                request,
-                (
-                    "Saved. Download your credential again to carry one that names you by that "
-                    "DID; copies you downloaded before still verify."
-                    if form.cleaned_data["did"]
-                    else "Saved. Credentials from now on name you by your name and hashed "
-                    "email address only."
-                ),
-            )
+            try:
+                badge_current(credential)
+            except (NotIssuable, keys.KeysMissing) as refused:
+                messages.warning(request, f"Saved. {refused}")
+            else:
+                messages.success(
+                    request,
+                    (
+                        "Saved. Download your credential again to carry one that names you by "
+                        "that DID; copies you downloaded before still verify."
+                        if form.cleaned_data["did"]
+                        else "Saved. Credentials from now on name you by your name and hashed "
+                        "email address only."
+                    ),
+                )
             return redirect("badges:share", pk=credential.pk)
         status = 400
     badge, unavailable = None, ""

@@ -96,6 +96,9 @@ MIDDLEWARE = [
     "cspo_tracker.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which reads a posted form (its uploads too): an oversized body
+    # for a view with a limit is refused unread.
+    "cspo_tracker.middleware.RequestSizeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "credentials.sessions.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

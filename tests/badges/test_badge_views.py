@@ -326,3 +326,43 @@ def test_the_baked_chunk_is_uncompressed_itxt_before_the_image_data(client, hold
     assert chunk in data
     assert data.index(chunk) < data.index(b"IDAT")
     assert data.count(b"openbadgecredential") == 1
+
+
+def test_an_oversized_post_is_refused_before_the_csrf_check_reads_it():
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    big = SimpleUploadedFile("big.png", b"\x89PNG" + b"0" * (3 * 2**20))
+    page = strict.post(reverse("badges:check"), {"file": big})
+    assert page.status_code == 413  # not 403: nothing read the form
+    assert "refused before it was read" in text_of(page)
+    small = strict.post(reverse("badges:check"), {"credential": "x"})
+    assert small.status_code == 403  # the CSRF check still applies below the limit
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_deleted_credentials_copy_checks_as_revoked(client, holder_credential):
+    client.force_login(holder_credential.holder)
+    token = client.get(reverse("badges:download", args=[holder_credential.pk, "jwt"]))
+    holder_credential.delete()
+    page = client.post(reverse("badges:check"), {"credential": token.content.decode()})
+    assert page.status_code == 200
+    text = text_of(page)
+    assert "The credential was deleted here: it is revoked." in text
+    assert "Revoked: it is no longer valid." in text
+
+
+def test_linkedin_gets_the_terms_end_not_the_grace_period(client):
+    holder = UserFactory(email="gia@example.com")
+    licence_accept(user=holder)
+    with time_machine.travel(datetime.datetime(2026, 11, 30, 12, tzinfo=datetime.UTC)):
+        credential = credential_issue(
+            holder=holder, program=program("CSP-PO"), issued_on=datetime.date(2024, 11, 10)
+        )
+        client.force_login(holder)
+        page = client.get(reverse("badges:share", args=[credential.pk])).content.decode()
+    assert "expirationYear=2026&amp;expirationMonth=11" in page
+    # The credential itself stays valid through the grace Scrum Alliance counts as valid.
+    assert "valid from 10 Nov 2024 through 8 Feb 2027 (the term ends 10 Nov 2026" in (
+        " ".join(page.split())
+    )
