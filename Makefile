@@ -31,8 +31,8 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 install: $(VENV)/.installed
 
 run: install
-	$(PY) manage.py migrate --noinput
 	$(PY) manage.py badge_keys generate --if-missing
+	$(PY) manage.py migrate --noinput
 	SITE_URL='$(SITE_URL)' $(PY) manage.py seed_demo
 	@echo ""
 	@echo "CSPO Tracker is starting at http://$(HOST):$(PORT)/ (staff admin: http://$(HOST):$(PORT)/admin/)"
