@@ -4,7 +4,6 @@ the status list credential. Plain functions of the records; signing is `securing
 
 import datetime
 import hashlib
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -12,7 +11,7 @@ from django.conf import settings
 from credentials.models import Credential, Program, Term
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
-from seu_ledger.selectors import rule_versions_in_force
+from seu_ledger.selectors import units_required_on
 
 from .securing import issuer_did, verification_method
 
@@ -59,18 +58,11 @@ def issuer_profile() -> dict:
     }
 
 
-def units_required(program: Program, on: datetime.date) -> Decimal | None:
-    """Units to renew a term starting on `on`, by the rules in force that day (None: no
-    rules)."""
-    versions = rule_versions_in_force(on, program.code)
-    return versions[0].units_required if versions else None
-
-
 def criteria_text(program: Program, on: datetime.date) -> str:
     """What earning and keeping the certification takes, in words."""
     if program.is_lifetime:
         return f"Awarded by {program.issuer.name}; it never expires."
-    units = units_required(program, on)
+    units = units_required_on(program.pk, on)
     years = program.validity_months / 12
     period = (
         f"{int(years)} year{'s' if years != 1 else ''}"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from credentials.models import Credential
@@ -27,15 +28,37 @@ def status_bits_set(purpose: str, list_number: int) -> list[int]:
     """The indexes whose bit is set in one list (purpose "revocation" or "suspension")."""
     flag = FLAGS[purpose]
     return list(
-        IssuedBadge.objects.filter(status_list=list_number, **{flag: True}).values_list(
-            "status_index", flat=True
-        )
+        IssuedBadge.objects.filter(status_list=list_number, **{flag: True})
+        .order_by()  # not the model's ordering: it joins the terms and sorts, for nothing
+        .values_list("status_index", flat=True)
     )
 
 
+# A signed list is kept in the cache until a bit of it changes (every change drops it:
+# `services.status_lists_forget`), and at most a minute: with a per-process cache (one machine,
+# no CACHE_URL) a change made by a worker reaches the web processes' lists within it.
+STATUS_LIST_CACHE_SECONDS = 60
+
+
+def status_list_cache_keys(list_number: int) -> list[str]:
+    return [f"badges:status-list:{purpose}:{list_number}" for purpose in documents.PURPOSES]
+
+
+def status_list_published(purpose: str, list_number: int) -> str:
+    """The signed status list as served: from the shared cache, signed anew after a change.
+    Raises as status_list_token."""
+    key = f"badges:status-list:{purpose}:{list_number}"
+    token = cache.get(key)
+    if token is None:
+        token = status_list_token(purpose, list_number)
+        cache.set(key, token, STATUS_LIST_CACHE_SECONDS)
+    return token
+
+
 def status_list_token(purpose: str, list_number: int, now: datetime.datetime | None = None) -> str:
-    """The signed BitstringStatusListCredential (vc+jwt) of one list, as published now.
-    Raises KeyError for an unknown purpose, keys.KeysMissing without a signing key."""
+    """The signed BitstringStatusListCredential (vc+jwt) of one list, signed now from the
+    bits as they are. Raises KeyError for an unknown purpose, keys.KeysMissing without a
+    signing key."""
     encoded = bitstring.encode(status_bits_set(purpose, list_number))
     document = documents.status_list_credential(
         purpose=purpose,
@@ -195,7 +218,7 @@ def _bit_published(entry: dict) -> bool:
     number = int(url.rstrip("/").rsplit("/", 1)[-1])
     if url != absolute_url("badges:status_list", purpose, number):
         raise ValueError("the status list is not this site's")
-    opened = securing.open_signed(status_list_token(purpose, number))
+    opened = securing.open_signed(status_list_published(purpose, number))
     encoded = opened.document["credentialSubject"]["encodedList"]
     return bitstring.bit(bitstring.decode(encoded), int(entry["statusListIndex"]))
 

@@ -7,12 +7,14 @@ import logging
 import secrets
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from credentials.models import Credential, Term, User
-from credentials.selectors import Status, credential_status, today
+from credentials.models import Credential, Program, Term, User
+from credentials.selectors import Status, status_for_dates, today
+from cspo_tracker.bulk import many
 
 from . import documents, securing
 from .keys import signing_key
@@ -20,6 +22,8 @@ from .models import STATUS_LIST_SIZE, BadgeSubject, IssuedBadge
 
 logger = logging.getLogger(__name__)
 
+# Issued credentials read at a time by the status refresh.
+REFRESH_CHUNK = 5000
 # A list takes new credentials until it is this full, so a bit never says much about who
 # holds it (the specification's herd privacy); then the next list starts.
 LIST_FILL = STATUS_LIST_SIZE // 2
@@ -46,13 +50,31 @@ class Bits:
     suspended: bool
 
 
-def bits_for(credential: Credential | None, badge_term_id: int | None, on: datetime.date) -> Bits:
+@dataclass(frozen=True)
+class TermDates:
+    """A term as the status rule reads it."""
+
+    pk: int
+    sequence: int
+    starts_on: datetime.date
+    ends_on: datetime.date | None
+
+
+def bits_on(
+    *,
+    program: Program,
+    revoked_at: datetime.datetime | None,
+    holder_active: bool,
+    terms: list[TermDates],
+    badge_term_id: int | None,
+    on: datetime.date,
+) -> Bits:
     """What the revocation and suspension bits of a credential issued for one term say on a
-    day, by the issuer's rules (program data):
+    day, by the issuer's rules (program data), from plain values:
 
     - revocation: staff revoked the credential (every term's credential), the credential or
-      its term was deleted, or the term is the latest and it lapsed where the issuer makes
-      lapse final (PMI: only re-examination restores it);
+      its term was deleted (no terms, no term id), or the term is the latest and it lapsed
+      where the issuer makes lapse final (PMI: only re-examination restores it);
     - suspension: the holder's account is deactivated (every term's credential), or the term
       is the latest and the credential is after its end and not valid
       (PMI's one-year suspension, a grace period that does not count as valid), or lapsed
@@ -61,25 +83,49 @@ def bits_for(credential: Credential | None, badge_term_id: int | None, on: datet
 
     An earlier term's credential keeps both bits clear: it was good for its dates, which its
     validUntil states. (A revocation bit once set is never cleared: `status_refresh`.)"""
-    if credential is None or badge_term_id is None:
+    if badge_term_id is None or not terms or revoked_at is not None:
         return Bits(revoked=True, suspended=False)
-    status = credential_status(credential, on)
-    if status == Status.REVOKED:
-        return Bits(revoked=True, suspended=False)
-    if not credential.holder.is_active:
+    if not holder_active:
         # A closed account: the site no longer vouches for it (its page answers 404) until
         # the account is reactivated.
         return Bits(revoked=False, suspended=True)
-    terms = credential.terms.all()
     latest = max(terms, key=lambda term: term.sequence)
     if latest.pk != badge_term_id:
         return Bits(revoked=False, suspended=False)
-    program = credential.program
+    status = status_for_dates(
+        program=program,
+        first_starts_on=min(term.starts_on for term in terms),
+        valid_through=latest.ends_on,
+        on=on,
+    )
     if status == Status.LAPSED:
         return Bits(revoked=program.lapse_is_final, suspended=not program.lapse_is_final)
     if status == Status.IN_GRACE and not program.valid_after_end:
         return Bits(revoked=False, suspended=True)
     return Bits(revoked=False, suspended=False)
+
+
+def bits_for(credential: Credential | None, badge_term_id: int | None, on: datetime.date) -> Bits:
+    """`bits_on` for a credential with its program, holder and terms loaded (None: deleted)."""
+    if credential is None:
+        return Bits(revoked=True, suspended=False)
+    return bits_on(
+        program=credential.program,
+        revoked_at=credential.revoked_at,
+        holder_active=credential.holder.is_active,
+        terms=[TermDates(t.pk, t.sequence, t.starts_on, t.ends_on) for t in credential.terms.all()],
+        badge_term_id=badge_term_id,
+        on=on,
+    )
+
+
+def status_lists_forget(lists) -> None:
+    """Drop the cached signed status lists of these list numbers: their bits changed."""
+    from .selectors import status_list_cache_keys
+
+    keys = [key for number in lists for key in status_list_cache_keys(number)]
+    if keys:
+        cache.delete_many(keys)
 
 
 def _list_to_fill() -> int:
@@ -127,13 +173,16 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
         raise NotIssuable(REVOKED.format(code=credential.program.code))
     subject_did = _subject_did(credential.holder)
     current = IssuedBadge.objects.filter(superseded_at__isnull=True)
-    existing = current.filter(term=term, subject_did=subject_did).first()
+    issued_for_term = list(IssuedBadge.objects.filter(term=term))
+    existing = next(
+        (b for b in issued_for_term if b.subject_did == subject_did and not b.superseded_at),
+        None,
+    )
     if existing:
         return existing
     term = next(t for t in credential.terms.all() if t.pk == term.pk)
-    issued_for_term = IssuedBadge.objects.filter(term=term).count()
-    if issued_for_term >= MAX_PER_TERM:
-        raise NotIssuable(TOO_MANY.format(code=credential.program.code, count=issued_for_term))
+    if len(issued_for_term) >= MAX_PER_TERM:
+        raise NotIssuable(TOO_MANY.format(code=credential.program.code, count=len(issued_for_term)))
     key = signing_key()
     bits = bits_for(credential, term.pk, on or today())
     for _attempt in range(50):
@@ -162,6 +211,8 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
         try:
             with transaction.atomic():
                 badge.save()
+            if bits.revoked or bits.suspended:
+                status_lists_forget([badge.status_list])
         except IntegrityError:
             # Another process issued this one first, or the random bit was taken: look again.
             existing = current.filter(term=term, subject_did=subject_did).first()
@@ -191,6 +242,7 @@ def badges_supersede(*, term_id: int) -> int:
         valid_from=term.starts_on, valid_until=valid_until
     )
     now = timezone.now()
+    status_lists_forget(set(stale.values_list("status_list", flat=True)))
     count = stale.update(superseded_at=now, revoked=True, status_changed_at=now)
     if count:
         with contextlib.suppress(NotIssuable):
@@ -203,38 +255,69 @@ def status_refresh(
 ) -> int:
     """Set every issued credential's bits to what its credential's status says on `on`
     (today): the daily job for all, and at once for one credential when staff act on it.
-    Returns how many credentials changed a bit. Queries: three per 2,000 credentials."""
+    Returns how many credentials changed a bit. Queries: the programs, then two per 5,000
+    credentials and an UPDATE per kind of change."""
     on = on or today()
+    programs = {program.pk: program for program in Program.objects.all()}
     badges = IssuedBadge.objects.order_by("pk")
     if credential_ids is not None:
         badges = badges.filter(credential_id__in=credential_ids)
     changed = 0
     last_pk = 0
     while True:
+        # Plain rows, not model instances: the daily job reads every issued credential.
         chunk = list(
-            badges.filter(pk__gt=last_pk)
-            .select_related("credential__program", "credential__holder")
-            .prefetch_related(Prefetch("credential__terms", queryset=Term.objects.all()))[:2000]
+            badges.filter(pk__gt=last_pk).values_list(
+                "pk",
+                "term_id",
+                "revoked",
+                "suspended",
+                "status_list",
+                "credential_id",
+                "credential__program_id",
+                "credential__revoked_at",
+                "credential__holder__is_active",
+            )[:REFRESH_CHUNK]
         )
         if not chunk:
+            if changed:
+                logger.info("Open Badges status: %d credential(s) changed a bit", changed)
             return changed
-        last_pk = chunk[-1].pk
+        last_pk = chunk[-1][0]
+        terms_of: dict[int, list[TermDates]] = {}
+        for credential_id, *dates in Term.objects.filter(
+            credential_id__in=many({row[5] for row in chunk if row[5] is not None})
+        ).values_list("credential_id", "pk", "sequence", "starts_on", "ends_on"):
+            terms_of.setdefault(credential_id, []).append(TermDates(*dates))
         now = timezone.now()
-        updates = []
-        for badge in chunk:
-            bits = bits_for(badge.credential, badge.term_id, on)
-            # Revocation is final (the status list specification): a bit once set stays.
-            revoked = badge.revoked or bits.revoked
-            if (revoked, bits.suspended) != (badge.revoked, badge.suspended):
-                badge.revoked, badge.suspended = revoked, bits.suspended
-                badge.status_changed_at = now
-                updates.append(badge)
-        if updates:
-            IssuedBadge.objects.bulk_update(
-                updates, ["revoked", "suspended", "status_changed_at"], batch_size=500
+        # The changed credentials by the bits they get: at most four UPDATEs a chunk.
+        by_bits: dict[tuple[bool, bool], list[int]] = {}
+        lists = set()
+        for pk, term_id, was_revoked, was_suspended, status_list, credential_id, *rest in chunk:
+            program_id, revoked_at, holder_active = rest
+            bits = (
+                Bits(revoked=True, suspended=False)
+                if credential_id is None
+                else bits_on(
+                    program=programs[program_id],
+                    revoked_at=revoked_at,
+                    holder_active=holder_active,
+                    terms=terms_of.get(credential_id, []),
+                    badge_term_id=term_id,
+                    on=on,
+                )
             )
-            changed += len(updates)
-            logger.info("Open Badges status: %d credential(s) changed a bit", len(updates))
+            # Revocation is final (the status list specification): a bit once set stays.
+            revoked = was_revoked or bits.revoked
+            if (revoked, bits.suspended) != (was_revoked, was_suspended):
+                by_bits.setdefault((revoked, bits.suspended), []).append(pk)
+                lists.add(status_list)
+        for (revoked, suspended), pks in by_bits.items():
+            IssuedBadge.objects.filter(pk__in=many(pks)).update(
+                revoked=revoked, suspended=suspended, status_changed_at=now
+            )
+            changed += len(pks)
+        status_lists_forget(lists)
 
 
 # Credentials that ended longer ago than any issuer's days after the end are not issued in
@@ -273,11 +356,11 @@ def badges_revoke_deleted(*, credential_ids=(), term_ids=()) -> int:
     """A credential or term is being deleted: its Open Badges credentials are revoked at once
     (their rows stay, so their bits are never handed to another). Returns how many."""
     now = timezone.now()
-    return (
-        IssuedBadge.objects.filter(Q(credential_id__in=credential_ids) | Q(term_id__in=term_ids))
-        .filter(revoked=False)
-        .update(revoked=True, suspended=False, status_changed_at=now)
+    badges = IssuedBadge.objects.filter(
+        Q(credential_id__in=credential_ids) | Q(term_id__in=term_ids), revoked=False
     )
+    status_lists_forget(set(badges.values_list("status_list", flat=True)))
+    return badges.update(revoked=True, suspended=False, status_changed_at=now)
 
 
 def subject_set(*, holder: User, did: str) -> BadgeSubject:

@@ -24,7 +24,7 @@ from .selectors import (
     Unreadable,
     credential_check,
     linkedin_url,
-    status_list_token,
+    status_list_published,
     status_lists_in_use,
     token_from,
 )
@@ -94,7 +94,7 @@ def status_list(request, purpose, number):
     if purpose not in documents.PURPOSES or not 1 <= number <= status_lists_in_use():
         raise Http404("No such status list.")
     _keys_or_404()
-    token = status_list_token(purpose, number)
+    token = status_list_published(purpose, number)
     # A minute at most in a verifier's or a proxy's cache: staff revocation shows at once here.
     return _public(HttpResponse(token, content_type=securing.MEDIA_TYPE), max_age=60)
 

@@ -1424,6 +1424,17 @@ def entries_counting_toward(term: Term, ledger: HolderLedger | None = None) -> s
     return {entry_id for entry_id, count in balance.entries.items() if count.counted}
 
 
+def units_required_on(program_id: int, on: datetime.date) -> Decimal | None:
+    """Units (SEU, PDU, hours) a term of the program starting on `on` needs to renew, by the
+    rule version in force that day; None when the program has no rules yet. One query."""
+    return (
+        RuleVersion.objects.filter(program_id=program_id, effective_from__lte=on)
+        .order_by("-effective_from")
+        .values_list("units_required", flat=True)
+        .first()
+    )
+
+
 def rule_versions_in_force(
     on: datetime.date | None = None, program_code: str = ""
 ) -> list[RuleVersion]:

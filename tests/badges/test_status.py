@@ -328,3 +328,16 @@ def test_a_holder_cannot_issue_without_end_by_changing_their_did():
         with pytest.raises(NotIssuable, match="write to us"):
             badge_issue(credential.terms.get())
     assert IssuedBadge.objects.count() == MAX_PER_TERM
+
+
+def test_a_served_list_is_cached_until_a_bit_of_it_changes(django_assert_max_num_queries):
+    with at(datetime.date(2025, 6, 1)):
+        credential = holder_with("CSPO", datetime.date(2025, 1, 10))
+        badge = badge_issue(credential.terms.get())
+        url = reverse("badges:status_list", args=["revocation", badge.status_list])
+        first = Client().get(url).content
+        with django_assert_max_num_queries(1):  # the lists in use; the list from the cache
+            assert Client().get(url).content == first
+        credential_revoke(credential=credential, reason="Issued in error", by=None)
+        status_refresh(credential_ids=[credential.pk])
+        assert set_bits() == {bit_of(badge, "revocation")}
