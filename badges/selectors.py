@@ -117,6 +117,10 @@ OTHER_PROOF = (
 )
 
 
+# Characters a copy may carry that nobody sees: byte order mark, zero-width space and joiners.
+INVISIBLE = {"\ufeff", "\u200b", "\u200c", "\u200d", "\u2060"}
+
+
 class Unreadable(ValueError):
     """What was given holds no credential to check; the message says what to give instead."""
 
@@ -151,8 +155,10 @@ def token_from(text: str = "", upload: bytes | None = None) -> str:
     prefix = "data:application/vc+jwt,"
     if text.startswith(prefix):
         text = text[len(prefix) :]
-    # A JWT has no spaces: line breaks and quotes come from copying it out of a mail or code.
-    text = "".join(text.split()).strip("\"'")
+    # A JWT has no spaces: line breaks, quotes (curly ones from a word processor), a byte
+    # order mark or zero-width spaces come from copying it out of a mail or a document.
+    text = "".join(ch for ch in text if not ch.isspace() and ch not in INVISIBLE)
+    text = text.strip("\"'\u201c\u201d\u2018\u2019")
     if text.count(".") != 2:
         raise Unreadable(NOT_JSON_NOR_JWT)
     return text

@@ -312,7 +312,8 @@ def test_a_credential_pasted_with_line_breaks_or_quotes_still_checks(client, hol
     token = client.get(reverse("badges:download", args=[holder_credential.pk, "jwt"]))
     token = token.content.decode()
     wrapped = "\n".join(token[i : i + 60] for i in range(0, len(token), 60))
-    for pasted in (wrapped, f'"{token}"', f"  {token}\r\n"):
+    curly = f"\u201c{token}\u201d"
+    for pasted in (wrapped, f'"{token}"', f"  {token}\r\n", curly, f"\ufeff{token}\u200b"):
         page = client.post(reverse("badges:check"), {"credential": pasted})
         assert "Verified Genuine and valid today" in text_of(page)
 
