@@ -3,6 +3,7 @@ the LinkedIn Add-to-Profile link."""
 
 import datetime
 import json
+import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -170,7 +171,6 @@ class Checked:
 
     signature_ok: bool = False
     problems: list[str] = field(default_factory=list)
-    name: str = ""
     achievement: str = ""
     issuer: str = ""
     subject_name: str = ""
@@ -229,6 +229,15 @@ def _bit_published(entry: dict) -> bool:
     return bitstring.bit(bitstring.decode(encoded), int(entry["statusListIndex"]))
 
 
+def _issued(credential_id: str) -> IssuedBadge | None:
+    """The issued credential a `urn:uuid:` id names, if this site keeps it."""
+    try:
+        badge_id = uuid.UUID(credential_id.removeprefix("urn:uuid:"))
+    except ValueError:
+        return None
+    return IssuedBadge.objects.filter(badge_id=badge_id).select_related("credential").first()
+
+
 def credential_check(token: str, now: datetime.datetime | None = None) -> Checked:
     """Check a vc+jwt: our signature (any key we published, rotated ones included), the
     credential being one we issued and kept, its validity dates, and its two status bits read
@@ -247,7 +256,6 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
         return checked
     subject = document.get("credentialSubject") or {}
     achievement = subject.get("achievement") or {}
-    checked.name = str(document.get("name", ""))
     checked.achievement = str(achievement.get("name", ""))
     checked.issuer = str((achievement.get("creator") or {}).get("name", ""))
     names = [
@@ -267,14 +275,7 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
         checked.problems.append(f"Not valid yet: valid from {_day_text(checked.valid_from)}.")
     elif not checked.dates_ok:
         checked.problems.append(f"Expired: it was valid through {_day_text(checked.valid_until)}.")
-    badge = (
-        IssuedBadge.objects.filter(badge_id=str(document.get("id", "")).removeprefix("urn:uuid:"))
-        .select_related("credential")
-        .first()
-        if str(document.get("id", "")).startswith("urn:uuid:")
-        and len(str(document.get("id", ""))) == 45
-        else None
-    )
+    badge = _issued(str(document.get("id", "")))
     if badge is None or badge.jwt != token:
         checked.problems.append("This site has no record of issuing this credential.")
     elif badge.credential is None:

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
@@ -18,7 +19,8 @@ from cspo_tracker.bulk import many
 
 from . import documents, securing
 from .keys import signing_key
-from .models import STATUS_LIST_SIZE, BadgeSubject, IssuedBadge
+from .models import STATUS_LIST_SIZE, BadgeSubject, IssuedBadge, validate_did
+from .selectors import status_list_cache_keys
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +123,6 @@ def bits_for(credential: Credential | None, badge_term_id: int | None, on: datet
 
 def status_lists_forget(lists) -> None:
     """Drop the cached signed status lists of these list numbers: their bits changed."""
-    from .selectors import status_list_cache_keys
-
     keys = [key for number in lists for key in status_list_cache_keys(number)]
     if keys:
         cache.delete_many(keys)
@@ -367,8 +367,14 @@ def subject_set(*, holder: User, did: str) -> BadgeSubject:
     """The holder's DID for the credentials issued from now on ("" to be named by email hash).
     Credentials issued before keep the name they were issued with. Raises ValidationError on
     a DID that is not one."""
-    subject, _ = BadgeSubject.objects.get_or_create(holder=holder)
-    subject.did = (did or "").strip()
-    subject.full_clean(exclude=["holder"])
-    subject.save()
+    did = (did or "").strip()
+    limit = BadgeSubject._meta.get_field("did").max_length
+    if len(did) > limit:
+        raise ValidationError({"did": [f"A DID here has at most {limit} characters."]})
+    if did:
+        try:
+            validate_did(did)
+        except ValidationError as refused:
+            raise ValidationError({"did": refused.messages}) from refused
+    subject, _ = BadgeSubject.objects.update_or_create(holder=holder, defaults={"did": did})
     return subject

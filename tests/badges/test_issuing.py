@@ -103,14 +103,19 @@ def test_a_holders_did_names_them_in_credentials_issued_after():
     assert badge_issue(credential.terms.get()).pk == after.pk  # issued once per subject
 
 
-@pytest.mark.parametrize("bad", ["z6Mk", "did:", "did:key", "did:KEY:x", "did:web:a b"])
+@pytest.mark.parametrize(
+    "bad", ["z6Mk", "did:", "did:key", "did:KEY:x", "did:web:a b", "did:key:" + "z" * 600]
+)
 def test_a_did_that_is_not_one_is_refused_naming_the_field(bad):
     from django.core.exceptions import ValidationError
+
+    from badges.models import BadgeSubject
 
     credential = issue()
     with pytest.raises(ValidationError) as refused:
         subject_set(holder=credential.holder, did=bad)
     assert "did" in refused.value.message_dict
+    assert not BadgeSubject.objects.exists()  # nothing stored
 
 
 def test_unverified_and_revoked_credentials_get_none():
