@@ -434,6 +434,50 @@ def user_merged_away(*, user: User, into: User) -> None:
     _sessions_end(user)
 
 
+@transaction.atomic
+def holder_register(
+    *,
+    email: str,
+    first_name: str = "",
+    last_name: str = "",
+    requested_by: User | None = None,
+    invite: bool = True,
+) -> User:
+    """Staff (a page or an integration) register a holder as a roster does: an invited
+    account with no password, under the address's canonical form, which no account may hold
+    already (as its sign-in or a confirmed secondary address). With `invite`, an invitation
+    to set a password is owed and sent once this commits. Raises ValidationError by field
+    (email, first_name, last_name)."""
+    errors: dict[str, list[str]] = {}
+    try:
+        email = canonical_email(email)
+    except ValidationError as error:
+        errors["email"] = error.messages
+    else:
+        if account_for_address(email) is not None:
+            errors["email"] = [EMAIL_TAKEN]
+    names = {"first_name": (first_name or "").strip(), "last_name": (last_name or "").strip()}
+    for field, value in names.items():
+        try:
+            validate_person_name(value)
+        except ValidationError as error:
+            errors[field] = error.messages
+        if len(value) > 150:
+            errors[field] = ["At most 150 characters."]
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            user = User.objects.create(
+                email=email, state=State.INVITED, password="!" + uuid.uuid4().hex, **names
+            )
+    except IntegrityError:  # registered by another request this moment
+        raise ValidationError({"email": [EMAIL_TAKEN]}) from None
+    if invite:
+        invitations_request(holder_ids=[user.pk], requested_by=requested_by)
+    return user
+
+
 def profile_update(*, user: User, first_name: str, last_name: str) -> User:
     """The person changes their own name (plain text, see `validate_person_name`). Raises
     ValidationError by field."""

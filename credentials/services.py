@@ -30,7 +30,12 @@ from .models import (
     User,
 )
 from .selectors import credential_terms, today
-from .signals import attendances_recorded, credential_revoked
+from .signals import (
+    attendances_recorded,
+    credential_revocation_recorded,
+    credential_revoked,
+    credentials_issued,
+)
 
 ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
 COMPLETED_WITHOUT_HOURS = (
@@ -70,14 +75,19 @@ def credential_issue(
     if not created:
         if source_course is not None and credential.source_course_id is None:
             # A course completion proves a credential the holder had claimed.
+            claimed = not credential.verified
             credential.source_course = source_course
             credential.verified = True
             credential.save(update_fields=["source_course", "verified"])
+            if claimed:
+                credentials_issued.send(sender=Credential, credential_ids=[credential.pk])
         return credential
     ends_on = None if program.is_lifetime else add_months(issued_on, program.validity_months)
     Term.objects.create(credential=credential, sequence=1, starts_on=issued_on, ends_on=ends_on)
     if verified and program.issuer.combined_renewal and ends_on is not None:
         renewal_dates_align(holder=holder, issuer_id=program.issuer_id)
+    if verified:
+        credentials_issued.send(sender=Credential, credential_ids=[credential.pk])
     return credential
 
 
@@ -177,6 +187,7 @@ def credential_verify(*, credential: Credential, notify: bool = True) -> Credent
     credential.save(update_fields=["verified"])
     if credential.program.issuer.combined_renewal:
         renewal_dates_align(holder=credential.holder, issuer_id=credential.program.issuer_id)
+    credentials_issued.send(sender=Credential, credential_ids=[credential.pk])
     if notify:
         _verified_notify(credential, impact)
     return credential
@@ -248,6 +259,7 @@ def credential_revoke(*, credential: Credential, reason: str, by: User | None) -
     credential.revoked_reason = reason
     credential.revoked_by = by
     credential.save(update_fields=["revoked_at", "revoked_reason", "revoked_by"])
+    credential_revocation_recorded.send(sender=Credential, credential_id=credential.pk)
     pk = credential.pk
     transaction.on_commit(
         lambda: credential_revoked.send(sender=Credential, credential_id=pk), robust=True

@@ -83,9 +83,14 @@ INSTALLED_APPS = [
     "bootstrap",  # Bootstrap 5 CSS and JS, shipped as a Python package
     "simple_history",  # the audit trail of credentials, terms, entries and fees
     "axes",  # login throttling
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
     "credentials",
     "seu_ledger",
     "badges",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +99,8 @@ MIDDLEWARE = [
     # Pages are personal: no browser or proxy keeps a copy of any answer, error pages included
     # (static files are served above).
     "cspo_tracker.middleware.NoStoreMiddleware",
+    # API reads: ETags and 304s (inside NoStore, so API answers are private, no-cache instead).
+    "api.middleware.ApiConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check, which reads a posted form (its uploads too): an oversized body
@@ -371,6 +378,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Open Badges status bits (grace, suspension, lapse) as each day's status says, right
     # after midnight; credentials a roster created in bulk get theirs.
     "badges-daily": {"task": "badges.daily", "schedule": crontab(hour=0, minute=5)},
+    # Webhooks: retries that came due, and credential.expiring / grace_started / lapsed (each
+    # once: the hourly run only finds what the first run of the day did not).
+    "webhook-deliveries-sweep": {"task": "api.deliveries_sweep", "schedule": 60},
+    "webhook-dated-events": {"task": "api.dated_events", "schedule": crontab(minute=10)},
 }
 
 # --- Open Badges 3.0 ----------------------------------------------------------------------------
@@ -383,6 +394,57 @@ BADGE_KEYS_FILE = env.path("BADGE_KEYS_FILE", default=VAR_DIR / "badge-keys.json
 BADGE_ISSUER_NAME = env.str("BADGE_ISSUER_NAME", default="CSPO Tracker")
 # LinkedIn's numeric id of the organisation a certification is added under; empty: by name.
 LINKEDIN_ORGANIZATION_ID = env.str("LINKEDIN_ORGANIZATION_ID", default="")
+
+# --- REST API and webhooks ------------------------------------------------------------------------
+# Requests a minute, counted in the shared cache (CACHE_URL): per token (or signed-in person),
+# and per client address whatever the token.
+API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="600/min")
+API_RATE_PER_ADDRESS = env.str("API_RATE_PER_ADDRESS", default="1200/min")
+# Webhook endpoints must be https://; allow http:// too (a receiver on a private network).
+WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
+        "api.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Per address is counted first, by every API view (api.views.AddressFirst).
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.PerToken"],
+    "DEFAULT_THROTTLE_RATES": {"token": API_RATE_PER_TOKEN, "address": API_RATE_PER_ADDRESS},
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CSPO Tracker API",
+    "DESCRIPTION": (
+        "Programs, holders, credentials with live status, the holder's own ledger, roster "
+        "imports, reminders and webhooks. Authenticate with `Authorization: Bearer <token>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {},
+}
 
 # --- Forms ------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from api import pages as api_pages
+
 from . import views
 
 admin.site.site_header = "CSPO Tracker staff"
@@ -12,6 +14,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("status/", views.service_status, name="service_status"),
+    path("accounts/api-tokens/", api_pages.personal_tokens, name="api_tokens"),
+    path(
+        "accounts/api-tokens/<int:pk>/revoke/",
+        api_pages.personal_token_revoke,
+        name="api_token_revoke",
+    ),
     path("accounts/", include("credentials.account_urls")),
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),
@@ -19,4 +27,5 @@ urlpatterns = [
     path("staff/rosters/", include("credentials.roster.urls")),
     path("staff/", include("seu_ledger.staff_urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]

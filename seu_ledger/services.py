@@ -20,6 +20,7 @@ from cspo_tracker import formats
 from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
 from .notices import fee_settled_notify, renewal_done_notify
 from .selectors import fee_lookup, pick_fee, renewal_requirements, renewal_states
+from .signals import credentials_renewed
 
 QUARTER = Decimal("0.25")
 ENTRY_IN_FUTURE = "Date: {date} is in the future. Log an activity once it has taken place."
@@ -636,6 +637,7 @@ def credential_renew(
         )
         renewals.append(renewal)
     renewal_done_notify(renewals=renewals)
+    credentials_renewed.send(sender=Renewal, term_ids=[r.new_term_id for r in renewals])
     return RenewalOutcome(renewals=renewals, created=True)
 
 

@@ -20,12 +20,14 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from api.tokens import token_create
 from credentials.accounts import address_add, email_change_request
 from credentials.models import User
 from credentials.services import calendar_token_for, credential_issue
 from credentials.tokens import invitation_tokens, password_tokens, sign_up_tokens
 from seu_ledger.reminders.selectors import unsubscribe_token
 from seu_ledger.services import credential_renew, entry_log, fee_waive
+from tests.api.test_api_authorization import ROUTES as API_ROUTES
 from tests.factories import UserFactory, category, program, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +71,7 @@ def other_holders_objects():
         "entry": entry,
         "token": calendar_token_for(other),
         "address": address_add(user=other, address="b.work@example.com"),
+        "api_token": token_create(user=other, kind="personal", name="B's").token,
     }
 
 
@@ -85,6 +88,7 @@ ID_URLS = {
     "address_remove": lambda o: {"pk": o["address"].pk},
     "badges:share": lambda o: {"pk": o["credential"].pk},
     "badges:download": lambda o: {"pk": o["credential"].pk, "fmt": "png"},
+    "api_token_revoke": lambda o: {"pk": o["api_token"].pk},
 }
 # URLs that take a secret or a public code by design, tested in their own modules: a capability
 # (the calendar feed a calendar app fetches without a session, the unsubscribe link in an email)
@@ -121,6 +125,7 @@ HOLDER_URLS = {
     "ledger:history_csv",
     "ledger:history_xlsx",
     "ledger:entry_create",
+    "api_tokens",
 }
 # Pages for anyone.
 PUBLIC_URLS = {
@@ -167,15 +172,20 @@ def sample_url(name: str, pattern) -> str:
     return reverse(name, kwargs={key: values.get(key, "1") for key in regex.groupindex})
 
 
+# The REST API's routes: tests/api/test_api_authorization.py tries each with every kind of
+# caller (tokens, sessions, none).
+API_URLS = {name for name, _ in API_ROUTES}
+
+
 def test_every_url_of_the_project_is_classified():
     """A new URL fails here until it is put in a class this suite tests."""
-    known = set(ID_URLS) | TOKEN_URLS | HOLDER_URLS | PUBLIC_URLS
+    known = set(ID_URLS) | TOKEN_URLS | HOLDER_URLS | PUBLIC_URLS | API_URLS
     names = {name for name, _ in all_patterns()}
     assert {name for name in names if not is_staff_url(name) and name not in known} == set()
     with_params = {
         name
         for name, pattern in all_patterns()
-        if not is_staff_url(name) and pattern.pattern.regex.groups
+        if not is_staff_url(name) and pattern.pattern.regex.groups and name not in API_URLS
     }
     assert with_params == set(ID_URLS) | TOKEN_URLS
 
@@ -253,7 +263,7 @@ ROLELESS_PAGES = {
     "admin:view_on_site",
 }
 ADMIN_MODEL_URL = re.compile(
-    r"^admin:(?P<app>credentials|seu_ledger|auth|axes)_(?P<model>[a-z]+)_"
+    r"^admin:(?P<app>credentials|seu_ledger|auth|axes|api)_(?P<model>[a-z]+)_"
     r"(?P<view>changelist|add|change|delete|history|simple_history)$"
 )
 # Staff URLs outside the model pattern, and the permission each needs.
@@ -493,6 +503,7 @@ def own_objects():
         "pending": UserFactory(email="pending@example.com", state="pending"),
         "superuser": staff_in("superuser"),
         "roster_import": RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv"),
+        "api_token": token_create(user=holder, kind="personal", name="own").token,
     }
 
 

@@ -21,7 +21,7 @@ from cspo_tracker.history import CREATED, history_record
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User
 from ..selectors import accounts_for_addresses, today
-from ..signals import attendances_recorded
+from ..signals import attendances_recorded, credentials_issued
 from .validate import ACCOUNT_FIELDS, RosterRow, ValidationReport
 
 
@@ -272,6 +272,7 @@ def _credentials(rows, holders: _Holders, courses, programs, summary: Counter) -
         Credential.objects.bulk_update(claims, ["verified", "source_course"], batch_size=1000)
         history_record(Credential.objects.filter(pk__in=[c.pk for c in claims]))
         summary["claims_verified"] += len(claims)
+        credentials_issued.send(sender=Credential, credential_ids=[c.pk for c in claims])
     new = [(h, p, course) for (h, p), course in wanted.items() if (h, p) not in held]
     if not new:
         return
@@ -307,6 +308,7 @@ def _credentials(rows, holders: _Holders, courses, programs, summary: Counter) -
     history_record(Credential.objects.filter(pk__in=many(fresh_ids)), history_type=CREATED)
     history_record(Term.objects.filter(credential_id__in=many(fresh_ids)), history_type=CREATED)
     summary["credentials_issued"] += len(new)
+    credentials_issued.send(sender=Credential, credential_ids=fresh_ids)
     # Alignment only matters for holders with more than one credential of a combined issuer;
     # it is done for all of them at once, with the same rule as renewal_dates_align.
     combined = {p.pk for p in by_program.values() if p.issuer.combined_renewal}

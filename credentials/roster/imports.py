@@ -27,12 +27,14 @@ from cspo_tracker.history import audit_context
 from ..accounts import invitations_request
 from ..models import RosterImport, User
 from ..selectors import accounts_for_addresses
+from ..signals import roster_import_completed
 from .apply import roster_apply
 from .parse import (
     COLUMNS,
     ENCODINGS,
     RosterEncodingError,
     RosterFileError,
+    not_a_roster,
     roster_read,
     roster_stream,
 )
@@ -84,6 +86,25 @@ def _store(*, data: bytes, name: str, uploaded_by: User | None, encoding: str) -
     record.file.save(get_valid_filename(name) or "roster", ContentFile(data), save=False)
     record.save()
     return record
+
+
+def roster_file_bytes(upload) -> bytes:
+    """The bytes of an uploaded roster file (a Django UploadedFile), if it can be one: at most
+    ROSTER_MAX_BYTES, not empty, not some other kind of file. Raises ValidationError saying
+    which (the page and the API show the same)."""
+    limit = settings.ROSTER_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"The file is {upload.size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB."
+        )
+    upload.seek(0)
+    data = upload.read()
+    if not data.strip():
+        raise ValidationError("The file is empty.")
+    refused = not_a_roster(data)
+    if refused:
+        raise ValidationError(refused)
+    return data
 
 
 def roster_import_upload(
@@ -373,6 +394,7 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
                     state=User.State.INVITED,
                 ).values_list("pk", flat=True)
                 invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
+                roster_import_completed.send(sender=RosterImport, import_id=record.pk)
 
     durable(finish, what=f"roster import {record.pk} done")
     return RosterImport.objects.get(pk=record.pk)

@@ -2,7 +2,6 @@
 progress, history, and the files staff download (template, problems, rejected rows)."""
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
@@ -20,13 +19,14 @@ from .imports import (
     ERRORS_HEADER,
     errors_rows,
     rejected_rows,
+    roster_file_bytes,
     roster_import_discard,
     roster_import_queue,
     roster_import_recheck,
     roster_import_upload,
     template_rows,
 )
-from .parse import COLUMN_HELP, ENCODINGS, REQUIRED_COLUMNS, RosterFileError, not_a_roster
+from .parse import COLUMN_HELP, ENCODINGS, REQUIRED_COLUMNS, RosterFileError
 
 SHOWN_ERRORS = 200
 ENCODING_CHOICES = [("", "Detect it (UTF-8, else Windows-1252)"), *ENCODINGS.items()]
@@ -91,19 +91,7 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        limit = settings.ROSTER_MAX_BYTES
-        if upload.size > limit:
-            raise ValidationError(
-                f"The file is {upload.size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB."
-            )
-        upload.seek(0)
-        data = upload.read()
-        if not data.strip():
-            raise ValidationError("The file is empty.")
-        refused = not_a_roster(data)
-        if refused:
-            raise ValidationError(refused)
-        self.data_bytes = data
+        self.data_bytes = roster_file_bytes(upload)
         return upload
 
 

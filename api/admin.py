@@ -1,0 +1,189 @@
+"""Staff pages for API tokens, webhook endpoints and the delivery log. Every change goes
+through the same services as the API."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from credentials.models import User
+from cspo_tracker.staff import ActionPermissionMixin
+
+from . import tokens, webhooks
+from .events import EVENT_TYPES
+from .models import ApiToken, Delivery, DeliveryAttempt, Scope, WebhookEndpoint
+
+
+class IntegrationTokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What it is for: “Moodle sync”.")
+    user = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_staff=True, is_active=True).order_by("email"),
+        label="Acts for",
+        help_text="A staff member: the token can do no more than their permissions allow.",
+    )
+    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    expires_at = forms.DateTimeField(
+        required=False, label="Expires", help_text="Empty: until revoked. YYYY-MM-DD HH:MM."
+    )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "user",
+        "prefix",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    list_filter = ("kind",)
+    search_fields = ("name", "user__email", "prefix")
+    readonly_fields = [f.name for f in ApiToken._meta.fields]
+    actions = ["revoke"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a token is made and revoked, never edited
+
+    @admin.action(description="Revoke the selected tokens", permissions=["delete"])
+    def revoke(self, request, queryset):
+        for token in queryset:
+            tokens.token_revoke(token=token)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Make an integration token; its secret is shown on the next page, once."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IntegrationTokenForm(request.POST or None)
+        made = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                made = tokens.token_create(
+                    user=form.cleaned_data["user"],
+                    kind=ApiToken.Kind.INTEGRATION,
+                    name=form.cleaned_data["name"],
+                    scopes=form.cleaned_data["scopes"],
+                    expires_at=form.cleaned_data["expires_at"],
+                    created_by=request.user,
+                )
+            except ValidationError as refusal:
+                for field, errors in refusal.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New integration token",
+            "opts": self.model._meta,
+            "form": form,
+            "made": made,
+        }
+        return TemplateResponse(request, "admin/api/apitoken/add.html", context)
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ("attempted_at", "status_code", "error", "duration_ms")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class EndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(
+        choices=sorted(EVENT_TYPES.items()), widget=forms.CheckboxSelectMultiple
+    )
+    paused = forms.BooleanField(required=False, help_text="No event is sent while paused.")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["paused"].initial = self.instance.paused_at is not None
+
+    def clean(self):
+        data = super().clean()
+        errors = webhooks.endpoint_errors(data.get("url", ""), data.get("events", []))
+        for field, messages_ in errors.items():
+            self.add_error(field, messages_)
+        return data
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
+    list_display = ("url", "description", "events", "paused_at", "paused_reason")
+    readonly_fields = ("secret", "paused_reason", "created_at", "created_by")
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data  # checked by the form with the services' own rules
+        if change:
+            webhooks.endpoint_update(
+                endpoint=obj,
+                url=data["url"],
+                events=data["events"],
+                description=data["description"],
+                paused=data["paused"],
+            )
+        else:
+            made = webhooks.endpoint_create(
+                url=data["url"],
+                events=data["events"],
+                description=data["description"],
+                created_by=request.user,
+            )
+            obj.pk = made.pk
+            obj.refresh_from_db()
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ActionPermissionMixin, admin.ModelAdmin):
+    list_display = (
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+    )
+    list_filter = ("status", "endpoint", "event__type")
+    list_select_related = ("event", "endpoint")
+    readonly_fields = [f.name for f in Delivery._meta.fields] + ["payload"]
+    inlines = [DeliveryAttemptInline]
+    actions = ["send_again"]
+
+    @admin.display(description="Payload")
+    def payload(self, delivery):
+        return delivery.event.payload
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_send_permission(self, request):
+        return request.user.has_perm("api.change_webhookendpoint")
+
+    @admin.action(description="Send again", permissions=["send"])
+    def send_again(self, request, queryset):
+        sent = 0
+        for delivery in queryset:
+            try:
+                webhooks.delivery_resend(delivery=delivery)
+                sent += 1
+            except ValidationError as refusal:
+                self.message_user(
+                    request, f"{delivery}: {' '.join(refusal.messages)}", messages.WARNING
+                )
+        self.message_user(
+            request,
+            f"{sent} deliver{'y' if sent == 1 else 'ies'} sent again "
+            f"at {timezone.localtime():%H:%M}.",
+        )

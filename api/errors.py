@@ -1,0 +1,76 @@
+"""Every API error as JSON: {"errors": [{"code", "message", "field"}]}, with the services'
+own messages (the ones the pages show). `field` is the request field at fault (dotted for
+nested ones: "allocations.0.hours"), or null."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from credentials.accounts import RateLimited
+
+logger = logging.getLogger(__name__)
+NOT_FOUND = "Not found: no such record, or not one you can see."
+SERVER_ERROR = "Something went wrong on our side; it was logged. Try again later."
+NON_FIELD = {"non_field_errors", "__all__", "detail"}
+
+
+def _flatten(details, field: str | None = None) -> list[dict]:
+    """DRF's full error details (dicts by field, lists by position) as a flat list."""
+    if isinstance(details, dict) and set(details) == {"message", "code"}:
+        return [{"code": str(details["code"]), "message": str(details["message"]), "field": field}]
+    if isinstance(details, dict):
+        found = []
+        for key, value in details.items():
+            name = None if key in NON_FIELD else (f"{field}.{key}" if field else str(key))
+            found += _flatten(value, name if key not in NON_FIELD else field)
+        return found
+    if isinstance(details, list):
+        found = []
+        for index, value in enumerate(details):
+            nested = isinstance(value, (dict, list)) and not (
+                isinstance(value, dict) and set(value) == {"message", "code"}
+            )
+            found += _flatten(value, f"{field}.{index}" if nested and field else field)
+        return found
+    return [{"code": "invalid", "message": str(details), "field": field}]
+
+
+def error_body(errors: list[dict]) -> dict:
+    return {"errors": errors}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(NOT_FOUND)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.minutes * 60, detail=str(exc))
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.exception("API error", exc_info=exc)
+        return Response(
+            error_body([{"code": "server_error", "message": SERVER_ERROR, "field": None}]),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    if isinstance(exc, exceptions.APIException):
+        details = exc.get_full_details()
+        if isinstance(exc, exceptions.NotFound) and str(exc.detail) == "Not found.":
+            details = {"message": NOT_FOUND, "code": "not_found"}
+        response.data = error_body(_flatten(details))
+    return response
+
+
+def not_found(request, *args, **kwargs):
+    """Any /api/ address that is no route: JSON, like every other API error."""
+    return JsonResponse(
+        error_body([{"code": "not_found", "message": NOT_FOUND, "field": None}]), status=404
+    )

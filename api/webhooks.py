@@ -1,0 +1,366 @@
+"""Sending webhook deliveries: signed per the Standard Webhooks specification (its library),
+one worker per attempt (a conditional UPDATE claims it), in event order per endpoint and
+subject, retried with backoff for a day, then failed; an endpoint whose delivery fails for a
+day is paused and staff are told."""
+
+import datetime
+import json
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook
+
+from credentials.models import User
+from cspo_tracker.claims import new_owner
+from cspo_tracker.emails import email_send
+
+from .events import EVENT_TYPES
+from .models import Delivery, DeliveryAttempt, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+# Waits after the 1st, 2nd... failed attempt; then one last attempt a day after the first.
+RETRY_DELAYS = (
+    datetime.timedelta(seconds=5),
+    datetime.timedelta(minutes=5),
+    datetime.timedelta(minutes=30),
+    datetime.timedelta(hours=2),
+    datetime.timedelta(hours=5),
+    datetime.timedelta(hours=10),
+)
+GIVE_UP_AFTER = datetime.timedelta(days=1)
+# A claim on a delivery older than this is a worker that died while sending it.
+SENDING_EXPIRES = datetime.timedelta(minutes=2)
+TIMEOUT_SECONDS = 10
+UNDONE = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING)
+
+URL_SCHEME = "URL: a webhook endpoint must be an https:// address (http:// only with DEBUG on)."
+EVENTS_REQUIRED = "Events: choose at least one event to receive."
+EVENT_UNKNOWN = "Events: “{event}” is not an event type."
+NOT_RESENDABLE = "A delivery that is being sent now cannot be sent again yet."
+PAUSED_REASON = "Deliveries to it failed for a day (last: {last})."
+
+
+def secret_new() -> str:
+    """A signing secret in the Standard Webhooks form: whsec_ and 24 random bytes, base64."""
+    import base64
+
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def endpoint_errors(url: str | None, events: list | None) -> dict[str, list[str]]:
+    """What is wrong with an endpoint's URL (https only, unless WEBHOOKS_ALLOW_HTTP or DEBUG)
+    and events (known types, at least one), by field; None skips a field."""
+    errors = {}
+    if url is not None:
+        allowed = (
+            ("https://", "http://")
+            if settings.DEBUG or settings.WEBHOOKS_ALLOW_HTTP
+            else ("https://",)
+        )
+        if not url.lower().startswith(allowed):
+            errors["url"] = [URL_SCHEME]
+    if events is not None:
+        unknown = [e for e in events if e not in EVENT_TYPES]
+        if unknown:
+            errors["events"] = [EVENT_UNKNOWN.format(event=unknown[0])]
+        elif not events:
+            errors["events"] = [EVENTS_REQUIRED]
+    return errors
+
+
+def endpoint_create(
+    *, url: str, events: list[str], description: str = "", created_by: User | None = None
+) -> WebhookEndpoint:
+    """Register an endpoint for `events` (keys of EVENT_TYPES) with a new signing secret.
+    Raises ValidationError by field (url, events)."""
+    errors = endpoint_errors(url, events)
+    if errors:
+        raise ValidationError(errors)
+    return WebhookEndpoint.objects.create(
+        url=url,
+        events=sorted(set(events)),
+        description=description,
+        secret=secret_new(),
+        created_by=created_by,
+    )
+
+
+def endpoint_update(
+    *,
+    endpoint: WebhookEndpoint,
+    url: str | None = None,
+    events: list[str] | None = None,
+    description: str | None = None,
+    paused: bool | None = None,
+) -> WebhookEndpoint:
+    """Change an endpoint; `paused=False` resumes one (its waiting deliveries go at once),
+    `paused=True` stops sending to it. Raises ValidationError by field."""
+    errors = endpoint_errors(url, events)
+    if errors:
+        raise ValidationError(errors)
+    fields = []
+    if url is not None:
+        endpoint.url, fields = url, [*fields, "url"]
+    if events is not None:
+        endpoint.events, fields = sorted(set(events)), [*fields, "events"]
+    if description is not None:
+        endpoint.description, fields = description, [*fields, "description"]
+    if paused is True and endpoint.paused_at is None:
+        endpoint.paused_at, endpoint.paused_reason = timezone.now(), "Paused by staff."
+        fields += ["paused_at", "paused_reason"]
+    resumed = paused is False and endpoint.paused_at is not None
+    if resumed:
+        endpoint.paused_at, endpoint.paused_reason = None, ""
+        fields += ["paused_at", "paused_reason"]
+    if fields:
+        endpoint.save(update_fields=fields)
+    if resumed:
+        pk = endpoint.pk
+        transaction.on_commit(lambda: deliveries_queue(endpoint_id=pk), robust=True)
+    return endpoint
+
+
+def delivery_resend(*, delivery: Delivery) -> Delivery:
+    """Send a delivery again (staff's "send again"): a failed or delivered one starts a new
+    day of attempts now. Raises ValidationError while it is being sent."""
+    now = timezone.now()
+    changed = (
+        Delivery.objects.filter(pk=delivery.pk)
+        .exclude(status=Delivery.Status.SENDING, claimed_at__gte=now - SENDING_EXPIRES)
+        .update(
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            first_attempt_at=None,
+            next_attempt_at=now,
+            claim_token="",
+        )
+    )
+    if not changed:
+        raise ValidationError(NOT_RESENDABLE)
+    pk = delivery.pk
+    transaction.on_commit(lambda: _enqueue([pk]), robust=True)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _enqueue(delivery_ids) -> None:
+    from .tasks import deliver
+
+    for pk in delivery_ids:
+        deliver.delay(pk)
+
+
+def _earlier_undone() -> Exists:
+    return Exists(
+        Delivery.objects.filter(
+            endpoint_id=OuterRef("endpoint_id"),
+            event__subject=OuterRef("event__subject"),
+            pk__lt=OuterRef("pk"),
+            status__in=UNDONE,
+        )
+    )
+
+
+def _due(now) -> Q:
+    """Deliveries a worker may take now: waiting and due, or held by a worker that died."""
+    waiting = Q(status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING)) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    abandoned = Q(status=Delivery.Status.SENDING, claimed_at__lt=now - SENDING_EXPIRES)
+    return (waiting | abandoned) & Q(endpoint__paused_at__isnull=True)
+
+
+def retry_at(first_attempt_at, attempts: int):
+    """When attempt number `attempts + 1` is due after `attempts` failed ones, or None when
+    the day is over. The schedule: RETRY_DELAYS, then one last try a day after the first."""
+    if attempts <= len(RETRY_DELAYS):
+        return timezone.now() + RETRY_DELAYS[attempts - 1]
+    last = first_attempt_at + GIVE_UP_AFTER
+    if attempts == len(RETRY_DELAYS) + 1 and last > timezone.now():
+        return last
+    return None
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an answer that is not 2xx: the attempt failed
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def signed_headers(endpoint: WebhookEndpoint, msg_id: str, body: str, now) -> dict[str, str]:
+    """The Standard Webhooks headers: webhook-id (the same on every attempt), -timestamp and
+    -signature (v1, HMAC-SHA256 of id.timestamp.body with the endpoint's secret)."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "CSPO-Tracker-Webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(endpoint.secret).sign(msg_id, now, body),
+    }
+
+
+def _post(delivery: Delivery) -> Answer:
+    endpoint = delivery.endpoint
+    body = json.dumps(delivery.event.payload, separators=(",", ":"))
+    now = timezone.now()
+    request = urllib.request.Request(  # noqa: S310 -- staff register https endpoints only
+        endpoint.url,
+        data=body.encode(),
+        headers=signed_headers(endpoint, delivery.webhook_id, body, now),
+        method="POST",
+    )
+    started = time.monotonic()
+    try:
+        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
+            response.read(64 * 1024)
+            code, error = response.status, ""
+    except urllib.error.HTTPError as answer:
+        code, error = answer.code, f"HTTP {answer.code} {answer.reason}"
+    except (urllib.error.URLError, OSError, ValueError) as failure:
+        reason = getattr(failure, "reason", failure)
+        code, error = None, f"No answer: {reason}"[:500]
+    return Answer(code, error, int((time.monotonic() - started) * 1000))
+
+
+def deliver(delivery_id: int) -> Delivery | None:
+    """Make one attempt at a delivery if it is due and no worker holds it, and none before it
+    (to the same endpoint, about the same subject) is undone; record what the receiver
+    answered. Returns the delivery, or None when this worker did not take it."""
+    now = timezone.now()
+    token = new_owner()
+    taken = (
+        Delivery.objects.filter(_due(now), pk=delivery_id)
+        .exclude(_earlier_undone())
+        .update(status=Delivery.Status.SENDING, claim_token=token, claimed_at=now)
+    )
+    if not taken:
+        return None
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    answer = _post(delivery)
+    return _record_answer(delivery, token, answer)
+
+
+def _record_answer(delivery: Delivery, token: str, answer: Answer) -> Delivery:
+    now = timezone.now()
+    first = delivery.first_attempt_at or now
+    attempts = delivery.attempts + 1
+    with transaction.atomic():
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            attempted_at=now,
+            status_code=answer.status_code,
+            error=answer.error,
+            duration_ms=answer.duration_ms,
+        )
+        changes = {
+            "attempts": attempts,
+            "first_attempt_at": first,
+            "last_status_code": answer.status_code,
+            "last_error": answer.error,
+            "claim_token": "",
+        }
+        if answer.ok:
+            changes.update(status=Delivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
+        else:
+            delivery.first_attempt_at = first
+            later = retry_at(first, attempts)
+            if later is None:
+                changes.update(status=Delivery.Status.FAILED, next_attempt_at=None)
+            else:
+                changes.update(status=Delivery.Status.RETRYING, next_attempt_at=later)
+        held = Delivery.objects.filter(pk=delivery.pk, claim_token=token).update(**changes)
+        if held and changes["status"] == Delivery.Status.FAILED:
+            _pause(delivery.endpoint, answer)
+    delivery.refresh_from_db()
+    if delivery.status in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
+        # The next delivery about the same subject was waiting for this one.
+        _next_in_line(delivery)
+    elif delivery.status == Delivery.Status.RETRYING and delivery.next_attempt_at:
+        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+        if wait < 10 * 60:  # longer waits are left to the sweep, not to a broker's countdown
+            from .tasks import deliver as deliver_task
+
+            deliver_task.apply_async((delivery.pk,), countdown=max(wait, 0))
+    return delivery
+
+
+def _next_in_line(delivery: Delivery) -> None:
+    following = (
+        Delivery.objects.filter(
+            endpoint_id=delivery.endpoint_id,
+            event__subject=delivery.event.subject,
+            pk__gt=delivery.pk,
+            status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if following:
+        _enqueue([following])
+
+
+def _pause(endpoint: WebhookEndpoint, answer: Answer) -> None:
+    last = f"HTTP {answer.status_code}" if answer.status_code else answer.error
+    reason = PAUSED_REASON.format(last=last)[:300]
+    paused = WebhookEndpoint.objects.filter(pk=endpoint.pk, paused_at__isnull=True).update(
+        paused_at=timezone.now(), paused_reason=reason
+    )
+    if paused:
+        pk = endpoint.pk
+        transaction.on_commit(lambda: endpoint_paused_notify(endpoint_id=pk), robust=True)
+
+
+def endpoint_paused_notify(*, endpoint_id: int) -> int:
+    """Email the staff who manage webhooks (and whoever registered the endpoint) that it was
+    paused, why, and how to resume it. Returns how many were told."""
+    endpoint = WebhookEndpoint.objects.select_related("created_by").get(pk=endpoint_id)
+    permission = Permission.objects.filter(
+        content_type__app_label="api", codename="change_webhookendpoint"
+    )
+    staff = User.objects.filter(is_active=True, is_staff=True).filter(
+        Q(is_superuser=True)
+        | Q(user_permissions__in=permission)
+        | Q(groups__permissions__in=permission)
+        | Q(pk=endpoint.created_by_id)
+    )
+    addresses = sorted(set(staff.values_list("email", flat=True)))
+    for address in addresses:
+        email_send(to=address, template="webhook_paused", context={"endpoint": endpoint})
+    return len(addresses)
+
+
+def deliveries_queue(*, endpoint_id: int | None = None, now=None) -> int:
+    """Queue every delivery that is due (the sweep: a minute's beat), or every waiting one of
+    one endpoint. Returns how many were queued."""
+    now = now or timezone.now()
+    due = Delivery.objects.filter(_due(now)).exclude(_earlier_undone())
+    if endpoint_id is not None:
+        due = due.filter(endpoint_id=endpoint_id)
+    ids = list(due.order_by("pk").values_list("pk", flat=True)[:5000])
+    _enqueue(ids)
+    return len(ids)
