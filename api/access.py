@@ -36,6 +36,8 @@ class Staff(BasePermission):
         if not (user and user.is_authenticated):
             return False
         action = getattr(view, "action", None) or request.method.lower()
+        if action not in view.access:
+            return True  # no such action (TRACE, OPTIONS...): 405, or the route's metadata
         scope, permission = view.access[action]
         token = token_of(request)
         if token is not None:

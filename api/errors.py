@@ -5,8 +5,10 @@ nested ones: "allocations.0.hours"), or null."""
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -18,6 +20,14 @@ logger = logging.getLogger(__name__)
 NOT_FOUND = "Not found: no such record, or not one you can see."
 SERVER_ERROR = "Something went wrong on our side; it was logged. Try again later."
 NON_FIELD = {"non_field_errors", "__all__", "detail"}
+REQUEST_REFUSED = "The request has too many fields or parameters to be read."
+TOO_DEEP = "The JSON body is nested too deeply to be read."
+
+
+class TooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The request body is larger than this API reads."
+    default_code = "too_large"
 
 
 def _flatten(details, field: str | None = None) -> list[dict]:
@@ -54,6 +64,12 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, RateLimited):
         exc = exceptions.Throttled(wait=exc.minutes * 60, detail=str(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = TooLarge()
+    elif isinstance(exc, SuspiciousOperation):  # too many fields, and the like
+        exc = exceptions.ParseError(REQUEST_REFUSED)
+    elif isinstance(exc, RecursionError):  # JSON nested deeper than Python reads
+        exc = exceptions.ParseError(TOO_DEEP)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("API error", exc_info=exc)
@@ -69,6 +85,7 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt  # nothing is changed here: a POST to no route is a JSON 404, not a CSRF page
 def not_found(request, *args, **kwargs):
     """Any /api/ address that is no route: JSON, like every other API error."""
     return JsonResponse(

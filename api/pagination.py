@@ -1,3 +1,4 @@
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
 
@@ -11,3 +12,16 @@ class Cursor(CursorPagination):
     invalid_cursor_message = (
         "Cursor: not a cursor this API gave out; follow the next or previous link."
     )
+
+    def decode_cursor(self, request):
+        """DRF's cursor, refused unless its position is an id the database can hold (the
+        cursor is the client's to forge)."""
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            try:
+                position = int(cursor.position)
+            except (TypeError, ValueError):
+                raise NotFound(self.invalid_cursor_message) from None
+            if not 0 <= position < 2**62:
+                raise NotFound(self.invalid_cursor_message)
+        return cursor

@@ -28,6 +28,7 @@ ERRORS = {
     "404": "No such record, or not one this caller can see.",
     "405": "This method is not allowed here.",
     "406": "The Accept header asks for something other than JSON.",
+    "413": "The request body is larger than this API reads.",
     "415": "The body's content type is not one this operation reads.",
     "429": "Too many requests: wait the seconds in Retry-After.",
 }

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from credentials.models import Credential, Program, RosterImport, Term, User
+from credentials.roster.parse import ENCODINGS
 from credentials.selectors import (
     Status,
     credential_status,
@@ -71,7 +72,7 @@ class ProgramSerializer(serializers.ModelSerializer):
 
 class CategorySerializer(serializers.ModelSerializer):
     issuer = serializers.CharField(source="issuer.code")
-    parent = serializers.PrimaryKeyRelatedField(read_only=True)
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = Category
@@ -85,6 +86,11 @@ class HolderBriefSerializer(serializers.ModelSerializer):
 
 
 class HolderSerializer(serializers.ModelSerializer):
+    pending_email = serializers.CharField(
+        read_only=True,
+        help_text="A new address waiting for its owner to confirm it; empty when there is none.",
+    )
+
     class Meta:
         model = User
         fields = [
@@ -331,8 +337,11 @@ class RosterImportSerializer(serializers.ModelSerializer):
 
 class RosterUploadSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="A CSV or XLSX roster with a header row.")
-    encoding = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="A CSV's encoding; empty: detect."
+    encoding = serializers.ChoiceField(
+        choices=["", *ENCODINGS],
+        required=False,
+        default="",
+        help_text="A CSV's encoding; empty: detect (UTF-8, else Windows-1252).",
     )
 
 

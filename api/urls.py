@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
 from . import errors, views
+from .throttling import PerAddress
 
 app_name = "api"
 
@@ -30,13 +31,18 @@ router.register("webhook-deliveries", views.DeliveryViewSet, basename="webhook-d
 urlpatterns = [
     path(
         "v1/schema/",
-        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        SpectacularAPIView.as_view(
+            permission_classes=[AllowAny], authentication_classes=[], throttle_classes=[PerAddress]
+        ),
         name="schema",
     ),
     path(
         "v1/docs/",
         SpectacularSwaggerSplitView.as_view(
-            url_name="api:schema", permission_classes=[AllowAny], authentication_classes=[]
+            url_name="api:schema",
+            permission_classes=[AllowAny],
+            authentication_classes=[],
+            throttle_classes=[PerAddress],
         ),
         name="docs",
     ),

@@ -21,7 +21,12 @@ from credentials.selectors import today
 from credentials.services import attendance_record, credential_revoke
 from cspo_tracker.middleware import client_ip
 from seu_ledger.models import Allocation, Category, Entry, Reminder, RuleVersion
-from seu_ledger.selectors import entry_categories, entry_outcomes, holder_ledger
+from seu_ledger.selectors import (
+    allocation_issuers,
+    entry_categories,
+    entry_outcomes,
+    holder_ledger,
+)
 from seu_ledger.services import entry_log, entry_void
 
 from . import filters, webhooks
@@ -55,7 +60,10 @@ ID = r"[0-9]{1,18}"
 COURSE_UNKNOWN = "Course: no course has the code “{code}”."
 HOLDER_UNKNOWN = "Holder: no holder has the id {id}."
 CATEGORY_NOT_YOURS = "Category: not a category you can log under (see /api/v1/categories/)."
-ALLOCATION_UNKNOWN = "Allocations: category {id} is not one of the issuers' categories."
+ALLOCATION_UNKNOWN = (
+    "Allocations: category {id} is not one your hours can be split into (a skill area of an "
+    "issuer of your credentials, such as PMI's Ways of Working)."
+)
 EMAIL_NEEDS_PERMISSION = "Email: your account may not move holders to another address."
 
 
@@ -385,10 +393,13 @@ class MyEntryViewSet(
         if category is None:
             raise ValidationError({"category": [CATEGORY_NOT_YOURS]})
         wanted = [a["category"] for a in data.get("allocations", [])]
-        known = Category.objects.select_related("issuer").in_bulk(wanted)
-        missing = [pk for pk in wanted if pk not in known]
+        # The categories the activity form offers: the leaves of the holder's issuers whose
+        # categories nest (PMI's skill areas).
+        offered = {leaf.pk: leaf for _, leaves in allocation_issuers(holder.pk) for leaf in leaves}
+        missing = [pk for pk in wanted if pk not in offered]
         if missing:
             raise ValidationError({"allocations": [ALLOCATION_UNKNOWN.format(id=missing[0])]})
+        known = offered
         with transaction.atomic():
             entry = entry_log(
                 holder=holder,

@@ -4,17 +4,22 @@ subject, retried with backoff for a day, then failed; an endpoint whose delivery
 day is paused and staff are told."""
 
 import datetime
+import http.client
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -44,7 +49,11 @@ SENDING_EXPIRES = datetime.timedelta(minutes=2)
 TIMEOUT_SECONDS = 10
 UNDONE = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING)
 
-URL_SCHEME = "URL: a webhook endpoint must be an https:// address (http:// only with DEBUG on)."
+URL_SCHEME = "URL: a webhook endpoint must be an https:// address."
+URL_INVALID = "URL: enter a whole web address, such as https://hr.example.com/webhooks."
+URL_CREDENTIALS = "URL: leave the user name and password out; the signature proves who sends."
+URL_PRIVATE = "URL: that address is on a private or local network; webhooks go to public addresses."
+SENDING_REFUSED = "Not sent: {host} is on a private or local network."
 EVENTS_REQUIRED = "Events: choose at least one event to receive."
 EVENT_UNKNOWN = "Events: “{event}” is not an event type."
 NOT_RESENDABLE = "A delivery that is being sent now cannot be sent again yet."
@@ -58,18 +67,49 @@ def secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    return not ip.is_global or ip.is_multicast
+
+
+def private_host(host: str) -> bool:
+    """Whether `host` is, or resolves to, an address outside the public internet (loopback,
+    private networks, link-local such as 169.254.169.254): not a place webhooks go unless
+    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES. A name that does not resolve is not private (the
+    delivery then fails and says so)."""
+    host = host.strip("[]")
+    try:
+        return _private(host)
+    except ValueError:
+        pass
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        found = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    return any(_private(info[4][0]) for info in found)
+
+
 def endpoint_errors(url: str | None, events: list | None) -> dict[str, list[str]]:
-    """What is wrong with an endpoint's URL (https only, unless WEBHOOKS_ALLOW_HTTP or DEBUG)
-    and events (known types, at least one), by field; None skips a field."""
+    """What is wrong with an endpoint's URL (https only, unless WEBHOOKS_ALLOW_HTTP or DEBUG;
+    no user name or password in it; not a private or local address) and events (known
+    types, at least one), by field; None skips a field."""
     errors = {}
     if url is not None:
-        allowed = (
-            ("https://", "http://")
-            if settings.DEBUG or settings.WEBHOOKS_ALLOW_HTTP
-            else ("https://",)
-        )
-        if not url.lower().startswith(allowed):
-            errors["url"] = [URL_SCHEME]
+        schemes = ["https", "http"] if settings.DEBUG or settings.WEBHOOKS_ALLOW_HTTP else ["https"]
+        parts = urlsplit(url)
+        try:
+            URLValidator(schemes=schemes)(url)
+        except ValidationError:
+            errors["url"] = [URL_SCHEME if parts.scheme.lower() not in schemes else URL_INVALID]
+        else:
+            if parts.username or parts.password:
+                errors["url"] = [URL_CREDENTIALS]
+            elif not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES and private_host(
+                parts.hostname or ""
+            ):
+                errors["url"] = [URL_PRIVATE]
     if events is not None:
         unknown = [e for e in events if e not in EVENT_TYPES]
         if unknown:
@@ -233,6 +273,10 @@ def _post(delivery: Delivery) -> Answer:
         headers=signed_headers(endpoint, delivery.webhook_id, body, now),
         method="POST",
     )
+    host = urlsplit(endpoint.url).hostname or ""
+    if not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES and private_host(host):
+        # Checked again at each send: a name may point somewhere else since it was registered.
+        return Answer(None, SENDING_REFUSED.format(host=host), 0)
     started = time.monotonic()
     try:
         with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
@@ -240,10 +284,10 @@ def _post(delivery: Delivery) -> Answer:
             code, error = response.status, ""
     except urllib.error.HTTPError as answer:
         code, error = answer.code, f"HTTP {answer.code} {answer.reason}"
-    except (urllib.error.URLError, OSError, ValueError) as failure:
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as failure:
         reason = getattr(failure, "reason", failure)
-        code, error = None, f"No answer: {reason}"[:500]
-    return Answer(code, error, int((time.monotonic() - started) * 1000))
+        code, error = None, f"No answer: {reason}"
+    return Answer(code, error[:500], int((time.monotonic() - started) * 1000))
 
 
 def deliver(delivery_id: int) -> Delivery | None:

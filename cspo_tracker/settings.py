@@ -402,6 +402,9 @@ API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="600/min")
 API_RATE_PER_ADDRESS = env.str("API_RATE_PER_ADDRESS", default="1200/min")
 # Webhook endpoints must be https://; allow http:// too (a receiver on a private network).
 WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
+# ...and to private or local addresses (10.x, 192.168.x, localhost, 169.254.x): refused unless
+# set, so that webhooks cannot be used to probe the network the workers sit in.
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.TokenAuthentication",

@@ -45,3 +45,4 @@ REST_FRAMEWORK = {
 }
 # The tests' webhook receivers listen on plain http://127.0.0.1.
 WEBHOOKS_ALLOW_HTTP = True
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True
