@@ -27,6 +27,7 @@ from .events import EVENT_TYPES
 from .models import ApiToken, Delivery, DeliveryAttempt, WebhookEndpoint
 
 UNITS = {"max_digits": 6, "decimal_places": 2}
+DATETIME = serializers.DateTimeField()  # formats a date and time as every field of the API does
 
 
 class IssuerSerializer(serializers.Serializer):
@@ -207,6 +208,52 @@ class CredentialSerializer(serializers.ModelSerializer):
     @extend_schema_field(TermSerializer(many=True))
     def get_terms(self, credential) -> list:
         return TermSerializer(credential_terms(credential), many=True).data
+
+    def to_representation(self, credential):
+        """The same as the declared fields give (`declared_representation`; a test holds them
+        equal), built directly: the API's hottest list, 50 a page (see the benchmark)."""
+        terms = credential_terms(credential)
+        status = self._status(credential)
+        program, holder = credential.program, credential.holder
+        last = terms[-1].ends_on
+        grace = grace_ends_on(program, last)
+        revoked = credential.revoked_at
+        return {
+            "id": credential.pk,
+            "verification_code": str(credential.verification_code),
+            "holder": {
+                "id": holder.pk,
+                "email": holder.email,
+                "first_name": holder.first_name,
+                "last_name": holder.last_name,
+            },
+            "program": program.code,
+            "issuer": program.issuer.code,
+            "issued_on": credential.issued_on.isoformat(),
+            "certificate_number": credential.certificate_number,
+            "verified": credential.verified,
+            "course": credential.source_course.code if credential.source_course_id else None,
+            "status": str(status.value),
+            "status_label": status_label(program, status),
+            "valid": status_is_valid(program, status),
+            "valid_through": last.isoformat() if last else None,
+            "grace_ends_on": grace.isoformat() if grace else None,
+            "revoked_at": None if revoked is None else DATETIME.to_representation(revoked),
+            "verification_url": absolute_url("credentials:verify", credential.verification_code),
+            "terms": [
+                {
+                    "id": term.pk,
+                    "sequence": term.sequence,
+                    "starts_on": term.starts_on.isoformat(),
+                    "ends_on": term.ends_on.isoformat() if term.ends_on else None,
+                }
+                for term in terms
+            ],
+        }
+
+    def declared_representation(self, credential) -> dict:
+        """The representation by the declared fields, as the schema describes it."""
+        return super().to_representation(credential)
 
 
 class CredentialIssueSerializer(serializers.Serializer):

@@ -347,3 +347,30 @@ def test_a_holder_logs_entries_in_a_personal_token_only(api_staff, holder_a):
     )
     response = api_staff.get("/api/v1/me/entries/")
     assert response.status_code == 403
+
+
+def test_the_fast_credential_representation_is_the_declared_one(holder_a):
+    """The credentials list builds its rows directly; they must stay what the declared fields
+    (and so the schema) say, for a lifetime credential, a revoked one and one with terms."""
+    from api.serializers import CredentialSerializer, credentials_for_representation
+    from credentials.services import credential_revoke
+
+    credential_issue(
+        holder=holder_a, program=program("PSPO I"), issued_on=datetime.date(2025, 2, 1)
+    )
+    revoked = credential_issue(
+        holder=holder_a, program=program("CSPO"), issued_on=datetime.date(2024, 2, 29)
+    )
+    credential_revoke(credential=revoked, reason="Fraud", by=None)
+    course = cspo_course("FAST-1", end_date=datetime.date(2026, 5, 2))
+    from credentials.services import attendance_record
+
+    attendance_record(holder=holder_a, course=course, hours_attended=Decimal(16), completed=True)
+    rows = list(credentials_for_representation().filter(holder=holder_a))
+    assert len(rows) == 2
+    assert any(c.source_course_id for c in rows)
+    for credential in rows:
+        serializer = CredentialSerializer()
+        assert serializer.to_representation(credential) == serializer.declared_representation(
+            credential
+        )
