@@ -50,6 +50,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from api.tokens import token_create
 from credentials.accounts import address_add
 from credentials.dates import add_months
 from credentials.forms import CredentialClaimForm
@@ -132,6 +133,7 @@ class World:
     address: EmailAddress
     group_size: int  # credentials renewing together with the CSPO
     calendar_token: str
+    api_token: object  # a personal API token of the holder's (one of three for "many")
     client: Client = field(default_factory=Client)
 
 
@@ -221,6 +223,8 @@ def build_world(size: str, staff) -> World:
     )
     for index in range(3 if many else 1):
         address = address_add(user=holder, address=f"{size}.{index}@work.example.com")
+    for index in range(3 if many else 1):
+        api_token = token_create(user=holder, kind="personal", name=f"tool {index}").token
     cspo = Credential.objects.get(pk=cspo.pk)
     renewal = Renewal.objects.filter(closed_term__credential=cspo).latest("renewed_on")
     return World(
@@ -234,6 +238,7 @@ def build_world(size: str, staff) -> World:
         address=address,
         group_size=2 if many else 1,
         calendar_token=calendar_token_for(holder),
+        api_token=api_token,
     )
 
 
@@ -471,6 +476,13 @@ HOLDER_PAGES = [
     ),
     Page("licence, accepted", get("licence"), status=302),
     Page("profile", get("account_profile")),
+    Page("API tokens", get("api_tokens")),
+    Page("API tokens, one made", post("api_tokens", data=lambda w: {"name": "My script"})),
+    Page(
+        "API tokens, one revoked",
+        post("api_token_revoke", pk=lambda w: w.api_token.pk),
+        status=302,
+    ),
     Page(
         "profile, saved",
         post(

@@ -204,6 +204,11 @@ def test_holder_pages_pass_axe(sweep, reference_data, viewport):
     visit.check("share a credential, bad DID")
     visit.visit("/credentials/add/", "claim")
     visit.visit("/accounts/profile/", "profile")
+    visit.visit("/accounts/api-tokens/", "API tokens")
+    visit.page.get_by_label("Name").fill("My spreadsheet")
+    visit.page.get_by_role("button", name="Make a token").click()
+    expect(visit.page.get_by_label("Token “My spreadsheet”")).to_be_visible()
+    visit.check("API tokens, one made")
     visit.visit("/accounts/password/change/", "password change")
     visit.visit("/accounts/licence/", "licence")
     if viewport == PHONE:
