@@ -35,9 +35,13 @@ class Staff(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        action = getattr(view, "action", None) or request.method.lower()
+        action = getattr(view, "action", None)
+        if request.method.lower() not in view.http_method_names or action is None:
+            return True  # a method the route does not take: 405 follows
+        if action == "metadata":  # OPTIONS: the route's description, for any signed-in staff
+            return bool(user.is_staff)
         if action not in view.access:
-            return True  # no such action (TRACE, OPTIONS...): 405, or the route's metadata
+            return False  # an action nobody classified stays closed
         scope, permission = view.access[action]
         token = token_of(request)
         if token is not None:

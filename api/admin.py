@@ -59,6 +59,9 @@ class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = IntegrationTokenForm(request.POST or None)
+        if not request.user.is_superuser:  # a token never acts for someone with more reach
+            form.fields["user"].queryset = User.objects.filter(pk=request.user.pk)
+            form.fields["user"].initial = request.user.pk
         made = None
         if request.method == "POST" and form.is_valid():
             try:

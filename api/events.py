@@ -10,7 +10,7 @@ Types and when (dates are days in TIME_ZONE):
 - credential.expiring: its current term reached a reminder point of its program (90, 60, 30,
   7 days before the end by default, and the last valid day): the latest point reached, once.
 - credential.grace_started: the first day after the end, for a program with a grace period
-  (Scrum Alliance's grace, PMI's suspension).
+  (Scrum Alliance's grace, PMI's suspension), caught up for 30 days.
 - credential.lapsed: the first day after the end and any grace, caught up for 30 days.
 - credential.revoked: staff revoked it.
 - roster_import.completed: a confirmed roster finished applying.
@@ -45,8 +45,9 @@ EVENT_TYPES = {
     REVOKED: "Staff revoked a credential.",
     ROSTER_COMPLETED: "A confirmed roster import finished applying.",
 }
-# A lapse missed because nothing ran is still announced this long after it.
-LAPSE_CATCH_UP_DAYS = 30
+# A grace start or a lapse missed because nothing ran (or announced to an endpoint registered
+# since) is still announced this long after it; not later.
+CATCH_UP_DAYS = 30
 
 
 def _subscribed(event_type: str) -> list[int]:
@@ -84,20 +85,27 @@ def _record(event_type: str, items: Iterable[tuple[str, str, dict]], now=None) -
     ]
     if not fresh:
         return 0
-    Event.objects.bulk_create(fresh, ignore_conflicts=True)
-    event_ids = list(
-        Event.objects.filter(key__in=[e.key for e in fresh], occurred_at=now).values_list(
-            "pk", flat=True
+    with transaction.atomic():  # events and their deliveries, or neither (the daily scan too)
+        Event.objects.bulk_create(fresh, ignore_conflicts=True)
+        written = list(
+            Event.objects.filter(key__in=[e.key for e in fresh], occurred_at=now)
+            .order_by("pk")
+            .values_list("pk", "subject")
         )
-    )
-    Delivery.objects.bulk_create(
-        [
-            Delivery(event_id=event_id, endpoint_id=endpoint_id, next_attempt_at=now)
-            for event_id in sorted(event_ids)
-            for endpoint_id in endpoints
-        ],
-        ignore_conflicts=True,
-    )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    event_id=event_id,
+                    endpoint_id=endpoint_id,
+                    subject=subject,
+                    next_attempt_at=now,
+                )
+                for event_id, subject in written
+                for endpoint_id in endpoints
+            ],
+            ignore_conflicts=True,
+        )
+    event_ids = [event_id for event_id, _ in written]
     transaction.on_commit(lambda: _queue(event_ids), robust=True)
     return len(event_ids)
 
@@ -210,27 +218,30 @@ def _current_terms(condition: Q) -> Iterable[Term]:
 
 
 def _dated(event_type: str, found: list[tuple[Term, str, dict]]) -> int:
-    """Record one dated event per (term, key suffix, extra data)."""
-    by_credential = {term.credential_id: (term, suffix, extra) for term, suffix, extra in found}
+    """Record one dated event per (term, key suffix, extra data): the keys are worked out
+    first, and only the events not recorded yet have their payload built."""
+    by_key = {f"{event_type}:{term.pk}:{suffix}": (term, extra) for term, suffix, extra in found}
+    keys = list(by_key)
+    for start in range(0, len(keys), 5000):
+        for known in Event.objects.filter(key__in=keys[start : start + 5000]).values_list(
+            "key", flat=True
+        ):
+            del by_key[known]
+    wanted = {term.credential_id: (key, extra) for key, (term, extra) in by_key.items()}
     items = []
-    for chunk_start in range(0, len(by_credential), 2000):
-        ids = list(by_credential)[chunk_start : chunk_start + 2000]
-        for credential in _credentials(ids):
-            term, suffix, extra = by_credential[credential.pk]
-            items.append(
-                (
-                    f"{event_type}:{term.pk}:{suffix}",
-                    _subject(credential),
-                    _credential_data(credential, **extra),
-                )
-            )
+    ids = list(wanted)
+    for start in range(0, len(ids), 2000):
+        for credential in _credentials(ids[start : start + 2000]):
+            key, extra = wanted[credential.pk]
+            items.append((key, _subject(credential), _credential_data(credential, **extra)))
     return _record(event_type, items)
 
 
 def dated_events_record(*, on: datetime.date | None = None) -> dict[str, int]:
     """credential.expiring, credential.grace_started and credential.lapsed for every current
-    term that reached one on `on` (today): one query per event type that an endpoint wants,
-    bounded by the date windows, and nothing written twice (the keys). Returns new counts."""
+    term that reached one on `on` (today): for each event type an endpoint wants, one query
+    for the terms in its date windows, one for the keys already recorded, and the payloads
+    of the new ones only; nothing is written twice (the keys). Returns the new counts."""
     on = on or today()
     counts = {EXPIRING: 0, GRACE_STARTED: 0, LAPSED: 0}
     programs = list(Program.objects.filter(validity_months__isnull=False))
@@ -266,7 +277,8 @@ def dated_events_record(*, on: datetime.date | None = None) -> dict[str, int]:
                 windows |= Q(
                     credential__program_id=program.pk,
                     ends_on__lt=on,
-                    ends_on__gte=on - datetime.timedelta(days=program.grace_days),
+                    ends_on__gte=on
+                    - datetime.timedelta(days=min(program.grace_days, CATCH_UP_DAYS)),
                 )
         found = [
             (
@@ -288,7 +300,7 @@ def dated_events_record(*, on: datetime.date | None = None) -> dict[str, int]:
             windows |= Q(
                 credential__program_id=program.pk,
                 ends_on__lte=last_valid,
-                ends_on__gte=last_valid - datetime.timedelta(days=LAPSE_CATCH_UP_DAYS),
+                ends_on__gte=last_valid - datetime.timedelta(days=CATCH_UP_DAYS),
             )
         found = [(term, term.ends_on.isoformat(), {}) for term in _current_terms(windows)]
         counts[LAPSED] = _dated(LAPSED, found)

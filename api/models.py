@@ -122,8 +122,13 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
+    subject = models.CharField(
+        max_length=60, editable=False, help_text="The event's: deliveries about it go in order."
+    )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts made in this day of attempts, counted as each starts."
+    )
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
@@ -138,7 +143,15 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["event", "endpoint"], name="api_delivery_once")
         ]
-        indexes = [models.Index(fields=["endpoint", "status"])]
+        indexes = [
+            models.Index(fields=["endpoint", "status"]),
+            # "Is an earlier one about the same subject undone?", asked before every attempt.
+            models.Index(
+                fields=["endpoint", "subject", "id"],
+                condition=models.Q(status__in=["pending", "sending", "retrying"]),
+                name="api_delivery_undone",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.event} to {self.endpoint}"

@@ -347,8 +347,10 @@ class VoidSerializer(serializers.Serializer):
 class RosterImportSerializer(serializers.ModelSerializer):
     uploaded_by = serializers.EmailField(source="uploaded_by.email", allow_null=True, default=None)
     percent_done = serializers.IntegerField()
-    errors = serializers.SerializerMethodField(help_text="Bad rows (the first 200).")
-    errors_total = serializers.SerializerMethodField()
+    row_errors = serializers.SerializerMethodField(
+        help_text="Rows the check refused (the first 200): line, email, column, problem."
+    )
+    row_errors_total = serializers.SerializerMethodField()
 
     class Meta:
         model = RosterImport
@@ -365,8 +367,8 @@ class RosterImportSerializer(serializers.ModelSerializer):
             "percent_done",
             "only_valid_rows",
             "totals",
-            "errors_total",
-            "errors",
+            "row_errors_total",
+            "row_errors",
             "summary",
             "failure",
             "finished_at",
@@ -375,10 +377,10 @@ class RosterImportSerializer(serializers.ModelSerializer):
     @extend_schema_field(
         serializers.ListField(child=serializers.DictField(child=serializers.JSONField()))
     )
-    def get_errors(self, record) -> list:
+    def get_row_errors(self, record) -> list:
         return list(record.errors or [])[:200]
 
-    def get_errors_total(self, record) -> int:
+    def get_row_errors_total(self, record) -> int:
         return len(record.errors or [])
 
 
@@ -462,7 +464,7 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer):
     event = serializers.CharField(source="event.type")
-    event_id = serializers.CharField(source="webhook_id")
+    webhook_id = serializers.CharField(help_text="The webhook-id header the receiver got.")
     payload = serializers.JSONField(source="event.payload")
     tries = DeliveryAttemptSerializer(many=True)
 
@@ -472,7 +474,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "id",
             "endpoint",
             "event",
-            "event_id",
+            "webhook_id",
             "status",
             "attempts",
             "next_attempt_at",

@@ -18,6 +18,7 @@ SCOPES_REQUIRED = "Scopes: choose at least one thing the integration may do."
 SCOPE_UNKNOWN = "Scopes: “{scope}” is not a scope."
 NOT_STAFF = "An integration token acts for a staff member; {email} is not staff."
 EXPIRES_PAST = "Expires: the date has passed already."
+NOT_YOURS = "Acts for: only a superuser makes a token that acts for someone else."
 # The last-used time is written at most this often per token: not one UPDATE per request.
 LAST_USED_EVERY = timezone.timedelta(minutes=1)
 
@@ -62,6 +63,9 @@ def token_create(
             errors["scopes"] = [SCOPES_REQUIRED]
         if not user.is_staff:
             errors["user"] = [NOT_STAFF.format(email=user.email)]
+        elif created_by is not None and created_by != user and not created_by.is_superuser:
+            # A token acting for someone else would hand its maker their permissions.
+            errors["user"] = [NOT_YOURS]
     else:
         scopes = []
     if expires_at is not None and expires_at <= timezone.now():

@@ -21,7 +21,8 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -44,9 +45,13 @@ RETRY_DELAYS = (
     datetime.timedelta(hours=10),
 )
 GIVE_UP_AFTER = datetime.timedelta(days=1)
-# A claim on a delivery older than this is a worker that died while sending it.
-SENDING_EXPIRES = datetime.timedelta(minutes=2)
+# A claim on a delivery older than this is a worker that died while sending it: far above
+# what one attempt may take (TIMEOUT_SECONDS for each step of the request).
+SENDING_EXPIRES = datetime.timedelta(minutes=10)
 TIMEOUT_SECONDS = 10
+# Attempts in a day: the first, one after each of RETRY_DELAYS, and the last a day on.
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 2
+GAVE_UP = "Not sent again: the last attempts never came back (the worker stopped)."
 UNDONE = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING)
 
 URL_SCHEME = "URL: a webhook endpoint must be an https:// address."
@@ -163,6 +168,11 @@ def endpoint_update(
     if resumed:
         endpoint.paused_at, endpoint.paused_reason = None, ""
         fields += ["paused_at", "paused_reason"]
+        # What waited while it was paused gets a whole day of attempts from now.
+        Delivery.objects.filter(
+            endpoint=endpoint,
+            status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING),
+        ).update(attempts=0, first_attempt_at=None, next_attempt_at=timezone.now())
     if fields:
         endpoint.save(update_fields=fields)
     if resumed:
@@ -205,7 +215,7 @@ def _earlier_undone() -> Exists:
     return Exists(
         Delivery.objects.filter(
             endpoint_id=OuterRef("endpoint_id"),
-            event__subject=OuterRef("event__subject"),
+            subject=OuterRef("subject"),
             pk__lt=OuterRef("pk"),
             status__in=UNDONE,
         )
@@ -293,52 +303,65 @@ def _post(delivery: Delivery) -> Answer:
 def deliver(delivery_id: int) -> Delivery | None:
     """Make one attempt at a delivery if it is due and no worker holds it, and none before it
     (to the same endpoint, about the same subject) is undone; record what the receiver
-    answered. Returns the delivery, or None when this worker did not take it."""
+    answered. Returns the delivery, or None when this worker did not take it.
+
+    The attempt is counted when it is claimed, so a delivery whose worker dies while sending
+    still reaches its last attempt and fails, instead of blocking its subject for ever."""
     now = timezone.now()
-    token = new_owner()
-    taken = (
+    seen = (
         Delivery.objects.filter(_due(now), pk=delivery_id)
         .exclude(_earlier_undone())
-        .update(status=Delivery.Status.SENDING, claim_token=token, claimed_at=now)
+        .values("status", "claim_token", "attempts")
+        .first()
+    )
+    if seen is None:
+        return None
+    token = new_owner()
+    # Compare-and-set on this one row: PostgreSQL checks a one-table condition again on the
+    # row version it locked, so of two workers that saw it free, only one takes it.
+    taken = Delivery.objects.filter(pk=delivery_id, **seen).update(
+        status=Delivery.Status.SENDING,
+        claim_token=token,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce("first_attempt_at", Value(now)),
     )
     if not taken:
         return None
     delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    answer = _post(delivery)
+    # More attempts than a day has: the last ones never came back (a worker died sending).
+    dead = delivery.attempts > MAX_ATTEMPTS
+    answer = Answer(None, GAVE_UP, 0) if dead else _post(delivery)
     return _record_answer(delivery, token, answer)
 
 
 def _record_answer(delivery: Delivery, token: str, answer: Answer) -> Delivery:
     now = timezone.now()
-    first = delivery.first_attempt_at or now
-    attempts = delivery.attempts + 1
-    with transaction.atomic():
-        DeliveryAttempt.objects.create(
-            delivery=delivery,
-            attempted_at=now,
-            status_code=answer.status_code,
-            error=answer.error,
-            duration_ms=answer.duration_ms,
-        )
-        changes = {
-            "attempts": attempts,
-            "first_attempt_at": first,
-            "last_status_code": answer.status_code,
-            "last_error": answer.error,
-            "claim_token": "",
-        }
-        if answer.ok:
-            changes.update(status=Delivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
+    changes = {
+        "last_status_code": answer.status_code,
+        "last_error": answer.error,
+        "claim_token": "",
+    }
+    if answer.ok:
+        changes.update(status=Delivery.Status.SUCCEEDED, delivered_at=now, next_attempt_at=None)
+    else:
+        later = retry_at(delivery.first_attempt_at, delivery.attempts)
+        if later is None or delivery.attempts > MAX_ATTEMPTS:
+            changes.update(status=Delivery.Status.FAILED, next_attempt_at=None)
         else:
-            delivery.first_attempt_at = first
-            later = retry_at(first, attempts)
-            if later is None:
-                changes.update(status=Delivery.Status.FAILED, next_attempt_at=None)
-            else:
-                changes.update(status=Delivery.Status.RETRYING, next_attempt_at=later)
+            changes.update(status=Delivery.Status.RETRYING, next_attempt_at=later)
+    with transaction.atomic():
         held = Delivery.objects.filter(pk=delivery.pk, claim_token=token).update(**changes)
-        if held and changes["status"] == Delivery.Status.FAILED:
-            _pause(delivery.endpoint, answer)
+        if held:  # else another worker took it over after SENDING_EXPIRES: its answer counts
+            DeliveryAttempt.objects.create(
+                delivery=delivery,
+                attempted_at=now,
+                status_code=answer.status_code,
+                error=answer.error,
+                duration_ms=answer.duration_ms,
+            )
+            if changes["status"] == Delivery.Status.FAILED:
+                _pause(delivery.endpoint, answer)
     delivery.refresh_from_db()
     if delivery.status in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
         # The next delivery about the same subject was waiting for this one.
@@ -356,7 +379,7 @@ def _next_in_line(delivery: Delivery) -> None:
     following = (
         Delivery.objects.filter(
             endpoint_id=delivery.endpoint_id,
-            event__subject=delivery.event.subject,
+            subject=delivery.subject,
             pk__gt=delivery.pk,
             status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING),
         )
@@ -399,8 +422,9 @@ def endpoint_paused_notify(*, endpoint_id: int) -> int:
 
 
 def deliveries_queue(*, endpoint_id: int | None = None, now=None) -> int:
-    """Queue every delivery that is due (the sweep: a minute's beat), or every waiting one of
-    one endpoint. Returns how many were queued."""
+    """Queue the deliveries that are due (the sweep: a minute's beat), of every endpoint or
+    of one, at most 5,000 a run, leaving out those waiting for an earlier one about the same
+    subject (sent when that one is done). Returns how many were queued."""
     now = now or timezone.now()
     due = Delivery.objects.filter(_due(now)).exclude(_earlier_undone())
     if endpoint_id is not None:

@@ -308,7 +308,6 @@ def _credentials(rows, holders: _Holders, courses, programs, summary: Counter) -
     history_record(Credential.objects.filter(pk__in=many(fresh_ids)), history_type=CREATED)
     history_record(Term.objects.filter(credential_id__in=many(fresh_ids)), history_type=CREATED)
     summary["credentials_issued"] += len(new)
-    credentials_issued.send(sender=Credential, credential_ids=fresh_ids)
     # Alignment only matters for holders with more than one credential of a combined issuer;
     # it is done for all of them at once, with the same rule as renewal_dates_align.
     combined = {p.pk for p in by_program.values() if p.issuer.combined_renewal}
@@ -323,6 +322,8 @@ def _credentials(rows, holders: _Holders, courses, programs, summary: Counter) -
         crowded = {holder_id for (holder_id, _), count in counts.items() if count > 1}
         if crowded:
             _align(crowded, combined)
+    # After alignment: the event carries the dates the credentials end up with.
+    credentials_issued.send(sender=Credential, credential_ids=fresh_ids)
 
 
 def _align(holder_ids: set[int], combined_program_ids: set[int]) -> None:

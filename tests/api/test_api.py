@@ -278,8 +278,8 @@ def test_roster_upload_check_confirm_and_progress(api_staff, settings):
     assert response.status_code == 201, response.json()
     record = response.json()
     assert record["status"] == "validated"
-    assert record["errors_total"] == 1
-    assert record["errors"][0]["line"] == 3
+    assert record["row_errors_total"] == 1
+    assert record["row_errors"][0]["line"] == 3
     refused = api_staff.post(f"/api/v1/roster-imports/{record['id']}/confirm/", {})
     assert refused.status_code == 400
     queued = api_staff.post(

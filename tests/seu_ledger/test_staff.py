@@ -609,8 +609,17 @@ ACTION_NEEDS = {
     ("fee", "waive"): "write",
     ("entry", "void_entries"): "write",
     ("accessattempt", "cleanup_expired_attempts"): "superuser",  # django-axes' own
+    # API tokens and webhooks: no role has them; superusers grant them.
+    ("apitoken", "revoke"): "superuser",
+    ("delivery", "send_again"): "superuser",
 }
-APPS = {"fee": "seu_ledger", "entry": "seu_ledger", "accessattempt": "axes"}
+APPS = {
+    "fee": "seu_ledger",
+    "entry": "seu_ledger",
+    "accessattempt": "axes",
+    "apitoken": "api",
+    "delivery": "api",
+}
 # The user each user action is tried on, in the state it starts from.
 USER_STATES = {"send_invitation": "invited", "reactivate": "deactivated"}
 EFFECTS = {
