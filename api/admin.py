@@ -99,7 +99,8 @@ class DeliveryAttemptInline(admin.TabularInline):
 class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
-        choices=sorted(EVENT_TYPES.items()), widget=forms.CheckboxSelectMultiple
+        choices=[(name, f"{name}: {what}") for name, what in sorted(EVENT_TYPES.items())],
+        widget=forms.CheckboxSelectMultiple,
     )
     paused = forms.BooleanField(required=False, help_text="No event is sent while paused.")
 

@@ -22,10 +22,15 @@ class PersonalTokenForm(CrispySubmitMixin, forms.Form):
     )
 
 
+MADE = "api_token_made"  # the session key that carries a new token to the page, once
+
+
 @login_required
 def personal_tokens(request):
+    """The holder's tokens and a form to make one. A new token is shown on the page the form
+    redirects to, once (it travels in the session, which forgets it there): reloading that
+    page neither shows it again nor makes another."""
     form = PersonalTokenForm(request.POST or None)
-    made = None
     if request.method == "POST" and form.is_valid():
         try:
             made = tokens.token_create(
@@ -35,7 +40,9 @@ def personal_tokens(request):
             for field, errors in refusal.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            form = PersonalTokenForm()
+            request.session[MADE] = {"name": made.token.name, "secret": made.secret}
+            return redirect("api_tokens")
+    made = request.session.pop(MADE, None) if request.method == "GET" else None
     rows = ApiToken.objects.filter(user=request.user, kind=ApiToken.Kind.PERSONAL)
     return render(request, "api/tokens.html", {"form": form, "made": made, "rows": rows})
 

@@ -256,6 +256,7 @@ class Rows:
                 )
                 for i in new
             )
+        self.grow_webhooks(new, holders)
         for model, written in (
             (Credential, credentials),
             (Term, [*terms, *next_terms]),
@@ -265,6 +266,44 @@ class Rows:
             history_record(
                 model.objects.filter(pk__in=[row.pk for row in written]), history_type=CREATED
             )
+
+    def grow_webhooks(self, new, holders) -> None:
+        """API tokens, and webhook endpoints with deliveries and their attempts (the first
+        delivery gets two more attempts each time: the inline on its form grows)."""
+        from api.models import ApiToken, Delivery, DeliveryAttempt, Event, WebhookEndpoint
+
+        now = timezone.now()
+        ApiToken.objects.bulk_create(
+            ApiToken(kind="personal", user=holder, name=f"t{i}", prefix=f"p{i}", digest=f"{i:064}")
+            for i, holder in zip(new, holders, strict=True)
+        )
+        endpoints = WebhookEndpoint.objects.bulk_create(
+            WebhookEndpoint(url=f"https://h{i}.example.com/", events=["credential.issued"])
+            for i in new
+        )
+        events = Event.objects.bulk_create(
+            Event(
+                type="credential.issued", key=f"e{i}", subject=f"s{i}", payload={}, occurred_at=now
+            )
+            for i in new
+        )
+        deliveries = Delivery.objects.bulk_create(
+            Delivery(event=event, endpoint=endpoint, subject=event.subject)
+            for event, endpoint in zip(events, endpoints, strict=True)
+        )
+        first = Delivery.objects.order_by("pk").first()
+        DeliveryAttempt.objects.bulk_create(
+            [
+                *(
+                    DeliveryAttempt(delivery=d, attempted_at=now, status_code=500)
+                    for d in deliveries
+                ),
+                *(
+                    DeliveryAttempt(delivery=first, attempted_at=now, status_code=500)
+                    for _ in range(2)
+                ),
+            ]
+        )
 
     def grow_inlines(self, issuers, programs, categories) -> None:
         """Two more rows in each inline of the pages opened (`page_urls`): a row that costs a

@@ -477,7 +477,11 @@ HOLDER_PAGES = [
     Page("licence, accepted", get("licence"), status=302),
     Page("profile", get("account_profile")),
     Page("API tokens", get("api_tokens")),
-    Page("API tokens, one made", post("api_tokens", data=lambda w: {"name": "My script"})),
+    Page(
+        "API tokens, one made",
+        post("api_tokens", data=lambda w: {"name": "My script"}),
+        status=302,
+    ),
     Page(
         "API tokens, one revoked",
         post("api_token_revoke", pk=lambda w: w.api_token.pk),
