@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -91,3 +92,21 @@ def not_found(request, *args, **kwargs):
     return JsonResponse(
         error_body([{"code": "not_found", "message": NOT_FOUND, "field": None}]), status=404
     )
+
+
+def _json_for_api(code: str, message: str, status: int, fallback):
+    def handler(request, *args, **kwargs):
+        if request.path.startswith("/api/"):
+            body = error_body([{"code": code, "message": message, "field": None}])
+            return JsonResponse(body, status=status)
+        return fallback(request, *args, **kwargs)
+
+    return handler
+
+
+# The project's error pages, in JSON under /api/ (a refused Host header, an error before any
+# API view ran), as the pages' own elsewhere.
+bad_request = _json_for_api(
+    "bad_request", "The request could not be read.", 400, defaults.bad_request
+)
+server_error = _json_for_api("server_error", SERVER_ERROR, 500, defaults.server_error)

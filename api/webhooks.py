@@ -72,8 +72,18 @@ def secret_new() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+# IPv6 forms that carry an IPv4 address (NAT64, 6to4, IPv4-compatible): judged by that address.
+_EMBEDDING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+
+
 def _private(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
+    if ip.version == 6:
+        inner = ip.ipv4_mapped or ip.sixtofour
+        if inner is None and any(ip in network for network in _EMBEDDING):
+            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if inner is not None:
+            return _private(str(inner))
     return not ip.is_global or ip.is_multicast
 
 
@@ -82,12 +92,12 @@ def private_host(host: str) -> bool:
     private networks, link-local such as 169.254.169.254): not a place webhooks go unless
     WEBHOOKS_ALLOW_PRIVATE_ADDRESSES. A name that does not resolve is not private (the
     delivery then fails and says so)."""
-    host = host.strip("[]")
+    host = host.strip("[]").rstrip(".").lower()
     try:
         return _private(host)
     except ValueError:
         pass
-    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+    if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
         found = socket.getaddrinfo(host, None)
@@ -109,8 +119,14 @@ def endpoint_errors(url: str | None, events: list | None) -> dict[str, list[str]
         except ValidationError:
             errors["url"] = [URL_SCHEME if parts.scheme.lower() not in schemes else URL_INVALID]
         else:
+            try:
+                port = parts.port
+            except ValueError:
+                port = 0
             if parts.username or parts.password:
                 errors["url"] = [URL_CREDENTIALS]
+            elif port == 0 or (port is not None and not 0 < port < 65536):
+                errors["url"] = [URL_INVALID]
             elif not settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES and private_host(
                 parts.hostname or ""
             ):

@@ -7,6 +7,9 @@ from api import pages as api_pages
 
 from . import views
 
+handler400 = "api.errors.bad_request"
+handler500 = "api.errors.server_error"
+
 admin.site.site_header = "CSPO Tracker staff"
 admin.site.site_title = "CSPO Tracker staff"
 

@@ -84,6 +84,14 @@ def test_bodies_too_deep_too_many_fields_or_too_big_are_4xx(api_a, settings):
         "https://",
         "https://user:pass@example.com/",
         "https://exa mple.com/",
+        "https://[::127.0.0.1]/",
+        "https://[64:ff9b::7f00:1]/",
+        "https://[2002:7f00:1::]/",
+        "https://[::ffff:169.254.169.254]/",
+        "https://foo.localhost./",
+        "https://localhost./",
+        "https://93.184.216.34:99999/",
+        "https://93.184.216.34:0/",
     ],
 )
 def test_webhook_urls_to_private_addresses_or_malformed_are_refused(api_staff, settings, url):
@@ -171,3 +179,19 @@ def test_the_schema_is_rate_limited_per_address(anonymous):
     finally:
         SimpleRateThrottle.THROTTLE_RATES = original
     assert answers == [200, 200, 429]
+
+
+def test_the_schema_takes_no_version_from_the_query(anonymous):
+    for version in ("a\nX", "\r\nSet-Cookie: x=1", "\x00", 'a"b'):
+        response = anonymous.get("/api/v1/schema/", {"format": "json", "version": version})
+        assert response.status_code == 200
+        assert response["Content-Disposition"] == 'inline; filename="CSPO Tracker API (1.0.0).json"'
+
+
+def test_a_refused_host_under_the_api_is_json(client):
+    response = client.get("/api/v1/programs/", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "bad_request"
+    page = client.get("/", headers={"Host": "evil.example"})
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
