@@ -15,7 +15,8 @@ from .models import ApiToken
 
 NEEDS_SCOPE = "This token does not have the “{scope}” scope."
 PERSONAL_ONLY_OWN = (
-    "A personal token reaches its holder's own records only (/api/v1/me/ and programs)."
+    "A personal token reaches its holder's own records only (/api/v1/me/), and the programs "
+    "and categories."
 )
 INTEGRATION_NOT_HOLDER = (
     "An integration token acts for staff; a holder's own records need a personal token."

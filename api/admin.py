@@ -1,11 +1,15 @@
 """Staff pages for API tokens, webhook endpoints and the delivery log. Every change goes
 through the same services as the API."""
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from credentials.models import User
 from cspo_tracker.staff import ActionPermissionMixin
@@ -13,6 +17,8 @@ from cspo_tracker.staff import ActionPermissionMixin
 from . import tokens, webhooks
 from .events import EVENT_TYPES
 from .models import ApiToken, Delivery, DeliveryAttempt, Scope, WebhookEndpoint
+
+MADE = "api_integration_token_made"  # carries a new token to the page, once
 
 
 class IntegrationTokenForm(forms.Form):
@@ -58,11 +64,11 @@ class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
         """Make an integration token; its secret is shown on the next page, once."""
         if not self.has_add_permission(request):
             raise PermissionDenied
+        made = request.session.pop(MADE, None) if request.method == "GET" else None
         form = IntegrationTokenForm(request.POST or None)
         if not request.user.is_superuser:  # a token never acts for someone with more reach
             form.fields["user"].queryset = User.objects.filter(pk=request.user.pk)
             form.fields["user"].initial = request.user.pk
-        made = None
         if request.method == "POST" and form.is_valid():
             try:
                 made = tokens.token_create(
@@ -76,6 +82,15 @@ class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
             except ValidationError as refusal:
                 for field, errors in refusal.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
+            else:
+                # Shown on the page this redirects to, once: a reload makes no second token.
+                request.session[MADE] = {
+                    "name": made.token.name,
+                    "email": made.token.user.email,
+                    "scopes": [Scope(scope).label for scope in made.token.scopes],
+                    "secret": made.secret,
+                }
+                return redirect("admin:api_apitoken_add")
         context = {
             **self.admin_site.each_context(request),
             "title": "New integration token",
@@ -147,27 +162,60 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             obj.pk = made.pk
             obj.refresh_from_db()
 
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(
+            request,
+            format_html(
+                "Its signing secret is <code>{}</code> (also on the endpoint's page). Receivers "
+                "check each request's webhook-signature header with it, with a Standard "
+                "Webhooks library: <code>Webhook(secret).verify(body, headers)</code>.",
+                obj.secret,
+            ),
+            messages.INFO,
+        )
+        return super().response_add(request, obj, post_url_continue)
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(ActionPermissionMixin, admin.ModelAdmin):
     list_display = (
-        "event",
-        "endpoint",
+        "event_type",
         "status",
         "attempts",
         "last_status_code",
         "next_attempt_at",
         "delivered_at",
+        "endpoint",
     )
     list_filter = ("status", "endpoint", "event__type")
     list_select_related = ("event", "endpoint")
-    readonly_fields = [f.name for f in Delivery._meta.fields] + ["payload"]
+    fields = (
+        "event_type",
+        "webhook_id",
+        "endpoint",
+        "status",
+        "attempts",
+        "first_attempt_at",
+        "next_attempt_at",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+        "payload",
+    )
+    readonly_fields = fields
     inlines = [DeliveryAttemptInline]
     actions = ["send_again"]
 
     @admin.display(description="Payload")
     def payload(self, delivery):
-        return delivery.event.payload
+        return format_html("<pre>{}</pre>", json.dumps(delivery.event.payload, indent=2))
+
+    @admin.display(description="Event", ordering="event__type")
+    def event_type(self, delivery):
+        return delivery.event.type
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a record of what was sent: read, and sent again by the action
 
     def has_add_permission(self, request):
         return False

@@ -6,7 +6,7 @@ from django.db.models import Max, Min
 
 from credentials.models import Credential, RosterImport, User
 from credentials.selectors import Status, status_condition, today
-from seu_ledger.models import Entry, Reminder
+from seu_ledger.models import Category, Entry, Reminder
 
 from .models import Delivery
 
@@ -53,6 +53,20 @@ class CredentialFilter(filters.FilterSet):
 
     def by_valid_through_before(self, queryset, name, value):
         return self._dated(queryset).filter(valid_through__lte=value)
+
+
+class MyCredentialFilter(CredentialFilter):
+    """The same filters, less the holder (it is always the caller)."""
+
+    holder = None
+
+
+class CategoryFilter(filters.FilterSet):
+    issuer = filters.CharFilter(field_name="issuer__code", help_text="An issuer's code: pmi.")
+
+    class Meta:
+        model = Category
+        fields = []
 
 
 class HolderFilter(filters.FilterSet):

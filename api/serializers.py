@@ -331,13 +331,31 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class EntryCreateSerializer(serializers.Serializer):
-    activity_date = serializers.DateField()
-    category = serializers.IntegerField(min_value=1, max_value=2**62)
-    title = serializers.CharField(max_length=200)
-    provider = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    hours = serializers.DecimalField(max_digits=6, decimal_places=2)
+    activity_date = serializers.DateField(
+        help_text="The day it took place: not in the future, at most 10 years back."
+    )
+    category = serializers.IntegerField(
+        min_value=1,
+        max_value=2**62,
+        help_text="A category's id (GET /api/v1/categories/?issuer=scrum-alliance): one "
+        "of your credentials' issuers recognises it.",
+    )
+    title = serializers.CharField(max_length=200, help_text="What it was: “Agile meetup”.")
+    provider = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Who ran it."
+    )
+    hours = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        help_text="Hours, in steps of 0.25 (1 hour = 1 SEU or PDU); more than zero.",
+    )
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
-    allocations = AllocationSerializer(many=True, required=False)
+    allocations = AllocationSerializer(
+        many=True,
+        required=False,
+        help_text="How the hours split across an issuer's skill areas (PMI's Talent "
+        "Triangle: Ways of Working, Power Skills, Business Acumen), adding up to `hours`.",
+    )
 
 
 class VoidSerializer(serializers.Serializer):

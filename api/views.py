@@ -68,8 +68,9 @@ EMAIL_NEEDS_PERMISSION = "Email: your account may not move holders to another ad
 
 
 class AddressFirst:
-    """Counts the request against its client address before anything else, a failed
-    authentication included: guessing tokens is rate-limited too."""
+    # Counts the request against its client address before anything else, a failed
+    # authentication included: guessing tokens is rate-limited too. (A comment, not a
+    # docstring: the schema would show it as every operation's description.)
 
     def initial(self, request, *args, **kwargs):
         throttle = PerAddress()
@@ -118,6 +119,7 @@ class CategoryViewSet(AddressFirst, viewsets.ReadOnlyModelViewSet):
     permission_classes = [AnyCaller]
     serializer_class = CategorySerializer
     queryset = Category.objects.select_related("issuer")
+    filterset_class = filters.CategoryFilter
     lookup_value_regex = ID
 
 
@@ -335,7 +337,7 @@ class ReminderViewSet(AddressFirst, viewsets.ReadOnlyModelViewSet):
 class MyCredentialViewSet(AddressFirst, viewsets.ReadOnlyModelViewSet):
     permission_classes = [Holder]
     serializer_class = CredentialSerializer
-    filterset_class = filters.CredentialFilter
+    filterset_class = filters.MyCredentialFilter
     lookup_value_regex = ID
 
     def get_queryset(self):

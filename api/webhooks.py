@@ -184,11 +184,22 @@ def endpoint_update(
     if resumed:
         endpoint.paused_at, endpoint.paused_reason = None, ""
         fields += ["paused_at", "paused_reason"]
-        # What waited while it was paused gets a whole day of attempts from now.
+        # What waited while it was paused, and what failed for a day before it was (the
+        # receiver is back), gets a whole day of attempts from now, in order.
         Delivery.objects.filter(
             endpoint=endpoint,
-            status__in=(Delivery.Status.PENDING, Delivery.Status.RETRYING),
-        ).update(attempts=0, first_attempt_at=None, next_attempt_at=timezone.now())
+            status__in=(
+                Delivery.Status.PENDING,
+                Delivery.Status.RETRYING,
+                Delivery.Status.FAILED,
+            ),
+        ).update(
+            status=Delivery.Status.PENDING,
+            attempts=0,
+            first_attempt_at=None,
+            next_attempt_at=timezone.now(),
+            claim_token="",
+        )
     if fields:
         endpoint.save(update_fields=fields)
     if resumed:
@@ -210,6 +221,9 @@ def delivery_resend(*, delivery: Delivery) -> Delivery:
             first_attempt_at=None,
             next_attempt_at=now,
             claim_token="",
+            delivered_at=None,
+            last_status_code=None,
+            last_error="",
         )
     )
     if not changed:

@@ -20,6 +20,7 @@ NAV_URLS = (
     "sign_up",
     "password_change",
     "account_profile",
+    "api_tokens",
     "ledger:dashboard",
     "ledger:entry_create",
     "ledger:history",

@@ -442,6 +442,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The reference page offers the bearer token only (a signed-in browser is sent its
+    # session cookie anyway; offering it there let a token pasted as a cookie look valid).
+    "AUTHENTICATION_WHITELIST": ["api.authentication.TokenAuthentication"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.error_responses",

@@ -8,9 +8,11 @@
       var field = document.querySelector(button.getAttribute("data-copy"));
       if (!field) { return; }
       field.select();
-      var done = function () { if (status) { status.textContent = "Link copied."; } };
+      var done = function () {
+        if (status) { status.textContent = status.getAttribute("data-copied-text") || "Link copied."; }
+      };
       var failed = function () {
-        if (status) { status.textContent = "Select the link and copy it (Ctrl+C or Cmd+C)."; }
+        if (status) { status.textContent = "Select it and copy it (Ctrl+C or Cmd+C)."; }
       };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(field.value).then(done, failed);

@@ -374,3 +374,13 @@ def test_the_fast_credential_representation_is_the_declared_one(holder_a):
         assert serializer.to_representation(credential) == serializer.declared_representation(
             credential
         )
+
+
+def test_categories_filter_by_issuer_and_my_credentials_take_no_holder(api_a, holder_a):
+    pmi = api_a.get("/api/v1/categories/", {"issuer": "pmi", "page_size": 50}).json()["results"]
+    assert pmi
+    assert {c["issuer"] for c in pmi} == {"pmi"}
+    schema = api_a.get("/api/v1/schema/", {"format": "json"}).json()
+    mine = schema["paths"]["/api/v1/me/credentials/"]["get"]["parameters"]
+    assert "holder" not in {p["name"] for p in mine}
+    assert "session" not in schema["components"]["securitySchemes"]

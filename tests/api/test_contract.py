@@ -75,7 +75,7 @@ def authorization(kind: str) -> dict:
 
 @schema.parametrize()
 @settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
@@ -85,13 +85,13 @@ def test_every_operation_keeps_its_contract_signed_out(case, db):
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_contract_with_a_personal_token(case, personal_header):
     case.call_and_validate(headers=personal_header, checks=CHECKS)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_every_operation_keeps_its_contract_with_an_integration_token(case, integration_header):
     case.call_and_validate(headers=integration_header, checks=CHECKS)
 

@@ -204,3 +204,46 @@ def test_the_daily_scan_builds_no_payload_for_what_it_recorded_already(
     assert events.dated_events_record(on=on)["credential.expiring"] == 25
     with django_assert_max_num_queries(8):
         assert events.dated_events_record(on=on)["credential.expiring"] == 0
+
+
+@pytest.mark.django_db
+def test_sending_again_forgets_the_last_answer(receiver):
+    delivery = one_delivery(receiver)
+    webhooks.deliver(delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.delivered_at is not None
+    webhooks.delivery_resend(delivery=delivery)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.delivered_at, delivery.last_status_code) == (
+        "pending",
+        None,
+        None,
+    )
+
+
+@pytest.mark.django_db
+def test_resuming_sends_again_what_failed_first_in_order(receiver):
+    """A failed "issued" is not skipped by the "revoked" that waited behind the pause."""
+    from credentials.services import credential_revoke
+
+    delivery = one_delivery(receiver)
+    webhooks.endpoint_update(
+        endpoint=delivery.endpoint, events=["credential.issued", "credential.revoked"]
+    )
+    Delivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=8)
+    webhooks.endpoint_update(endpoint=delivery.endpoint, paused=True)
+    credential_revoke(credential=_credential(), reason="x", by=None)
+    revoked = Delivery.objects.exclude(pk=delivery.pk).get()
+    webhooks.endpoint_update(endpoint=delivery.endpoint, paused=False)
+    assert webhooks.deliver(revoked.pk) is None  # the issued one goes first
+    webhooks.deliver(delivery.pk)
+    webhooks.deliver(revoked.pk)
+    types = [r.body for r in receiver.wait_for(2)]
+    assert b"credential.issued" in types[0]
+    assert b"credential.revoked" in types[1]
+
+
+def _credential():
+    from credentials.models import Credential
+
+    return Credential.objects.get()
