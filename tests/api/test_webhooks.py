@@ -172,7 +172,8 @@ def test_failing_for_a_day_fails_the_delivery_pauses_the_endpoint_and_tells_staf
     assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SUCCEEDED}
 
 
-def _renewable(holder, on=datetime.date(2026, 3, 1)):
+def _renewable(holder):
+    """A CSPO with 24 SEU logged and its fee waived: ready to renew on 1 March 2026."""
     credential = credential_issue(
         holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 3, 15)
     )
