@@ -18,13 +18,9 @@ urlpatterns = [
     path("address/confirm/<str:token>/", views.address_confirm, name="address_confirm"),
     path("email/confirm/<str:token>/", views.email_change_confirm, name="email_change_confirm"),
     path("email/cancel/<str:token>/", views.email_change_cancel, name="email_change_cancel"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            authentication_form=forms.EmailAuthenticationForm, redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", views.SignInView.as_view(), name="login"),
+    path("sign-in/<slug:slug>/", views.oidc_start, name="oidc_start"),
+    path("sign-in/<slug:slug>/callback/", views.oidc_callback, name="oidc_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",

@@ -27,6 +27,7 @@ from cspo_tracker.ratelimit import rate_check
 
 from .identity import canonical_email, email_throttle_key, validate_person_name
 from .models import ADDRESS_TAKEN, EMAIL_TAKEN, AccountSession, EmailAddress, User
+from .organisations import organisation_logo_url
 from .selectors import (
     account_for_address,
     address_pending,
@@ -442,12 +443,14 @@ def holder_register(
     last_name: str = "",
     requested_by: User | None = None,
     invite: bool = True,
+    organisation=None,
 ) -> User:
     """Staff (a page or an integration) register a holder as a roster does: an invited
     account with no password, under the address's canonical form, which no account may hold
     already (as its sign-in or a confirmed secondary address). With `invite`, an invitation
-    to set a password is owed and sent once this commits. Raises ValidationError by field
-    (email, first_name, last_name)."""
+    to set a password is owed and sent once this commits, carrying `organisation`'s name, logo
+    and reply-to address when one registers them. Raises ValidationError by field (email,
+    first_name, last_name)."""
     errors: dict[str, list[str]] = {}
     try:
         email = canonical_email(email)
@@ -474,7 +477,9 @@ def holder_register(
     except IntegrityError:  # registered by another request this moment
         raise ValidationError({"email": [EMAIL_TAKEN]}) from None
     if invite:
-        invitations_request(holder_ids=[user.pk], requested_by=requested_by)
+        invitations_request(
+            holder_ids=[user.pk], requested_by=requested_by, organisation=organisation
+        )
     return user
 
 
@@ -578,10 +583,15 @@ def address_remove(*, user: User, address_id: int) -> str:
 
 
 def invitations_request(
-    *, holder_ids: list[int], requested_by: User | None = None, queue: bool = True
+    *,
+    holder_ids: list[int],
+    requested_by: User | None = None,
+    queue: bool = True,
+    organisation=None,
 ) -> list[int]:
     """Owe an invitation to each of these holders that is still invited: one waiting row per
-    holder (a holder with one waiting gets no second). Unless `queue` is False (the caller
+    holder (a holder with one waiting gets no second), branded with `organisation` (a
+    training organisation's roster or member list invited them). Unless `queue` is False (the caller
     sends them itself), a worker sends them once this transaction commits, and the sweep if
     that job is lost. Returns the waiting rows' ids."""
     from .models import Invitation
@@ -590,7 +600,10 @@ def invitations_request(
         User.objects.filter(pk__in=holder_ids, state=State.INVITED).values_list("pk", flat=True)
     )
     Invitation.objects.bulk_create(
-        [Invitation(holder_id=pk, requested_by=requested_by) for pk in holders],
+        [
+            Invitation(holder_id=pk, requested_by=requested_by, organisation=organisation)
+            for pk in holders
+        ],
         ignore_conflicts=True,
     )
     waiting = list(
@@ -623,7 +636,7 @@ def invitation_send(*, invitation_id: int) -> bool:
     waiting = Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True)
     if not claim(waiting, owner=owner, expires=settings.CLAIM_EXPIRES):
         return False
-    invitation = Invitation.objects.select_related("holder").get(pk=invitation_id)
+    invitation = Invitation.objects.select_related("holder", "organisation").get(pk=invitation_id)
     holder = invitation.holder
     if holder.state != State.INVITED:
         Invitation.objects.filter(pk=invitation_id, claim_token=owner).delete()
@@ -638,8 +651,11 @@ def invitation_send(*, invitation_id: int) -> bool:
                 "link": link,
                 "credentials": invitation_credentials(holder.pk),
                 "courses": invitation_courses(holder.pk),
+                "organisation": invitation.organisation,
+                "logo_url": organisation_logo_url(invitation.organisation),
             },
             headers={"Message-ID": message_id(f"invitation-{invitation_id}")},
+            reply_to=invitation.organisation.reply_to if invitation.organisation else "",
         )
     except Exception as failure:
         error = f"{type(failure).__name__}: {failure}"[:2000]

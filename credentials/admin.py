@@ -28,11 +28,14 @@ from .models import (
     Invitation,
     Issuer,
     Membership,
+    Organisation,
+    OrganisationMember,
     Program,
     RosterImport,
     Term,
     User,
 )
+from .organisations import organisation_logo_check, organisation_password_sessions_end
 from .selectors import (
     Status,
     status_condition,
@@ -376,13 +379,152 @@ class AttendanceInline(LabelledTabularInline):
     autocomplete_fields = ("holder",)
 
 
+class CourseForm(forms.ModelForm):
+    class Meta:
+        model = Course
+        fields = (
+            "code",
+            "title",
+            "program",
+            "organisation",
+            "trainers",
+            "trainer",
+            "start_date",
+            "end_date",
+            "hours",
+            "delivery",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        organisation, trainers = cleaned.get("organisation"), cleaned.get("trainers")
+        if trainers:
+            members = (
+                set(organisation.members.values_list("user_id", flat=True))
+                if organisation
+                else set()
+            )
+            outsiders = [user.email for user in trainers if user.pk not in members]
+            if outsiders:
+                self.add_error(
+                    "trainers",
+                    f"Not members of {organisation or 'an organisation'}: "
+                    f"{', '.join(outsiders)}. Add them to the organisation first.",
+                )
+        return cleaned
+
+
 @admin.register(Course)
 class CourseAdmin(admin.ModelAdmin):
-    list_display = ("code", "title", "program", "trainer", "start_date", "end_date", "hours")
-    list_filter = ("program", "delivery", "end_date")
+    form = CourseForm
+    list_display = (
+        "code",
+        "title",
+        "program",
+        "organisation",
+        "trainer",
+        "start_date",
+        "end_date",
+        "hours",
+    )
+    list_select_related = ("program", "organisation")
+    list_filter = ("program", "organisation", "delivery", "end_date")
     search_fields = ("code", "title", "trainer")
     date_hierarchy = "end_date"
+    autocomplete_fields = ("organisation", "trainers")
     inlines = [AttendanceInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("organisation__logo")
+
+
+class OrganisationMemberInline(LabelledTabularInline):
+    model = OrganisationMember
+    extra = 0
+    autocomplete_fields = ("user",)
+    fields = ("user", "role", "oidc_subject", "added_at")
+    readonly_fields = ("oidc_subject", "added_at")
+
+
+class OrganisationForm(forms.ModelForm):
+    logo_file = forms.FileField(
+        label="Logo",
+        required=False,
+        help_text="PNG or JPEG, at most 1 MB; stored as PNG, at most 400 x 160 pixels.",
+    )
+    oidc_client_secret = forms.CharField(
+        label="OpenID Connect client secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the one stored.",
+    )
+
+    class Meta:
+        model = Organisation
+        fields = (
+            "name",
+            "slug",
+            "website",
+            "reply_to",
+            "oidc_issuer",
+            "oidc_client_id",
+            "oidc_client_secret",
+            "oidc_required",
+        )
+
+    def clean_logo_file(self):
+        upload = self.cleaned_data.get("logo_file")
+        if not upload:
+            return None
+        try:
+            return organisation_logo_check(upload.read())
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["logo"]) from None
+
+    def clean_oidc_client_secret(self):
+        return self.cleaned_data.get("oidc_client_secret") or self.instance.oidc_client_secret
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Training organisations, their members and how they sign in. Platform staff set up an
+    organisation's identity provider here; its admins manage members on its own pages."""
+
+    form = OrganisationForm
+    list_display = ("name", "slug", "reply_to", "oidc_required")
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    inlines = [OrganisationMemberInline]
+    fieldsets = (
+        (None, {"fields": ("name", "slug", "website", "reply_to", "logo_file")}),
+        (
+            "Sign-in through the organisation's identity provider (OpenID Connect)",
+            {
+                "fields": (
+                    "oidc_issuer",
+                    "oidc_client_id",
+                    "oidc_client_secret",
+                    "oidc_required",
+                ),
+                "description": "Register this site at the provider with the redirect URI "
+                "<code>&lt;site&gt;/accounts/sign-in/&lt;slug&gt;/callback/</code> and the "
+                "scopes openid, email and profile.",
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("logo")
+
+    def save_model(self, request, obj, form, change):
+        logo = form.cleaned_data.get("logo_file")
+        if logo:
+            obj.logo = logo
+            obj.logo_version = (obj.logo_version or 0) + 1
+        newly_required = obj.oidc_required and (not change or "oidc_required" in form.changed_data)
+        super().save_model(request, obj, form, change)
+        if newly_required:
+            organisation_password_sessions_end(organisation=obj)
 
 
 @admin.register(Attendance)
@@ -616,9 +758,16 @@ class TermAdmin(AuditedAdmin):
 class RosterImportAdmin(admin.ModelAdmin):
     """History of roster imports; uploading and confirming happen on the staff roster pages."""
 
-    list_display = ("original_name", "uploaded_by", "created_at", "status", "rows_total")
-    list_select_related = ("uploaded_by",)
-    list_filter = ("status",)
+    list_display = (
+        "original_name",
+        "uploaded_by",
+        "organisation",
+        "created_at",
+        "status",
+        "rows_total",
+    )
+    list_select_related = ("uploaded_by", "organisation")
+    list_filter = ("status", "organisation")
     readonly_fields = [field.name for field in RosterImport._meta.fields]
 
     def has_add_permission(self, request):

@@ -76,6 +76,12 @@ DEACTIVATED = (
 )
 
 
+ORGANISATION_SIGN_IN = (
+    "Members of {organisation} sign in through its identity provider, not with a password: "
+    "use “Sign in through {organisation}” below."
+)
+
+
 class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
     """Sign-in by email: the address is reduced to its canonical form before anything looks it
     up or counts it, and one that form refuses is answered next to the field (no password is
@@ -99,6 +105,12 @@ class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
                     raise forms.ValidationError(NOT_CONFIRMED, code="not_confirmed") from None
                 if state == User.State.DEACTIVATED:
                     raise forms.ValidationError(DEACTIVATED, code="deactivated") from None
+                organisation = getattr(request, "refused_for_organisation", None)
+                if organisation is not None:
+                    raise forms.ValidationError(
+                        ORGANISATION_SIGN_IN.format(organisation=organisation.name),
+                        code="organisation_sign_in",
+                    ) from None
             raise
 
 

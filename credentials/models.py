@@ -227,6 +227,16 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
 
+    @property
+    def in_organisation(self) -> bool:
+        """A member of some training organisation (read with the session where it can be)."""
+        count = self.__dict__.get("organisation_count")
+        if count is not None:
+            return count > 0
+        from .organisations import is_organisation_member
+
+        return is_organisation_member(self)
+
     def __str__(self):
         return self.email
 
@@ -526,6 +536,102 @@ class Membership(models.Model):
         return f"{self.holder} at {self.issuer}"
 
 
+class Organisation(models.Model):
+    """A training provider. Its members (organisation admins and trainers) run its courses and
+    report their attendees; its name, logo and reply-to address brand what its courses send
+    (the invitation email, the transcript's course lines, the verification page's "trained
+    by" line). Platform staff may make its members sign in only through its identity provider
+    (OpenID Connect)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(
+        max_length=60, unique=True, help_text="Its part of the organisation's page addresses."
+    )
+    website = models.URLField(blank=True)
+    reply_to = models.EmailField(
+        "reply-to address",
+        blank=True,
+        help_text="Replies to invitations sent for its courses go here.",
+    )
+    logo = models.BinaryField(
+        blank=True, default=b"", editable=False, help_text="PNG, at most 400 x 160 pixels."
+    )
+    logo_version = models.PositiveIntegerField(default=0, editable=False)
+    oidc_issuer = models.URLField(
+        "OpenID Connect issuer",
+        blank=True,
+        help_text="The identity provider's issuer URL; its discovery document is read from "
+        "<issuer>/.well-known/openid-configuration.",
+    )
+    oidc_client_id = models.CharField("OpenID Connect client ID", max_length=255, blank=True)
+    oidc_client_secret = models.CharField(
+        "OpenID Connect client secret", max_length=255, blank=True
+    )
+    oidc_required = models.BooleanField(
+        "members sign in only through its identity provider",
+        default=False,
+        help_text="Password sign-in is refused to its members.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(oidc_required=False)
+                | (~models.Q(oidc_issuer="") & ~models.Q(oidc_client_id="")),
+                name="credentials_organisation_oidc_required_configured",
+                violation_error_message="Sign-in through the identity provider needs its "
+                "issuer URL and client ID.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def oidc_configured(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+
+class OrganisationMember(models.Model):
+    """A person's role in an organisation: an organisation admin manages its members and
+    trainers and sees its reports; a trainer runs its courses. `oidc_subject` is the member's
+    `sub` at the organisation's identity provider, recorded at their first sign-in there."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Organisation admin"
+        TRAINER = "trainer", "Trainer"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="organisation_memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role, default=Role.TRAINER)
+    oidc_subject = models.CharField(
+        "identity provider subject", max_length=255, blank=True, editable=False
+    )
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organisation", "role", "user__email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user"],
+                name="credentials_organisationmember_once",
+                violation_error_message="This person is already a member.",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "oidc_subject"],
+                condition=~models.Q(oidc_subject=""),
+                name="credentials_organisationmember_subject_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()}, {self.organisation})"
+
+
 class Course(models.Model):
     """A class that earns a credential, known by the trainer's external course code."""
 
@@ -536,7 +642,23 @@ class Course(models.Model):
     code = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200, blank=True)
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="courses")
-    trainer = models.CharField(max_length=200, blank=True)
+    trainer = models.CharField(
+        max_length=200, blank=True, help_text="The trainer's name as the roster gives it."
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="courses",
+        help_text="The training organisation that runs it; empty for the platform's own.",
+    )
+    trainers = models.ManyToManyField(
+        User,
+        blank=True,
+        related_name="courses_trained",
+        help_text="The organisation's trainers who run it: they see its attendees.",
+    )
     start_date = models.DateField()
     end_date = models.DateField()
     hours = models.DecimalField(max_digits=5, decimal_places=2)
@@ -708,6 +830,14 @@ class RosterImport(models.Model):
     uploaded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="roster_imports"
     )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="roster_imports",
+        help_text="Uploaded for this organisation: its rows may name only its courses.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.VALIDATED)
     encoding = models.CharField(
@@ -782,6 +912,14 @@ class Invitation(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     requested_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The training organisation whose name, logo and reply-to address it carries.",
     )
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)

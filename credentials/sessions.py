@@ -70,7 +70,7 @@ class SessionStore(DatabaseStore):
     def load(self) -> dict:
         """The session's data (empty when there is no such live session, which also forgets
         the key, as Django's store does); sets `account`. One query."""
-        from .models import RulesRevision
+        from .models import OrganisationMember, RulesRevision
 
         self.account = None
         try:
@@ -91,6 +91,8 @@ class SessionStore(DatabaseStore):
                 # from the models.
                 f"SELECT s.session_data, "  # noqa: S608
                 f"(SELECT r.revision FROM {RulesRevision._meta.db_table} r WHERE r.id = 1), "
+                f"(SELECT COUNT(*) FROM {OrganisationMember._meta.db_table} m "
+                "WHERE m.user_id = s.account_id), "
                 f"{account.sql} FROM {self.model._meta.db_table} s "
                 f'LEFT JOIN {user_model._meta.db_table} u ON u."{user_model._meta.pk.column}" '
                 "= s.account_id WHERE s.session_key = %s AND s.expire_date > %s",
@@ -101,9 +103,10 @@ class SessionStore(DatabaseStore):
             self._session_key = None
             return {}
         data = self.decode(row[0])
-        if row[2 + account.pk] is not None and row[2 + account.pk] == _account_id(data):
-            self.account = account.instance(row, 2)
+        if row[3 + account.pk] is not None and row[3 + account.pk] == _account_id(data):
+            self.account = account.instance(row, 3)
             self.account.rules_revision = row[1]
+            self.account.organisation_count = row[2]
         return data
 
 

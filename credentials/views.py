@@ -25,7 +25,10 @@ from . import accounts, forms, services
 from .access import holder_required
 from .calendar import calendar_ics
 from .impact import credential_impact
-from .models import Credential, EmailAddress, Term, User
+from .models import Credential, EmailAddress, Organisation, Term, User
+from .oidc import SESSION_KEY as OIDC_SESSION_KEY
+from .oidc import OidcRefused, oidc_identity, oidc_member, oidc_redirect
+from .organisations import organisation_logo_url, password_sign_in_refused_by
 from .selectors import (
     Status,
     address_pending,
@@ -77,6 +80,12 @@ def invitation_accept(request, uidb64, token):
     user = user_from_link(uidb64=uidb64, token=token, tokens=invitation_tokens)
     if user is None or user.state != user.State.INVITED:
         return _link_invalid(request)
+    required_by = password_sign_in_refused_by(user)
+    if required_by is not None:
+        # Its members set no password here: they sign in through its identity provider.
+        return render(
+            request, "credentials/oidc_required.html", {"organisation": required_by}, status=200
+        )
     form = forms.InvitationAcceptForm(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
@@ -84,6 +93,67 @@ def invitation_accept(request, uidb64, token):
         messages.success(request, "Welcome! Your password is set.")
         return redirect("ledger:dashboard")
     return render(request, "credentials/invitation_accept.html", {"form": form, "invitee": user})
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in page, with our form, offering sign-in through each organisation's
+    identity provider."""
+
+    authentication_form = forms.EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sign_in_organisations"] = list(
+            Organisation.objects.exclude(oidc_issuer="")
+            .exclude(oidc_client_id="")
+            .only("name", "slug")
+        )
+        return context
+
+
+def _oidc_organisation(slug) -> Organisation:
+    return get_object_or_404(Organisation.objects.defer("logo"), slug=slug)
+
+
+def _oidc_refused(request, organisation, refusal: OidcRefused, status: int):
+    return render(
+        request,
+        "credentials/oidc_refused.html",
+        {"organisation": organisation, "message": str(refusal)},
+        status=status,
+    )
+
+
+@require_safe
+@never_cache
+def oidc_start(request, slug):
+    """Send the browser to the organisation's identity provider to sign in there."""
+    organisation = _oidc_organisation(slug)
+    request.session["oidc_next"] = _safe_next(request, "")
+    callback = absolute_url("oidc_callback", organisation.slug)
+    try:
+        return oidc_redirect(request=request, organisation=organisation, redirect_uri=callback)
+    except OidcRefused as refusal:
+        return _oidc_refused(request, organisation, refusal, status=502)
+
+
+@require_safe
+@never_cache
+def oidc_callback(request, slug):
+    """The identity provider sends the browser back here: sign the member in, or say why
+    not."""
+    organisation = _oidc_organisation(slug)
+    try:
+        identity = oidc_identity(request=request, organisation=organisation)
+        user = oidc_member(organisation=organisation, identity=identity)
+    except OidcRefused as refusal:
+        return _oidc_refused(request, organisation, refusal, status=403)
+    next_url = request.session.get("oidc_next") or reverse("organisations:list")
+    login(request, user, backend=BACKEND)
+    request.session[OIDC_SESSION_KEY] = organisation.pk
+    messages.success(request, f"Signed in through {organisation.name}.")
+    return redirect(next_url)
 
 
 @login_required
@@ -147,6 +217,8 @@ def sign_up_confirm(request, uidb64, token):
         except ValidationError as error:
             form.add_error(None, error)  # a wrong password lands next to its field
         else:
+            if password_sign_in_refused_by(user) is not None:
+                return redirect("login")  # confirmed; its organisation signs it in
             login(request, user, backend=BACKEND)
             messages.success(request, "Your address is confirmed. Add the credentials you hold.")
             return redirect("credentials:claim")
@@ -377,12 +449,23 @@ def calendar_feed(request, token):
 def _public_credential(code) -> Credential:
     try:
         return (
-            Credential.objects.select_related("holder", "program__issuer")
+            Credential.objects.select_related(
+                "holder", "program__issuer", "source_course__organisation"
+            )
+            .defer("source_course__organisation__logo")
             .prefetch_related("terms")
             .get(verification_code=code, verified=True, holder__is_active=True)
         )
     except Credential.DoesNotExist as missing:
         raise Http404("No verified credential has this code.") from missing
+
+
+def _trained_by(credential: Credential) -> dict | None:
+    """The training organisation whose course issued the credential, for the public."""
+    course = credential.source_course
+    if course is None or course.organisation is None:
+        return None
+    return {"name": course.organisation.name, "website": course.organisation.website or None}
 
 
 def _verification(credential: Credential) -> dict:
@@ -420,6 +503,9 @@ def verify(request, code):
     Graph and Twitter card tags let a shared link preview the credential."""
     credential = _public_credential(code)
     context = {"credential": credential, **_verification(credential)}
+    trained_by = credential.source_course.organisation if credential.source_course else None
+    context["trained_by"] = trained_by
+    context["trained_by_logo"] = organisation_logo_url(trained_by, absolute=False)
     context["json_url"] = absolute_url("credentials:verify_json", credential.verification_code)
     context["site_url"] = settings.SITE_URL.rstrip("/")
     response = render(request, "credentials/verify.html", context)
@@ -446,6 +532,7 @@ def verify_json(request, code):
         "holder_name": facts["holder_name"],
         "program": {"code": program.code, "name": program.name},
         "issuer": {"code": program.issuer.code, "name": program.issuer.name},
+        "trained_by": _trained_by(credential),
         # The days after the end that do not count as valid are PMI's suspension.
         "status": "suspended"
         if facts["status"] == Status.IN_GRACE and not program.valid_after_end

@@ -29,6 +29,7 @@ NAV_URLS = (
     "staff:queue",
     "staff:dashboard",
     "roster:history",
+    "organisations:list",
     "admin:index",
 )
 

@@ -27,12 +27,22 @@ def email_render(*, template: str, context: dict) -> RenderedEmail:
     )
 
 
-def email_send(*, to: str, template: str, context: dict, headers: dict | None = None) -> None:
-    """Render an email (see `email_render`) and send it to one address."""
-    email_deliver(to=to, rendered=email_render(template=template, context=context), headers=headers)
+def email_send(
+    *, to: str, template: str, context: dict, headers: dict | None = None, reply_to: str = ""
+) -> None:
+    """Render an email (see `email_render`) and send it to one address; replies go to
+    `reply_to` when given."""
+    email_deliver(
+        to=to,
+        rendered=email_render(template=template, context=context),
+        headers=headers,
+        reply_to=reply_to,
+    )
 
 
-def email_deliver(*, to: str, rendered: RenderedEmail, headers: dict | None = None) -> None:
+def email_deliver(
+    *, to: str, rendered: RenderedEmail, headers: dict | None = None, reply_to: str = ""
+) -> None:
     """Send a rendered email (plain text with an HTML alternative) to one address."""
     message = EmailMultiAlternatives(
         subject=rendered.subject,
@@ -40,6 +50,7 @@ def email_deliver(*, to: str, rendered: RenderedEmail, headers: dict | None = No
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
         headers=headers or {},
+        reply_to=[reply_to] if reply_to else None,
     )
     message.attach_alternative(rendered.html, "text/html")
     message.send()

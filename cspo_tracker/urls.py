@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("seu_ledger.urls")),
     path("", include("badges.urls")),
     path("staff/rosters/", include("credentials.roster.urls")),
+    path("org/", include("credentials.organisation_urls")),
     path("staff/", include("seu_ledger.staff_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

@@ -308,7 +308,11 @@ def _term_lines(credential: Credential, term: Term) -> _Lines:
     if renewal:
         siblings = renewal_siblings(renewal)
         codes = [r.closed_term.credential.program.code for r in siblings]
-        entries = renewal.entries.select_related("category__issuer").order_by("activity_date")
+        entries = (
+            renewal.entries.select_related("category__issuer", "source_course__organisation")
+            .defer("source_course__organisation__logo")
+            .order_by("activity_date")
+        )
         return _Lines(
             [(entry, None, "") for entry in entries],
             renewal.units_counted,
@@ -321,8 +325,10 @@ def _term_lines(credential: Credential, term: Term) -> _Lines:
     plan = renewal_plan(credential.holder_id, credential.pk)
     if plan.card.balance is None or credential_current_term(credential).pk != term.pk:
         return _Lines([], Decimal(0), Decimal(0), None, credential.program.code, [])
-    by_id = Entry.objects.select_related("category__issuer").in_bulk(
-        [row.pk for row, _ in plan.entries]
+    by_id = (
+        Entry.objects.select_related("category__issuer", "source_course__organisation")
+        .defer("source_course__organisation__logo")
+        .in_bulk([row.pk for row, _ in plan.entries])
     )
     rows = [
         (by_id[row.pk], outcome.counted, "; ".join(outcome.reasons))
@@ -338,6 +344,17 @@ def _term_lines(credential: Credential, term: Term) -> _Lines:
         plan.card.categories,
         list(plan.group.credentials),
     )
+
+
+def _provider(entry: Entry) -> str:
+    """Who gave the activity: as the holder wrote it, and for a course's lines the training
+    organisation that ran the course ("Dana Trainer, trained by Agile Academy")."""
+    course = entry.source_course if entry.source_course_id else None
+    organisation = course.organisation if course is not None else None
+    parts = [entry.provider] if entry.provider else []
+    if organisation is not None:
+        parts.append(f"trained by {organisation.name}")
+    return ", ".join(parts)
 
 
 def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
@@ -407,7 +424,8 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     total_hours = Decimal(0)
     for entry, counted, why in lines.rows:
         total_hours += entry.hours
-        title = entry.title + (f" ({entry.provider})" if entry.provider else "")
+        provider = _provider(entry)
+        title = entry.title + (f" ({provider})" if provider else "")
         cells = [
             formats.day(entry.activity_date),
             entry.category.name,

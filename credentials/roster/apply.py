@@ -40,9 +40,10 @@ class _Holders:
     to_invite: list[int] = field(default_factory=list)  # never signed in, not invited yet
 
 
-def _users(rows: list[RosterRow], summary: Counter) -> _Holders:
+def _users(rows: list[RosterRow], summary: Counter, *, rename: bool = True) -> _Holders:
     """The account of each row's address (a confirmed secondary address finds its account),
-    creating invited holders for addresses nobody has."""
+    creating invited holders for addresses nobody has; with `rename`, correcting the names of
+    existing holders to the file's (an organisation's roster never renames anyone)."""
     wanted = {}
     for row in rows:
         wanted.setdefault(row.email, row)
@@ -91,7 +92,7 @@ def _users(rows: list[RosterRow], summary: Counter) -> _Holders:
         holders.to_invite.extend(pk for _, pk in created)
         summary["holders_created"] += len(missing)
     changed, seen = [], set()
-    for email, row in wanted.items():
+    for email, row in wanted.items() if rename else ():
         user = users.get(email)
         if user is None or user.pk in seen:
             continue  # created above, or another address of an account (same name: validated)
@@ -139,6 +140,9 @@ def _stored_courses(codes) -> dict[str, Course]:
 
 
 def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict[str, Course]:
+    """The rows' courses, created (for an organisation's roster: as its courses, naming the
+    trainer who uploaded it) or corrected to the file's details."""
+    scope = report.scope
     wanted: dict[str, RosterRow] = {}
     for row in rows:
         wanted.setdefault(row.course_code, row)
@@ -157,12 +161,23 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
                 start_date=described.start_date or described.end_date,
                 end_date=described.end_date,
                 hours=report.course_hours[code],
+                organisation_id=scope.organisation_id if scope else None,
             )
         )
     if missing:
         Course.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
         courses = _stored_courses(wanted)
         summary["courses_created"] += len(missing)
+        if scope and scope.trainer_id:
+            created = [courses[course.code.upper()] for course in missing]
+            Course.trainers.through.objects.bulk_create(
+                [
+                    Course.trainers.through(course_id=course.pk, user_id=scope.trainer_id)
+                    for course in created
+                    if course.organisation_id == scope.organisation_id
+                ],
+                ignore_conflicts=True,
+            )
     changed = []
     moved = set()
     for code in wanted:
@@ -373,9 +388,16 @@ def roster_apply_batch(
     need an invitation (never signed in, no password, not invited yet)."""
     programs = {p.code: p for p in Program.objects.select_related("issuer")}
     with transaction.atomic():
-        holders = _users(rows, summary)
-        _memberships(rows, holders, programs, summary)
         courses, moved = _courses(rows, programs, report, summary)
+        if report.scope:
+            # A course another organisation created since the check: its rows are not ours.
+            rows = [
+                row
+                for row in rows
+                if courses[row.course_code].organisation_id == report.scope.organisation_id
+            ]
+        holders = _users(rows, summary, rename=report.scope is None)
+        _memberships(rows, holders, programs, summary)
         recorded = _attendances(rows, holders, courses, moved, summary)
         _credentials(rows, holders, courses, programs, summary)
         if recorded:

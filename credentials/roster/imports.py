@@ -25,7 +25,8 @@ from cspo_tracker.claims import (
 from cspo_tracker.history import audit_context
 
 from ..accounts import invitations_request
-from ..models import RosterImport, User
+from ..models import Organisation, RosterImport, User
+from ..organisations import RosterScope, roster_scope
 from ..selectors import accounts_for_addresses
 from ..signals import roster_import_completed
 from .apply import roster_apply
@@ -64,21 +65,26 @@ def _earlier_attempt(token: str) -> Q | None:
     return Q(run_token__startswith=f"{task_id}#") & ~Q(run_token=token) if mark else None
 
 
-def roster_check(data: bytes, encoding: str = "", progress=None) -> ValidationReport:
-    """Read and validate roster bytes, row by row (see `parse.roster_stream`): the report
-    keeps the valid rows, the errors and how the file was read, never the raw rows. Raises
-    RosterFileError for a file refused whole."""
+def roster_check(
+    data: bytes, encoding: str = "", progress=None, scope: RosterScope | None = None
+) -> ValidationReport:
+    """Read and validate roster bytes, row by row (see `parse.roster_stream`), within an
+    organisation's `scope` when given: the report keeps the valid rows, the errors and how
+    the file was read, never the raw rows. Raises RosterFileError for a file refused whole."""
     roster, rows = roster_stream(data, encoding=encoding, progress=progress)
-    report = roster_validate(rows)
+    report = roster_validate(rows, scope)
     report.rows_read = report.totals["rows"]
     report.file = roster
     return report
 
 
-def _store(*, data: bytes, name: str, uploaded_by: User | None, encoding: str) -> RosterImport:
+def _store(
+    *, data: bytes, name: str, uploaded_by: User | None, encoding: str, organisation=None
+) -> RosterImport:
     record = RosterImport(
         original_name=name[:255],
         uploaded_by=uploaded_by,
+        organisation=organisation,
         encoding=encoding,
         status=RosterImport.Status.CHECKING,
         claimed_at=timezone.now(),
@@ -108,22 +114,45 @@ def roster_file_bytes(upload) -> bytes:
 
 
 def roster_import_upload(
-    *, data: bytes, name: str, uploaded_by: User | None, encoding: str = ""
+    *,
+    data: bytes,
+    name: str,
+    uploaded_by: User | None,
+    encoding: str = "",
+    organisation: Organisation | None = None,
 ) -> RosterImport:
     """Keep an uploaded roster and have it checked: by a worker once this transaction commits
     (ROSTER_CHECK_IN_WORKER), so a web request never parses a file, or at once. Nothing else
-    is written: the roster is applied only when staff confirm."""
-    record = _store(data=data, name=name, uploaded_by=uploaded_by, encoding=encoding)
+    is written: the roster is applied only when staff confirm. Uploaded for an
+    `organisation`, its rows may name only what the uploader reaches there (`roster_scope`)."""
+    record = _store(
+        data=data,
+        name=name,
+        uploaded_by=uploaded_by,
+        encoding=encoding,
+        organisation=organisation,
+    )
     _check_later(record)
     record.refresh_from_db()
     return record
 
 
 def roster_import_check(
-    *, data: bytes, name: str, uploaded_by: User | None, encoding: str = ""
+    *,
+    data: bytes,
+    name: str,
+    uploaded_by: User | None,
+    encoding: str = "",
+    organisation: Organisation | None = None,
 ) -> RosterImport:
     """Keep a roster and check it now, in this process (the command, tests)."""
-    record = _store(data=data, name=name, uploaded_by=uploaded_by, encoding=encoding)
+    record = _store(
+        data=data,
+        name=name,
+        uploaded_by=uploaded_by,
+        encoding=encoding,
+        organisation=organisation,
+    )
     return roster_import_run_check(import_id=record.pk)
 
 
@@ -151,7 +180,8 @@ def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
     )
     if not taken:
         return RosterImport.objects.get(pk=import_id)
-    record = RosterImport.objects.get(pk=import_id)
+    record = RosterImport.objects.select_related("organisation", "uploaded_by").get(pk=import_id)
+    scope = roster_scope(record)
 
     def progress(rows: int) -> None:
         held = RosterImport.objects.filter(pk=import_id, run_token=token).update(
@@ -163,7 +193,7 @@ def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
     results: dict = {"totals": {}, "rows_total": 0, "read_as": {}}
     try:
         with record.file.open("rb") as handle:
-            report = roster_check(handle.read(), record.encoding, progress)
+            report = roster_check(handle.read(), record.encoding, progress, scope)
     except RosterFileError as refused:
         results["errors"] = [{"line": 0, "column": "", "message": str(refused)}]
         results["status"] = RosterImport.Status.REJECTED
@@ -357,7 +387,11 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
         return RosterImport.objects.get(pk=import_id)
     with record.file.open("rb") as handle:
         # Read as the check read it (the encoding it detected, or the one staff chose).
-        report = roster_check(handle.read(), record.read_as.get("encoding", record.encoding))
+        report = roster_check(
+            handle.read(),
+            record.read_as.get("encoding", record.encoding),
+            scope=roster_scope(record),
+        )
 
     def merged(summary) -> dict:
         keys = set(earlier) | set(summary)
@@ -393,7 +427,11 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
                     invited_at__isnull=True,
                     state=User.State.INVITED,
                 ).values_list("pk", flat=True)
-                invitations_request(holder_ids=list(invite), requested_by=record.uploaded_by)
+                invitations_request(
+                    holder_ids=list(invite),
+                    requested_by=record.uploaded_by,
+                    organisation=record.organisation,
+                )
                 roster_import_completed.send(sender=RosterImport, import_id=record.pk)
 
     durable(finish, what=f"roster import {record.pk} done")

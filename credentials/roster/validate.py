@@ -20,6 +20,7 @@ from cspo_tracker.bulk import many
 from ..dates import add_months
 from ..identity import canonical_email, clean_person_name, validate_person_name
 from ..models import Attendance, Course, Credential, Membership, Program, User
+from ..organisations import RosterScope, course_trainer_ids
 from ..selectors import accounts_for_addresses, today
 from .parse import RawRow, RosterFile
 
@@ -66,6 +67,7 @@ class ValidationReport:
     courses: dict = field(default_factory=dict)  # course code -> CourseDetails
     file: RosterFile | None = None  # how the file was read (set by `imports.roster_check`)
     rows_read: int = 0
+    scope: RosterScope | None = None  # an organisation's upload: the courses it may name
 
     @property
     def rows_checked(self) -> int:
@@ -91,6 +93,14 @@ STAFF_ACCOUNT = (
 )
 DEACTIVATED_ACCOUNT = (
     "{email} belongs to an account staff deactivated; reactivate it in the admin first."
+)
+OTHER_ORGANISATION = (
+    "Course {code} is not a course of {organisation}; only its own organisation reports its "
+    "attendees. Check the course code."
+)
+NOT_YOUR_COURSE = (
+    "Course {code} does not name you as its trainer; ask an organisation admin of "
+    "{organisation} to add you, or to upload this roster."
 )
 SAME_PERSON_SAME_COURSE = (
     "Line {line} lists the same person on this course under another of their addresses."
@@ -337,11 +347,15 @@ def _clash(row: RosterRow, first: RosterRow, fields) -> str | None:
     )
 
 
-def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
+def roster_validate(
+    raw_rows: Iterable[RawRow], scope: RosterScope | None = None
+) -> ValidationReport:
     """Check every row, read one at a time from `raw_rows`; nothing is written. Errors name
     the line, the column, the reason and who the row is about; the report keeps the valid
-    rows. A RosterFileError raised while reading the rows goes through."""
-    report = ValidationReport()
+    rows. With an organisation's `scope`, a row naming a course of another organisation (or
+    of none), or for a trainer a course that does not name them, is an error of its line.
+    A RosterFileError raised while reading the rows goes through."""
+    report = ValidationReport(scope=scope)
     errors = report.errors
     programs = {p.code.upper(): p for p in Program.objects.select_related("issuer")}
     parser = _Parser(programs, errors)
@@ -416,6 +430,11 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
         .select_related("program")
     }
     user_ids = many({user.pk for user in users.values()})
+    trainers = (
+        course_trainer_ids(course.pk for course in courses.values())
+        if scope and scope.trainer_id is not None
+        else {}
+    )
     memberships = {
         (holder_id, issuer_id): member_id
         for holder_id, issuer_id, member_id in Membership.objects.filter(
@@ -447,7 +466,22 @@ def roster_validate(raw_rows: Iterable[RawRow]) -> ValidationReport:
         start = described.start_date or (course.start_date if course else described.end_date)
         end = described.end_date or (course.end_date if course else None)
         problem = None
-        if user and (user.is_staff or user.is_superuser):
+        if scope and course and course.organisation_id != scope.organisation_id:
+            problem = (
+                "course_code",
+                OTHER_ORGANISATION.format(code=course.code, organisation=scope.organisation_name),
+            )
+        elif (
+            scope
+            and course
+            and scope.trainer_id is not None
+            and scope.trainer_id not in trainers.get(course.pk, ())
+        ):
+            problem = (
+                "course_code",
+                NOT_YOUR_COURSE.format(code=course.code, organisation=scope.organisation_name),
+            )
+        elif user and (user.is_staff or user.is_superuser):
             problem = ("email", STAFF_ACCOUNT.format(email=row.email))
         elif user and user.state == User.State.DEACTIVATED:
             problem = ("email", DEACTIVATED_ACCOUNT.format(email=row.email))

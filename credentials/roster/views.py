@@ -1,9 +1,12 @@
 """Staff pages for roster imports: upload (checked by a worker), confirm or discard, watch
 progress, history, and the files staff download (template, problems, rejected rows)."""
 
+from functools import wraps
+
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
@@ -11,10 +14,15 @@ from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST, require_safe
 
 from cspo_tracker.spreadsheets import csv_response
-from cspo_tracker.staff import staff_permission_required
 
 from ..forms import CrispySubmitMixin
 from ..models import RosterImport
+from ..organisations import (
+    is_platform_staff,
+    may_use_rosters,
+    organisations_for_upload,
+    roster_imports_visible_to,
+)
 from .imports import (
     ERRORS_HEADER,
     errors_rows,
@@ -75,8 +83,37 @@ def outcome(record: RosterImport) -> list[tuple[str, int]]:
     return done
 
 
+def roster_access(permission: str):
+    """Signed in (else sent to sign in), and platform staff with `permission` or a member of
+    a training organisation (else 403). Each view then reaches only the imports
+    `roster_imports_visible_to` gives the user: another organisation's answer 404."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, *args, **kwargs):
+            if not may_use_rosters(request.user, permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _visible(request, pk) -> RosterImport:
+    return get_object_or_404(roster_imports_visible_to(request.user), pk=pk)
+
+
 class RosterUploadForm(CrispySubmitMixin, forms.Form):
     submit_label = "Check the roster"
+    organisation = forms.ModelChoiceField(
+        label="For the organisation",
+        queryset=None,
+        required=False,
+        help_text="Its rows may name only this organisation's courses; new course codes "
+        "become its courses.",
+    )
     file = forms.FileField(
         help_text="CSV (UTF-8, or Windows-1252; comma, semicolon or tab) or XLSX. Nothing is "
         "written until you confirm.",
@@ -89,6 +126,18 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
         help_text="Leave it to detection unless names came out wrong.",
     )
 
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["organisation"]
+        field.queryset = organisations_for_upload(user).defer("logo")
+        if is_platform_staff(user, "credentials.add_rosterimport"):
+            field.empty_label = "None: the platform's own courses"
+        else:
+            # A trainer or organisation admin always uploads for one of their organisations.
+            field.required = True
+            field.empty_label = None
+        self.order_fields(["organisation", "file", "encoding"])
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         self.data_bytes = roster_file_bytes(upload)
@@ -99,9 +148,9 @@ class RecheckForm(forms.Form):
     encoding = forms.ChoiceField(label="Read it as", choices=ENCODING_CHOICES, required=False)
 
 
-@staff_permission_required("credentials.add_rosterimport")
+@roster_access("credentials.add_rosterimport")
 def roster_upload(request):
-    form = RosterUploadForm(request.POST or None, request.FILES or None)
+    form = RosterUploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         record = roster_import_upload(
@@ -109,6 +158,7 @@ def roster_upload(request):
             name=upload.name,
             uploaded_by=request.user,
             encoding=form.cleaned_data["encoding"],
+            organisation=form.cleaned_data["organisation"],
         )
         return redirect("roster:detail", pk=record.pk)
     columns = [(name, name in REQUIRED_COLUMNS, text) for name, text in COLUMN_HELP.items()]
@@ -116,16 +166,21 @@ def roster_upload(request):
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_template(request):
     header, rows = template_rows()
     return csv_response(filename="roster-template.csv", header=header, rows=rows)
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_detail(request, pk):
-    record = get_object_or_404(RosterImport.objects.select_related("uploaded_by"), pk=pk)
+    record = get_object_or_404(
+        roster_imports_visible_to(request.user)
+        .select_related("uploaded_by", "organisation")
+        .defer("organisation__logo"),
+        pk=pk,
+    )
     checked = record.status in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED)
     unchanged = bool(
         record.totals.get("valid_rows")
@@ -173,9 +228,9 @@ def _answer(request, record, action, done: str):
 
 
 @require_POST
-@staff_permission_required("credentials.add_rosterimport")
+@roster_access("credentials.add_rosterimport")
 def roster_apply(request, pk):
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     only_valid = request.POST.get("only_valid") == "1"
     return _answer(
         request,
@@ -186,9 +241,9 @@ def roster_apply(request, pk):
 
 
 @require_POST
-@staff_permission_required("credentials.add_rosterimport")
+@roster_access("credentials.add_rosterimport")
 def roster_recheck(request, pk):
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     form = RecheckForm(request.POST)
     encoding = form.cleaned_data["encoding"] if form.is_valid() else "?"
     return _answer(
@@ -200,9 +255,9 @@ def roster_recheck(request, pk):
 
 
 @require_POST
-@staff_permission_required("credentials.add_rosterimport")
+@roster_access("credentials.add_rosterimport")
 def roster_discard(request, pk):
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     return _answer(
         request,
         record,
@@ -212,9 +267,9 @@ def roster_discard(request, pk):
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_progress(request, pk):
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     label = record.get_status_display()
     if record.retry_pending():
         label += (
@@ -240,19 +295,19 @@ def _stem(record: RosterImport) -> str:
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_errors(request, pk):
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     return csv_response(
         filename=f"{_stem(record)}-problems.csv", header=ERRORS_HEADER, rows=errors_rows(record)
     )
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_rejected(request, pk):
     """The rejected rows as a file to fix and upload again."""
-    record = get_object_or_404(RosterImport, pk=pk)
+    record = _visible(request, pk)
     if not record.file or not any(error["line"] for error in record.errors):
         raise Http404("No rejected rows to download.")
     try:
@@ -263,9 +318,13 @@ def roster_rejected(request, pk):
 
 
 @require_safe
-@staff_permission_required("credentials.view_rosterimport")
+@roster_access("credentials.view_rosterimport")
 def roster_history(request):
-    records = list(RosterImport.objects.select_related("uploaded_by")[:200])
+    records = list(
+        roster_imports_visible_to(request.user)
+        .select_related("uploaded_by", "organisation")
+        .defer("organisation__logo")[:200]
+    )
     for record in records:
         record.outcome = outcome(record) if record.status == RosterImport.Status.DONE else []
     return render(request, "roster/history.html", {"records": records})

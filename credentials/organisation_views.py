@@ -1,0 +1,361 @@
+"""Pages of a training organisation: its courses and their attendees (trainers see the
+courses naming them, organisation admins all), its members, its branding and its at-risk
+list. Every row comes through the selectors of `credentials.organisations`; an organisation
+the user does not reach answers 404, a page beyond their role 403."""
+
+from functools import wraps
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from cspo_tracker.spreadsheets import export_response
+
+from .forms import CrispySubmitMixin
+from .models import Organisation, OrganisationMember, User
+from .organisations import (
+    Role,
+    at_risk_rows,
+    course_attendees,
+    course_rows,
+    course_trainers_set,
+    courses_visible_to,
+    organisation_branding_update,
+    organisation_logo_url,
+    organisation_member_add,
+    organisation_member_remove,
+    organisation_member_role_set,
+    organisation_role,
+    organisations_visible_to,
+    roster_imports_visible_to,
+)
+from .selectors import today
+
+ATTENDEE_COLUMNS = ("Name", "Email", "Hours attended", "Completed", "Credential issued")
+AT_RISK_COLUMNS = (
+    "Name",
+    "Email",
+    "Courses attended",
+    "Credential",
+    "Status",
+    "Valid through",
+    "Days left",
+)
+
+
+def organisation_page(*, admin: bool = False):
+    """Signed in; the organisation of the URL's slug among those the user reaches (else 404);
+    with `admin`, only its organisation admins and platform staff who may change
+    organisations (else 403). The view gets the organisation and the user's role there."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(request, slug, *args, **kwargs):
+            organisation = get_object_or_404(
+                organisations_visible_to(request.user).defer("logo"), slug=slug
+            )
+            role = organisation_role(request.user, organisation)
+            if admin and role != Role.ADMIN:
+                raise PermissionDenied
+            return view(request, organisation, role, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+@require_safe
+@login_required
+def organisations(request):
+    """The organisations the user reaches; with one, straight to it."""
+    reached = list(organisations_visible_to(request.user).defer("logo"))
+    if len(reached) == 1:
+        return redirect("organisations:detail", reached[0].slug)
+    if not reached:
+        raise PermissionDenied
+    return render(request, "organisations/list.html", {"organisations": reached})
+
+
+@require_safe
+@organisation_page()
+def organisation_detail(request, organisation, role):
+    courses = list(course_rows(request.user, organisation))
+    rosters = list(
+        roster_imports_visible_to(request.user)
+        .filter(organisation=organisation)
+        .select_related("uploaded_by")[:10]
+    )
+    return render(
+        request,
+        "organisations/detail.html",
+        {
+            "organisation": organisation,
+            "role": role,
+            "is_admin": role == Role.ADMIN,
+            "courses": courses,
+            "rosters": rosters,
+        },
+    )
+
+
+def _course(request, organisation, pk):
+    return get_object_or_404(
+        courses_visible_to(request.user)
+        .filter(organisation=organisation)
+        .select_related("program"),
+        pk=pk,
+    )
+
+
+class TrainersForm(forms.Form):
+    trainers = forms.ModelMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The members who run this course: they see its attendees.",
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["trainers"].queryset = User.objects.filter(
+            organisation_memberships__organisation=organisation
+        ).order_by("last_name", "first_name", "email")
+        self.fields["trainers"].label_from_instance = lambda user: (
+            f"{user.get_full_name() or user.email} ({user.email})"
+        )
+
+
+@require_safe
+@organisation_page()
+def course_detail(request, organisation, role, pk):
+    course = _course(request, organisation, pk)
+    trainers = list(course.trainers.order_by("last_name", "first_name", "email"))
+    form = None
+    if role == Role.ADMIN:
+        form = TrainersForm(
+            organisation=organisation, initial={"trainers": [u.pk for u in trainers]}
+        )
+    return render(
+        request,
+        "organisations/course.html",
+        {
+            "organisation": organisation,
+            "course": course,
+            "trainers": trainers,
+            "attendees": course_attendees(course),
+            "form": form,
+        },
+    )
+
+
+@require_safe
+@organisation_page()
+def course_attendees_export(request, organisation, role, pk, file_format):
+    course = _course(request, organisation, pk)
+    rows = (
+        (
+            row.name,
+            row.email,
+            row.hours_attended.normalize(),
+            "yes" if row.completed else "no",
+            "yes" if row.credential_issued else "no",
+        )
+        for row in course_attendees(course)
+    )
+    return export_response(
+        file_format,
+        name=f"{organisation.slug}-{course.code}-attendees",
+        header=ATTENDEE_COLUMNS,
+        rows=rows,
+        sheet_title="Attendees",
+    )
+
+
+@require_POST
+@organisation_page(admin=True)
+def course_trainers(request, organisation, role, pk):
+    course = _course(request, organisation, pk)
+    form = TrainersForm(request.POST, organisation=organisation)
+    if form.is_valid():
+        try:
+            course_trainers_set(
+                course=course, user_ids=[u.pk for u in form.cleaned_data["trainers"]]
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Trainers of {course.code} saved.")
+    else:
+        messages.error(request, "Choose trainers among the organisation's members.")
+    return redirect("organisations:course", organisation.slug, course.pk)
+
+
+class MemberAddForm(CrispySubmitMixin, forms.Form):
+    submit_label = "Add the member"
+    email = forms.EmailField(help_text="Someone without an account gets an invitation.")
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.TRAINER)
+
+
+@organisation_page(admin=True)
+def members(request, organisation, role):
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = organisation_member_add(
+                organisation=organisation, added_by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(
+                request,
+                f"{member.user.email} is now {member.get_role_display().lower()} "
+                f"of {organisation.name}.",
+            )
+            return redirect("organisations:members", organisation.slug)
+    listed = OrganisationMember.objects.filter(organisation=organisation).select_related("user")
+    return render(
+        request,
+        "organisations/members.html",
+        {
+            "organisation": organisation,
+            "members": listed,
+            "form": form,
+            "roles": Role.choices,
+        },
+    )
+
+
+@require_POST
+@organisation_page(admin=True)
+def member_change(request, organisation, role, pk):
+    member = get_object_or_404(
+        OrganisationMember.objects.select_related("user"), organisation=organisation, pk=pk
+    )
+    try:
+        if request.POST.get("action") == "remove":
+            organisation_member_remove(member=member)
+            done = f"{member.user.email} is no longer a member."
+        else:
+            organisation_member_role_set(member=member, role=request.POST.get("role", ""))
+            done = f"{member.user.email} is now {member.get_role_display().lower()}."
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("organisations:members", organisation.slug)
+
+
+class BrandingForm(CrispySubmitMixin, forms.Form):
+    submit_label = "Save"
+    reply_to = forms.EmailField(
+        label="Reply-to address",
+        required=False,
+        help_text="Replies to the invitations your courses send reach this address.",
+    )
+    website = forms.URLField(required=False, assume_scheme="https")
+    logo = forms.FileField(
+        required=False,
+        help_text="PNG or JPEG, at most 1 MB; shown at most 400 x 160 pixels.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+
+
+@organisation_page(admin=True)
+def branding(request, organisation, role):
+    organisation = Organisation.objects.get(pk=organisation.pk)  # with its logo
+    form = BrandingForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"reply_to": organisation.reply_to, "website": organisation.website},
+    )
+    if request.method == "POST" and form.is_valid():
+        logo = form.cleaned_data["logo"]
+        try:
+            organisation_branding_update(
+                organisation=organisation,
+                reply_to=form.cleaned_data["reply_to"],
+                website=form.cleaned_data["website"],
+                logo=logo.read() if logo else None,
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("organisations:branding", organisation.slug)
+    return render(
+        request,
+        "organisations/branding.html",
+        {
+            "organisation": organisation,
+            "form": form,
+            "logo_url": organisation_logo_url(organisation, absolute=False),
+        },
+    )
+
+
+@require_safe
+@organisation_page(admin=True)
+def at_risk(request, organisation, role):
+    everyone = request.GET.get("all") == "1"
+    return render(
+        request,
+        "organisations/at_risk.html",
+        {
+            "organisation": organisation,
+            "rows": at_risk_rows(organisation, everyone=everyone),
+            "everyone": everyone,
+        },
+    )
+
+
+@require_safe
+@organisation_page(admin=True)
+def at_risk_export(request, organisation, role, file_format):
+    on = today()
+    rows = (
+        (
+            row.name,
+            row.email,
+            row.courses,
+            row.program,
+            row.status_label,
+            row.valid_through,
+            row.days_left,
+        )
+        for row in at_risk_rows(organisation, on=on, everyone=request.GET.get("all") == "1")
+    )
+    return export_response(
+        file_format,
+        name=f"{organisation.slug}-at-risk-{on.isoformat()}",
+        header=AT_RISK_COLUMNS,
+        rows=rows,
+        sheet_title="At risk",
+    )
+
+
+@require_safe
+def logo(request, slug):
+    """An organisation's logo, public (it brands emails and the verification page)."""
+    organisation = get_object_or_404(Organisation.objects.only("logo", "logo_version"), slug=slug)
+    if not organisation.logo_version:
+        raise Http404("This organisation has no logo.")
+    response = HttpResponse(bytes(organisation.logo), content_type="image/png")
+    versioned = request.GET.get("v") == str(organisation.logo_version)
+    response["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if versioned else "public, max-age=300"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
