@@ -24,6 +24,8 @@ from .organisations import (
     course_rows,
     course_trainers_set,
     courses_visible_to,
+    is_organisation_member,
+    is_platform_staff,
     organisation_branding_update,
     organisation_logo_url,
     organisation_member_add,
@@ -47,14 +49,29 @@ AT_RISK_COLUMNS = (
 )
 
 
+def organisation_work(view):
+    """Signed in (else sent to sign in), and platform staff or a member of some
+    organisation (else 403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request, *args, **kwargs):
+        if not (is_platform_staff(request.user) or is_organisation_member(request.user)):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 def organisation_page(*, admin: bool = False):
-    """Signed in; the organisation of the URL's slug among those the user reaches (else 404);
+    """Signed in; platform staff or a member of some organisation (else 403); the
+    organisation of the URL's slug among those the user reaches (else 404);
     with `admin`, only its organisation admins and platform staff who may change
     organisations (else 403). The view gets the organisation and the user's role there."""
 
     def decorator(view):
         @wraps(view)
-        @login_required
+        @organisation_work
         def wrapper(request, slug, *args, **kwargs):
             organisation = get_object_or_404(
                 organisations_visible_to(request.user).defer("logo"), slug=slug
@@ -69,20 +86,18 @@ def organisation_page(*, admin: bool = False):
     return decorator
 
 
+@organisation_work
 @require_safe
-@login_required
 def organisations(request):
-    """The organisations the user reaches; with one, straight to it."""
+    """The organisations the user reaches; a member of one goes straight to it."""
     reached = list(organisations_visible_to(request.user).defer("logo"))
-    if len(reached) == 1:
+    if len(reached) == 1 and not is_platform_staff(request.user):
         return redirect("organisations:detail", reached[0].slug)
-    if not reached:
-        raise PermissionDenied
     return render(request, "organisations/list.html", {"organisations": reached})
 
 
-@require_safe
 @organisation_page()
+@require_safe
 def organisation_detail(request, organisation, role):
     courses = list(course_rows(request.user, organisation))
     rosters = list(
@@ -130,8 +145,8 @@ class TrainersForm(forms.Form):
         )
 
 
-@require_safe
 @organisation_page()
+@require_safe
 def course_detail(request, organisation, role, pk):
     course = _course(request, organisation, pk)
     trainers = list(course.trainers.order_by("last_name", "first_name", "email"))
@@ -153,8 +168,8 @@ def course_detail(request, organisation, role, pk):
     )
 
 
-@require_safe
 @organisation_page()
+@require_safe
 def course_attendees_export(request, organisation, role, pk, file_format):
     course = _course(request, organisation, pk)
     rows = (
@@ -176,8 +191,8 @@ def course_attendees_export(request, organisation, role, pk, file_format):
     )
 
 
-@require_POST
 @organisation_page(admin=True)
+@require_POST
 def course_trainers(request, organisation, role, pk):
     course = _course(request, organisation, pk)
     form = TrainersForm(request.POST, organisation=organisation)
@@ -235,8 +250,8 @@ def members(request, organisation, role):
     )
 
 
-@require_POST
 @organisation_page(admin=True)
+@require_POST
 def member_change(request, organisation, role, pk):
     member = get_object_or_404(
         OrganisationMember.objects.select_related("user"), organisation=organisation, pk=pk
@@ -305,8 +320,8 @@ def branding(request, organisation, role):
     )
 
 
-@require_safe
 @organisation_page(admin=True)
+@require_safe
 def at_risk(request, organisation, role):
     everyone = request.GET.get("all") == "1"
     return render(
@@ -320,8 +335,8 @@ def at_risk(request, organisation, role):
     )
 
 
-@require_safe
 @organisation_page(admin=True)
+@require_safe
 def at_risk_export(request, organisation, role, file_format):
     on = today()
     rows = (

@@ -156,28 +156,30 @@ class RosterScope:
     organisation_id: int
     organisation_name: str
     trainer_id: int | None = None  # a trainer's upload: the courses must name this user
+    left: bool = False  # the uploader is no longer a member: nothing of theirs is applied
 
 
 def roster_scope(record: RosterImport) -> RosterScope | None:
     """The scope of a roster import, as of now: None for a platform upload (no organisation);
     for an organisation's, a trainer's scope when its uploader is a trainer there (not an
-    admin, not platform staff), else the organisation's. An uploader who left the
-    organisation keeps a trainer's scope, so their rows no longer reach its courses."""
+    admin, not platform staff), else the organisation's. When the uploader is gone or no
+    longer a member (nor platform staff), the scope is `left`: every row is refused."""
     if record.organisation_id is None:
         return None
     organisation = record.organisation
     uploader = record.uploaded_by
-    trainer_id = None
-    if uploader is None:
-        trainer_id = 0  # nobody: no course names them
-    elif not is_platform_staff(uploader, "credentials.add_rosterimport"):
-        role = (
-            OrganisationMember.objects.filter(organisation=organisation, user=uploader)
-            .values_list("role", flat=True)
-            .first()
-        )
-        if role != Role.ADMIN:
-            trainer_id = uploader.pk
+    if uploader is not None and is_platform_staff(uploader, "credentials.add_rosterimport"):
+        return RosterScope(organisation.pk, organisation.name)
+    role = (
+        OrganisationMember.objects.filter(organisation=organisation, user=uploader)
+        .values_list("role", flat=True)
+        .first()
+        if uploader is not None
+        else None
+    )
+    if role is None:
+        return RosterScope(organisation.pk, organisation.name, trainer_id=0, left=True)
+    trainer_id = None if role == Role.ADMIN else uploader.pk
     return RosterScope(organisation.pk, organisation.name, trainer_id)
 
 

@@ -27,7 +27,8 @@ urlpatterns = [
     path("", include("credentials.urls")),
     path("", include("seu_ledger.urls")),
     path("", include("badges.urls")),
-    path("staff/rosters/", include("credentials.roster.urls")),
+    # Rosters are staff and training organisations work (each sees what it reaches).
+    path("rosters/", include("credentials.roster.urls")),
     path("org/", include("credentials.organisation_urls")),
     path("staff/", include("seu_ledger.staff_urls")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 
 from tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
+from tests.oidc_provider.fixtures import oidc_provider  # noqa: F401 - the local OIDC provider
 from tests.services import SERVICE_MISSING
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

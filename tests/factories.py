@@ -88,3 +88,20 @@ def learning_entry(holder, day, hours, title="Meetup"):
         title=title,
         hours=Decimal(hours),
     )
+
+
+def organisation(slug: str, **fields):
+    """A training organisation named after its slug ("north" -> "North Academy")."""
+    from credentials.models import Organisation
+
+    values = {"name": f"{slug.title()} Academy", "slug": slug, **fields}
+    return Organisation.objects.create(**values)
+
+
+def member_of(organisation, role: str = "trainer", **user_fields):
+    """An active account with the default password, member of `organisation` in `role`."""
+    from credentials.models import OrganisationMember
+
+    user = UserFactory(**user_fields)
+    OrganisationMember.objects.create(organisation=organisation, user=user, role=role)
+    return user

@@ -23,12 +23,19 @@ from django.utils.http import urlsafe_base64_encode
 from api.tokens import token_create
 from credentials.accounts import address_add, email_change_request
 from credentials.models import User
+from credentials.organisations import organisation_branding_update
 from credentials.services import calendar_token_for, credential_issue
 from credentials.tokens import invitation_tokens, password_tokens, sign_up_tokens
 from seu_ledger.reminders.selectors import unsubscribe_token
 from seu_ledger.services import credential_renew, entry_log, fee_waive
 from tests.api.test_api_authorization import ROUTES as API_ROUTES
-from tests.factories import UserFactory, category, program, staff_in
+from tests.factories import UserFactory, category, organisation, program, staff_in
+
+# A 1 x 1 PNG, an organisation's logo.
+LOGO = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c"
+    "6360606060000000050001a5f645400000000049454e44ae426082"
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +117,10 @@ TOKEN_URLS = {
     "address_confirm",  # signed, expiring; a damaged or spent one is 400 (test_merge)
     "password_reset_confirm",
     "ledger:reminders_unsubscribe",  # signed, expiring; a damaged one is 404 (test_reminders)
+    # Public by design, named by an organisation's slug (test_organisations, test_oidc_sign_in).
+    "organisations:logo",
+    "oidc_start",
+    "oidc_callback",
 }
 # Holder pages without an id: signed out, they send you to sign in.
 HOLDER_URLS = {
@@ -143,8 +154,12 @@ PUBLIC_URLS = {
     "badges:jwks",
     "badges:check",
 }
-# Every staff page: the admin and the staff pages outside it.
-STAFF_NAMESPACES = ("admin", "roster", "staff")
+# Every staff page: the admin and the staff pages outside it, and the pages staff share with
+# training organisations' members (rosters, organisation pages: test_organisation_authorization
+# tries those with the members of two organisations).
+STAFF_NAMESPACES = ("admin", "roster", "staff", "organisations")
+# Pages for staff and organisation members: signed out, they send you to the sign-in page.
+ORGANISATION_WORK = ("roster", "organisations")
 ADMIN_SIGN_IN = {"admin:login", "admin:logout"}
 
 
@@ -160,7 +175,7 @@ def all_patterns(resolver=None, prefix=""):
 
 
 def is_staff_url(name: str) -> bool:
-    return name.split(":")[0] in STAFF_NAMESPACES
+    return name.split(":")[0] in STAFF_NAMESPACES and name not in TOKEN_URLS
 
 
 def sample_url(name: str, pattern) -> str:
@@ -220,7 +235,8 @@ def test_every_staff_and_holder_url_sends_a_signed_out_visitor_to_sign_in(client
         if response.status_code == 405:  # a POST-only page refuses a GET before anything else
             continue
         assert response.status_code == 302, (name, response.status_code)
-        assert response["Location"].startswith(reverse("admin:login")), name
+        work = name.split(":")[0] in ORGANISATION_WORK
+        assert response["Location"].startswith(reverse("login" if work else "admin:login")), name
     for name in sorted(HOLDER_URLS):
         response = client.get(reverse(name))
         assert response.status_code == 302, name
@@ -295,6 +311,20 @@ STAFF_PAGE_PERMISSIONS = {  # the staff pages outside the admin
     "staff:at_risk_csv": "credentials.view_credential",
     "staff:at_risk_xlsx": "credentials.view_credential",
     "staff:transcript": "credentials.view_credential",
+    # Every organisation for platform staff: reading with the view role, managing its members
+    # and branding with the registrar's.
+    "organisations:list": "credentials.view_course",
+    "organisations:detail": "credentials.view_course",
+    "organisations:course": "credentials.view_course",
+    "organisations:course_attendees_csv": "credentials.view_course",
+    "organisations:course_attendees_xlsx": "credentials.view_course",
+    "organisations:course_trainers": "credentials.change_organisation",
+    "organisations:members": "credentials.change_organisation",
+    "organisations:member_change": "credentials.change_organisation",
+    "organisations:branding": "credentials.change_organisation",
+    "organisations:at_risk": "credentials.change_organisation",
+    "organisations:at_risk_csv": "credentials.change_organisation",
+    "organisations:at_risk_xlsx": "credentials.change_organisation",
 }
 
 
@@ -457,6 +487,9 @@ WORKING_LINKS = {
     "address_confirm": lambda o: {"token": address_confirm_token()},
     "password_reset_confirm": lambda o: uid_and_token(o["holder"], password_tokens),
     "ledger:reminders_unsubscribe": lambda o: {"token": unsubscribe_token(o["holder"])},
+    "organisations:logo": lambda o: {"slug": o["organisation"].slug},
+    "oidc_start": lambda o: {"slug": o["organisation"].slug},
+    "oidc_callback": lambda o: {"slug": o["organisation"].slug},
 }
 
 
@@ -504,6 +537,9 @@ def own_objects():
         "superuser": staff_in("superuser"),
         "roster_import": RosterImport.objects.create(original_name="r.csv", file="rosters/x/r.csv"),
         "api_token": token_create(user=holder, kind="personal", name="own").token,
+        "organisation": organisation_branding_update(
+            organisation=organisation("north"), reply_to="", website="", logo=LOGO
+        ),
     }
 
 

@@ -98,6 +98,10 @@ OTHER_ORGANISATION = (
     "Course {code} is not a course of {organisation}; only its own organisation reports its "
     "attendees. Check the course code."
 )
+NO_LONGER_A_MEMBER = (
+    "Whoever uploaded this roster is no longer a member of {organisation}; an organisation "
+    "admin can upload it again."
+)
 NOT_YOUR_COURSE = (
     "Course {code} does not name you as its trainer; ask an organisation admin of "
     "{organisation} to add you, or to upload this roster."
@@ -466,7 +470,12 @@ def roster_validate(
         start = described.start_date or (course.start_date if course else described.end_date)
         end = described.end_date or (course.end_date if course else None)
         problem = None
-        if scope and course and course.organisation_id != scope.organisation_id:
+        if scope and scope.left:
+            problem = (
+                "course_code",
+                NO_LONGER_A_MEMBER.format(organisation=scope.organisation_name),
+            )
+        elif scope and course and course.organisation_id != scope.organisation_id:
             problem = (
                 "course_code",
                 OTHER_ORGANISATION.format(code=course.code, organisation=scope.organisation_name),

@@ -165,15 +165,15 @@ def roster_upload(request):
     return render(request, "roster/upload.html", {"form": form, "columns": columns})
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_template(request):
     header, rows = template_rows()
     return csv_response(filename="roster-template.csv", header=header, rows=rows)
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_detail(request, pk):
     record = get_object_or_404(
         roster_imports_visible_to(request.user)
@@ -227,8 +227,8 @@ def _answer(request, record, action, done: str):
     return redirect("roster:detail", pk=record.pk)
 
 
-@require_POST
 @roster_access("credentials.add_rosterimport")
+@require_POST
 def roster_apply(request, pk):
     record = _visible(request, pk)
     only_valid = request.POST.get("only_valid") == "1"
@@ -240,8 +240,8 @@ def roster_apply(request, pk):
     )
 
 
-@require_POST
 @roster_access("credentials.add_rosterimport")
+@require_POST
 def roster_recheck(request, pk):
     record = _visible(request, pk)
     form = RecheckForm(request.POST)
@@ -254,8 +254,8 @@ def roster_recheck(request, pk):
     )
 
 
-@require_POST
 @roster_access("credentials.add_rosterimport")
+@require_POST
 def roster_discard(request, pk):
     record = _visible(request, pk)
     return _answer(
@@ -266,8 +266,8 @@ def roster_discard(request, pk):
     )
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_progress(request, pk):
     record = _visible(request, pk)
     label = record.get_status_display()
@@ -294,8 +294,8 @@ def _stem(record: RosterImport) -> str:
     return get_valid_filename(record.original_name.rsplit(".", 1)[0]) or f"roster-{record.pk}"
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_errors(request, pk):
     record = _visible(request, pk)
     return csv_response(
@@ -303,8 +303,8 @@ def roster_errors(request, pk):
     )
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_rejected(request, pk):
     """The rejected rows as a file to fix and upload again."""
     record = _visible(request, pk)
@@ -317,8 +317,8 @@ def roster_rejected(request, pk):
     return csv_response(filename=f"{_stem(record)}-to-fix.csv", header=header, rows=rows)
 
 
-@require_safe
 @roster_access("credentials.view_rosterimport")
+@require_safe
 def roster_history(request):
     records = list(
         roster_imports_visible_to(request.user)

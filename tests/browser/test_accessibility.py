@@ -252,11 +252,11 @@ def test_staff_pages_pass_axe(sweep, reference_data, viewport):
     sign_in(visit.page, staff.email)
     visit.visit("/staff/", "staff work queue")
     visit.visit("/staff/program/", "program dashboard")
-    visit.visit("/staff/rosters/upload/", "roster upload")
-    visit.visit(f"/staff/rosters/{bad.pk}/", "roster with bad rows")
-    visit.visit(f"/staff/rosters/{applied.pk}/", "roster applied")
-    visit.visit(f"/staff/rosters/{discarded.pk}/", "roster discarded")
-    visit.visit("/staff/rosters/", "roster history")
+    visit.visit("/rosters/upload/", "roster upload")
+    visit.visit(f"/rosters/{bad.pk}/", "roster with bad rows")
+    visit.visit(f"/rosters/{applied.pk}/", "roster applied")
+    visit.visit(f"/rosters/{discarded.pk}/", "roster discarded")
+    visit.visit("/rosters/", "roster history")
     visit.visit("/admin/", "admin index")
     visit.visit("/admin/credentials/credential/", "admin changelist")
     visit.visit(
@@ -302,10 +302,10 @@ def test_staff_and_roster_pages_fit_a_phone_without_sideways_scrolling(
     for url in [
         "/staff/",
         "/staff/program/",
-        "/staff/rosters/upload/",
-        f"/staff/rosters/{bad.pk}/",
-        f"/staff/rosters/{applied.pk}/",
-        "/staff/rosters/",
+        "/rosters/upload/",
+        f"/rosters/{bad.pk}/",
+        f"/rosters/{applied.pk}/",
+        "/rosters/",
     ]:
         page.goto(url)
         widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
