@@ -12,6 +12,7 @@ from rest_framework.response import Response
 
 from credentials import accounts
 from credentials.models import Course, Credential, Program, RosterImport, User
+from credentials.organisations import roster_imports_visible_to
 from credentials.roster.imports import (
     roster_file_bytes,
     roster_import_queue,
@@ -280,9 +281,13 @@ class RosterImportViewSet(
         "confirm": (Scope.ROSTERS_WRITE, "credentials.add_rosterimport"),
     }
     serializer_class = RosterImportSerializer
-    queryset = RosterImport.objects.select_related("uploaded_by")
+    queryset = RosterImport.objects.none()  # the schema's model; rows come from the selector
     filterset_class = filters.RosterImportFilter
     lookup_value_regex = ID
+
+    def get_queryset(self):
+        # Through the same selector as the pages (staff with the permission reach them all).
+        return roster_imports_visible_to(self.request.user).select_related("uploaded_by")
 
     def create(self, request):
         data = _validated(RosterUploadSerializer, request)
