@@ -1,17 +1,23 @@
-"""Demo data: a staff account and holders whose credentials show every status.
+"""Demo data: a staff account and holders whose credentials show every status, and two
+training organisations whose trainers imported the rosters of their courses.
 
 Dates are relative to today, so a fresh demo always shows an expiring, an in-grace and a lapsed
 credential. Running it again changes nothing but resets the demo passwords.
 """
 
+import csv
 import datetime
+import io
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
 
 from credentials.dates import add_months
-from credentials.models import Course, Program, User
+from credentials.models import Course, Organisation, OrganisationMember, Program, RosterImport, User
+from credentials.organisations import organisation_member_add
+from credentials.roster.imports import roster_import_apply, roster_import_check
+from credentials.roster.parse import COLUMNS
 from credentials.selectors import today
 from credentials.services import (
     DEMO_STAFF_EMAIL,
@@ -30,6 +36,8 @@ class DemoSeedResult:
     staff_email: str
     password: str
     holders: list[tuple[str, str]] = field(default_factory=list)  # (email, what it shows)
+    # (email, role as shown, organisation name), for the organisations' members
+    organisation_logins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _days_ago(days: int) -> datetime.date:
@@ -207,4 +215,164 @@ def demo_data_seed() -> DemoSeedResult:
     if acp.terms.count() == 1:
         fee_record(credential=acp, recorded_by=staff, reference="PMI-DEMO-0001")
         credential_renew(credential=acp, renewed_by=cam)
+
+    _organisations_seed(result, holder)
     return result
+
+
+# --- Training organisations ------------------------------------------------------------------
+
+# (slug, name, reply-to address, website, its members as (email, first, last, role)).
+ORGANISATIONS = [
+    (
+        "northwind",
+        "Northwind Agile Academy",
+        "courses@northwind.example",
+        "https://northwind.example",
+        [
+            ("tara.trainer@example.com", "Tara", "Trainer", OrganisationMember.Role.TRAINER),
+            ("nina.northwind@example.com", "Nina", "Northwind", OrganisationMember.Role.ADMIN),
+        ],
+    ),
+    (
+        "southgate",
+        "Southgate Scrum School",
+        "hello@southgate.example",
+        "https://southgate.example",
+        [("toby.trainer@example.com", "Toby", "Trainer", OrganisationMember.Role.TRAINER)],
+    ),
+]
+
+# The people the organisations trained: holders with a demo login, on these courses.
+ATTENDEES = [
+    ("ada.attendee@example.com", "Ada", "Attendee", "CSPO from Northwind, expiring in 30 days"),
+    ("ben.attendee@example.com", "Ben", "Attendee", "CSPO from Northwind, expiring in 30 days"),
+    (
+        "cleo.attendee@example.com",
+        "Cleo",
+        "Attendee",
+        "CSPO from Northwind expiring, CSM from Southgate lapsed",
+    ),
+    ("dev.attendee@example.com", "Dev", "Attendee", "CSM from Northwind, CSPO from Southgate"),
+    ("eli.attendee@example.com", "Eli", "Attendee", "CSPO and a lapsed CSM from Southgate"),
+]
+
+
+def _courses() -> dict[str, list[tuple]]:
+    """{organisation slug: its roster's courses as (code, title, program, trainer's name,
+    end date, hours, attendees' emails)}. The Northwind CSPO ends its first term in 30 days
+    (its at-risk list shows it), the Southgate CSM ended 20 days ago (lapsed)."""
+    return {
+        "northwind": [
+            (
+                "NORTHWIND-CSPO-1",
+                "Certified Scrum Product Owner",
+                "CSPO",
+                "Tara Trainer",
+                _ending_in(30),
+                16,
+                ["ada", "ben", "cleo"],
+            ),
+            (
+                "NORTHWIND-CSM-1",
+                "Certified ScrumMaster",
+                "CSM",
+                "Tara Trainer",
+                _days_ago(30),
+                14,
+                ["dev"],
+            ),
+        ],
+        "southgate": [
+            (
+                "SOUTHGATE-CSPO-1",
+                "Certified Scrum Product Owner, evenings",
+                "CSPO",
+                "Toby Trainer",
+                _days_ago(60),
+                16,
+                ["dev", "eli"],
+            ),
+            (
+                "SOUTHGATE-CSM-1",
+                "Certified ScrumMaster",
+                "CSM",
+                "Toby Trainer",
+                _ending_in(-20),
+                14,
+                ["cleo", "eli"],
+            ),
+        ],
+    }
+
+
+def _roster_csv(courses, attendees: dict[str, User]) -> bytes:
+    """A roster file as a trainer uploads it (the template's columns), every row completed."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for code, title, program, trainer, end_date, hours, people in courses:
+        for name in people:
+            person = attendees[name]
+            writer.writerow(
+                [
+                    person.email,
+                    person.first_name,
+                    person.last_name,
+                    code,
+                    title,
+                    program,
+                    trainer,
+                    end_date - datetime.timedelta(days=1),
+                    end_date,
+                    hours,
+                    "yes",
+                    "",
+                ]
+            )
+    return out.getvalue().encode()
+
+
+def _roster_once(organisation: Organisation, uploaded_by: User, data: bytes) -> None:
+    """Import the organisation's demo roster as its trainer would (checked within the
+    organisation's scope, then applied: attendances, credentials and ledger entries the normal
+    way), unless it was imported already."""
+    name = f"{organisation.slug}-demo-roster.csv"
+    if RosterImport.objects.filter(organisation=organisation, original_name=name).exists():
+        return
+    record = roster_import_check(
+        data=data, name=name, uploaded_by=uploaded_by, organisation=organisation
+    )
+    if record.status != RosterImport.Status.VALIDATED or record.errors:
+        raise RuntimeError(f"The demo roster of {organisation.name} is refused: {record.errors}")
+    # What confirming on the page does, with this process as the worker.
+    RosterImport.objects.filter(pk=record.pk).update(status=RosterImport.Status.QUEUED)
+    record = roster_import_apply(import_id=record.pk)
+    if record.status != RosterImport.Status.DONE:
+        raise RuntimeError(f"The demo roster of {organisation.name} ended {record.status}.")
+
+
+def _organisations_seed(result: DemoSeedResult, holder) -> None:
+    """Two training organisations, each with a trainer (Northwind also with an organisation
+    admin) who imported the roster of two courses; their attendees are demo holders."""
+    attendees = {
+        email.split(".")[0]: holder(email, first, last, shows)
+        for email, first, last, shows in ATTENDEES
+    }
+    courses = _courses()
+    for slug, name, reply_to, website, members in ORGANISATIONS:
+        organisation, _ = Organisation.objects.get_or_create(
+            slug=slug, defaults={"name": name, "reply_to": reply_to, "website": website}
+        )
+        trainer = None
+        for email, first, last, role in members:
+            # A demo login (active, with the demo password), then a member like any other.
+            user = demo_user_upsert(
+                email=email, password=result.password, first_name=first, last_name=last
+            )
+            if not OrganisationMember.objects.filter(organisation=organisation, user=user).exists():
+                organisation_member_add(organisation=organisation, email=email, role=role)
+            result.organisation_logins.append((email, role.label.lower(), organisation.name))
+            if role == OrganisationMember.Role.TRAINER and trainer is None:
+                trainer = user
+        _roster_once(organisation, trainer, _roster_csv(courses[slug], attendees))

@@ -7,7 +7,10 @@ from seu_ledger.demo import demo_data_seed
 
 
 class Command(BaseCommand):
-    help = "Create the demo staff account and holders (idempotent). Refuses to run with DEBUG off."
+    help = (
+        "Create the demo staff account, holders and training organisations (idempotent). "
+        "Refuses to run with DEBUG off."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -26,3 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Staff login:  {result.staff_email} / {result.password}")
         for email, shows in result.holders:
             self.stdout.write(f"  Holder login: {email} / {result.password}  ({shows})")
+        for email, role, organisation in result.organisation_logins:
+            self.stdout.write(
+                f"  Organisation login: {email} / {result.password}  ({role}, {organisation})"
+            )
