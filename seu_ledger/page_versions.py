@@ -72,6 +72,11 @@ COURSE_HOLDERS = (
     "UNION SELECT holder_id FROM credentials_attendance WHERE course_id IN ({ids}) "
     "UNION SELECT holder_id FROM seu_ledger_entry WHERE source_course_id IN ({ids})"
 )
+# A training organisation's name shows as "trained by" on the credentials its courses issued.
+ORGANISATION_HOLDERS = (
+    "SELECT c.holder_id FROM credentials_credential c JOIN credentials_course co "
+    "ON co.id = c.source_course_id WHERE co.organisation_id IN ({ids})"
+)
 HOLDER_TABLES = (
     HolderTable("credentials_credential", "holder_id"),
     HolderTable("credentials_membership", "holder_id"),
@@ -83,6 +88,9 @@ HOLDER_TABLES = (
     HolderTable("seu_ledger_carriedunits", "entry_id", ENTRY_HOLDER),
     HolderTable("seu_ledger_renewal_entries", "entry_id", ENTRY_HOLDER),
     HolderTable("seu_ledger_renewal", "closed_term_id", TERM_HOLDER),
+    HolderTable("credentials_organisation", "id", ORGANISATION_HOLDERS),
+    # The header's "Organisation" link: shown to members of a training organisation.
+    HolderTable("credentials_organisationmember", "user_id"),
 )
 RULES_TABLES = (
     "credentials_issuer",

@@ -179,9 +179,12 @@ def test_a_rolled_back_version_is_never_given_again(pat):
 
 def holders_of(table: str, pk: int) -> set[int]:
     """Whose dashboard shows the row `pk` of `table`, found through the models."""
-    from credentials.models import Course, Membership
+    from credentials.models import Course, Membership, OrganisationMember
     from seu_ledger.models import CarriedUnits, Entry, Renewal
 
+    if table == "credentials_organisation":
+        trained = Credential.objects.filter(source_course__organisation_id=pk)
+        return set(trained.values_list("holder_id", flat=True))
     if table == "credentials_course":
         course = Course.objects.get(pk=pk)
         attendees = course.attendances.values_list("holder_id", flat=True)
@@ -191,6 +194,7 @@ def holders_of(table: str, pk: int) -> set[int]:
     found = {
         "credentials_credential": lambda: Credential.objects.get(pk=pk).holder_id,
         "credentials_membership": lambda: Membership.objects.get(pk=pk).holder_id,
+        "credentials_organisationmember": lambda: OrganisationMember.objects.get(pk=pk).user_id,
         "credentials_term": lambda: Term.objects.get(pk=pk).credential.holder_id,
         "seu_ledger_entry": lambda: Entry.objects.get(pk=pk).holder_id,
         "seu_ledger_fee": lambda: Fee.objects.get(pk=pk).holder_id,
