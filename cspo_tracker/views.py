@@ -14,11 +14,14 @@ from .middleware import client_ip
 @require_safe
 def home(request):
     """Landing page for visitors; signed-in people go straight to their work: staff who may
-    see credentials to the work queue, holders to theirs."""
+    see credentials to the work queue, training organisations' members to their organisation,
+    holders to theirs."""
     user = request.user
     if user.is_authenticated:
         if user.is_staff and user.has_perm("credentials.view_credential"):
             return redirect("staff:queue")
+        if user.in_organisation:
+            return redirect("organisations:list")
         return redirect("ledger:dashboard")
     return render(request, "home.html")
 

@@ -60,7 +60,9 @@ COLUMN_HELP = {
     "course_code": "Required. Your code for the course; rows with the same code are one course.",
     "course_title": "Optional. Shown in the holder's ledger.",
     "program": "Optional, default CSPO. The certification the course leads to (CSPO, CSM...).",
-    "trainer": "Optional. The trainer's name.",
+    "trainer": "Optional. The trainer's name as printed for holders. (A training "
+    "organisation's new course names the trainer who uploads its roster as the one who sees "
+    "it; its organisation admin names others on the course's page.)",
     "start_date": "First day of the course: a spreadsheet date or YYYY-MM-DD. Default: end_date.",
     "end_date": "Last day of the course: a spreadsheet date or YYYY-MM-DD. Needed for a new "
     "course; the credential is issued on it.",

@@ -95,8 +95,9 @@ DEACTIVATED_ACCOUNT = (
     "{email} belongs to an account staff deactivated; reactivate it in the admin first."
 )
 OTHER_ORGANISATION = (
-    "Course {code} is not a course of {organisation}; only its own organisation reports its "
-    "attendees. Check the course code."
+    "Course {code} is not a course of {organisation}: the code is already used elsewhere "
+    "(course codes are unique), and only the course's own organisation reports its attendees. "
+    "Check the code, or give your course another one."
 )
 NO_LONGER_A_MEMBER = (
     "Whoever uploaded this roster is no longer a member of {organisation}; an organisation "

@@ -223,7 +223,7 @@ def oidc_provider(tmp_path_factory):
         issuer=issuer,
         metadata_url=f"{issuer}/.well-known/openid-configuration",
         client_id=CLIENT_ID,
-        client_secret=secrets.token_urlsafe(32),
+        client_secret=secrets.token_hex(32),  # never starts with "-" (an option to argparse)
         folder=folder,
         env=env,
     )
