@@ -27,6 +27,8 @@ from credentials.models import (
     Invitation,
     Issuer,
     Membership,
+    Organisation,
+    OrganisationMember,
     Program,
     RosterImport,
     Term,
@@ -70,9 +72,13 @@ class Rows:
         self.learning = category("scrum-alliance:learning")
         self.rules = RuleVersion.objects.order_by("pk").first()
         self.holder = User.objects.create(email="many@example.com", first_name="Many")
+        # The first organisation (its admin form is measured): its members and the trainers
+        # of its course grow with the rows.
+        self.organisation = Organisation.objects.create(name="Big Academy", slug="big")
         self.course = Course.objects.create(
             code="BIG-1",
             program=self.cspo,
+            organisation=self.organisation,
             start_date=datetime.date(2025, 11, 3),
             end_date=datetime.date(2025, 11, 4),
             hours=Decimal(16),
@@ -119,6 +125,19 @@ class Rows:
         Attendance.objects.bulk_create(
             Attendance(holder=holder, course=self.course, hours_attended=Decimal(16))
             for holder in holders
+        )
+        organisations = Organisation.objects.bulk_create(
+            Organisation(name=f"Academy {i}", slug=f"academy-{i}") for i in new
+        )
+        OrganisationMember.objects.bulk_create(
+            OrganisationMember(organisation=self.organisation, user=holder) for holder in holders
+        )
+        OrganisationMember.objects.bulk_create(
+            OrganisationMember(organisation=org, user=holder, role="admin")
+            for org, holder in zip(organisations, holders, strict=True)
+        )
+        Course.trainers.through.objects.bulk_create(
+            Course.trainers.through(course=self.course, user=holder) for holder in holders
         )
         Attendance.objects.bulk_create(
             Attendance(holder=holder, course=course, hours_attended=Decimal(8))

@@ -587,6 +587,11 @@ NOT_MEASURED = {
     "email_change_confirm",
     "email_change_cancel",
     "password_reset_confirm",
+    # An organisation's public logo, and the sign-in through its identity provider: they read
+    # the organisation alone (tests/credentials/test_organisations.py, test_oidc_sign_in.py).
+    "organisations:logo",
+    "oidc_start",
+    "oidc_callback",
 }
 
 

@@ -270,6 +270,40 @@ def test_staff_pages_pass_axe(sweep, reference_data, viewport):
     visit.visit("/admin/seu_ledger/reminder/preview/", "admin reminder preview")
 
 
+@pytest.mark.parametrize("viewport", WIDTHS)
+def test_organisation_pages_pass_axe(sweep, reference_data, viewport):
+    """An organisation admin's pages, with a course of attendees (one at risk)."""
+    from credentials.models import Attendance
+    from credentials.organisations import organisation_branding_update
+    from tests.factories import cspo_course, member_of, organisation
+
+    north = organisation("north", name="Northwind Agile Academy")
+    organisation_branding_update(
+        organisation=north, reply_to="courses@northwind.example", website="", logo=None
+    )
+    admin = member_of(north, "admin", email="nina@northwind.example")
+    trainer = member_of(north, email="tara@northwind.example")
+    course = cspo_course("NW-1", organisation=north, title="CSPO, two days")
+    course.trainers.add(trainer)
+    for index in range(2):
+        holder = UserFactory(email=f"attendee{index}@example.com")
+        Attendance.objects.create(holder=holder, course=course, hours_attended=16, completed=True)
+        credential_issue(
+            holder=holder,
+            program=program("CSPO"),
+            issued_on=add_months(today(), -24) + datetime.timedelta(days=20 + index),
+            source_course=course,
+        )
+    visit = sweep(viewport)
+    sign_in(visit.page, admin.email)
+    visit.visit("/org/north/", "organisation courses")
+    visit.visit(f"/org/north/courses/{course.pk}/", "organisation course")
+    visit.visit("/org/north/members/", "organisation members")
+    visit.visit("/org/north/branding/", "organisation branding")
+    visit.visit("/org/north/at-risk/", "organisation at risk")
+    visit.visit("/rosters/upload/", "roster upload for an organisation")
+
+
 # Every visible button, and where it is across the screen.
 BUTTONS_OUTSIDE = """() => [...document.querySelectorAll(
     'main .btn, main button, main [type=submit], main summary'
