@@ -97,7 +97,7 @@ def test_a_trainer_imports_a_roster_and_only_those_it_concerns_see_it(
     expect(nav.get_by_role("link", name="Organisation")).to_be_visible()
     nav.get_by_role("link", name="Rosters").click()
     expect(page.get_by_role("heading", name="Roster imports")).to_be_visible()
-    expect(page.locator(".roster-history")).to_contain_text("No roster imported yet")
+    expect(page.locator(".roster-history")).to_contain_text("No roster for you to see yet")
     page.get_by_role("link", name="Import a roster").click()
     organisation = page.get_by_label("For the organisation")
     expect(organisation.locator("option")).to_have_text(["Alpha Agile Academy"])
@@ -157,7 +157,7 @@ def test_a_trainer_imports_a_roster_and_only_those_it_concerns_see_it(
     expect(page.locator(".rosters")).not_to_contain_text("alpha-march.csv")
     page.screenshot(path=tmp_path / "5-other-trainer.png", full_page=True)
     nav.get_by_role("link", name="Rosters").click()
-    expect(page.locator(".roster-history")).to_contain_text("No roster imported yet")
+    expect(page.locator(".roster-history")).to_contain_text("No roster for you to see yet")
     assert status_of(page, course_url) == 404
     assert status_of(page, roster_url) == 404
     assert status_of(page, f"{course_url}attendees.csv") == 404

@@ -61,7 +61,7 @@ def test_staff_fix_the_rejected_rows_and_upload_them_again(
         )
     )
     sign_in(page, "registrar@example.com")
-    page.goto("/staff/rosters/upload/")
+    page.goto("/rosters/upload/")
     page.get_by_label("File").set_input_files(str(roster))
     page.get_by_role("button", name="Check the roster").click()
     errors = page.locator(".roster-errors")
@@ -81,7 +81,7 @@ def test_staff_fix_the_rejected_rows_and_upload_them_again(
         to_fix.replace("eve(at)example.com", "eve@example.com").replace("99.1", "16"),
         encoding="utf-8-sig",
     )
-    page.goto("/staff/rosters/upload/")
+    page.goto("/rosters/upload/")
     page.get_by_label("File").set_input_files(str(fixed))
     page.get_by_role("button", name="Check the roster").click()
     expect(page.locator(".roster-totals")).to_contain_text("New holders", timeout=60_000)
