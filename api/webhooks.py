@@ -5,11 +5,9 @@ day is paused and staff are told."""
 
 import datetime
 import http.client
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +25,7 @@ from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from credentials.models import User
+from cspo_tracker.addresses import private_host
 from cspo_tracker.claims import new_owner
 from cspo_tracker.emails import email_send
 
@@ -70,40 +69,6 @@ def secret_new() -> str:
     import base64
 
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-# IPv6 forms that carry an IPv4 address (NAT64, 6to4, IPv4-compatible): judged by that address.
-_EMBEDDING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
-
-
-def _private(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if ip.version == 6:
-        inner = ip.ipv4_mapped or ip.sixtofour
-        if inner is None and any(ip in network for network in _EMBEDDING):
-            inner = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if inner is not None:
-            return _private(str(inner))
-    return not ip.is_global or ip.is_multicast
-
-
-def private_host(host: str) -> bool:
-    """Whether `host` is, or resolves to, an address outside the public internet (loopback,
-    private networks, link-local such as 169.254.169.254): not a place webhooks go unless
-    WEBHOOKS_ALLOW_PRIVATE_ADDRESSES. A name that does not resolve is not private (the
-    delivery then fails and says so)."""
-    host = host.strip("[]").rstrip(".").lower()
-    try:
-        return _private(host)
-    except ValueError:
-        pass
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        found = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False
-    return any(_private(info[4][0]) for info in found)
 
 
 def endpoint_errors(url: str | None, events: list | None) -> dict[str, list[str]]:

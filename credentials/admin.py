@@ -513,8 +513,26 @@ class OrganisationAdmin(admin.ModelAdmin):
         ),
     )
 
+    OIDC_FIELDS = ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_required")
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("logo")
+
+    def get_readonly_fields(self, request, obj=None):
+        # Whose provider signs its members in is for superusers to set: a provider can sign
+        # in as any member.
+        if request.user.is_superuser:
+            return super().get_readonly_fields(request, obj)
+        shown = [name for name in self.OIDC_FIELDS if name != "oidc_client_secret"]
+        return (*super().get_readonly_fields(request, obj), *shown)
+
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.fieldsets
+        # Others neither see nor set the secret.
+        (main, provider) = self.fieldsets
+        fields = tuple(name for name in provider[1]["fields"] if name != "oidc_client_secret")
+        return (main, (provider[0], {**provider[1], "fields": fields}))
 
     def save_model(self, request, obj, form, change):
         logo = form.cleaned_data.get("logo_file")
@@ -525,6 +543,14 @@ class OrganisationAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if newly_required:
             organisation_password_sessions_end(organisation=obj)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        # A member removed here no longer runs the organisation's courses either.
+        for member in formset.deleted_objects:
+            Course.trainers.through.objects.filter(
+                user_id=member.user_id, course__organisation_id=member.organisation_id
+            ).delete()
 
 
 @admin.register(Attendance)
@@ -768,6 +794,10 @@ class RosterImportAdmin(admin.ModelAdmin):
     )
     list_select_related = ("uploaded_by", "organisation")
     list_filter = ("status", "organisation")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("organisation__logo")
+
     readonly_fields = [field.name for field in RosterImport._meta.fields]
 
     def has_add_permission(self, request):

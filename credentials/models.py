@@ -593,6 +593,15 @@ class Organisation(models.Model):
     def oidc_configured(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
 
+    def clean(self):
+        from django.conf import settings
+
+        issuer = self.oidc_issuer
+        if issuer and not issuer.startswith("https://") and not settings.OIDC_ALLOW_HTTP:
+            raise ValidationError(
+                {"oidc_issuer": "The identity provider's issuer must be an https:// address."}
+            )
+
 
 class OrganisationMember(models.Model):
     """A person's role in an organisation: an organisation admin manages its members and
@@ -630,6 +639,13 @@ class OrganisationMember(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.get_role_display()}, {self.organisation})"
+
+    def clean(self):
+        # Staff reach every organisation already; a member's sign-in can be handed to the
+        # organisation's identity provider, which must never sign anyone in as staff.
+        user = getattr(self, "user", None) if self.user_id else None
+        if user is not None and (user.is_staff or user.is_superuser):
+            raise ValidationError({"user": "Staff accounts are not members of organisations."})
 
 
 class Course(models.Model):

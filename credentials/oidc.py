@@ -10,21 +10,59 @@ the subject. Nobody who is not a member of the organisation signs in this way, a
 account is created by it.
 """
 
+import hashlib
+import logging
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.django_client import OAuth
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from joserfc.errors import JoseError
 from requests import RequestException
+
+from cspo_tracker.addresses import private_host
 
 from .identity import canonical_email
 from .models import Organisation, OrganisationMember, User
 from .selectors import account_for_address
 
 SCOPE = "openid email profile"
-TIMEOUT = 10  # seconds, for each request to the identity provider
+TIMEOUT = (3, 5)  # seconds to connect, then to read, for each request to the provider
+METADATA_SECONDS = 3600  # the discovery document and keys are kept this long per issuer
+REQUIRED_METADATA = ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri")
+# What a provider, its documents or its tokens can fail with: each becomes a refusal page.
+PROVIDER_ERRORS = (
+    AuthlibBaseError,
+    JoseError,
+    RequestException,
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    RuntimeError,
+)
+# The provider's own error codes (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6), in words;
+# the description it sends along is logged, never shown (anyone can craft the link).
+PROVIDER_SAYS = {
+    "access_denied": "you did not allow the sign-in",
+    "login_required": "you are not signed in there",
+    "consent_required": "it needs your consent",
+    "interaction_required": "it needs you to do something there first",
+    "invalid_client": "it does not know this site's client; ask platform staff",
+    "unauthorized_client": "it does not let this site sign people in; ask platform staff",
+    "invalid_grant": "the sign-in expired or was used already",
+    "mismatching_state": "the sign-in was not started here, or it expired",
+    "temporarily_unavailable": "it is unavailable for a moment",
+    "server_error": "it failed",
+}
+logger = logging.getLogger(__name__)
 SESSION_KEY = "signed_in_through"  # the organisation whose provider signed this session in
 
 NOT_CONFIGURED = "{organisation} has no identity provider set up for signing in."
@@ -44,6 +82,10 @@ OTHER_IDENTITY = (
     "Your membership of {organisation} is linked to another identity at its provider. Ask your "
     "organisation admin."
 )
+OTHER_PROVIDER = (
+    "You are a member of {organisation}, which signs its members in through its own identity "
+    "provider: sign in through {organisation}."
+)
 CANNOT_SIGN_IN = "This account cannot sign in: {state}. Contact the staff who manage it."
 
 
@@ -56,12 +98,21 @@ def metadata_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
+def _metadata_key(issuer: str) -> str:
+    return "oidc-metadata:" + hashlib.sha256(issuer.encode()).hexdigest()
+
+
 def oidc_client(organisation: Organisation):
-    """authlib's Django client for the organisation's provider. Raises OidcRefused when the
-    organisation has none set up."""
+    """authlib's Django client for the organisation's provider, with the discovery document
+    and keys last read from its issuer (kept METADATA_SECONDS in the shared cache, so a
+    sign-in costs the provider no extra round trips). Raises OidcRefused when the
+    organisation has none set up, or its issuer is plain http where that is not allowed."""
     if not organisation.oidc_configured:
         raise OidcRefused(NOT_CONFIGURED.format(organisation=organisation.name))
-    return OAuth().register(
+    problem = _address_problem(organisation.oidc_issuer)
+    if problem:
+        raise OidcRefused(PROVIDER_FAILED.format(organisation=organisation.name, reason=problem))
+    client = OAuth().register(
         name=f"organisation-{organisation.pk}",
         client_id=organisation.oidc_client_id,
         client_secret=organisation.oidc_client_secret or None,
@@ -72,6 +123,54 @@ def oidc_client(organisation: Organisation):
             "default_timeout": TIMEOUT,
         },
     )
+    cached = cache.get(_metadata_key(organisation.oidc_issuer))
+    if isinstance(cached, dict):
+        client.server_metadata.update(cached)
+    return client
+
+
+def _address_problem(url: str) -> str:
+    """Why the server may not send a request to `url` for a provider ("" when it may):
+    https only (unless OIDC_ALLOW_HTTP), public addresses only (unless
+    OIDC_ALLOW_PRIVATE_ADDRESSES): a discovery document names where the server posts the
+    client's secret, so it must not point into the server's own network."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and not (settings.OIDC_ALLOW_HTTP and parts.scheme == "http"):
+        return "its address is not https"
+    if not parts.hostname:
+        return "its address has no host"
+    if not settings.OIDC_ALLOW_PRIVATE_ADDRESSES and private_host(parts.hostname):
+        return "its address is not on the public internet"
+    return ""
+
+
+def _checked_metadata(client, organisation: Organisation) -> dict:
+    """The provider's discovery document, read (or from the cache), with what a sign-in
+    needs, and where the server itself sends requests (token endpoint, keys) allowed by
+    `_address_problem`; raises OidcRefused otherwise."""
+    metadata = client.load_server_metadata()
+    if not isinstance(metadata, dict) or not all(
+        isinstance(metadata.get(key), str) and metadata.get(key) for key in REQUIRED_METADATA
+    ):
+        raise OidcRefused(
+            PROVIDER_FAILED.format(
+                organisation=organisation.name, reason="its discovery document is incomplete"
+            )
+        )
+    for key in ("token_endpoint", "jwks_uri"):
+        if problem := _address_problem(metadata[key]):
+            raise OidcRefused(
+                PROVIDER_FAILED.format(
+                    organisation=organisation.name, reason=f"its {key.replace('_', ' ')}: {problem}"
+                )
+            )
+    return metadata
+
+
+def _keep_metadata(client, organisation: Organisation) -> None:
+    cache.set(
+        _metadata_key(organisation.oidc_issuer), dict(client.server_metadata), METADATA_SECONDS
+    )
 
 
 def oidc_redirect(*, request, organisation: Organisation, redirect_uri: str):
@@ -79,18 +178,27 @@ def oidc_redirect(*, request, organisation: Organisation, redirect_uri: str):
     in the session. Raises OidcRefused when the provider cannot be reached."""
     client = oidc_client(organisation)
     try:
-        return client.authorize_redirect(request, redirect_uri)
-    except (OAuthError, RequestException, ValueError, KeyError) as error:
+        _checked_metadata(client, organisation)
+        response = client.authorize_redirect(request, redirect_uri)
+    except PROVIDER_ERRORS as error:
         raise OidcRefused(
             PROVIDER_FAILED.format(organisation=organisation.name, reason=_reason(error))
         ) from error
+    _keep_metadata(client, organisation)
+    return response
 
 
 def _reason(error: Exception) -> str:
+    """The refusal in words, from our own list: a provider's free text is only logged."""
     if isinstance(error, OAuthError):
-        return error.description or error.error or "refused"
+        logger.info("identity provider refused: %s %s", error.error, error.description)
+        code = error.error if re.fullmatch(r"[a-z_]{1,40}", error.error or "") else ""
+        return PROVIDER_SAYS.get(code, f"it answered {code}" if code else "it refused")
     if isinstance(error, RequestException):
         return "it did not answer"
+    if isinstance(error, JoseError):
+        return "its ID token did not check out"
+    logger.warning("identity provider answer not usable: %r", error)
     return "its answer was not valid"
 
 
@@ -108,20 +216,13 @@ def oidc_identity(*, request, organisation: Organisation) -> OidcIdentity:
     try:
         token = client.authorize_access_token(request)
         claims = token.get("userinfo")
-        issuer = client.load_server_metadata().get("issuer", "")
-    except (OAuthError, RequestException, ValueError, KeyError) as error:
+        issuer = _checked_metadata(client, organisation)["issuer"]
+    except PROVIDER_ERRORS as error:
         raise OidcRefused(
             PROVIDER_FAILED.format(organisation=organisation.name, reason=_reason(error))
         ) from error
-    except Exception as error:  # authlib's joserfc errors: a token that does not check out
-        if type(error).__module__.startswith(("joserfc", "authlib")):
-            raise OidcRefused(
-                PROVIDER_FAILED.format(
-                    organisation=organisation.name, reason="its ID token did not check out"
-                )
-            ) from error
-        raise
-    if not claims or not claims.get("sub"):
+    _keep_metadata(client, organisation)
+    if not claims or not claims.get("sub") or len(str(claims["sub"])) > 255:
         raise OidcRefused(
             PROVIDER_FAILED.format(organisation=organisation.name, reason="no ID token")
         )
@@ -175,6 +276,16 @@ def oidc_member(*, organisation: Organisation, identity: OidcIdentity) -> User:
             except IntegrityError:
                 raise OidcRefused(OTHER_IDENTITY.format(organisation=name)) from None
         user = member.user
+        if user.is_staff or user.is_superuser:
+            raise OidcRefused(CANNOT_SIGN_IN.format(state="a staff account"))
+        requiring = set(
+            OrganisationMember.objects.filter(
+                user=user, organisation__oidc_required=True
+            ).values_list("organisation_id", flat=True)
+        )
+        if requiring and organisation.pk not in requiring:
+            other = Organisation.objects.filter(pk__in=requiring).order_by("name").first()
+            raise OidcRefused(OTHER_PROVIDER.format(organisation=other.name))
         if user.state == User.State.INVITED:
             user.state = User.State.ACTIVE
             user.state_changed_at = timezone.now()

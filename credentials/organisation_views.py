@@ -11,7 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.text import get_valid_filename
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cspo_tracker.spreadsheets import export_response
 
@@ -63,11 +64,12 @@ def organisation_work(view):
     return wrapper
 
 
-def organisation_page(*, admin: bool = False):
+def organisation_page(*, admin: bool = False, report: bool = False):
     """Signed in; platform staff or a member of some organisation (else 403); the
-    organisation of the URL's slug among those the user reaches (else 404);
-    with `admin`, only its organisation admins and platform staff who may change
-    organisations (else 403). The view gets the organisation and the user's role there."""
+    organisation of the URL's slug among those the user reaches (else 404); with `admin`,
+    only its organisation admins and platform staff who may change organisations, with
+    `report` its admins and any platform staff (else 403). The view gets the organisation
+    and the user's role there."""
 
     def decorator(view):
         @wraps(view)
@@ -79,6 +81,8 @@ def organisation_page(*, admin: bool = False):
             role = organisation_role(request.user, organisation)
             if admin and role != Role.ADMIN:
                 raise PermissionDenied
+            if report and role not in (Role.ADMIN, "staff"):
+                raise PermissionDenied  # its reports: its admins and platform staff
             return view(request, organisation, role, *args, **kwargs)
 
         return wrapper
@@ -127,8 +131,23 @@ def _course(request, organisation, pk):
     )
 
 
+class MembersField(forms.ModelMultipleChoiceField):
+    """Checkboxes of members; a value that is not an id at all is invalid (rather than an
+    integer too large for the database)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if not str(pk).isdigit() or len(str(pk)) > 12:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class TrainersForm(forms.Form):
-    trainers = forms.ModelMultipleChoiceField(
+    trainers = MembersField(
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -184,7 +203,7 @@ def course_attendees_export(request, organisation, role, pk, file_format):
     )
     return export_response(
         file_format,
-        name=f"{organisation.slug}-{course.code}-attendees",
+        name=get_valid_filename(f"{organisation.slug}-{course.code}-attendees") or "attendees",
         header=ATTENDEE_COLUMNS,
         rows=rows,
         sheet_title="Attendees",
@@ -219,6 +238,7 @@ class MemberAddForm(CrispySubmitMixin, forms.Form):
 
 
 @organisation_page(admin=True)
+@require_http_methods(["GET", "HEAD", "POST"])
 def members(request, organisation, role):
     form = MemberAddForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -286,6 +306,7 @@ class BrandingForm(CrispySubmitMixin, forms.Form):
 
 
 @organisation_page(admin=True)
+@require_http_methods(["GET", "HEAD", "POST"])
 def branding(request, organisation, role):
     organisation = Organisation.objects.get(pk=organisation.pk)  # with its logo
     form = BrandingForm(
@@ -320,7 +341,7 @@ def branding(request, organisation, role):
     )
 
 
-@organisation_page(admin=True)
+@organisation_page(report=True)
 @require_safe
 def at_risk(request, organisation, role):
     everyone = request.GET.get("all") == "1"
@@ -331,11 +352,13 @@ def at_risk(request, organisation, role):
             "organisation": organisation,
             "rows": at_risk_rows(organisation, everyone=everyone),
             "everyone": everyone,
+            "role": role,
+            "is_admin": role == Role.ADMIN,
         },
     )
 
 
-@organisation_page(admin=True)
+@organisation_page(report=True)
 @require_safe
 def at_risk_export(request, organisation, role, file_format):
     on = today()

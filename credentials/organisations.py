@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from cspo_tracker.links import absolute_url
@@ -43,9 +44,15 @@ SEE_ALL_ROSTERS = "credentials.view_rosterimport"
 MANAGE_ALL = "credentials.change_organisation"
 
 LOGO_MAX_BYTES = 1024 * 1024
+LOGO_MAX_PIXELS = 12_000_000  # decoded as RGBA: at most 48 MB while it is scaled down
 LOGO_BOX = (400, 160)  # pixels, width x height: the logo is scaled down to fit
 NOT_A_MEMBER = "Only the organisation's members can run its courses."
 LAST_ADMIN = "An organisation keeps at least one organisation admin."
+EXISTING_ACCOUNT = (
+    "Someone already has an account with this address. Platform staff add existing accounts "
+    "to an organisation (they make sure it is the same person): ask them."
+)
+STAFF_NOT_MEMBERS = "Staff accounts are not members of training organisations."
 
 
 def is_platform_staff(user, permission: str = SEE_ALL) -> bool:
@@ -121,11 +128,13 @@ def attendances_visible_to(user) -> QuerySet[Attendance]:
     return Attendance.objects.filter(course__in=courses_visible_to(user))
 
 
-def roster_imports_visible_to(user) -> QuerySet[RosterImport]:
-    """The roster imports `user` reaches: all for platform staff with the roster permission,
-    their organisations' for organisation admins, their own uploads (for an organisation
-    they still belong to) for trainers, else none."""
-    if is_platform_staff(user, SEE_ALL_ROSTERS):
+def roster_imports_visible_to(user, permission: str = SEE_ALL_ROSTERS) -> QuerySet[RosterImport]:
+    """The roster imports `user` reaches for what `permission` allows (viewing by default;
+    "credentials.add_rosterimport" to confirm, check again or discard): all for platform
+    staff whose role has that permission; else their organisations' for organisation admins
+    and their own uploads (for an organisation they still belong to) for trainers; else
+    none. A viewer who also trains somewhere reaches only their own uploads to act on."""
+    if is_platform_staff(user, permission):
         return RosterImport.objects.all()
     admin_of, trainer_in = _ids(user, Role.ADMIN), _ids(user, Role.TRAINER)
     return RosterImport.objects.filter(
@@ -204,14 +213,23 @@ def course_rows(user, organisation: Organisation) -> QuerySet[Course]:
         .filter(organisation=organisation)
         .select_related("program")
         .annotate(
-            attendee_count=Count("attendances", distinct=True),
-            completed_count=Count(
-                "attendances", filter=Q(attendances__completed=True), distinct=True
+            attendee_count=_count(Attendance.objects.filter(course=OuterRef("pk")), "course"),
+            completed_count=_count(
+                Attendance.objects.filter(course=OuterRef("pk"), completed=True), "course"
             ),
-            issued_count=Count("credentials", distinct=True),
+            issued_count=_count(
+                Credential.objects.filter(source_course=OuterRef("pk")), "source_course"
+            ),
         )
         .order_by("-end_date", "code")
     )
+
+
+def _count(rows: QuerySet, by: str):
+    """The number of `rows` (filtered on OuterRef through the field `by`) as a subquery:
+    counting several to-many relations through joins would multiply them."""
+    counted = rows.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted[:1]), 0)
 
 
 @dataclass(frozen=True)
@@ -276,28 +294,24 @@ AT_RISK = (Status.EXPIRING, Status.IN_GRACE, Status.LAPSED)
 def at_risk_rows(
     organisation: Organisation, *, on: datetime.date | None = None, everyone: bool = False
 ) -> list[AtRiskRow]:
-    """Holders who attended `organisation`'s courses and hold a credential of one of those
-    courses' programs that is expiring, in grace (PMI: suspended) or lapsed on `on` (today),
-    soonest end first; with `everyone`, every such credential whatever its status. Three
+    """The credentials `organisation`'s courses issued that are expiring, in grace (PMI:
+    suspended) or lapsed on `on` (today), with their holders and the organisation's courses
+    they completed, soonest end first; with `everyone`, every one whatever its status. Two
     queries, whatever the number of holders."""
     from .selectors import status_label
 
     on = on or today()
-    attended = Attendance.objects.filter(course__organisation=organisation)
     courses_of: dict[tuple[int, int], list[str]] = {}
-    for holder_id, program_id, code in attended.values_list(
-        "holder_id", "course__program_id", "course__code"
-    ).order_by("course__end_date"):
+    for holder_id, program_id, code in (
+        Attendance.objects.filter(course__organisation=organisation, completed=True)
+        .values_list("holder_id", "course__program_id", "course__code")
+        .order_by("course__end_date")
+    ):
         courses_of.setdefault((holder_id, program_id), []).append(code)
+    # The credentials its courses issued: not what the holder earned elsewhere.
     credentials = (
         Credential.objects.filter(
-            Exists(
-                attended.filter(
-                    holder_id=OuterRef("holder_id"), course__program_id=OuterRef("program_id")
-                )
-            ),
-            verified=True,
-            revoked_at__isnull=True,
+            source_course__organisation=organisation, verified=True, revoked_at__isnull=True
         )
         .annotate(valid_through=Max("terms__ends_on"), first_starts_on=Min("terms__starts_on"))
         .select_related("holder", "program")
@@ -330,15 +344,14 @@ def at_risk_rows(
     return rows
 
 
-def trained_by(credential_ids) -> dict[int, Organisation]:
-    """{credential id: the organisation whose course issued it}, for the credentials that
-    came from an organisation's course."""
-    return {
-        credential.pk: credential.source_course.organisation
-        for credential in Credential.objects.filter(
+def trained_by(credential_ids) -> dict[int, str]:
+    """{credential id: the name of the training organisation whose course issued it}, for the
+    credentials that came from an organisation's course. One query."""
+    return dict(
+        Credential.objects.filter(
             pk__in=list(credential_ids), source_course__organisation__isnull=False
-        ).select_related("source_course__organisation")
-    }
+        ).values_list("pk", "source_course__organisation__name")
+    )
 
 
 # --- Services -----------------------------------------------------------------------------
@@ -353,10 +366,13 @@ def organisation_member_add(
     last_name: str = "",
     added_by: User | None = None,
 ) -> OrganisationMember:
-    """Make the person with this address (any of their confirmed addresses) a member in
-    `role` ("admin" or "trainer"); someone without an account is registered as an invited
-    account and sent the organisation's invitation. Raises ValidationError by field (email,
-    role, first_name, last_name), e.g. for someone already a member."""
+    """Make the person with this address a member in `role` ("admin" or "trainer"). Someone
+    without an account is registered as an invited account and sent the organisation's
+    invitation. An existing account (found by any of its confirmed addresses) is added only
+    by platform staff who may change organisations (`added_by`): an organisation could
+    otherwise claim anyone's account and, through its own identity provider, sign in as them.
+    Staff accounts are never members. Raises ValidationError by field (email, role,
+    first_name, last_name), e.g. for someone already a member."""
     from .accounts import holder_register
 
     if role not in Role.values:
@@ -375,8 +391,12 @@ def organisation_member_add(
                 requested_by=added_by,
                 organisation=organisation,
             )
+        elif added_by is None or not is_platform_staff(added_by, MANAGE_ALL):
+            raise ValidationError({"email": [EXISTING_ACCOUNT]})
         elif user.state == User.State.DEACTIVATED:
             raise ValidationError({"email": ["This account is deactivated."]})
+        elif user.is_staff or user.is_superuser:
+            raise ValidationError({"email": [STAFF_NOT_MEMBERS]})
         try:
             with transaction.atomic():
                 return OrganisationMember.objects.create(
@@ -389,12 +409,15 @@ def organisation_member_add(
 
 
 def _keeps_an_admin(member: OrganisationMember) -> None:
+    """Inside a transaction: the organisation's row is locked first (two admins removing each
+    other wait for one another), then its other admins are counted."""
+    Organisation.objects.select_for_update().filter(pk=member.organisation_id).values("pk").first()
     others = (
-        OrganisationMember.objects.select_for_update()
-        .filter(organisation_id=member.organisation_id, role=Role.ADMIN)
+        OrganisationMember.objects.filter(organisation_id=member.organisation_id, role=Role.ADMIN)
         .exclude(pk=member.pk)
+        .order_by()
     )
-    if member.role == Role.ADMIN and not list(others):
+    if member.role == Role.ADMIN and not others.exists():
         raise ValidationError(LAST_ADMIN)
 
 
@@ -445,7 +468,7 @@ def organisation_logo_check(data: bytes) -> bytes:
     LOGO_MAX_BYTES, scaled down to fit LOGO_BOX pixels and stored again as PNG (nothing of
     the file but its pixels is kept: no metadata, no scripts). Raises ValidationError saying
     what is wrong."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if len(data) > LOGO_MAX_BYTES:
         raise ValidationError({"logo": ["The logo may be at most 1 MB."]})
@@ -453,12 +476,14 @@ def organisation_logo_check(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ("PNG", "JPEG"):
                 raise ValidationError({"logo": ["Upload the logo as a PNG or JPEG image."]})
-            if probe.width * probe.height > 25_000_000:
+            if probe.width * probe.height > LOGO_MAX_PIXELS:
                 raise ValidationError({"logo": ["The image is too large (pixels)."]})
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
-            image = image.convert("RGBA")
+            image.draft("RGB", LOGO_BOX)  # a JPEG decodes at a fraction of its size
+            image = ImageOps.exif_transpose(image)
             image.thumbnail(LOGO_BOX)
+            image = image.convert("RGBA")
             out = io.BytesIO()
             image.save(out, format="PNG", optimize=True)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):

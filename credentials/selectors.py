@@ -230,12 +230,11 @@ def holder_credentials(holder_id: int) -> QuerySet[Credential]:
 
 
 def holders_credentials(holder_ids: list[int]) -> QuerySet[Credential]:
-    """Several holders' credentials with program, issuer, terms and the course (and its
-    training organisation) that issued each loaded (two queries)."""
+    """Several holders' credentials with program, issuer, terms and the course that issued
+    each loaded (two queries)."""
     return (
         Credential.objects.filter(holder_id__in=holder_ids)
-        .select_related("holder", "program__issuer", "source_course__organisation")
-        .defer("source_course__organisation__logo")
+        .select_related("holder", "program__issuer", "source_course")
         # Terms in sequence, without Term's default ordering by credential (which orders by
         # the credential's holder and program: three joins for nothing).
         .prefetch_related(Prefetch("terms", queryset=Term.objects.order_by("sequence")))

@@ -70,7 +70,7 @@ class SessionStore(DatabaseStore):
     def load(self) -> dict:
         """The session's data (empty when there is no such live session, which also forgets
         the key, as Django's store does); sets `account`. One query."""
-        from .models import OrganisationMember, RulesRevision
+        from .models import Organisation, OrganisationMember, RulesRevision
 
         self.account = None
         try:
@@ -93,6 +93,10 @@ class SessionStore(DatabaseStore):
                 f"(SELECT r.revision FROM {RulesRevision._meta.db_table} r WHERE r.id = 1), "
                 f"(SELECT COUNT(*) FROM {OrganisationMember._meta.db_table} m "
                 "WHERE m.user_id = s.account_id), "
+                # The organisation requiring its provider's sign-in (the first of several).
+                f"(SELECT MIN(m.organisation_id) FROM {OrganisationMember._meta.db_table} m "
+                f"JOIN {Organisation._meta.db_table} o ON o.id = m.organisation_id "
+                "WHERE m.user_id = s.account_id AND o.oidc_required), "
                 f"{account.sql} FROM {self.model._meta.db_table} s "
                 f'LEFT JOIN {user_model._meta.db_table} u ON u."{user_model._meta.pk.column}" '
                 "= s.account_id WHERE s.session_key = %s AND s.expire_date > %s",
@@ -103,11 +107,37 @@ class SessionStore(DatabaseStore):
             self._session_key = None
             return {}
         data = self.decode(row[0])
-        if row[3 + account.pk] is not None and row[3 + account.pk] == _account_id(data):
-            self.account = account.instance(row, 3)
+        if row[4 + account.pk] is not None and row[4 + account.pk] == _account_id(data):
+            through = data.get("signed_in_through")
+            if (
+                row[3] is not None
+                and through != row[3]
+                and not _through_required_provider(row[4 + account.pk], through)
+            ):
+                # Its organisation requires its provider's sign-in, and this session did not
+                # come from there (a password, or before the rule, or another provider):
+                # as good as signed out, on every request whatever path made it.
+                self._session_key = None
+                return {}
+            self.account = account.instance(row, 4)
             self.account.rules_revision = row[1]
             self.account.organisation_count = row[2]
         return data
+
+
+def _through_required_provider(account_id: int, data: dict) -> bool:
+    """Whether a session was signed in through the identity provider of an organisation that
+    requires it of the account (credentials.oidc records which one)."""
+    from .models import OrganisationMember
+    from .oidc import SESSION_KEY
+
+    through = data.get(SESSION_KEY)
+    return (
+        through is not None
+        and OrganisationMember.objects.filter(
+            user_id=account_id, organisation_id=through, organisation__oidc_required=True
+        ).exists()
+    )
 
 
 def signed_in_user(request):

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from cspo_tracker.links import absolute_url
 from cspo_tracker.middleware import client_ip
+from cspo_tracker.ratelimit import rate_check
 
 from . import accounts, forms, services
 from .access import holder_required
@@ -130,6 +131,13 @@ def _oidc_refused(request, organisation, refusal: OidcRefused, status: int):
 def oidc_start(request, slug):
     """Send the browser to the organisation's identity provider to sign in there."""
     organisation = _oidc_organisation(slug)
+    wait = rate_check(
+        scope="oidc-start", key=client_ip(request) or "-", rate=settings.OIDC_START_RATE
+    )
+    if wait is not None:
+        minutes = -(-wait // 60)
+        message = f"Too many sign-ins started from here; try again in {minutes} minute(s)."
+        return render(request, "credentials/too_many.html", {"message": message}, status=429)
     request.session["oidc_next"] = _safe_next(request, "")
     callback = absolute_url("oidc_callback", organisation.slug)
     try:

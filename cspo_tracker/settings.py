@@ -405,6 +405,14 @@ WEBHOOKS_ALLOW_HTTP = env.bool("WEBHOOKS_ALLOW_HTTP", default=False)
 # ...and to private or local addresses (10.x, 192.168.x, localhost, 169.254.x): refused unless
 # set, so that webhooks cannot be used to probe the network the workers sit in.
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Training organisations' identity providers (OpenID Connect) must be https://; allow http://
+# too (a provider on a private network, a local one in development).
+OIDC_ALLOW_HTTP = env.bool("OIDC_ALLOW_HTTP", default=False)
+# ...and on private or local addresses (refused unless set: the server posts the client's
+# secret where the provider's discovery document says).
+OIDC_ALLOW_PRIVATE_ADDRESSES = env.bool("OIDC_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Starts of a sign-in through an organisation's provider, per client address.
+OIDC_START_RATE = env.str("OIDC_START_RATE", default="30/5m")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.TokenAuthentication",

@@ -45,4 +45,7 @@ REST_FRAMEWORK = {
 }
 # The tests' webhook receivers listen on plain http://127.0.0.1.
 WEBHOOKS_ALLOW_HTTP = True
+# The tests' identity provider listens on plain http://127.0.0.1.
+OIDC_ALLOW_HTTP = True
+OIDC_ALLOW_PRIVATE_ADDRESSES = True
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = True

@@ -316,6 +316,10 @@ def sqlite_triggers_install(using: str = "default", **kwargs) -> None:
         return
     if MIGRATION not in MigrationRecorder(connection).applied_migrations():
         return
+    # Only on tables there are (migrated back, a later app's tables may be gone).
+    existing = set(connection.introspection.table_names())
+    holder_tables = [spec for spec in HOLDER_TABLES if spec.table in existing]
+    rules_tables = [table for table in RULES_TABLES if table in existing]
     with connection.cursor() as cursor:
-        for statement in _sqlite(HOLDER_TABLES, RULES_TABLES):
+        for statement in _sqlite(holder_tables, rules_tables):
             cursor.execute(statement)

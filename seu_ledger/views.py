@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from credentials.access import holder_required
 from credentials.models import Credential, Term
+from credentials.organisations import trained_by
 from credentials.selectors import credential_current_term, today
 from cspo_tracker.spreadsheets import export_response
 
@@ -76,6 +77,11 @@ def dashboard(request):
 
     def render_page():
         cards = dashboard_cards(request.user.pk, on, revision=rules_revision(request.user))
+        # "Trained by" the organisation whose course issued a credential: one query for all.
+        credentials = [c for card in cards for c in card.group.credentials]
+        names = trained_by(c.pk for c in credentials)
+        for credential in credentials:
+            credential.trained_by = names.get(credential.pk, "")
         return render(request, "seu_ledger/dashboard.html", {"cards": cards})
 
     return cached_page(request, "dashboard", on, render_page)

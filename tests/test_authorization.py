@@ -322,9 +322,9 @@ STAFF_PAGE_PERMISSIONS = {  # the staff pages outside the admin
     "organisations:members": "credentials.change_organisation",
     "organisations:member_change": "credentials.change_organisation",
     "organisations:branding": "credentials.change_organisation",
-    "organisations:at_risk": "credentials.change_organisation",
-    "organisations:at_risk_csv": "credentials.change_organisation",
-    "organisations:at_risk_xlsx": "credentials.change_organisation",
+    "organisations:at_risk": "credentials.view_course",
+    "organisations:at_risk_csv": "credentials.view_course",
+    "organisations:at_risk_xlsx": "credentials.view_course",
 }
 
 

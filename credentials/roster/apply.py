@@ -20,6 +20,7 @@ from cspo_tracker.history import CREATED, history_record
 
 from ..dates import add_months
 from ..models import Attendance, Course, Credential, Membership, Program, Term, User
+from ..organisations import course_trainer_ids
 from ..selectors import accounts_for_addresses, today
 from ..signals import attendances_recorded, credentials_issued
 from .validate import ACCOUNT_FIELDS, RosterRow, ValidationReport
@@ -139,14 +140,29 @@ def _stored_courses(codes) -> dict[str, Course]:
     }
 
 
+def _in_scope(scope, course: Course, trainers: dict[int, set[int]]) -> bool:
+    """Whether an organisation's roster may write to this course: one of its courses, and for
+    a trainer's roster one naming them."""
+    if course.organisation_id != scope.organisation_id:
+        return False
+    return scope.trainer_id is None or scope.trainer_id in trainers.get(course.pk, ())
+
+
 def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict[str, Course]:
     """The rows' courses, created (for an organisation's roster: as its courses, naming the
-    trainer who uploaded it) or corrected to the file's details."""
+    trainer who uploaded it) or corrected to the file's details. For an organisation's
+    roster, a course out of its reach now (another organisation's, or a colleague's, made or
+    changed since the check) is neither created, corrected nor returned: its rows are left."""
     scope = report.scope
     wanted: dict[str, RosterRow] = {}
     for row in rows:
         wanted.setdefault(row.course_code, row)
     courses = _stored_courses(wanted)
+    if scope:
+        trainers = course_trainer_ids(course.pk for course in courses.values())
+        for code in [code for code, c in courses.items() if not _in_scope(scope, c, trainers)]:
+            del wanted[code]
+            del courses[code]
     missing = []
     for code, row in wanted.items():
         if code in courses:
@@ -166,18 +182,30 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
         )
     if missing:
         Course.objects.bulk_create(missing, batch_size=1000, ignore_conflicts=True)
-        courses = _stored_courses(wanted)
+        stored = _stored_courses(wanted)
         summary["courses_created"] += len(missing)
-        if scope and scope.trainer_id:
-            created = [courses[course.code.upper()] for course in missing]
-            Course.trainers.through.objects.bulk_create(
-                [
-                    Course.trainers.through(course_id=course.pk, user_id=scope.trainer_id)
-                    for course in created
-                    if course.organisation_id == scope.organisation_id
-                ],
-                ignore_conflicts=True,
-            )
+        if scope:
+            # Someone else may have made one of these codes meanwhile: only courses of this
+            # organisation that name no trainer yet are this roster's (a trainer is named).
+            made = {course.code.upper() for course in missing}
+            trainers = course_trainer_ids(stored[code].pk for code in made)
+            for code in made:
+                course = stored[code]
+                if course.organisation_id != scope.organisation_id or (
+                    scope.trainer_id is not None and trainers.get(course.pk)
+                ):
+                    del wanted[code]
+                    del stored[code]
+            if scope.trainer_id:
+                Course.trainers.through.objects.bulk_create(
+                    [
+                        Course.trainers.through(course_id=stored[code].pk, user_id=scope.trainer_id)
+                        for code in made
+                        if code in stored
+                    ],
+                    ignore_conflicts=True,
+                )
+        courses = {code: stored[code] for code in wanted}
     changed = []
     moved = set()
     for code in wanted:
@@ -185,8 +213,9 @@ def _courses(rows, programs, report: ValidationReport, summary: Counter) -> dict
         new = {
             "title": described.title or course.title,
             "trainer": described.trainer or course.trainer,
-            "start_date": described.start_date or course.start_date,
-            "end_date": described.end_date or course.end_date,
+            # An organisation's roster never moves a stored course (validation refuses it).
+            "start_date": course.start_date if scope else described.start_date or course.start_date,
+            "end_date": course.end_date if scope else described.end_date or course.end_date,
             "hours": max(course.hours, report.course_hours[code]),
         }
         if any(getattr(course, name) != value for name, value in new.items()):
@@ -390,12 +419,10 @@ def roster_apply_batch(
     with transaction.atomic():
         courses, moved = _courses(rows, programs, report, summary)
         if report.scope:
-            # A course another organisation created since the check: its rows are not ours.
-            rows = [
-                row
-                for row in rows
-                if courses[row.course_code].organisation_id == report.scope.organisation_id
-            ]
+            # Rows of a course out of the organisation's reach now are left, and counted.
+            kept = [row for row in rows if row.course_code in courses]
+            summary["rows_out_of_reach"] += len(rows) - len(kept)
+            rows = kept
         holders = _users(rows, summary, rename=report.scope is None)
         _memberships(rows, holders, programs, summary)
         recorded = _attendances(rows, holders, courses, moved, summary)

@@ -413,6 +413,9 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
         with transaction.atomic():
             done = RosterImport.objects.filter(pk=record.pk, run_token=token).update(
                 status=RosterImport.Status.DONE,
+                # The check made again now: what it refused was left out (e.g. a course that
+                # is no longer the uploader's to report, or an uploader who left).
+                errors=[asdict(error) for error in report.errors],
                 rows_total=len(report.rows),
                 rows_done=len(report.rows),
                 summary=merged(summary),

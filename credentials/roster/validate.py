@@ -7,9 +7,11 @@ Database look-ups are one query per table for the whole file (sets, never per ro
 
 import datetime
 import operator
+import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -98,6 +100,16 @@ OTHER_ORGANISATION = (
     "Course {code} is not a course of {organisation}: the code is already used elsewhere "
     "(course codes are unique), and only the course's own organisation reports its attendees. "
     "Check the code, or give your course another one."
+)
+# An organisation's roster is told nothing of accounts beyond its own courses: whether an
+# address is staff's, deactivated, or another address of someone, which member id a holder
+# has, whether they exist or hold a program.
+UNUSABLE_ADDRESS = "This address cannot be put on an organisation's roster; ask platform staff."
+NOT_WITH_LINE = "This row and line {line} cannot both be imported; ask platform staff."
+PRIVATE_TOTALS = ("new_holders", "credentials_to_issue", "unchanged_rows")
+STORED_DATES = (
+    "Course {code} is stored as running {start} to {end}; an organisation's roster does not "
+    "move a course's dates (its credentials would move with them). Ask platform staff."
 )
 NO_LONGER_A_MEMBER = (
     "Whoever uploaded this roster is no longer a member of {organisation}; an organisation "
@@ -219,6 +231,45 @@ def _texts(row: RawRow) -> dict[str, str]:
     return text
 
 
+COURSE_CODE_CHARACTERS = (
+    "A course code is letters, digits and punctuation, without spaces, line breaks or "
+    "invisible characters."
+)
+COURSE_TEXT_LINK = "No web addresses here: holders read this in their invitation email."
+COURSE_TEXT_CONTROL = "Remove the line breaks, control or invisible characters."
+_URL_LIKE = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.")
+_HIDDEN = ("Cc", "Cf", "Zl", "Zp")
+
+
+def _moves_dates(described, course) -> bool:
+    """Whether the file gives a stored course other dates than it has."""
+    return bool(
+        (described.start_date and described.start_date != course.start_date)
+        or (described.end_date and described.end_date != course.end_date)
+    )
+
+
+def _course_text(column: str, value: str) -> tuple[str, str]:
+    """A course's code, title or trainer from a roster: (the text to keep, the problem or "").
+    A code is compared in its NFKC form (fullwidth letters are the same code) and has no
+    blank, control or invisible character; a title or trainer (quoted in invitation emails
+    to addresses nobody confirmed yet) has no control character and no web address."""
+    if column == "course_code":
+        if value.isascii() and value.isprintable() and " " not in value:
+            return value, ""
+        code = unicodedata.normalize("NFKC", value)
+        if any(char.isspace() or unicodedata.category(char) in _HIDDEN for char in code):
+            return code, COURSE_CODE_CHARACTERS
+        return code, ""
+    if not (value.isascii() and value.isprintable()) and any(
+        unicodedata.category(char) in _HIDDEN for char in value
+    ):
+        return value, COURSE_TEXT_CONTROL
+    if _URL_LIKE.search(unicodedata.normalize("NFKC", value)):
+        return value, COURSE_TEXT_LINK
+    return value, ""
+
+
 class _Parser:
     """Turns raw rows into typed ones, one at a time, noting each bad row's problems.
 
@@ -234,6 +285,7 @@ class _Parser:
         self.dates: dict = {}
         self.hours: dict = {}
         self.who: dict[int, tuple[str, str]] = {}  # line -> email, name as written (bad rows)
+        self.course_texts: dict[tuple[str, str], tuple[str, str]] = {}  # (column, text) -> seen
 
     def _failed(self, row: RawRow, text: dict) -> None:
         name = " ".join(filter(None, (text["first_name"], text["last_name"])))
@@ -267,6 +319,16 @@ class _Parser:
                 validate_person_name(text[column])
             except ValidationError as refused:
                 errors.append(RowError(row.line, column, " ".join(refused.messages)))
+        for column in ("course_code", "course_title", "trainer"):
+            value = text[column]
+            if value:
+                checked = self.course_texts.get((column, value))
+                if checked is None:
+                    checked = self.course_texts[(column, value)] = _course_text(column, value)
+                cleaned, problem = checked
+                if problem:
+                    errors.append(RowError(row.line, column, problem))
+                text[column] = cleaned
         if max(map(len, text.values())) > SHORTEST_LIMIT:
             for column, limit in LIMITS:
                 if len(text[column]) > limit:
@@ -385,6 +447,8 @@ def roster_validate(
         row, email_as_written = parser.parse(raw)
         if row is None:
             continue
+        if scope and row.member_id:
+            row = replace(row, member_id="")  # an organisation's roster records no member ids
         if email_as_written != row.email:
             written[row.line] = email_as_written
         key = (row.course_code, row.email)
@@ -492,9 +556,15 @@ def roster_validate(
                 NOT_YOUR_COURSE.format(code=course.code, organisation=scope.organisation_name),
             )
         elif user and (user.is_staff or user.is_superuser):
-            problem = ("email", STAFF_ACCOUNT.format(email=row.email))
+            problem = (
+                "email",
+                UNUSABLE_ADDRESS if scope else STAFF_ACCOUNT.format(email=row.email),
+            )
         elif user and user.state == User.State.DEACTIVATED:
-            problem = ("email", DEACTIVATED_ACCOUNT.format(email=row.email))
+            problem = (
+                "email",
+                UNUSABLE_ADDRESS if scope else DEACTIVATED_ACCOUNT.format(email=row.email),
+            )
         elif course and course.program_id != program.pk:
             problem = ("program", f"Course {course.code} is stored as {course.program.code}.")
         elif end is None:
@@ -511,9 +581,11 @@ def roster_validate(
             same = account_on_course.get((row.course_code, user.pk))
             first_row = account_first.get(user.pk)
             if same is not None:
-                problem = ("email", SAME_PERSON_SAME_COURSE.format(line=same.line))
+                said = NOT_WITH_LINE if scope else SAME_PERSON_SAME_COURSE
+                problem = ("email", said.format(line=same.line))
             elif first_row and (clash := _clash(row, first_row, ("first_name", "last_name"))):
-                problem = (clash, SAME_PERSON_OTHER_NAME.format(line=first_row.line))
+                said = NOT_WITH_LINE if scope else SAME_PERSON_OTHER_NAME
+                problem = (clash, said.format(line=first_row.line))
         if not problem and user and course:
             _, completed = attendances.get((user.pk, course.pk), (None, False))
             if completed and not row.completed:
@@ -538,6 +610,9 @@ def roster_validate(
         report.courses[row.course_code] = details[row.course_code]
 
     report.totals = _totals(report, rows_read, users, courses, attendances, held, programs)
+    if scope:
+        for key in PRIVATE_TOTALS:
+            report.totals.pop(key, None)
     # Each error names who its row is about, as the file wrote it.
     report.errors = sorted(
         (RowError(e.line, e.column, e.message, *who.get(e.line, ("", ""))) for e in errors),

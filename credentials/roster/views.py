@@ -63,6 +63,7 @@ SUMMARY_LABELS = {
     "claims_verified": "Self-reported credentials verified",
     "credentials_issued": "Credentials issued",
     "units_entries_logged": "Learning activities logged for holders (one per course day)",
+    "rows_out_of_reach": "Rows left: their course became another organisation's or trainer's",
 }
 
 
@@ -101,8 +102,9 @@ def roster_access(permission: str):
     return decorator
 
 
-def _visible(request, pk) -> RosterImport:
-    return get_object_or_404(roster_imports_visible_to(request.user), pk=pk)
+def _visible(request, pk, permission: str = "credentials.view_rosterimport") -> RosterImport:
+    """The import, among those the user reaches for what `permission` allows (else 404)."""
+    return get_object_or_404(roster_imports_visible_to(request.user, permission), pk=pk)
 
 
 class RosterUploadForm(CrispySubmitMixin, forms.Form):
@@ -230,7 +232,7 @@ def _answer(request, record, action, done: str):
 @roster_access("credentials.add_rosterimport")
 @require_POST
 def roster_apply(request, pk):
-    record = _visible(request, pk)
+    record = _visible(request, pk, "credentials.add_rosterimport")
     only_valid = request.POST.get("only_valid") == "1"
     return _answer(
         request,
@@ -243,7 +245,7 @@ def roster_apply(request, pk):
 @roster_access("credentials.add_rosterimport")
 @require_POST
 def roster_recheck(request, pk):
-    record = _visible(request, pk)
+    record = _visible(request, pk, "credentials.add_rosterimport")
     form = RecheckForm(request.POST)
     encoding = form.cleaned_data["encoding"] if form.is_valid() else "?"
     return _answer(
@@ -257,7 +259,7 @@ def roster_recheck(request, pk):
 @roster_access("credentials.add_rosterimport")
 @require_POST
 def roster_discard(request, pk):
-    record = _visible(request, pk)
+    record = _visible(request, pk, "credentials.add_rosterimport")
     return _answer(
         request,
         record,

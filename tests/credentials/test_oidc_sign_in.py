@@ -138,10 +138,14 @@ def test_a_forged_or_replayed_callback_signs_nobody_in(client, idp, north):
     replay = client.get(f"{back.path}?{back.query}")
     assert replay.status_code == 403
     assert signed_in_as(client) is None
-    # The provider's own refusal (the user said no) is said as such.
-    denied = client.get(f"{back.path}?error=access_denied&error_description=User+said+no")
+    # The provider's own refusal is said in our words; its free text (anyone can put it in
+    # a link) is never shown.
+    denied = client.get(f"{back.path}?error=access_denied&error_description=Call+0800+now")
     assert denied.status_code == 403
-    assert "User said no" in denied.content.decode()
+    assert "you did not allow the sign-in" in denied.content.decode()
+    assert "0800" not in denied.content.decode()
+    odd = client.get(f"{back.path}?error=%3Cb%3Eodd%3C%2Fb%3E&error_description=x")
+    assert "odd" not in odd.content.decode()
 
 
 def test_a_provider_set_up_wrong_is_said_so(client, idp):
@@ -190,9 +194,7 @@ def test_a_member_whose_organisation_requires_it_cannot_sign_in_with_a_password(
     # A wrong password says nothing about the organisation.
     wrong = client.post(login, {"username": email, "password": "nope"})
     assert "North Academy" not in wrong.content.decode().split("Sign in through")[0]
-    # The staff sign-in is refused the same way (a member who is also staff).
-    trainer.is_staff = True
-    trainer.save(update_fields=["is_staff"])
+    # The staff sign-in refuses it too (before it says members are not staff).
     admin_login = client.post(
         reverse("admin:login"), {"username": email, "password": DEFAULT_PASSWORD}
     )

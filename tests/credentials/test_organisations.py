@@ -321,14 +321,32 @@ def test_adding_a_member_registers_and_invites_someone_new_under_the_organisatio
     assert member.user.email == "new.trainer@north.example"
     assert member.user.state == User.State.INVITED
     assert Invitation.objects.get(holder=member.user).organisation == o["north"]
-    # Someone with an account (found by any letter case) becomes a member; no second time.
+    # An existing account is not the organisation's to claim (its provider could then sign in
+    # as them): an organisation admin is refused; platform staff add it.
+    with pytest.raises(ValidationError) as refused:
+        organisation_member_add(
+            organisation=o["south"],
+            email="ANN@example.com",
+            role="admin",
+            added_by=o["south_admin"],
+        )
+    assert "Platform staff add existing accounts" in str(refused.value.message_dict["email"])
+    registrar = staff_in("registrar")
     existing = organisation_member_add(
-        organisation=o["south"], email="ANN@example.com", role="admin"
+        organisation=o["south"], email="ANN@example.com", role="admin", added_by=registrar
     )
     assert existing.user == o["holder"]
     with pytest.raises(ValidationError) as refused:
-        organisation_member_add(organisation=o["south"], email="ann@example.com", role="trainer")
+        organisation_member_add(
+            organisation=o["south"], email="ann@example.com", role="trainer", added_by=registrar
+        )
     assert "already a member of South Academy" in str(refused.value.message_dict["email"])
+    # Staff accounts are never members.
+    with pytest.raises(ValidationError) as refused:
+        organisation_member_add(
+            organisation=o["south"], email=registrar.email, role="trainer", added_by=registrar
+        )
+    assert "Staff accounts are not members" in str(refused.value.message_dict["email"])
     with pytest.raises(ValidationError) as refused:
         organisation_member_add(organisation=o["south"], email="x@example.com", role="owner")
     assert "role" in refused.value.message_dict
@@ -401,7 +419,8 @@ def test_the_at_risk_list_holds_only_holders_the_organisation_trained(two_orgs):
     after = at_risk_rows(o["north"], on=datetime.date(2027, 11, 5))[0]
     expected = "in_grace" if program("CSPO").grace_days else "lapsed"
     assert (after.status, after.days_left) == (expected, -1)
-    assert at_risk_rows(o["south"], on=datetime.date(2027, 9, 1))[0].courses == "S-1"
+    # Ann attended south's course too, but her CSPO came from north's: not south's to follow.
+    assert at_risk_rows(o["south"], on=datetime.date(2027, 9, 1)) == []
     assert not any(r.email == "zed@example.com" for r in everyone)
     fields = set(type(everyone[0]).__dataclass_fields__)
     assert not fields & {"units", "entries", "evidence", "units_counted"}
@@ -417,14 +436,17 @@ def test_at_risk_rows_cost_the_same_queries_for_3_or_30_holders(
             holder = UserFactory()
             Attendance.objects.create(holder=holder, course=o["north_course"], completed=True)
             credential_issue(
-                holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 2, 29)
+                holder=holder,
+                program=program("CSPO"),
+                issued_on=datetime.date(2024, 2, 29),
+                source_course=o["north_course"],
             )
 
     add(3)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert len(at_risk_rows(o["north"], everyone=True)) == 3
     add(27)
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert len(at_risk_rows(o["north"], everyone=True)) == 30
 
 
@@ -558,7 +580,7 @@ def test_an_organisation_admin_manages_members_and_trainers_on_its_pages(client,
     assert response.status_code == 302
     new = User.objects.get(email="t3@north.example")
     again = client.post(members, {"email": "T3@north.example", "role": "trainer"})
-    assert "already a member of North Academy" in again.content.decode()
+    assert "Platform staff add existing accounts" in again.content.decode()
     url = reverse("organisations:course_trainers", args=["north", o["north_course"].pk])
     client.post(url, {"trainers": [o["north_t1"].pk, new.pk]})
     assert set(o["north_course"].trainers.all()) == {o["north_t1"], new}
@@ -606,3 +628,43 @@ def test_hours_are_shown_as_attended(two_orgs):
     (row,) = course_attendees(two_orgs["north_course"])
     assert row.hours_attended == Decimal(16)
     assert (row.completed, row.credential_issued) == (True, False)
+
+
+def test_the_dashboards_trained_by_lines_cost_one_query_for_any_number_of_credentials(
+    client, two_orgs, django_assert_num_queries
+):
+    """Regression: each credential's line read its course and organisation on its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    o = two_orgs
+    holder = o["holder"]
+    client.force_login(holder)
+
+    def drawn() -> int:
+        from django.core.cache import caches
+
+        caches["pages"].clear()
+        with CaptureQueriesContext(connection) as done:
+            assert client.get(reverse("ledger:dashboard")).status_code == 200
+        return len(done)
+
+    courses = [o["north_course"], o["south_course"], o["platform_course"]]
+    codes = ["CSPO", "CSM", "A-CSM"]
+    credential_issue(
+        holder=holder,
+        program=program(codes[0]),
+        issued_on=datetime.date(2025, 11, 4),
+        source_course=courses[0],
+    )
+    one = drawn()
+    for course, code in zip(courses[1:], codes[1:], strict=True):
+        credential_issue(
+            holder=holder,
+            program=program(code),
+            issued_on=datetime.date(2025, 11, 4),
+            source_course=course,
+        )
+    page = client.get(reverse("ledger:dashboard")).content.decode()
+    assert "trained by North Academy" in page
+    assert drawn() == one
