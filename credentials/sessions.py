@@ -125,13 +125,11 @@ class SessionStore(DatabaseStore):
         return data
 
 
-def _through_required_provider(account_id: int, data: dict) -> bool:
-    """Whether a session was signed in through the identity provider of an organisation that
-    requires it of the account (credentials.oidc records which one)."""
+def _through_required_provider(account_id: int, through) -> bool:
+    """Whether `through` (the organisation whose identity provider signed the session in, as
+    credentials.oidc records it) is one that requires its provider of the account."""
     from .models import OrganisationMember
-    from .oidc import SESSION_KEY
 
-    through = data.get(SESSION_KEY)
     return (
         through is not None
         and OrganisationMember.objects.filter(

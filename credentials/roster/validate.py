@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
 
+from cspo_tracker import formats
 from cspo_tracker.bulk import many
 
 from ..dates import add_months
@@ -554,6 +555,15 @@ def roster_validate(
             problem = (
                 "course_code",
                 NOT_YOUR_COURSE.format(code=course.code, organisation=scope.organisation_name),
+            )
+        elif scope and course and _moves_dates(described, course):
+            problem = (
+                "end_date" if described.end_date != course.end_date else "start_date",
+                STORED_DATES.format(
+                    code=course.code,
+                    start=formats.day(course.start_date),
+                    end=formats.day(course.end_date),
+                ),
             )
         elif user and (user.is_staff or user.is_superuser):
             problem = (

@@ -1,0 +1,443 @@
+"""What a review and an attack of the training organisations found, each a test that failed
+before its fix: taking over accounts through an organisation's identity provider, password
+sessions that outlived the rule, roster checks that told an organisation what it may not
+know, applies that wrote to another organisation's course, a hanging or hostile provider,
+and pages that answered 500."""
+
+import datetime
+import http.server
+import json
+import socket
+import threading
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+from django.urls import reverse
+
+from credentials.models import (
+    Attendance,
+    Membership,
+    OrganisationMember,
+    RosterImport,
+    Term,
+    User,
+)
+from credentials.organisations import RosterScope, course_rows
+from credentials.roster.apply import roster_apply
+from credentials.roster.imports import (
+    roster_check,
+    roster_import_apply,
+    roster_import_check,
+    roster_import_queue,
+)
+from credentials.services import credential_issue
+from tests.credentials.test_oidc_sign_in import (  # noqa: F401 - fixtures
+    idp,
+    north,
+    person,
+    sign_in_through,
+)
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    UserFactory,
+    cspo_course,
+    member_of,
+    organisation,
+    program,
+    staff_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+HEADER = (
+    "email,first_name,last_name,course_code,program,start_date,end_date,hours_attended,completed"
+)
+
+
+def csv(*rows, header=HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def messages_of(record) -> str:
+    return " ".join(error["message"] for error in record.errors)
+
+
+# --- Accounts an organisation must not be able to take -------------------------------------
+
+
+def test_an_organisation_admin_cannot_enrol_an_existing_account(client):
+    org = organisation("north")
+    client.force_login(member_of(org, "admin"))
+    boss = staff_in("superuser")
+    holder = UserFactory(email="someone@example.com")
+    for email in (boss.email, holder.email):
+        response = client.post(
+            reverse("organisations:members", args=["north"]), {"email": email, "role": "trainer"}
+        )
+        assert "Platform staff add existing accounts" in response.content.decode()
+    assert not OrganisationMember.objects.filter(user__in=[boss, holder]).exists()
+
+
+def test_the_provider_never_signs_in_a_staff_account(client, idp, north):
+    email = person(idp)
+    staff = staff_in("registrar")
+    staff.email = email
+    staff.save(update_fields=["email"])
+    OrganisationMember.objects.create(organisation=north, user=staff)  # as data could hold
+    response = sign_in_through(client, idp, "north", email)
+    assert response.status_code == 403
+    assert client.session.get(SESSION_KEY) is None
+
+
+def test_a_member_of_an_organisation_requiring_its_provider_cannot_use_anothers(client, idp, north):
+    email = person(idp)
+    member = member_of(north, email=email)
+    strict = organisation(
+        "strict", oidc_issuer="https://idp.strict.example", oidc_client_id="x", oidc_required=True
+    )
+    OrganisationMember.objects.create(organisation=strict, user=member)
+    response = sign_in_through(client, idp, "north", email)
+    assert response.status_code == 403
+    assert "sign in through Strict Academy" in response.content.decode()
+    assert client.session.get(SESSION_KEY) is None
+
+
+def test_joining_an_organisation_that_requires_its_provider_ends_password_sessions():
+    strict = organisation(
+        "strict", oidc_issuer="https://idp.strict.example", oidc_client_id="x", oidc_required=True
+    )
+    holder = UserFactory()
+    browser = Client()
+    assert (
+        browser.post(
+            reverse("login"), {"username": holder.email, "password": DEFAULT_PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert browser.get(reverse("ledger:dashboard")).status_code == 200
+    OrganisationMember.objects.create(organisation=strict, user=holder)  # platform staff did
+    response = browser.get(reverse("ledger:dashboard"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+# --- Rosters: what an organisation may not know or write -------------------------------------
+
+
+def test_a_viewer_who_trains_somewhere_cannot_act_on_the_platforms_rosters(client):
+    platform = roster_import_check(
+        data=csv("zed@example.com,Zed,Z,PLAT-1,CSPO,2025-11-03,2025-11-04,16,no"),
+        name="p.csv",
+        uploaded_by=staff_in("registrar"),
+    )
+    viewer = staff_in("viewer")
+    OrganisationMember.objects.create(organisation=organisation("tiny"), user=viewer)
+    client.force_login(viewer)
+    for name in ("roster:discard", "roster:apply", "roster:recheck"):
+        assert client.post(reverse(name, args=[platform.pk])).status_code == 404, name
+    assert client.get(reverse("roster:detail", args=[platform.pk])).status_code == 200
+    platform.refresh_from_db()
+    assert platform.status == RosterImport.Status.VALIDATED
+
+
+def test_an_organisations_roster_check_tells_nothing_of_other_accounts():
+    org = organisation("north")
+    trainer = member_of(org)
+    stranger = UserFactory(email="stranger@example.com")
+    Membership.objects.create(
+        holder=stranger, issuer=program("CSPO").issuer, member_id="SA-PRIVATE-991"
+    )
+    staff = staff_in("viewer")
+    gone = UserFactory(email="gone@example.com", state=User.State.DEACTIVATED)
+    record = roster_import_check(
+        data=csv(
+            "stranger@example.com,S,T,NEW-1,CSPO,2025-11-03,2025-11-04,16,yes,guess",
+            f"{staff.email},A,B,NEW-1,CSPO,2025-11-03,2025-11-04,16,no,",
+            f"{gone.email},C,D,NEW-1,CSPO,2025-11-03,2025-11-04,16,no,",
+            header=HEADER + ",member_id",
+        ),
+        name="r.csv",
+        uploaded_by=trainer,
+        organisation=org,
+    )
+    said = messages_of(record)
+    assert "SA-PRIVATE-991" not in said
+    assert "staff account" not in said
+    assert "deactivated" not in said
+    assert said.count("cannot be put on an organisation's roster") == 2
+    for private in ("new_holders", "credentials_to_issue", "unchanged_rows"):
+        assert private not in record.totals
+    roster_import_queue(record=record, only_valid_rows=True)
+    roster_import_apply(import_id=record.pk)
+    # No member id is recorded by an organisation's roster.
+    assert list(Membership.objects.filter(holder=stranger).values_list("member_id", flat=True)) == [
+        "SA-PRIVATE-991"
+    ]
+
+
+def test_an_apply_leaves_a_course_another_organisation_made_since_the_check():
+    north, south = organisation("north"), organisation("south")
+    data = (
+        b"email,first_name,last_name,course_code,course_title,trainer,start_date,end_date,"
+        b"hours_attended,completed\n"
+        b"bob@example.com,Bob,B,X-1,North title,Norma,2025-10-01,2025-10-02,16,yes\n"
+    )
+    report = roster_check(data, scope=RosterScope(north.pk, north.name))
+    assert not report.errors
+    theirs = cspo_course("X-1", organisation=south, title="South title", trainer="Sam")
+    ann = UserFactory(email="ann@example.com")
+    credential = credential_issue(
+        holder=ann, program=program("CSPO"), issued_on=theirs.end_date, source_course=theirs
+    )
+    summary = roster_apply(report, batch_size=100)
+    theirs.refresh_from_db()
+    assert (theirs.title, theirs.trainer, theirs.start_date) == (
+        "South title",
+        "Sam",
+        datetime.date(2025, 11, 3),
+    )
+    assert Term.objects.get(credential=credential).starts_on == datetime.date(2025, 11, 4)
+    assert not User.objects.filter(email="bob@example.com").exists()
+    assert summary["rows_out_of_reach"] == 1
+
+
+def test_an_apply_does_not_write_to_a_colleagues_course_made_meanwhile():
+    org = organisation("north")
+    a, b = member_of(org), member_of(org)
+    report = roster_check(
+        csv("bob@example.com,Bob,B,N-9,CSPO,2025-11-03,2025-11-04,16,no"),
+        scope=RosterScope(org.pk, org.name, trainer_id=a.pk),
+    )
+    theirs = cspo_course("N-9", organisation=org)
+    theirs.trainers.add(b)
+    roster_apply(report, batch_size=100)
+    assert not Attendance.objects.filter(course=theirs).exists()
+    assert list(theirs.trainers.all()) == [b]
+
+
+def test_rows_refused_when_the_roster_is_applied_are_said(client):
+    org = organisation("north")
+    trainer = member_of(org)
+    record = roster_import_check(
+        data=csv("zed@example.com,Zed,Z,Q-1,CSPO,2025-11-03,2025-11-04,16,no"),
+        name="r.csv",
+        uploaded_by=trainer,
+        organisation=org,
+    )
+    roster_import_queue(record=record, only_valid_rows=False)
+    OrganisationMember.objects.filter(user=trainer).delete()
+    record = roster_import_apply(import_id=record.pk)
+    assert record.status == RosterImport.Status.DONE
+    assert "no longer a member of North Academy" in messages_of(record)
+    client.force_login(staff_in("viewer"))
+    page = client.get(reverse("roster:detail", args=[record.pk])).content.decode()
+    assert "Rows skipped for their problems" in page
+
+
+def test_an_organisations_roster_never_moves_a_stored_course_or_its_credentials():
+    org = organisation("north")
+    admin = member_of(org, "admin")
+    course = cspo_course("N-1", organisation=org)
+    ann = UserFactory(email="ann@example.com")
+    credential = credential_issue(
+        holder=ann, program=program("CSPO"), issued_on=course.end_date, source_course=course
+    )
+    record = roster_import_check(
+        data=csv("cy@example.com,Cy,C,N-1,CSPO,2028-11-01,2028-11-02,16,no"),
+        name="r.csv",
+        uploaded_by=admin,
+        organisation=org,
+    )
+    assert "Course N-1 is stored as running" in messages_of(record)
+    assert record.status == RosterImport.Status.REJECTED
+    credential.refresh_from_db()
+    assert credential.issued_on == datetime.date(2025, 11, 4)
+
+
+@pytest.mark.parametrize(
+    ("code", "problem"),
+    [
+        ("ＳＯＵＴＨ-１", "is not a course of North Academy"),  # fullwidth: the same code
+        ("SOUTH\u200b-1", "without spaces, line breaks or invisible characters"),
+        ("NL\nCODE", "without spaces, line breaks or invisible characters"),
+        ("RTL\u202eX", "without spaces, line breaks or invisible characters"),
+    ],
+)
+def test_course_codes_are_compared_in_one_form_and_refused_with_hidden_characters(code, problem):
+    north, south = organisation("north"), organisation("south")
+    cspo_course("SOUTH-1", organisation=south)
+    quoted = '"' + code + '"'
+    record = roster_import_check(
+        data=csv(f"bob@example.com,Bob,B,{quoted},CSPO,2025-11-03,2025-11-04,16,no"),
+        name="r.csv",
+        uploaded_by=member_of(north),
+        organisation=north,
+    )
+    assert problem in messages_of(record)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("course_title", "URGENT: log in at https://evil.example/login"),
+        ("trainer", "Support desk www.evil.example"),
+    ],
+)
+def test_course_titles_and_trainers_carry_no_web_address_into_invitations(column, value):
+    header = HEADER + f",{column}"
+    record = roster_import_check(
+        data=csv(
+            f'bob@example.com,Bob,B,NEW-1,CSPO,2025-11-03,2025-11-04,16,no,"{value}"', header=header
+        ),
+        name="r.csv",
+        uploaded_by=None,
+    )
+    assert "No web addresses here" in messages_of(record)
+    assert record.status == RosterImport.Status.REJECTED
+
+
+# --- Pages that answered 500 or counted wrong -------------------------------------------------
+
+
+def test_course_counts_do_not_multiply_attendees_by_credentials():
+    org = organisation("north")
+    course = cspo_course("N-1", organisation=org)
+    for email in ("a@example.com", "b@example.com"):
+        holder = UserFactory(email=email)
+        Attendance.objects.create(holder=holder, course=course, completed=True, hours_attended=16)
+        credential_issue(
+            holder=holder, program=program("CSPO"), issued_on=course.end_date, source_course=course
+        )
+    (row,) = course_rows(staff_in("viewer"), org)
+    assert (row.attendee_count, row.completed_count, row.issued_count) == (2, 2, 2)
+
+
+def test_an_export_of_a_course_with_an_odd_code_and_odd_form_values_answer_no_500(client):
+    org = organisation("north")
+    course = cspo_course('NL\nQ"X', organisation=org)
+    client.force_login(member_of(org, "admin"))
+    response = client.get(reverse("organisations:course_attendees_csv", args=["north", course.pk]))
+    assert response.status_code == 200
+    assert "\n" not in response["Content-Disposition"]
+    response = client.post(
+        reverse("organisations:course_trainers", args=["north", course.pk]),
+        {"trainers": ["99999999999999999999999"]},
+    )
+    assert response.status_code == 302
+    assert client.put(reverse("organisations:members", args=["north"])).status_code == 405
+    assert client.delete(reverse("organisations:branding", args=["north"])).status_code == 405
+
+
+def test_platform_viewers_read_an_organisations_reports_but_manage_nothing(client):
+    org = organisation("north")
+    client.force_login(staff_in("viewer"))
+    assert client.get(reverse("organisations:at_risk", args=["north"])).status_code == 200
+    assert client.get(reverse("organisations:at_risk_csv", args=["north"])).status_code == 200
+    assert client.get(reverse("organisations:members", args=["north"])).status_code == 403
+    assert org.slug in client.get(reverse("organisations:list")).content.decode()
+
+
+def test_removing_a_member_in_the_admin_unnames_them_from_its_courses(client):
+    org = organisation("north")
+    trainer = member_of(org)
+    course = cspo_course("N-1", organisation=org)
+    course.trainers.add(trainer)
+    member = OrganisationMember.objects.get(user=trainer)
+    client.force_login(staff_in("superuser"))
+    form = {
+        "name": org.name,
+        "slug": org.slug,
+        "website": "",
+        "reply_to": "",
+        "oidc_issuer": "",
+        "oidc_client_id": "",
+        "oidc_client_secret": "",
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "1",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+        "members-0-id": member.pk,
+        "members-0-organisation": org.pk,
+        "members-0-user": trainer.pk,
+        "members-0-role": "trainer",
+        "members-0-DELETE": "on",
+    }
+    response = client.post(reverse("admin:credentials_organisation_change", args=[org.pk]), form)
+    assert response.status_code == 302
+    assert not course.trainers.exists()
+
+
+# --- A hanging or hostile provider ------------------------------------------------------------
+
+
+@pytest.fixture
+def discovery_server():
+    """A local server answering every GET with the JSON document set on it."""
+    state = {"document": {}}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the standard library's name
+            body = json.dumps(state["document"]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
+    yield state
+    server.shutdown()
+
+
+def test_an_incomplete_discovery_document_is_a_refusal_not_a_500(client, discovery_server):
+    discovery_server["document"] = {"issuer": discovery_server["url"]}
+    org = organisation("odd", oidc_issuer=discovery_server["url"], oidc_client_id="x")
+    response = client.get(reverse("oidc_start", args=[org.slug]))
+    assert response.status_code == 502
+    assert "discovery document is incomplete" in response.content.decode()
+
+
+def test_a_provider_pointing_the_server_at_a_private_address_is_refused(
+    client, discovery_server, settings
+):
+    url = discovery_server["url"]
+    discovery_server["document"] = {
+        "issuer": url,
+        "authorization_endpoint": f"{url}/authorize",
+        "token_endpoint": "http://127.0.0.1:8097/internal/admin",
+        "jwks_uri": f"{url}/jwks",
+    }
+    org = organisation("odd", oidc_issuer=url, oidc_client_id="x")
+    settings.OIDC_ALLOW_PRIVATE_ADDRESSES = False
+    response = client.get(reverse("oidc_start", args=[org.slug]))
+    assert response.status_code == 502
+    assert "not on the public internet" in response.content.decode()
+    settings.OIDC_ALLOW_HTTP = False
+    response = client.get(reverse("oidc_start", args=[org.slug]))
+    assert "not https" in response.content.decode()
+
+
+def test_a_provider_that_never_answers_is_a_refusal(client):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    try:
+        port = listener.getsockname()[1]
+        org = organisation("hang", oidc_issuer=f"http://127.0.0.1:{port}", oidc_client_id="x")
+        response = client.get(reverse("oidc_start", args=[org.slug]))
+    finally:
+        listener.close()
+    assert response.status_code == 502
+    assert "it did not answer" in response.content.decode()
+
+
+def test_sign_in_starts_are_rate_limited_per_address(client, settings):
+    settings.OIDC_START_RATE = "3/m"
+    org = organisation("none")
+    statuses = [client.get(reverse("oidc_start", args=[org.slug])).status_code for _ in range(4)]
+    assert statuses[-1] == 429
