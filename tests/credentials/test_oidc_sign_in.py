@@ -20,24 +20,6 @@ CALLBACK = "http://testserver/accounts/sign-in/{slug}/callback/"
 numbers = itertools.count()
 
 
-@pytest.fixture
-def idp(oidc_provider):
-    """The provider, with the test server's callback of the organisations below allowed."""
-    for slug in ("north", "wrong"):
-        oidc_provider.allow_redirect(CALLBACK.format(slug=slug))
-    return oidc_provider
-
-
-@pytest.fixture
-def north(idp):
-    return organisation(
-        "north",
-        oidc_issuer=idp.issuer,
-        oidc_client_id=idp.client_id,
-        oidc_client_secret=idp.client_secret,
-    )
-
-
 def person(idp, *, verified=True):
     """A fresh address with an account at the provider (password IDP_PASSWORD)."""
     email = f"person{next(numbers)}@north.example"

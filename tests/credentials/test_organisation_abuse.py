@@ -32,12 +32,7 @@ from credentials.roster.imports import (
     roster_import_queue,
 )
 from credentials.services import credential_issue
-from tests.credentials.test_oidc_sign_in import (  # noqa: F401 - fixtures
-    idp,
-    north,
-    person,
-    sign_in_through,
-)
+from tests.credentials.test_oidc_sign_in import person, sign_in_through
 from tests.factories import (
     DEFAULT_PASSWORD,
     UserFactory,
