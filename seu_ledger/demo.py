@@ -360,6 +360,7 @@ def _organisations_seed(result: DemoSeedResult, holder) -> None:
         for email, first, last, shows in ATTENDEES
     }
     courses = _courses()
+    staff = User.objects.get(email=DEMO_STAFF_EMAIL)
     for slug, name, reply_to, website, members in ORGANISATIONS:
         organisation, _ = Organisation.objects.get_or_create(
             slug=slug, defaults={"name": name, "reply_to": reply_to, "website": website}
@@ -371,7 +372,10 @@ def _organisations_seed(result: DemoSeedResult, holder) -> None:
                 email=email, password=result.password, first_name=first, last_name=last
             )
             if not OrganisationMember.objects.filter(organisation=organisation, user=user).exists():
-                organisation_member_add(organisation=organisation, email=email, role=role)
+                # Existing accounts are platform staff's to add: the demo's superuser does.
+                organisation_member_add(
+                    organisation=organisation, email=email, role=role, added_by=staff
+                )
             result.organisation_logins.append((email, role.label.lower(), organisation.name))
             if role == OrganisationMember.Role.TRAINER and trainer is None:
                 trainer = user
