@@ -431,11 +431,19 @@ class CourseAdmin(admin.ModelAdmin):
     list_filter = ("program", "organisation", "delivery", "end_date")
     search_fields = ("code", "title", "trainer")
     date_hierarchy = "end_date"
-    autocomplete_fields = ("organisation", "trainers")
+    autocomplete_fields = ("organisation",)
     inlines = [AttendanceInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("organisation__logo")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "trainers":
+            # Only organisations' members can be trainers (the form checks which one's).
+            kwargs["queryset"] = User.objects.filter(
+                pk__in=OrganisationMember.objects.values("user_id")
+            ).order_by("email")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class OrganisationMemberInline(LabelledTabularInline):
@@ -545,6 +553,11 @@ class OrganisationAdmin(admin.ModelAdmin):
             organisation_password_sessions_end(organisation=obj)
 
     def save_formset(self, request, form, formset, change):
+        for member_form in formset.forms:
+            # Another account in an existing membership: the provider identity linked to the
+            # one before is not this one's.
+            if member_form.instance.pk and "user" in member_form.changed_data:
+                member_form.instance.oidc_subject = ""
         super().save_formset(request, form, formset, change)
         # A member removed here no longer runs the organisation's courses either.
         for member in formset.deleted_objects:

@@ -12,20 +12,21 @@ account is created by it.
 
 import hashlib
 import logging
-import re
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.django_client import OAuth
+from authlib.integrations.django_client import DjangoOAuth2App, OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from joserfc.errors import JoseError
-from requests import RequestException
+from requests import RequestException, TooManyRedirects
 
 from cspo_tracker.addresses import private_host
 
@@ -98,6 +99,23 @@ def metadata_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
+class _Session(OAuth2Session):
+    """authlib's requests session that follows no redirect: a provider's answer must come
+    from the address `_address_problem` allowed, not from wherever it redirects."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_redirects = 0
+
+
+class _App(DjangoOAuth2App):
+    client_cls = _Session
+
+
+class _OAuth(OAuth):
+    oauth2_client_cls = _App
+
+
 def _metadata_key(issuer: str) -> str:
     return "oidc-metadata:" + hashlib.sha256(issuer.encode()).hexdigest()
 
@@ -112,7 +130,7 @@ def oidc_client(organisation: Organisation):
     problem = _address_problem(organisation.oidc_issuer)
     if problem:
         raise OidcRefused(PROVIDER_FAILED.format(organisation=organisation.name, reason=problem))
-    client = OAuth().register(
+    client = _OAuth().register(
         name=f"organisation-{organisation.pk}",
         client_id=organisation.oidc_client_id,
         client_secret=organisation.oidc_client_secret or None,
@@ -124,8 +142,9 @@ def oidc_client(organisation: Organisation):
         },
     )
     cached = cache.get(_metadata_key(organisation.oidc_issuer))
-    if isinstance(cached, dict):
-        client.server_metadata.update(cached)
+    fresh = isinstance(cached, dict) and isinstance(cached.get("_loaded_at"), int | float)
+    if fresh and time.time() - cached["_loaded_at"] < METADATA_SECONDS:
+        client.server_metadata.update(cached)  # else authlib reads the document again
     return client
 
 
@@ -168,9 +187,11 @@ def _checked_metadata(client, organisation: Organisation) -> dict:
 
 
 def _keep_metadata(client, organisation: Organisation) -> None:
-    cache.set(
-        _metadata_key(organisation.oidc_issuer), dict(client.server_metadata), METADATA_SECONDS
-    )
+    """Keep what was read, until an hour after it was read (not after it was last used)."""
+    metadata = dict(client.server_metadata)
+    age = time.time() - metadata.get("_loaded_at", 0)
+    if age < METADATA_SECONDS:
+        cache.set(_metadata_key(organisation.oidc_issuer), metadata, METADATA_SECONDS - age)
 
 
 def oidc_redirect(*, request, organisation: Organisation, redirect_uri: str):
@@ -192,8 +213,9 @@ def _reason(error: Exception) -> str:
     """The refusal in words, from our own list: a provider's free text is only logged."""
     if isinstance(error, OAuthError):
         logger.info("identity provider refused: %s %s", error.error, error.description)
-        code = error.error if re.fullmatch(r"[a-z_]{1,40}", error.error or "") else ""
-        return PROVIDER_SAYS.get(code, f"it answered {code}" if code else "it refused")
+        return PROVIDER_SAYS.get(error.error or "", "it refused")
+    if isinstance(error, TooManyRedirects):
+        return "it redirected the request elsewhere"
     if isinstance(error, RequestException):
         return "it did not answer"
     if isinstance(error, JoseError):
@@ -214,9 +236,10 @@ def oidc_identity(*, request, organisation: Organisation) -> OidcIdentity:
     configured. Raises OidcRefused saying why not."""
     client = oidc_client(organisation)
     try:
+        # Checked before anything is sent (the document may have changed since the start).
+        issuer = _checked_metadata(client, organisation)["issuer"]
         token = client.authorize_access_token(request)
         claims = token.get("userinfo")
-        issuer = _checked_metadata(client, organisation)["issuer"]
     except PROVIDER_ERRORS as error:
         raise OidcRefused(
             PROVIDER_FAILED.format(organisation=organisation.name, reason=_reason(error))

@@ -131,8 +131,12 @@ def _oidc_refused(request, organisation, refusal: OidcRefused, status: int):
 def oidc_start(request, slug):
     """Send the browser to the organisation's identity provider to sign in there."""
     organisation = _oidc_organisation(slug)
+    # Per client address and organisation: a page elsewhere loading one organisation's
+    # start a few dozen times uses up that organisation's starts only.
     wait = rate_check(
-        scope="oidc-start", key=client_ip(request) or "-", rate=settings.OIDC_START_RATE
+        scope="oidc-start",
+        key=f"{client_ip(request) or '-'}:{organisation.pk}",
+        rate=settings.OIDC_START_RATE,
     )
     if wait is not None:
         minutes = -(-wait // 60)

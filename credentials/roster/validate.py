@@ -240,6 +240,10 @@ COURSE_TEXT_LINK = "No web addresses here: holders read this in their invitation
 COURSE_TEXT_CONTROL = "Remove the line breaks, control or invisible characters."
 _URL_LIKE = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.")
 _HIDDEN = ("Cc", "Cf", "Zl", "Zp")
+# In a code: also combining marks, private-use and unassigned characters, and letters and
+# symbols that draw nothing (Hangul fillers, the blank Braille pattern...).
+_NOT_IN_CODES = (*_HIDDEN, "Mn", "Me", "Co", "Cn")
+_BLANK_LOOKING = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0")
 
 
 def _moves_dates(described, course) -> bool:
@@ -259,7 +263,10 @@ def _course_text(column: str, value: str) -> tuple[str, str]:
         if value.isascii() and value.isprintable() and " " not in value:
             return value, ""
         code = unicodedata.normalize("NFKC", value)
-        if any(char.isspace() or unicodedata.category(char) in _HIDDEN for char in code):
+        if any(
+            char.isspace() or char in _BLANK_LOOKING or unicodedata.category(char) in _NOT_IN_CODES
+            for char in code
+        ):
             return code, COURSE_CODE_CHARACTERS
         return code, ""
     if not (value.isascii() and value.isprintable()) and any(

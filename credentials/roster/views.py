@@ -67,15 +67,28 @@ SUMMARY_LABELS = {
 }
 
 
+# What an organisation's import is not told: whether its attendees had accounts, or had
+# claimed the credential themselves (it is told the credentials issued, claims included).
+PRIVATE_SUMMARY = ("holders_created", "holders_updated", "memberships_created")
+
+
 def outcome(record: RosterImport) -> list[tuple[str, int]]:
     """What an applied import did: each change it made, the rows it skipped for their
-    problems, and the rows that were already up to date."""
+    problems, and the rows that were already up to date. An organisation's import says
+    nothing of the accounts it found (`PRIVATE_SUMMARY`)."""
     order = list(SUMMARY_LABELS)
+    summary = dict(record.summary)
+    if record.organisation_id:
+        for key in PRIVATE_SUMMARY:
+            summary.pop(key, None)
+        summary["credentials_issued"] = summary.get("credentials_issued", 0) + summary.pop(
+            "claims_verified", 0
+        )
     changes = sorted(
-        (key for key, value in record.summary.items() if value),
+        (key for key, value in summary.items() if value),
         key=lambda key: order.index(key) if key in order else len(order),
     )
-    done = [(SUMMARY_LABELS.get(key, key), record.summary[key]) for key in changes]
+    done = [(SUMMARY_LABELS.get(key, key), summary[key]) for key in changes]
     skipped = len({error["line"] for error in record.errors if error["line"]})
     if skipped:
         done.append(("Rows skipped for their problems", skipped))

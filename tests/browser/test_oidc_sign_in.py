@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_trainer_signs_in_through_the_organisations_provider(
-    page, live_server, settings, oidc_provider, screenshot_dir, axe
+    page, live_server, settings, oidc_provider, screenshot_dir, axe, reference_data
 ):
     settings.SITE_URL = live_server.url
     oidc_provider.allow_redirect(f"{live_server.url}/accounts/sign-in/north/callback/")

@@ -257,6 +257,9 @@ def test_an_organisations_roster_never_moves_a_stored_course_or_its_credentials(
         ("SOUTH\u200b-1", "without spaces, line breaks or invisible characters"),
         ("NL\nCODE", "without spaces, line breaks or invisible characters"),
         ("RTL\u202eX", "without spaces, line breaks or invisible characters"),
+        ("HANGUL\u3164FILLER", "without spaces, line breaks or invisible characters"),
+        ("CGJ\u034fX", "without spaces, line breaks or invisible characters"),
+        ("BRAILLE\u2800X", "without spaces, line breaks or invisible characters"),
     ],
 )
 def test_course_codes_are_compared_in_one_form_and_refused_with_hidden_characters(code, problem):
@@ -373,6 +376,11 @@ def discovery_server():
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - the standard library's name
+            if state.get("redirect"):
+                self.send_response(302)
+                self.send_header("Location", state["redirect"])
+                self.end_headers()
+                return
             body = json.dumps(state["document"]).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -436,3 +444,99 @@ def test_sign_in_starts_are_rate_limited_per_address(client, settings):
     org = organisation("none")
     statuses = [client.get(reverse("oidc_start", args=[org.slug])).status_code for _ in range(4)]
     assert statuses[-1] == 429
+
+
+def test_a_provider_naming_a_private_token_endpoint_or_redirecting_is_refused(
+    client, discovery_server, settings, monkeypatch
+):
+    """The issuer is public here (as the check sees it); the document sends the server's
+    token request to a private address, or answers with a redirect there."""
+    url = discovery_server["url"]
+    monkeypatch.setattr("credentials.oidc.private_host", lambda host: host == "127.0.0.2")
+    settings.OIDC_ALLOW_PRIVATE_ADDRESSES = False
+    discovery_server["document"] = {
+        "issuer": url,
+        "authorization_endpoint": f"{url}/authorize",
+        "token_endpoint": "http://127.0.0.2:8097/internal/admin",
+        "jwks_uri": f"{url}/jwks",
+    }
+    org = organisation("odd", oidc_issuer=url, oidc_client_id="x")
+    response = client.get(reverse("oidc_start", args=[org.slug]))
+    assert response.status_code == 502
+    assert "its token endpoint: its address is not on the public internet" in (
+        response.content.decode()
+    )
+    discovery_server["redirect"] = "http://127.0.0.2:8097/latest/meta-data/"
+    other = organisation("other", oidc_issuer=url + "/other", oidc_client_id="x")
+    response = client.get(reverse("oidc_start", args=[other.slug]))
+    assert response.status_code == 502
+    assert "it redirected the request elsewhere" in response.content.decode()
+
+
+def test_an_unknown_provider_error_code_is_not_repeated(client, idp, north):
+    response = client.get(
+        reverse("oidc_callback", args=["north"]) + "?error=visit_evil_dot_com&state=x"
+    )
+    assert response.status_code == 403
+    assert "visit_evil" not in response.content.decode()
+    assert "it refused" in response.content.decode()
+
+
+def test_sign_in_starts_are_counted_per_organisation(client, settings):
+    settings.OIDC_START_RATE = "2/m"
+    first, second = organisation("first"), organisation("second")
+    for _ in range(3):
+        client.get(reverse("oidc_start", args=[first.slug]))
+    assert client.get(reverse("oidc_start", args=[first.slug])).status_code == 429
+    assert client.get(reverse("oidc_start", args=[second.slug])).status_code != 429
+
+
+def test_an_organisations_import_outcome_says_nothing_of_accounts(client):
+    org = organisation("north")
+    admin = member_of(org, "admin")
+    UserFactory(email="known@example.com")
+    record = roster_import_check(
+        data=csv(
+            "known@example.com,K,N,N-1,CSPO,2025-11-03,2025-11-04,16,yes",
+            "new@example.com,N,E,N-1,CSPO,2025-11-03,2025-11-04,16,yes",
+        ),
+        name="r.csv",
+        uploaded_by=admin,
+        organisation=org,
+    )
+    roster_import_queue(record=record, only_valid_rows=True)
+    roster_import_apply(import_id=record.pk)
+    client.force_login(admin)
+    page = client.get(reverse("roster:detail", args=[record.pk])).content.decode()
+    assert "Credentials issued" in page
+    assert "Holders added" not in page
+
+
+def test_giving_a_membership_to_another_account_in_the_admin_forgets_the_provider_link(client):
+    org = organisation("north")
+    first, second = member_of(org), UserFactory()
+    member = OrganisationMember.objects.get(user=first)
+    member.oidc_subject = "sub-of-first"
+    member.save()
+    client.force_login(staff_in("superuser"))
+    form = {
+        "name": org.name,
+        "slug": org.slug,
+        "website": "",
+        "reply_to": "",
+        "oidc_issuer": "",
+        "oidc_client_id": "",
+        "oidc_client_secret": "",
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "1",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+        "members-0-id": member.pk,
+        "members-0-organisation": org.pk,
+        "members-0-user": second.pk,
+        "members-0-role": "trainer",
+    }
+    response = client.post(reverse("admin:credentials_organisation_change", args=[org.pk]), form)
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert (member.user_id, member.oidc_subject) == (second.pk, "")
