@@ -472,6 +472,7 @@ class OrganisationForm(forms.ModelForm):
         fields = (
             "name",
             "slug",
+            "member_domains",
             "website",
             "reply_to",
             "oidc_issuer",
@@ -504,7 +505,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [OrganisationMemberInline]
     fieldsets = (
-        (None, {"fields": ("name", "slug", "website", "reply_to", "logo_file")}),
+        (
+            None,
+            {"fields": ("name", "slug", "member_domains", "website", "reply_to", "logo_file")},
+        ),
         (
             "Sign-in through the organisation's identity provider (OpenID Connect)",
             {

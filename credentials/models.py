@@ -553,6 +553,14 @@ class Organisation(models.Model):
         blank=True,
         help_text="Replies to invitations sent for its courses go here.",
     )
+    member_domains = models.CharField(
+        "its address domains",
+        max_length=500,
+        blank=True,
+        help_text="Domains of the organisation's own addresses, comma-separated (e.g. "
+        "northwind.example): its admins may add new members at these only; platform staff "
+        "add anyone.",
+    )
     logo = models.BinaryField(
         blank=True, default=b"", editable=False, help_text="PNG, at most 400 x 160 pixels."
     )
@@ -588,6 +596,11 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def domains(self) -> set[str]:
+        """`member_domains` as a set of lower-case domains."""
+        return {d.strip().lower().lstrip("@") for d in self.member_domains.split(",") if d.strip()}
 
     @property
     def oidc_configured(self) -> bool:

@@ -52,6 +52,14 @@ EXISTING_ACCOUNT = (
     "Someone already has an account with this address. Platform staff add existing accounts "
     "to an organisation (they make sure it is the same person): ask them."
 )
+OTHER_DOMAIN = (
+    "Your organisation adds members with its own addresses only ({domains}); platform staff "
+    "add others."
+)
+NO_DOMAINS = (
+    "Platform staff have not set your organisation's address domains yet, so they add its "
+    "members: ask them."
+)
 STAFF_NOT_MEMBERS = "Staff accounts are not members of training organisations."
 
 
@@ -368,9 +376,12 @@ def organisation_member_add(
 ) -> OrganisationMember:
     """Make the person with this address a member in `role` ("admin" or "trainer"). Someone
     without an account is registered as an invited account and sent the organisation's
-    invitation. An existing account (found by any of its confirmed addresses) is added only
-    by platform staff who may change organisations (`added_by`): an organisation could
-    otherwise claim anyone's account and, through its own identity provider, sign in as them.
+    invitation. An organisation's admin adds only addresses at its own domains
+    (`Organisation.member_domains`) that have no account yet; existing accounts (found by any
+    of their confirmed addresses) and other domains are for platform staff who may change
+    organisations (`added_by`): an organisation could otherwise claim someone's account, or
+    an address its owner will sign up with later, and through its own identity provider sign
+    in as them.
     Staff accounts are never members. Raises ValidationError by field (email, role,
     first_name, last_name), e.g. for someone already a member."""
     from .accounts import holder_register
@@ -381,6 +392,12 @@ def organisation_member_add(
         address = canonical_email(email)
     except ValidationError as error:
         raise ValidationError({"email": error.messages}) from None
+    staff = added_by is not None and is_platform_staff(added_by, MANAGE_ALL)
+    if not staff and address.rpartition("@")[2] not in organisation.domains:
+        domains = ", ".join(sorted(organisation.domains))
+        raise ValidationError(
+            {"email": [OTHER_DOMAIN.format(domains=domains) if domains else NO_DOMAINS]}
+        )
     with transaction.atomic():
         user = account_for_address(address)
         if user is None:
@@ -391,7 +408,7 @@ def organisation_member_add(
                 requested_by=added_by,
                 organisation=organisation,
             )
-        elif added_by is None or not is_platform_staff(added_by, MANAGE_ALL):
+        elif not staff:
             raise ValidationError({"email": [EXISTING_ACCOUNT]})
         elif user.state == User.State.DEACTIVATED:
             raise ValidationError({"email": ["This account is deactivated."]})

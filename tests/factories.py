@@ -91,10 +91,16 @@ def learning_entry(holder, day, hours, title="Meetup"):
 
 
 def organisation(slug: str, **fields):
-    """A training organisation named after its slug ("north" -> "North Academy")."""
+    """A training organisation named after its slug ("north" -> "North Academy"), whose own
+    addresses are at "<slug>.example"."""
     from credentials.models import Organisation
 
-    values = {"name": f"{slug.title()} Academy", "slug": slug, **fields}
+    values = {
+        "name": f"{slug.title()} Academy",
+        "slug": slug,
+        "member_domains": f"{slug}.example",
+        **fields,
+    }
     return Organisation.objects.create(**values)
 
 

@@ -65,7 +65,9 @@ def test_an_organisation_admin_cannot_enrol_an_existing_account(client):
     org = organisation("north")
     client.force_login(member_of(org, "admin"))
     boss = staff_in("superuser")
-    holder = UserFactory(email="someone@example.com")
+    boss.email = "boss@north.example"  # even at the organisation's own domain
+    boss.save(update_fields=["email"])
+    holder = UserFactory(email="someone@north.example")
     for email in (boss.email, holder.email):
         response = client.post(
             reverse("organisations:members", args=["north"]), {"email": email, "role": "trainer"}
@@ -540,3 +542,44 @@ def test_giving_a_membership_to_another_account_in_the_admin_forgets_the_provide
     assert response.status_code == 302
     member.refresh_from_db()
     assert (member.user_id, member.oidc_subject) == (second.pk, "")
+
+
+def test_an_organisation_admin_adds_new_people_at_its_own_domains_only():
+    from django.core.exceptions import ValidationError
+
+    from credentials.organisations import organisation_member_add
+
+    org = organisation("north")
+    admin = member_of(org, "admin")
+    organisation_member_add(
+        organisation=org, email="new@north.example", role="trainer", added_by=admin
+    )
+    # Someone's gmail address, before they ever sign up: the organisation's provider would
+    # hold that account for good.
+    with pytest.raises(ValidationError, match="own addresses only \\(north.example\\)"):
+        organisation_member_add(
+            organisation=org, email="victim@gmail.example", role="trainer", added_by=admin
+        )
+    org.member_domains = ""
+    org.save()
+    with pytest.raises(ValidationError, match="have not set your organisation's address"):
+        organisation_member_add(
+            organisation=org, email="other@north.example", role="trainer", added_by=admin
+        )
+    assert not User.objects.filter(email__in=["victim@gmail.example", "other@north.example"])
+
+
+def test_stored_course_codes_are_rewritten_in_their_nfkc_form():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("credentials.migrations.0021_course_codes_nfkc")
+    wide = cspo_course("ＣＳＰＯ-７")
+    clash = cspo_course("ＳＡＭＥ-1")
+    kept = cspo_course("SAME-1")
+    migration.normalise(apps, None)
+    wide.refresh_from_db()
+    clash.refresh_from_db()
+    kept.refresh_from_db()
+    assert (wide.code, clash.code, kept.code) == ("CSPO-7", "ＳＡＭＥ-1", "SAME-1")

@@ -323,10 +323,11 @@ def test_adding_a_member_registers_and_invites_someone_new_under_the_organisatio
     assert Invitation.objects.get(holder=member.user).organisation == o["north"]
     # An existing account is not the organisation's to claim (its provider could then sign in
     # as them): an organisation admin is refused; platform staff add it.
+    UserFactory(email="pat@south.example")
     with pytest.raises(ValidationError) as refused:
         organisation_member_add(
             organisation=o["south"],
-            email="ANN@example.com",
+            email="PAT@south.example",
             role="admin",
             added_by=o["south_admin"],
         )
