@@ -722,6 +722,14 @@ class Attendance(models.Model):
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="attendances")
     hours_attended = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     completed = models.BooleanField(default=False)
+    reported_email = models.EmailField(
+        blank=True,
+        help_text="The address the roster gave for this attendee (a training organisation "
+        "sees this one, not the account's other addresses).",
+    )
+    reported_name = models.CharField(
+        max_length=301, blank=True, help_text="The name the roster gave for this attendee."
+    )
 
     class Meta:
         constraints = [

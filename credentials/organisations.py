@@ -270,8 +270,9 @@ def course_attendees(course: Course) -> list[AttendeeRow]:
         code = issued.get(holder.pk)
         rows.append(
             AttendeeRow(
-                name=holder.get_full_name(),
-                email=holder.email,
+                # As the roster gave them (not the account's own name or other addresses).
+                name=attendance.reported_name or holder.get_full_name(),
+                email=attendance.reported_email or holder.email,
                 hours_attended=attendance.hours_attended,
                 completed=attendance.completed,
                 credential_issued=code is not None,
@@ -310,12 +311,17 @@ def at_risk_rows(
 
     on = on or today()
     courses_of: dict[tuple[int, int], list[str]] = {}
-    for holder_id, program_id, code in (
+    reported: dict[int, tuple[str, str]] = {}  # holder -> (address, name) its roster gave
+    for holder_id, program_id, code, email, name in (
         Attendance.objects.filter(course__organisation=organisation, completed=True)
-        .values_list("holder_id", "course__program_id", "course__code")
+        .values_list(
+            "holder_id", "course__program_id", "course__code", "reported_email", "reported_name"
+        )
         .order_by("course__end_date")
     ):
         courses_of.setdefault((holder_id, program_id), []).append(code)
+        if email:
+            reported[holder_id] = (email, name)
     # The credentials its courses issued: not what the holder earned elsewhere.
     credentials = (
         Credential.objects.filter(
@@ -337,10 +343,11 @@ def at_risk_rows(
             continue
         holder = credential.holder
         valid_through = credential.valid_through
+        email, name = reported.get(holder.pk, (holder.email, holder.get_full_name()))
         rows.append(
             AtRiskRow(
-                name=holder.get_full_name(),
-                email=holder.email,
+                name=name,
+                email=email,
                 courses=", ".join(courses_of.get((holder.pk, credential.program_id), [])),
                 program=credential.program.code,
                 status=status,

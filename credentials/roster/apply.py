@@ -270,24 +270,38 @@ def _attendances(rows, holders: _Holders, courses, moved: set[int], summary: Cou
     known = {h for h, _ in keys} - holders.created  # new holders attended nothing yet
     # (holder, course) -> (id, hours attended, completed): plain values, not model instances.
     stored = {
-        (holder_id, course_id): (pk, hours, completed)
-        for pk, holder_id, course_id, hours, completed in Attendance.objects.filter(
+        (holder_id, course_id): (pk, hours, completed, email, name)
+        for pk, holder_id, course_id, hours, completed, email, name in Attendance.objects.filter(
             holder_id__in=many(known), course_id__in={c for _, c in keys}
-        ).values_list("pk", "holder_id", "course_id", "hours_attended", "completed")
+        ).values_list(
+            "pk",
+            "holder_id",
+            "course_id",
+            "hours_attended",
+            "completed",
+            "reported_email",
+            "reported_name",
+        )
     }
-    new, changed, recorded = [], [], []
+    new, changed, relabelled, recorded = [], [], [], []
     for (holder_id, course_id), row in keys.items():
         attendance = stored.get((holder_id, course_id))
         course = courses[row.course_code]
+        # As the roster gave them: what a training organisation is shown of its attendee.
+        reported = (row.email, f"{row.first_name} {row.last_name}".strip())
         if attendance is None:
-            new.append((holder_id, course_id, row.hours_attended, row.completed))
-        elif attendance[1:] != (row.hours_attended, row.completed):
-            changed.append((attendance[0], row.hours_attended, row.completed))
-        elif course_id not in moved:
-            continue  # unchanged; a moved course re-dates its hours below
+            new.append((holder_id, course_id, row.hours_attended, row.completed, *reported))
+        elif attendance[1:3] != (row.hours_attended, row.completed):
+            changed.append((attendance[0], row.hours_attended, row.completed, *reported))
+        else:
+            if attendance[3:] != reported:
+                relabelled.append((attendance[0], row.hours_attended, row.completed, *reported))
+            if course_id not in moved:
+                continue  # unchanged; a moved course re-dates its hours below
         recorded.append((holder_id, course, row.hours_attended, row.completed))
-    insert_rows(Attendance, ["holder_id", "course_id", "hours_attended", "completed"], new)
-    update_rows(Attendance, ["hours_attended", "completed"], changed)
+    columns = ["hours_attended", "completed", "reported_email", "reported_name"]
+    insert_rows(Attendance, ["holder_id", "course_id", *columns], new)
+    update_rows(Attendance, columns, changed + relabelled)
     summary["attendances_created"] += len(new)
     summary["attendances_updated"] += len(changed)
     return recorded

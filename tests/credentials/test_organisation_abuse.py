@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from credentials.models import (
     Attendance,
+    Course,
     Membership,
     OrganisationMember,
     RosterImport,
@@ -583,3 +584,39 @@ def test_stored_course_codes_are_rewritten_in_their_nfkc_form():
     clash.refresh_from_db()
     kept.refresh_from_db()
     assert (wide.code, clash.code, kept.code) == ("CSPO-7", "ＳＡＭＥ-1", "SAME-1")
+
+
+def test_an_organisation_sees_its_attendee_as_its_roster_gave_them(client):
+    """A roster naming someone's work address shows the organisation that address and the
+    name it gave, never the account's own address or name (linking the two)."""
+    from django.utils import timezone
+
+    from credentials.models import EmailAddress
+
+    org = organisation("north")
+    admin = member_of(org, "admin")
+    holder = UserFactory(email="private@personal.example", first_name="Real", last_name="Name")
+    EmailAddress.objects.create(
+        user=holder, address="alice@work.example", confirmed_at=timezone.now()
+    )
+    record = roster_import_check(
+        data=csv("alice@work.example,Alice,Work,N-1,CSPO,2025-11-03,2025-11-04,16,yes"),
+        name="r.csv",
+        uploaded_by=admin,
+        organisation=org,
+    )
+    roster_import_queue(record=record, only_valid_rows=True)
+    roster_import_apply(import_id=record.pk)
+    course = Course.objects.get(code="N-1")
+    assert Attendance.objects.get(course=course).holder == holder
+    client.force_login(admin)
+    for url in (
+        reverse("organisations:course", args=["north", course.pk]),
+        reverse("organisations:course_attendees_csv", args=["north", course.pk]),
+        reverse("organisations:at_risk", args=["north"]) + "?all=1",
+    ):
+        page = client.get(url).content.decode()
+        assert "alice@work.example" in page, url
+        assert "Alice" in page, url
+        assert "private@personal.example" not in page, url
+        assert "Real Name" not in page, url
