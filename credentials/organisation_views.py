@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from cspo_tracker.spreadsheets import export_response
 
 from .forms import CrispySubmitMixin
-from .models import Organisation, OrganisationMember, User
+from .models import Organisation, User
 from .organisations import (
     Role,
     at_risk_rows,
@@ -27,6 +27,7 @@ from .organisations import (
     courses_visible_to,
     is_organisation_member,
     is_platform_staff,
+    members_visible_to,
     organisation_branding_update,
     organisation_logo_url,
     organisation_member_add,
@@ -181,7 +182,7 @@ def course_detail(request, organisation, role, pk):
             "organisation": organisation,
             "course": course,
             "trainers": trainers,
-            "attendees": course_attendees(course),
+            "attendees": course_attendees(request.user, course),
             "form": form,
         },
     )
@@ -199,7 +200,7 @@ def course_attendees_export(request, organisation, role, pk, file_format):
             "yes" if row.completed else "no",
             "yes" if row.credential_issued else "no",
         )
-        for row in course_attendees(course)
+        for row in course_attendees(request.user, course)
     )
     return export_response(
         file_format,
@@ -257,7 +258,7 @@ def members(request, organisation, role):
                 f"of {organisation.name}.",
             )
             return redirect("organisations:members", organisation.slug)
-    listed = OrganisationMember.objects.filter(organisation=organisation).select_related("user")
+    listed = members_visible_to(request.user, organisation).select_related("user")
     return render(
         request,
         "organisations/members.html",
@@ -274,7 +275,7 @@ def members(request, organisation, role):
 @require_POST
 def member_change(request, organisation, role, pk):
     member = get_object_or_404(
-        OrganisationMember.objects.select_related("user"), organisation=organisation, pk=pk
+        members_visible_to(request.user, organisation).select_related("user"), pk=pk
     )
     try:
         if request.POST.get("action") == "remove":

@@ -252,9 +252,10 @@ class AttendeeRow:
     certificate: str  # the credential's verification code, when issued
 
 
-def course_attendees(course: Course) -> list[AttendeeRow]:
-    """Who attended `course` (reached through `courses_visible_to`), their hours and
-    completion, and whether the course issued their credential. Two queries."""
+def course_attendees(user, course: Course) -> list[AttendeeRow]:
+    """Who attended `course`, among the attendances `user` reaches (`attendances_visible_to`:
+    none of a course beyond their reach), their hours and completion, and whether the course
+    issued their credential. Two queries."""
     issued = dict(
         Credential.objects.filter(source_course=course).values_list(
             "holder_id", "verification_code"
@@ -262,7 +263,8 @@ def course_attendees(course: Course) -> list[AttendeeRow]:
     )
     rows = []
     for attendance in (
-        Attendance.objects.filter(course=course)
+        attendances_visible_to(user)
+        .filter(course=course)
         .select_related("holder")
         .order_by("holder__last_name", "holder__first_name", "holder__email")
     ):
@@ -370,6 +372,13 @@ def trained_by(credential_ids) -> dict[int, str]:
 
 
 # --- Services -----------------------------------------------------------------------------
+
+
+def members_visible_to(user, organisation: Organisation) -> QuerySet[OrganisationMember]:
+    """The organisation's members, for its admins and platform staff; none for anyone else."""
+    if organisation_role(user, organisation) not in (Role.ADMIN, "staff"):
+        return OrganisationMember.objects.none()
+    return OrganisationMember.objects.filter(organisation=organisation)
 
 
 def organisation_member_add(

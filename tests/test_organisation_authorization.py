@@ -40,6 +40,7 @@ from tests.factories import (
     member_of,
     organisation,
     program,
+    staff_in,
 )
 from tests.test_authorization import ID_URLS, STAFF_URLS, all_patterns, sample_url
 
@@ -212,6 +213,30 @@ def test_nobody_of_another_organisation_reaches_norths_urls(world, who, method):
             assert "north.csv" not in body, (who, name)
             assert "North Academy" not in body, (who, name)
     assert state(world) == before
+
+
+def test_a_platform_viewer_reads_every_organisation_and_manages_none(world):
+    """Platform staff keep their reach: a viewer opens every page of north that reads (its
+    courses, rosters, attendees, reports) and is refused what changes it (403, or 404 for the
+    roster actions a viewer's role does not reach)."""
+    client = client_of(staff_in("viewer"))
+    manage = {"organisations:course_trainers", "organisations:members"}
+    manage |= {"organisations:member_change", "organisations:branding", "roster:upload"}
+    for name, (kwargs, _) in NORTH_URLS.items():
+        url = reverse(name, kwargs=kwargs(world["north"]))
+        response = client.get(url)
+        if name in EMPTY:
+            continue
+        if name in manage:
+            assert response.status_code in (403, 405), (name, response.status_code)
+        elif not takes(name, "get"):
+            assert response.status_code in (403, 405), name
+        else:
+            assert response.status_code in (200, 302), (name, response.status_code)
+    for name in ("roster:apply", "roster:discard", "roster:recheck"):
+        response = client.post(reverse(name, args=[world["north"]["roster"].pk]))
+        assert response.status_code in (403, 404), name
+    assert RosterImport.objects.get(pk=world["north"]["roster"].pk).status == "validated"
 
 
 @pytest.mark.parametrize("role", ROLES)

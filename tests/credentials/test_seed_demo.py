@@ -111,7 +111,7 @@ def test_seed_demo_adds_two_organisations_with_trainers_and_their_courses(settin
         for course in courses:
             assert course.organisation == organisation
             assert list(course.trainers.all()) == [trainer]
-            attendees = course_attendees(course)
+            attendees = course_attendees(trainer, course)
             assert attendees
             assert all(row.completed and row.credential_issued for row in attendees)
         roster = RosterImport.objects.get(organisation=organisation)
