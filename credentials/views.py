@@ -2,6 +2,7 @@
 public verification. Thin: each calls a service or a selector."""
 
 import io
+import ipaddress
 
 import segno
 from django.conf import settings
@@ -126,6 +127,17 @@ def _oidc_refused(request, organisation, refusal: OidcRefused, status: int):
     )
 
 
+def _client_network(request) -> str:
+    """The client's address, or for IPv6 its /64 (one machine may hold a whole /64)."""
+    address = client_ip(request) or "-"
+    if ":" in address:
+        try:
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        except ValueError:
+            return address
+    return address
+
+
 @require_safe
 @never_cache
 def oidc_start(request, slug):
@@ -135,7 +147,7 @@ def oidc_start(request, slug):
     # start a few dozen times uses up that organisation's starts only.
     wait = rate_check(
         scope="oidc-start",
-        key=f"{client_ip(request) or '-'}:{organisation.pk}",
+        key=f"{_client_network(request)}:{organisation.pk}",
         rate=settings.OIDC_START_RATE,
     )
     if wait is not None:

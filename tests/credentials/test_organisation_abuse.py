@@ -620,3 +620,12 @@ def test_an_organisation_sees_its_attendee_as_its_roster_gave_them(client):
         assert "Alice" in page, url
         assert "private@personal.example" not in page, url
         assert "Real Name" not in page, url
+
+
+def test_sign_in_starts_from_one_ipv6_network_share_their_count(settings, rf):
+    from credentials.views import _client_network
+
+    one = rf.get("/", REMOTE_ADDR="2001:db8:1:2::10")
+    other = rf.get("/", REMOTE_ADDR="2001:db8:1:2:ffff::99")
+    assert _client_network(one) == _client_network(other) == "2001:db8:1:2::/64"
+    assert _client_network(rf.get("/", REMOTE_ADDR="192.0.2.7")) == "192.0.2.7"
