@@ -8,9 +8,10 @@ from tests.factories import organisation
 CALLBACK = "http://testserver/accounts/sign-in/{slug}/callback/"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def idp(oidc_provider):
-    """The provider, with the test server's callback of the organisations below allowed."""
+    """The provider, with the test server's callback of the organisations below allowed
+    (once: each registration runs the provider's setup in a process of its own)."""
     for slug in ("north", "wrong"):
         oidc_provider.allow_redirect(CALLBACK.format(slug=slug))
     return oidc_provider

@@ -428,7 +428,8 @@ def test_a_provider_pointing_the_server_at_a_private_address_is_refused(
     assert "not https" in response.content.decode()
 
 
-def test_a_provider_that_never_answers_is_a_refusal(client):
+def test_a_provider_that_never_answers_is_a_refusal(client, monkeypatch):
+    monkeypatch.setattr("credentials.oidc.TIMEOUT", (1, 1))  # seconds: the shape, not the wait
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
