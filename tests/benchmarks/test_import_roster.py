@@ -105,7 +105,16 @@ def copy_baseline(report) -> None:
         if row.course_code not in courses:
             courses[row.course_code] = (len(courses) + 1, row)
         user_id, course_id = users[row.email][0], courses[row.course_code][0]
-        attendances.append((user_id, course_id, row.hours_attended, row.completed))
+        attendances.append(
+            (
+                user_id,
+                course_id,
+                row.hours_attended,
+                row.completed,
+                row.email,
+                f"{row.first_name} {row.last_name}",
+            )
+        )
         if row.completed:
             program = programs[row.program_code]
             if (user_id, program.pk) not in credentials:
@@ -166,8 +175,15 @@ def copy_baseline(report) -> None:
         _copy(
             cursor,
             Attendance._meta.db_table,
-            ["holder_id", "course_id", "hours_attended", "completed"],
-            ((u, c, h, "t" if done else "f") for u, c, h, done in attendances),
+            [
+                "holder_id",
+                "course_id",
+                "hours_attended",
+                "completed",
+                "reported_email",
+                "reported_name",
+            ],
+            ((u, c, h, "t" if done else "f", e, n) for u, c, h, done, e, n in attendances),
         )
         _copy(
             cursor,
