@@ -363,7 +363,14 @@ def _organisations_seed(result: DemoSeedResult, holder) -> None:
     staff = User.objects.get(email=DEMO_STAFF_EMAIL)
     for slug, name, reply_to, website, members in ORGANISATIONS:
         organisation, _ = Organisation.objects.get_or_create(
-            slug=slug, defaults={"name": name, "reply_to": reply_to, "website": website}
+            slug=slug,
+            defaults={
+                "name": name,
+                "reply_to": reply_to,
+                "website": website,
+                # The demo's addresses: its admin can add members on its page.
+                "member_domains": "example.com",
+            },
         )
         trainer = None
         for email, first, last, role in members:
