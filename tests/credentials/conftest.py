@@ -25,3 +25,27 @@ def north(idp):
         oidc_client_id=idp.client_id,
         oidc_client_secret=idp.client_secret,
     )
+
+
+def organisation_admin_form(organisation, member, **changes) -> dict:
+    """The POST of the admin's change page of `organisation` with its one `member` inline, as
+    the page shows them; `changes` replace fields ("members-0-user", "oidc_required"...)."""
+    form = {
+        "name": organisation.name,
+        "slug": organisation.slug,
+        "member_domains": organisation.member_domains,
+        "website": organisation.website,
+        "reply_to": organisation.reply_to,
+        "oidc_issuer": organisation.oidc_issuer,
+        "oidc_client_id": organisation.oidc_client_id,
+        "oidc_client_secret": "",  # empty keeps the stored one
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "1",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+        "members-0-id": member.pk,
+        "members-0-organisation": organisation.pk,
+        "members-0-user": member.user_id,
+        "members-0-role": member.role,
+    }
+    return {**form, **changes}

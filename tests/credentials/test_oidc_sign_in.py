@@ -11,6 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.urls import reverse
 
 from credentials.models import AccountSession, OrganisationMember, User
+from tests.credentials.conftest import organisation_admin_form
 from tests.factories import DEFAULT_PASSWORD, UserFactory, member_of, organisation, staff_in
 
 pytestmark = pytest.mark.django_db
@@ -202,24 +203,8 @@ def test_requiring_the_provider_ends_members_password_sessions(client, idp, nort
     superuser = staff_in("superuser")
     client.force_login(superuser)
     url = reverse("admin:credentials_organisation_change", args=[north.pk])
-    form = {
-        "name": north.name,
-        "slug": north.slug,
-        "website": "",
-        "reply_to": "",
-        "oidc_issuer": north.oidc_issuer,
-        "oidc_client_id": north.oidc_client_id,
-        "oidc_client_secret": "",  # kept
-        "oidc_required": "on",
-        "members-TOTAL_FORMS": "1",
-        "members-INITIAL_FORMS": "1",
-        "members-MIN_NUM_FORMS": "0",
-        "members-MAX_NUM_FORMS": "1000",
-        "members-0-id": OrganisationMember.objects.get(user=trainer).pk,
-        "members-0-organisation": north.pk,
-        "members-0-user": trainer.pk,
-        "members-0-role": "trainer",
-    }
+    member = OrganisationMember.objects.get(user=trainer)
+    form = organisation_admin_form(north, member, oidc_required="on")
     response = client.post(url, form)
     assert response.status_code == 302, response.content.decode()[:3000]
     north.refresh_from_db()

@@ -33,6 +33,7 @@ from credentials.roster.imports import (
     roster_import_queue,
 )
 from credentials.services import credential_issue
+from tests.credentials.conftest import organisation_admin_form
 from tests.credentials.test_oidc_sign_in import person, sign_in_through
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -346,24 +347,7 @@ def test_removing_a_member_in_the_admin_unnames_them_from_its_courses(client):
     course.trainers.add(trainer)
     member = OrganisationMember.objects.get(user=trainer)
     client.force_login(staff_in("superuser"))
-    form = {
-        "name": org.name,
-        "slug": org.slug,
-        "website": "",
-        "reply_to": "",
-        "oidc_issuer": "",
-        "oidc_client_id": "",
-        "oidc_client_secret": "",
-        "members-TOTAL_FORMS": "1",
-        "members-INITIAL_FORMS": "1",
-        "members-MIN_NUM_FORMS": "0",
-        "members-MAX_NUM_FORMS": "1000",
-        "members-0-id": member.pk,
-        "members-0-organisation": org.pk,
-        "members-0-user": trainer.pk,
-        "members-0-role": "trainer",
-        "members-0-DELETE": "on",
-    }
+    form = organisation_admin_form(org, member, **{"members-0-DELETE": "on"})
     response = client.post(reverse("admin:credentials_organisation_change", args=[org.pk]), form)
     assert response.status_code == 302
     assert not course.trainers.exists()
@@ -523,23 +507,7 @@ def test_giving_a_membership_to_another_account_in_the_admin_forgets_the_provide
     member.oidc_subject = "sub-of-first"
     member.save()
     client.force_login(staff_in("superuser"))
-    form = {
-        "name": org.name,
-        "slug": org.slug,
-        "website": "",
-        "reply_to": "",
-        "oidc_issuer": "",
-        "oidc_client_id": "",
-        "oidc_client_secret": "",
-        "members-TOTAL_FORMS": "1",
-        "members-INITIAL_FORMS": "1",
-        "members-MIN_NUM_FORMS": "0",
-        "members-MAX_NUM_FORMS": "1000",
-        "members-0-id": member.pk,
-        "members-0-organisation": org.pk,
-        "members-0-user": second.pk,
-        "members-0-role": "trainer",
-    }
+    form = organisation_admin_form(org, member, **{"members-0-user": second.pk})
     response = client.post(reverse("admin:credentials_organisation_change", args=[org.pk]), form)
     assert response.status_code == 302
     member.refresh_from_db()
