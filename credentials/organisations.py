@@ -84,11 +84,6 @@ def roles_of(user) -> dict[int, str]:
     return cached
 
 
-def forget_roles(user) -> None:
-    """After a membership of `user` changed in this request."""
-    user.__dict__.pop("_organisation_roles", None)
-
-
 def is_organisation_member(user) -> bool:
     return bool(roles_of(user))
 
