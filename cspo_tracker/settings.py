@@ -140,7 +140,8 @@ TEMPLATES = [
             # Filters every template has unloaded (one date and number style), and tags any
             # app's templates may load (the form error summary, Bootstrap fields); apps keep
             # their own.
-            "builtins": ["cspo_tracker.display"],
+            # Every template has the translation tags and the display filters without loading them.
+            "builtins": ["django.templatetags.i18n", "cspo_tracker.display"],
             "libraries": {
                 "form_errors": "cspo_tracker.templatetags.form_errors",
                 "form_fields": "cspo_tracker.templatetags.form_fields",
@@ -239,7 +240,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- Internationalisation ---------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages every page, email, PDF and calendar feed come in (locale/<code>/LC_MESSAGES).
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("zh-hans", "简体中文"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
