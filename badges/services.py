@@ -14,7 +14,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from credentials.models import Credential, Program, Term, User
-from credentials.selectors import Status, status_for_dates, today
+from credentials.selectors import Status, issuer_today, status_for_dates, today
 from cspo_tracker.bulk import many
 
 from . import documents, securing
@@ -184,7 +184,7 @@ def badge_issue(term: Term, *, on: datetime.date | None = None) -> IssuedBadge:
     if len(issued_for_term) >= MAX_PER_TERM:
         raise NotIssuable(TOO_MANY.format(code=credential.program.code, count=len(issued_for_term)))
     key = signing_key()
-    bits = bits_for(credential, term.pk, on or today())
+    bits = bits_for(credential, term.pk, on or issuer_today(credential.program))
     for _attempt in range(50):
         badge = IssuedBadge(
             credential=credential,
@@ -227,7 +227,7 @@ def badge_current(credential: Credential, on: datetime.date | None = None) -> Is
     """The Open Badges credential of the term the credential runs today (after an early
     renewal, the ending term's until its last day), issued now if need be. Raises
     NotIssuable / keys.KeysMissing as badge_issue."""
-    return badge_issue(term_on(credential, on or today()), on=on)
+    return badge_issue(term_on(credential, on or issuer_today(credential.program)), on=on)
 
 
 def badges_supersede(*, term_id: int) -> int:
@@ -256,9 +256,10 @@ def status_refresh(
     """Set every issued credential's bits to what its credential's status says on `on`
     (today): the daily job for all, and at once for one credential when staff act on it.
     Returns how many credentials changed a bit. Queries: the programs, then two per 5,000
-    credentials and an UPDATE per kind of change."""
-    on = on or today()
+    credentials and an UPDATE per kind of change. Without `on`, each credential is judged on
+    its issuer's current date (`issuer_today`), which is why the job runs every hour."""
     programs = {program.pk: program for program in Program.objects.all()}
+    day_of = {pk: on or issuer_today(program) for pk, program in programs.items()}
     badges = IssuedBadge.objects.order_by("pk")
     if credential_ids is not None:
         badges = badges.filter(credential_id__in=credential_ids)
@@ -304,7 +305,7 @@ def status_refresh(
                     holder_active=holder_active,
                     terms=terms_of.get(credential_id, []),
                     badge_term_id=term_id,
-                    on=on,
+                    on=day_of[program_id],
                 )
             )
             # Revocation is final (the status list specification): a bit once set stays.

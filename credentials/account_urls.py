@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import forms, views
+from . import forms, preferences, views
 from .tokens import password_tokens
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("sign-up/sent/", views.sign_up_sent, name="sign_up_sent"),
     path("sign-up/confirm/<uidb64>/<token>/", views.sign_up_confirm, name="sign_up_confirm"),
     path("profile/", views.account_profile, name="account_profile"),
+    path("preferences/", preferences.preferences, name="account_preferences"),
+    path("language/", preferences.set_language, name="set_language"),
     path("profile/addresses/", views.address_add, name="address_add"),
     path("profile/addresses/<int:pk>/remove/", views.address_remove, name="address_remove"),
     path("address/confirm/<str:token>/", views.address_confirm, name="address_confirm"),

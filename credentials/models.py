@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -9,9 +10,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Trim, Upper
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from cspo_tracker import formats
+from cspo_tracker.zones import validate_time_zone
 
 from .identity import canonical_email, email_or_none, validate_person_name
 
@@ -180,6 +183,30 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="merged_accounts",
         help_text="The account staff merged this one into: its records and addresses live "
         "there now, and this account stays deactivated.",
+    )
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        db_default="",  # rows written with COPY (roster imports) get it too
+        help_text=_(
+            "Pages, emails, PDF transcripts and the calendar feed come in it; empty: the "
+            "browser's language."
+        ),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",  # rows written with COPY (roster imports) get it too
+        validators=[validate_time_zone],
+        help_text=_(
+            "Dates and times on the pages are shown in it, and reminder emails go out at the "
+            "reminder hour there; empty: the site's time zone."
+        ),
     )
 
     objects = UserManager()
@@ -484,6 +511,16 @@ class Program(models.Model):
         help_text="During grace, a reminder every this many days (0: none after the last day).",
     )
     is_active = models.BooleanField(default=True, help_text="Offered for new courses.")
+    time_zone = models.CharField(
+        _("issuer's time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_(
+            "Whether a credential is valid on a day is decided by the calendar in this zone: a "
+            "term valid through 14 May is valid until midnight at the end of 14 May there."
+        ),
+    )
 
     class Meta:
         ordering = ["issuer__name", "level", "code"]

@@ -13,6 +13,7 @@ from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
 
+from cspo_tracker import zones
 from cspo_tracker.bulk import many
 
 from .identity import email_or_none, email_throttle_key
@@ -29,8 +30,17 @@ class Status(models.TextChoices):
 
 
 def today() -> datetime.date:
-    """The current date in the configured time zone: what "today" means for every rule."""
-    return timezone.localdate()
+    """The current date in the site's time zone (settings.TIME_ZONE), whoever is reading: the
+    day staff reports, imports and the ledger's "not in the future" rule go by. Whether a
+    credential is valid goes by its issuer's calendar instead (`issuer_today`)."""
+    return zones.local_date(settings.TIME_ZONE)
+
+
+def issuer_today(program: Program, at: datetime.datetime | None = None) -> datetime.date:
+    """The date in the program's issuer's time zone (Program.time_zone) at an instant (now by
+    default): the day on which its credentials' validity is decided. A term valid through
+    14 May stays valid until midnight at the end of 14 May there (decision record 0018)."""
+    return zones.local_date(program.time_zone, at)
 
 
 def status_for_dates(
@@ -78,7 +88,7 @@ def credential_status(credential: Credential, on: datetime.date | None = None) -
         program=credential.program,
         first_starts_on=terms[0].starts_on,
         valid_through=terms[-1].ends_on,
-        on=on or today(),
+        on=on or issuer_today(credential.program),
     )
 
 
@@ -120,7 +130,7 @@ def credential_days_left(credential: Credential, on: datetime.date | None = None
     valid_through = credential_valid_through(credential)
     if valid_through is None:
         return None
-    return (valid_through - (on or today())).days
+    return (valid_through - (on or issuer_today(credential.program))).days
 
 
 def credentials_with_valid_through() -> QuerySet[Credential]:

@@ -39,6 +39,7 @@ from .selectors import (
     email_change_pending,
     grace_ends_on,
     holder_credentials,
+    issuer_today,
     status_is_valid,
     status_label,
     user_from_link,
@@ -496,7 +497,8 @@ def _verification(credential: Credential) -> dict:
     """What the public may know of a credential today: its status (expiring shown as active),
     validity, dates and grace end. Nothing personal but the holder's name."""
     terms: list[Term] = credential_terms(credential)
-    checked_on = timezone.localdate()
+    # Validity is decided on the issuer's calendar, wherever the verifier is.
+    checked_on = issuer_today(credential.program)
     status = credential_status(credential, checked_on)
     # In grace (PMI: suspended), a verifier sees until when it can still be renewed.
     grace_end = None
@@ -517,6 +519,7 @@ def _verification(credential: Credential) -> dict:
         "grace_days_left": (grace_end - checked_on).days if grace_end else None,
         "verify_url": absolute_url("credentials:verify", credential.verification_code),
         "checked_on": checked_on,
+        "issuer_time_zone": credential.program.time_zone,
         "revoked_on": timezone.localdate(credential.revoked_at) if credential.revoked_at else None,
     }
 
@@ -576,6 +579,9 @@ def verify_json(request, code):
             for term in facts["terms"]
         ],
         "checked_on": facts["checked_on"].isoformat(),
+        # The zone whose calendar decides validity: valid through a date means until midnight
+        # at its end there.
+        "time_zone": facts["issuer_time_zone"],
         "verification_url": facts["verify_url"],
     }
     response = JsonResponse(data)

@@ -1,5 +1,6 @@
 """Template filters every template has without loading them (settings: TEMPLATES builtins):
-one date style and one number style for units, from `cspo_tracker.formats`."""
+one date style and one number style for units, in the active language, from
+`cspo_tracker.formats`."""
 
 from django import template
 
@@ -24,3 +25,21 @@ def units(value) -> str:
 def moment(value) -> str:
     """{{ upload.created_at|moment }} -> "14 May 2026, 09:05"."""
     return formats.moment(value)
+
+
+@register.filter
+def month(value) -> str:
+    """{{ bar.month|month }} -> "May 2026"."""
+    return formats.month(value)
+
+
+@register.filter
+def money(amount, currency="USD") -> str:
+    """{{ fee.amount|money:fee.currency }} -> "US$100"."""
+    return formats.money(amount, currency)
+
+
+@register.filter
+def number(value) -> str:
+    """{{ total|number }} -> "1,234"."""
+    return formats.number(value)

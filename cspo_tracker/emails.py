@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from .locale import reading_as
+
 
 @dataclass(frozen=True)
 class RenderedEmail:
@@ -15,16 +17,19 @@ class RenderedEmail:
     html: str
 
 
-def email_render(*, template: str, context: dict) -> RenderedEmail:
+def email_render(*, template: str, context: dict, reader=None) -> RenderedEmail:
     """Render templates/emails/<template>_subject.txt, .txt and .html. Templates get `site_url`
-    for absolute links."""
+    for absolute links. The email is in the reader's saved language and time zone (`reader`,
+    else the context's "user" or "holder" account); without one saved, in the active language."""
     context = {"site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context)
-    return RenderedEmail(
-        subject=" ".join(subject.split()),
-        text=render_to_string(f"emails/{template}.txt", context),
-        html=render_to_string(f"emails/{template}.html", context),
-    )
+    reader = reader or context.get("user") or context.get("holder")
+    with reading_as(reader):
+        subject = render_to_string(f"emails/{template}_subject.txt", context)
+        return RenderedEmail(
+            subject=" ".join(subject.split()),
+            text=render_to_string(f"emails/{template}.txt", context),
+            html=render_to_string(f"emails/{template}.html", context),
+        )
 
 
 def email_send(

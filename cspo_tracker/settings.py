@@ -102,12 +102,16 @@ MIDDLEWARE = [
     # API reads: ETags and 304s (inside NoStore, so API answers are private, no-cache instead).
     "api.middleware.ApiConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A visitor's language: the picker's cookie, else the browser's Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Before the CSRF check, which reads a posted form (its uploads too): an oversized body
     # for a view with a limit is refused unread.
     "cspo_tracker.middleware.RequestSizeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "credentials.sessions.AuthenticationMiddleware",
+    # A signed-in account's saved language and time zone win over the visitor's.
+    "cspo_tracker.locale.PreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the audit trail.
@@ -250,6 +254,10 @@ LANGUAGES = [
     ("zh-hans", "简体中文"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The picker's choice for visitors; a signed-in account's saved language wins over it.
+LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_HTTPONLY = True
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
@@ -360,7 +368,9 @@ if CLAIM_EXPIRES.total_seconds() <= CLAIM_DURABLE_SECONDS:
     )
 
 # --- Reminders ----------------------------------------------------------------------------------
-# The daily run, at this local time (TIME_ZONE); one beat process schedules it.
+# Reminder emails reach each holder at this local time in the holder's own time zone (the
+# site's, TIME_ZONE, for holders without one): beat runs every hour, at this many minutes past
+# it, and reminds the holders whose local time it is; one beat process schedules it.
 REMINDER_RUN_AT = env.str("REMINDER_RUN_AT", default="06:00")
 # Holders per sending task: the unit of work handed to the workers.
 REMINDER_BATCH_HOLDERS = env.int("REMINDER_BATCH_HOLDERS", default=100)
@@ -373,10 +383,11 @@ try:
         raise ValueError
 except ValueError:
     raise ImproperlyConfigured(f"REMINDER_RUN_AT must be HH:MM, not {REMINDER_RUN_AT!r}.") from None
+REMINDER_RUN_TIME = datetime.time(_run_hour, _run_minute)
 CELERY_BEAT_SCHEDULE: dict = {
-    "reminders-daily": {
+    "reminders-hourly": {
         "task": "seu_ledger.reminders_run",
-        "schedule": crontab(hour=_run_hour, minute=_run_minute),
+        "schedule": crontab(minute=_run_minute),
     },
     # Failed or stuck reminder emails, tried again until they go.
     "reminders-sweep": {"task": "seu_ledger.reminders_sweep", "schedule": 5 * 60},
@@ -387,7 +398,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "evidence-kept-sweep": {"task": "seu_ledger.evidence_kept_sweep", "schedule": 60 * 60},
     # Open Badges status bits (grace, suspension, lapse) as each day's status says, right
     # after midnight; credentials a roster created in bulk get theirs.
-    "badges-daily": {"task": "badges.daily", "schedule": crontab(hour=0, minute=5)},
+    # Hourly: each credential's status bits follow its issuer's calendar, whose day starts at
+    # a different hour of UTC for each issuer (issuing what is missing finds nothing new on
+    # most runs).
+    "badges-daily": {"task": "badges.daily", "schedule": crontab(minute=5)},
     # Webhooks: retries that came due, and credential.expiring / grace_started / lapsed (each
     # once: the hourly run only finds what the first run of the day did not).
     "webhook-deliveries-sweep": {"task": "api.deliveries_sweep", "schedule": 60},
@@ -504,6 +518,7 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]  # load-balancer probes speak plain HTTP
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)

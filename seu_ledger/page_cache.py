@@ -18,6 +18,7 @@ token is not re-masked per response; the page reflects no input an attacker coul
 is what that masking protects.)
 """
 
+import datetime
 import functools
 import hashlib
 from pathlib import Path
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpResponse
+from django.utils import timezone, translation
 
 from .page_versions import rules_revision
 
@@ -53,6 +55,13 @@ SOURCES = (
 
 
 @functools.cache
+def rules_moment() -> datetime.datetime:
+    """Now, floored to the quarter hour (UTC). Every time zone's date changes on a quarter
+    hour, so a page keyed by it is never a day behind any issuer's calendar."""
+    now = timezone.now().astimezone(datetime.UTC)
+    return now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+
+
 def _release() -> str:
     digest = hashlib.sha256()
     for name in SOURCES:
@@ -78,6 +87,10 @@ def cached_page(request, name: str, on, render_page) -> HttpResponse:
             _release(),
             str(user.pk),
             on.isoformat(),
+            # The language and zone the page is rendered in (a visitor's may come from the
+            # browser, not the account).
+            translation.get_language() or "",
+            timezone.get_current_timezone_name(),
             str(user.ledger_version),
             str(revision),
             hashlib.sha256("\0".join([*who, csrf_cookie]).encode()).hexdigest()[:16],

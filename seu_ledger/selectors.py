@@ -18,6 +18,7 @@ from credentials.selectors import (
     credential_current_term,
     credential_status,
     grace_ends_on,
+    issuer_today,
     renewal_groups_of,
     status_label,
     today,
@@ -538,10 +539,8 @@ LAPSE_IS_FINAL = (
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    symbol = {"USD": "US$", "EUR": "€", "GBP": "£"}.get(currency, f"{currency} ")
-    return f"{symbol}{amount:,.2f}".replace(".00", "")
+    """An amount in the fee row's currency, in the active language's style (formats.money)."""
+    return formats.money(amount, currency)
 
 
 def fmt_units(value: Decimal) -> str:
@@ -990,10 +989,12 @@ def dashboard_cards(
 ) -> list[CredentialCard]:
     """Every credential of a holder as cards, in a number of queries that does not grow with
     their entries or credentials. `revision`: the rules revision read with the signed-in
-    user, if any (`renewal_rules`)."""
-    on = on or today()
+    user, if any (`renewal_rules`). Without `on`, each card is judged on its issuer's
+    current date (`issuer_today`)."""
     ledger = holder_ledger(holder_id, revision)
-    cards = [group_card(group, ledger, on) for group in ledger.groups]
+    cards = [
+        group_card(group, ledger, on or issuer_today(group.top.program)) for group in ledger.groups
+    ]
     urgency = {Status.IN_GRACE: 0, Status.EXPIRING: 1, Status.LAPSED: 2, Status.ACTIVE: 3}
     cards.sort(
         key=lambda card: (

@@ -1,37 +1,55 @@
-"""Celery tasks of the ledger: the daily reminder run, its sending batches, and the sweep."""
+"""Celery tasks of the ledger: the hourly reminder run, its sending batches, and the sweep."""
 
 import datetime
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from credentials.selectors import today
 from cspo_tracker.claims import UNAVAILABLE, retry_or_give_up
 
-from .reminders.selectors import holders_with_pending_reminders, holders_with_stuck_reminders
+from .reminders.selectors import (
+    holders_with_pending_reminders,
+    holders_with_stuck_reminders,
+    reminder_zones_due,
+)
 from .reminders.services import reminders_record, reminders_send
 
 
-def _fan_out(holder_ids: list[int], day: datetime.date) -> None:
+def _fan_out(holder_ids: list[int], day: datetime.date | None) -> None:
     size = settings.REMINDER_BATCH_HOLDERS
     for start in range(0, len(holder_ids), size):
-        reminders_send_task.delay(holder_ids[start : start + size], day.isoformat())
+        reminders_send_task.delay(
+            holder_ids[start : start + size], day.isoformat() if day else None
+        )
 
 
 @shared_task(bind=True, name="seu_ledger.reminders_run", max_retries=8)
-def reminders_run_task(self, on: str | None = None) -> dict:
-    """The daily job (Celery beat): record what falls due, then hand every holder with a
-    pending reminder to the sending tasks, a batch each. Retried while the database does not
-    answer (recording twice adds nothing); a day missed altogether is caught up by the next."""
-    day = datetime.date.fromisoformat(on) if on else today()
+def reminders_run_task(self, on: str | None = None, at: str | None = None) -> dict:
+    """The hourly job (Celery beat): for the holders whose local reminder time (REMINDER_RUN_AT
+    in their own time zone) fell in the last hour, record what falls due on their local date,
+    then hand each of them with a pending reminder to the sending tasks, a batch each. With
+    `on` (a date), every holder at once as of that day (a manual run). Retried while the
+    database does not answer (recording twice adds nothing); a holder's day missed
+    altogether is caught up by their next one."""
     try:
-        recorded = reminders_record(on=day)
-        holder_ids = holders_with_pending_reminders()
+        if on:
+            day = datetime.date.fromisoformat(on)
+            batches = {day: None}
+        else:
+            moment = datetime.datetime.fromisoformat(at) if at else timezone.now()
+            at = moment.isoformat()
+            batches = reminder_zones_due(moment)
+        recorded = holders = 0
+        for day, time_zones in batches.items():
+            recorded += reminders_record(on=day, time_zones=time_zones)
+            holder_ids = holders_with_pending_reminders(time_zones)
+            _fan_out(holder_ids, day)
+            holders += len(holder_ids)
     except UNAVAILABLE as failure:
-        retry_or_give_up(self, failure, args=(day.isoformat(),))
+        retry_or_give_up(self, failure, args=(on, at))
         raise
-    _fan_out(holder_ids, day)
-    return {"recorded": recorded, "holders": len(holder_ids)}
+    return {"recorded": recorded, "holders": holders}
 
 
 @shared_task(name="seu_ledger.reminders_sweep")
@@ -39,7 +57,7 @@ def reminders_sweep_task() -> int:
     """Every few minutes (Celery beat): send again what failed beyond its task's retries, was
     claimed by a worker that died, or whose sending task was lost. Records nothing new."""
     holder_ids = holders_with_stuck_reminders()
-    _fan_out(holder_ids, today())
+    _fan_out(holder_ids, None)  # each holder's facts as of their own local date
     return len(holder_ids)
 
 
@@ -51,12 +69,13 @@ def reminders_sweep_task() -> int:
     reject_on_worker_lost=True,
     max_retries=6,
 )
-def reminders_send_task(self, holder_ids: list[int], on: str) -> int:
+def reminders_send_task(self, holder_ids: list[int], on: str | None = None) -> int:
     """Email each holder. The holders whose sending failed are retried after
     REMINDER_RETRY_SECONDS, doubling; a database that does not answer, after
     TASK_RETRY_BASE_SECONDS, doubling. What is left after the retries, the sweep sends."""
     try:
-        outcomes = reminders_send(holder_ids=holder_ids, on=datetime.date.fromisoformat(on))
+        day = datetime.date.fromisoformat(on) if on else None
+        outcomes = reminders_send(holder_ids=holder_ids, on=day)
     except UNAVAILABLE as failure:
         retry_or_give_up(self, failure)
         raise

@@ -26,7 +26,7 @@ from cspo_tracker.spreadsheets import export_response
 from . import services
 from .forms import EntryForm, FeeReferenceForm, HistoryFilterForm, VoidForm
 from .models import Entry, Renewal
-from .page_cache import cached_page
+from .page_cache import cached_page, rules_moment
 from .page_versions import rules_revision
 from .reminders.selectors import holder_from_unsubscribe_token
 from .reminders.services import reminders_resubscribe
@@ -73,10 +73,10 @@ def _own_entry(request, pk) -> Entry:
 def dashboard(request):
     """One card per credential (or group renewing together) with what to do next. Cached per
     holder and day until something it shows changes (`page_cache`)."""
-    on = today()
 
     def render_page():
-        cards = dashboard_cards(request.user.pk, on, revision=rules_revision(request.user))
+        # Each card on its issuer's date (the issuer's time zone decides validity).
+        cards = dashboard_cards(request.user.pk, revision=rules_revision(request.user))
         # "Trained by" the organisation whose course issued a credential: one query for all.
         credentials = [c for card in cards for c in card.group.credentials]
         names = trained_by(c.pk for c in credentials)
@@ -84,7 +84,7 @@ def dashboard(request):
             credential.trained_by = names.get(credential.pk, "")
         return render(request, "seu_ledger/dashboard.html", {"cards": cards})
 
-    return cached_page(request, "dashboard", on, render_page)
+    return cached_page(request, "dashboard", rules_moment(), render_page)
 
 
 def _entry_saved_message(request, entry: Entry, verb: str) -> None:

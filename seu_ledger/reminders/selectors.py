@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from credentials.models import Program, Term, User
 from credentials.selectors import Status, grace_ends_on
-from cspo_tracker import formats
+from cspo_tracker import formats, zones
 from cspo_tracker.links import absolute_url
 
 from ..models import Fee, Reminder
@@ -105,7 +105,9 @@ def within_ranges(ranges: tuple[PointRange, ...]) -> Q:
     )
 
 
-def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]:
+def due_terms(
+    on: datetime.date, holder_id: int | None = None, time_zones: list[str] | None = None
+) -> QuerySet[Term]:
     """Current terms at a point of their schedule on `on` with no reminder recorded for that
     point yet, annotated with `point`. One query, whatever the number of credentials.
 
@@ -133,6 +135,8 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
     )
     if holder_id is not None:
         terms = terms.filter(credential__holder_id=holder_id)
+    if time_zones is not None:
+        terms = terms.filter(credential__holder__time_zone__in=time_zones)
     # A point at or after the last day is one whose end date has come.
     optional_allowed = Q(ends_on__lte=on) | Q(
         credential__holder__reminders_unsubscribed_at__isnull=True
@@ -143,6 +147,42 @@ def due_terms(on: datetime.date, holder_id: int | None = None) -> QuerySet[Term]
         .annotate(point=SchedulePoint(ranges))
         .exclude(Exists(recorded))
     )
+
+
+def reminder_zones_due(at: datetime.datetime | None = None) -> dict[datetime.date, list[str]]:
+    """The holders' time zones whose reminder time (settings.REMINDER_RUN_AT, local) fell in
+    the hour that ended at the last run time before `at` (now), by their local date then:
+    {date: [zone names]}, "" standing for the site's zone (settings.TIME_ZONE). The hourly run
+    reminds those holders, so each gets their email at their own morning hour, once a day.
+
+    One query (the zones in use). The hour is (end - 1 h, end], with `end` the latest instant
+    on or before `at` at the run's minute past a UTC hour: a beat that fires a little late
+    still covers the same hour, and every wall-clock time of a day falls in exactly one
+    hour, on DST change days too (a time a spring-forward skips counts as the same time
+    before the change; one a fall-back repeats, at its first occurrence).
+    """
+    at = (at or timezone.now()).astimezone(datetime.UTC)
+    run_time = settings.REMINDER_RUN_TIME
+    end = at.replace(minute=run_time.minute, second=0, microsecond=0)
+    if end > at:
+        end -= datetime.timedelta(hours=1)
+    start = end - datetime.timedelta(hours=1)
+    names = (
+        User.objects.filter(is_active=True)
+        .order_by()
+        .values_list("time_zone", flat=True)
+        .distinct()
+    )
+    due: dict[datetime.date, list[str]] = {}
+    for name in names:
+        where = zones.zone(name)
+        local_day = end.astimezone(where).date()
+        for day in (local_day, local_day - datetime.timedelta(days=1)):
+            send_at = datetime.datetime.combine(day, run_time, tzinfo=where)
+            if start < send_at.astimezone(datetime.UTC) <= end:
+                due.setdefault(day, []).append(name)
+                break
+    return due
 
 
 PENDING_STATUSES = (Reminder.Status.DUE, Reminder.Status.FAILED, Reminder.Status.SENDING)
@@ -157,13 +197,12 @@ def pending_condition(now: datetime.datetime | None = None) -> Q:
     )
 
 
-def holders_with_pending_reminders() -> list[int]:
-    return list(
-        Reminder.objects.filter(pending_condition())
-        .order_by("holder_id")
-        .values_list("holder_id", flat=True)
-        .distinct()
-    )
+def holders_with_pending_reminders(time_zones: list[str] | None = None) -> list[int]:
+    """Holders with reminders to send (of these time zones, "" the site's, when given)."""
+    pending = Reminder.objects.filter(pending_condition())
+    if time_zones is not None:
+        pending = pending.filter(holder__time_zone__in=time_zones)
+    return list(pending.order_by("holder_id").values_list("holder_id", flat=True).distinct())
 
 
 # Long enough for an old email to still work; a changed address voids earlier links.

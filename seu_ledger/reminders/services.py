@@ -25,6 +25,8 @@ from django.utils import timezone
 from credentials.models import User
 from cspo_tracker.claims import claim, durable, new_owner
 from cspo_tracker.emails import email_send, message_id
+from cspo_tracker.locale import reading_as
+from cspo_tracker.zones import local_date
 
 from ..models import Reminder
 from .selectors import PENDING_STATUSES, ReminderPlan, due_terms, reminder_plan
@@ -34,10 +36,11 @@ logger = logging.getLogger(__name__)
 REMINDER_TEMPLATE = "reminder"
 
 
-def reminders_record(*, on: datetime.date) -> int:
+def reminders_record(*, on: datetime.date, time_zones: list[str] | None = None) -> int:
     """Record every reminder that falls due on `on` and is not recorded yet, in one INSERT ...
-    SELECT; a row another run inserted first is left as it is. Returns how many were added."""
-    due = due_terms(on).values(
+    SELECT; a row another run inserted first is left as it is. `time_zones`: only for holders
+    in these zones ("" the site's), whose local date `on` is. Returns how many were added."""
+    due = due_terms(on, time_zones=time_zones).values(
         r_term=F("pk"),
         r_holder=F("credential__holder_id"),
         r_point=F("point"),
@@ -123,7 +126,7 @@ def reminder_message_id(reminders: list[Reminder]) -> str:
     return message_id(f"reminders-{hashlib.sha256(ids.encode()).hexdigest()[:32]}")
 
 
-def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutcome:
+def reminders_send_to_holder(*, holder_id: int, on: datetime.date | None = None) -> HolderOutcome:
     """Send one holder the email that sums up their pending reminders, once.
 
     Reminders that no longer apply (renewed, superseded by a later point, unsubscribed) are
@@ -137,21 +140,24 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
     holder = None
     try:
         holder = User.objects.get(pk=holder_id)
-        plan = reminder_plan(holder, claimed, on)
-        for reason in set(plan.skipped.values()):
-            ids = [pk for pk, why in plan.skipped.items() if why == reason]
-            mine.filter(pk__in=ids).update(
-                status=Reminder.Status.SKIPPED, skip_reason=reason[:200], claim_token=""
+        # The holder's own day (a catch-up or sweep passes none), language and time zone.
+        on = on or local_date(holder.time_zone)
+        with reading_as(holder):
+            plan = reminder_plan(holder, claimed, on)
+            for reason in set(plan.skipped.values()):
+                ids = [pk for pk, why in plan.skipped.items() if why == reason]
+                mine.filter(pk__in=ids).update(
+                    status=Reminder.Status.SKIPPED, skip_reason=str(reason)[:200], claim_token=""
+                )
+            if not plan.cards:
+                return HolderOutcome(holder=holder, plan=plan)
+            headers = {**plan.headers(), "Message-ID": reminder_message_id(plan.to_send)}
+            email_send(
+                to=holder.email,
+                template=REMINDER_TEMPLATE,
+                context=plan.context(),
+                headers=headers,
             )
-        if not plan.cards:
-            return HolderOutcome(holder=holder, plan=plan)
-        headers = {**plan.headers(), "Message-ID": reminder_message_id(plan.to_send)}
-        email_send(
-            to=holder.email,
-            template=REMINDER_TEMPLATE,
-            context=plan.context(),
-            headers=headers,
-        )
     except Exception as failure:  # noqa: BLE001 - recorded on the rows, retried by the caller
         # The mail server refused, or anything else went wrong: the reminders stay pending.
         # (If the database itself is gone for longer than `durable` waits, the claim expires
@@ -187,8 +193,11 @@ def reminders_send_to_holder(*, holder_id: int, on: datetime.date) -> HolderOutc
     return HolderOutcome(holder=holder, plan=plan)
 
 
-def reminders_send(*, holder_ids: list[int], on: datetime.date) -> list[HolderOutcome]:
-    """Send each holder their email; one holder's failure does not stop the others."""
+def reminders_send(
+    *, holder_ids: list[int], on: datetime.date | None = None
+) -> list[HolderOutcome]:
+    """Send each holder their email; one holder's failure does not stop the others. Without
+    `on`, each holder's facts are told as of their own local date."""
     return [reminders_send_to_holder(holder_id=pk, on=on) for pk in holder_ids]
 
 

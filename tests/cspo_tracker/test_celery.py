@@ -87,7 +87,7 @@ def test_beat_starts_on_the_embedded_broker(tmp_path):
     assert list(tmp_path.glob("celerybeat-schedule*")), output
 
 
-def test_beat_runs_the_reminder_job_daily_and_every_sweep_every_5_minutes(settings):
+def test_beat_runs_the_reminder_job_hourly_and_every_sweep_every_5_minutes(settings):
     from celery.schedules import crontab
 
     from cspo_tracker.celery import app
@@ -95,6 +95,8 @@ def test_beat_runs_the_reminder_job_daily_and_every_sweep_every_5_minutes(settin
     app.loader.import_default_modules()
     schedule = settings.CELERY_BEAT_SCHEDULE
     assert all(entry["task"] in app.tasks for entry in schedule.values())
-    assert schedule["reminders-daily"]["schedule"] == crontab(hour=6, minute=0)
+    # Hourly, at REMINDER_RUN_AT's minutes: each holder's local 06:00 comes in a different hour.
+    assert schedule["reminders-hourly"]["schedule"] == crontab(minute=0)
+    assert settings.REMINDER_RUN_TIME.isoformat() == "06:00:00"
     sweeps = {"reminders-sweep", "roster-imports-sweep", "invitations-sweep"}
     assert {name: schedule[name]["schedule"] for name in sweeps} == dict.fromkeys(sweeps, 5 * 60)

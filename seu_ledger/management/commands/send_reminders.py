@@ -46,8 +46,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{on.isoformat()}: {recorded} reminder(s) fell due.")
         sent = failed = 0
         for holder_id in holders_with_pending_reminders():
-            # A catch-up run for an earlier day still tells today's facts.
-            outcome = reminders_send_to_holder(holder_id=holder_id, on=today())
+            # A catch-up run for an earlier day still tells today's facts (the holder's today).
+            outcome = reminders_send_to_holder(holder_id=holder_id)
             if outcome.error:
                 failed += 1
                 self.stdout.write(f"FAILED holder {holder_id}: {outcome.error}")
