@@ -8,12 +8,8 @@ from django.utils import timezone
 
 from cspo_tracker.claims import UNAVAILABLE, retry_or_give_up
 
-from .reminders.selectors import (
-    holders_with_pending_reminders,
-    holders_with_stuck_reminders,
-    reminder_zones_due,
-)
-from .reminders.services import reminders_record, reminders_send
+from .reminders.selectors import holders_with_stuck_reminders
+from .reminders.services import reminders_due_now, reminders_send
 
 
 def _fan_out(holder_ids: list[int], day: datetime.date | None) -> None:
@@ -32,23 +28,17 @@ def reminders_run_task(self, on: str | None = None, at: str | None = None) -> di
     `on` (a date), every holder at once as of that day (a manual run). Retried while the
     database does not answer (recording twice adds nothing); a holder's day missed
     altogether is caught up by their next one."""
+    moment = datetime.datetime.fromisoformat(at) if at else timezone.now()
     try:
-        if on:
-            day = datetime.date.fromisoformat(on)
-            batches = {day: None}
-        else:
-            moment = datetime.datetime.fromisoformat(at) if at else timezone.now()
-            at = moment.isoformat()
-            batches = reminder_zones_due(moment)
-        recorded = holders = 0
-        for day, time_zones in batches.items():
-            recorded += reminders_record(on=day, time_zones=time_zones)
-            holder_ids = holders_with_pending_reminders(time_zones)
-            _fan_out(holder_ids, day)
-            holders += len(holder_ids)
+        batches = reminders_due_now(at=moment, on=datetime.date.fromisoformat(on) if on else None)
     except UNAVAILABLE as failure:
-        retry_or_give_up(self, failure, args=(on, at))
+        retry_or_give_up(self, failure, args=(on, moment.isoformat()))
         raise
+    recorded = holders = 0
+    for batch in batches:
+        _fan_out(batch.holder_ids, batch.on)
+        recorded += batch.recorded
+        holders += len(batch.holder_ids)
     return {"recorded": recorded, "holders": holders}
 
 

@@ -29,7 +29,14 @@ from cspo_tracker.locale import reading_as
 from cspo_tracker.zones import local_date
 
 from ..models import Reminder
-from .selectors import PENDING_STATUSES, ReminderPlan, due_terms, reminder_plan
+from .selectors import (
+    PENDING_STATUSES,
+    ReminderPlan,
+    due_terms,
+    holders_with_pending_reminders,
+    reminder_plan,
+    reminder_zones_due,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +94,30 @@ def reminders_record(*, on: datetime.date, time_zones: list[str] | None = None) 
     with connection.cursor() as cursor:
         cursor.execute(sql, [*kinds, Reminder.Status.DUE, timezone.now(), *params])
         return max(cursor.rowcount, 0)
+
+
+@dataclass(frozen=True)
+class ReminderBatch:
+    """Holders to remind as of one local date, and how many reminders the run recorded."""
+
+    on: datetime.date
+    holder_ids: list[int]
+    recorded: int
+
+
+def reminders_due_now(
+    *, at: datetime.datetime | None = None, on: datetime.date | None = None
+) -> list[ReminderBatch]:
+    """What one run of the hourly job records, and whom it reminds: the holders whose local
+    reminder time (REMINDER_RUN_AT) fell in the last hour before `at` (now), as of their local
+    date (`reminder_zones_due`). With `on`, every holder as of that day (a manual run).
+    Recording twice adds nothing, so overlapping runs send nothing twice."""
+    batches = {on: None} if on else reminder_zones_due(at)
+    done = []
+    for day, time_zones in batches.items():
+        recorded = reminders_record(on=day, time_zones=time_zones)
+        done.append(ReminderBatch(day, holders_with_pending_reminders(time_zones), recorded))
+    return done
 
 
 @dataclass
