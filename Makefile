@@ -12,7 +12,7 @@ PORT ?= 8000
 SITE_URL ?= http://$(if $(filter 0.0.0.0 [::],$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help install run test lint format bench screenshots lock clean
+.PHONY: help install run test lint format bench screenshots lock clean messages
 
 help:
 	@echo "make run    set up, migrate, load demo data, start web + worker + beat"
@@ -31,6 +31,7 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 install: $(VENV)/.installed
 
 run: install
+	$(PY) manage.py compilemessages
 	$(PY) manage.py badge_keys generate --if-missing
 	$(PY) manage.py migrate --noinput
 	SITE_URL='$(SITE_URL)' $(PY) manage.py seed_demo
@@ -41,6 +42,7 @@ run: install
 	HOST=$(HOST) WEB_PORT=$(PORT) SITE_URL='$(SITE_URL)' $(VENV)/bin/honcho --no-prefix -f Procfile.dev start
 
 test: install
+	$(PY) manage.py compilemessages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -56,6 +58,12 @@ bench: install
 
 screenshots: install
 	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
+
+# After changing user-facing text: extract it into every language's .po file, then translate
+# the new entries (needs GNU gettext's xgettext; compiling does not).
+messages: install
+	$(PY) manage.py makemessages --no-obsolete --no-location --ignore=tests/* --ignore=.venv/* --ignore=staticfiles/* --ignore=var/* --ignore=docs/* -l de -l es -l pt_BR -l zh_Hans
+	$(PY) manage.py compilemessages
 
 lock: install
 	cd requirements && ../$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links -o base.txt base.in

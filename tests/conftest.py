@@ -22,6 +22,14 @@ from tests.services import SERVICE_MISSING
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config):
+    """The translations compiled before any test reads them (`make test` does it too; this
+    covers a bare `pytest`)."""
+    from credentials.management.commands.compilemessages import compile_catalogs
+
+    compile_catalogs(settings.LOCALE_PATHS)
+
+
 @pytest.fixture(autouse=True)
 def empty_cache():
     """Each test starts with an empty cache (the staff dashboard keeps figures in it)."""
