@@ -146,7 +146,14 @@ def licence_accept(*, user: User) -> None:
 
 
 def holder_sign_up(
-    *, email: str, first_name: str, last_name: str, password: str, client: str | None = None
+    *,
+    email: str,
+    first_name: str,
+    last_name: str,
+    password: str,
+    client: str | None = None,
+    language: str = "",
+    time_zone: str = "",
 ) -> None:
     """Start a self sign-up for an address nobody holds: a pending account and an email that
     confirms the address.
@@ -156,7 +163,9 @@ def holder_sign_up(
     with your address" email instead. Both branches hash the password and hand one email to
     a worker, so the answer is the same page in the same time whoever asks. Raises
     ValidationError by field for an address `canonical_email` refuses or a name
-    `validate_person_name` refuses, RateLimited past the sign-up limits.
+    `validate_person_name` refuses, RateLimited past the sign-up limits. A new account starts
+    with `language` and `time_zone` (the visitor's, `preferences.sign_up_defaults`); an
+    existing one keeps its own.
     """
     try:
         email = canonical_email(email)
@@ -179,6 +188,8 @@ def holder_sign_up(
             state=State.PENDING,
             state_changed_at=timezone.now(),
             licence_accepted_at=timezone.now(),
+            language=language,
+            time_zone=time_zone,
             **names,
         )
         try:

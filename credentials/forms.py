@@ -247,6 +247,8 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
+    # Filled in by the browser (static/js/preferences.js): the account's first time zone.
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -259,6 +261,7 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
             "password2",
             HTML('{% include "credentials/licence_text.html" %}'),
             "accept_licence",
+            "time_zone",
         )
 
     def clean(self):

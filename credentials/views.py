@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from cspo_tracker.links import absolute_url
+from cspo_tracker.locale import reading_as
 from cspo_tracker.middleware import client_ip
 from cspo_tracker.ratelimit import rate_check
 
@@ -31,6 +32,7 @@ from .models import Credential, EmailAddress, Organisation, Term, User
 from .oidc import SESSION_KEY as OIDC_SESSION_KEY
 from .oidc import OidcRefused, oidc_identity, oidc_member, oidc_redirect
 from .organisations import organisation_logo_url, password_sign_in_refused_by
+from .preferences import sign_up_defaults
 from .selectors import (
     Status,
     address_pending,
@@ -210,6 +212,7 @@ def sign_up(request):
                 last_name=data["last_name"],
                 password=data["password1"],
                 client=client_ip(request),
+                **sign_up_defaults(request),
             )
         except accounts.RateLimited as refusal:
             return _too_many(request, refusal)
@@ -464,7 +467,9 @@ def calendar(request):
 def calendar_feed(request, token):
     """The iCalendar feed; the secret token in the URL is the only key."""
     user = get_object_or_404(User, calendar_token=token, is_active=True)
-    body = calendar_ics(list(holder_credentials(user.pk)), now=timezone.now())
+    # A calendar app has no session: the feed speaks the holder's saved language.
+    with reading_as(user):
+        body = calendar_ics(list(holder_credentials(user.pk)), now=timezone.now())
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="certifications.ics"'
     response["X-Robots-Tag"] = "noindex"

@@ -21,6 +21,7 @@ from credentials.access import holder_required
 from credentials.models import Credential, Term
 from credentials.organisations import trained_by
 from credentials.selectors import credential_current_term, today
+from cspo_tracker.locale import reading_as
 from cspo_tracker.spreadsheets import export_response
 
 from . import services
@@ -498,7 +499,9 @@ def transcript_response(credential: Credential, term_pk: int) -> HttpResponse:
     """The PDF transcript of one of the credential's terms, as a download (404 for a term of
     another credential)."""
     term = get_object_or_404(Term, pk=term_pk, credential=credential)
-    pdf = transcript_pdf(credential=credential, term=term)
+    # In the holder's saved language, whoever downloads it (the holder, or staff for them).
+    with reading_as(credential.holder):
+        pdf = transcript_pdf(credential=credential, term=term)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"transcript-{credential.program.code}-term-{term.sequence}.pdf".replace(" ", "_")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -94,7 +94,7 @@ def test_holders_on_both_sides_of_the_date_line_get_the_same_point_a_day_apart()
     east = holder_in("Pacific/Kiritimati", point_day)  # UTC+14
     site = holder_in("", point_day)  # the site's zone: UTC in the tests
     start = datetime.datetime(2026, 6, 1, tzinfo=UTC)
-    sent = dict((to, at) for at, to in hourly_runs(start, hours=4 * 24))
+    sent = {to: at for at, to in hourly_runs(start, hours=4 * 24)}
 
     assert sent == {
         # 06:00 on 3 June in Kiritimati is 16:00 UTC on 2 June ...
