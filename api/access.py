@@ -9,19 +9,20 @@
 Staff routes declare `access = {action: (scope, permission)}`; holder routes use `Holder`.
 """
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 from .models import ApiToken
 
-NEEDS_SCOPE = "This token does not have the “{scope}” scope."
-PERSONAL_ONLY_OWN = (
+NEEDS_SCOPE = _("This token does not have the “{scope}” scope.")
+PERSONAL_ONLY_OWN = _(
     "A personal token reaches its holder's own records only (/api/v1/me/), and the programs "
     "and categories."
 )
-INTEGRATION_NOT_HOLDER = (
+INTEGRATION_NOT_HOLDER = _(
     "An integration token acts for staff; a holder's own records need a personal token."
 )
-NEEDS_PERMISSION = "Your account does not have permission to do this."
+NEEDS_PERMISSION = _("Your account does not have permission to do this.")
 
 
 def token_of(request) -> ApiToken | None:

@@ -10,6 +10,9 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import User
 from cspo_tracker.staff import ActionPermissionMixin
@@ -22,15 +25,22 @@ MADE = "api_integration_token_made"  # carries a new token to the page, once
 
 
 class IntegrationTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What it is for: “Moodle sync”.")
+    name = forms.CharField(
+        max_length=100, label=_("Name"), help_text=_("What it is for: “Moodle sync”.")
+    )
     user = forms.ModelChoiceField(
         queryset=User.objects.filter(is_staff=True, is_active=True).order_by("email"),
-        label="Acts for",
-        help_text="A staff member: the token can do no more than their permissions allow.",
+        label=_("Acts for"),
+        help_text=_("A staff member: the token can do no more than their permissions allow."),
     )
-    scopes = forms.MultipleChoiceField(choices=Scope.choices, widget=forms.CheckboxSelectMultiple)
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices, label=_("Scopes"), widget=forms.CheckboxSelectMultiple
+    )
     expires_at = forms.DateTimeField(
-        required=False, label="Expires", help_text="Empty: until revoked. YYYY-MM-DD HH:MM."
+        required=False,
+        label=_("Expires"),
+        # Translators: YYYY-MM-DD HH:MM is the form the date and time are typed in.
+        help_text=_("Empty: until revoked. YYYY-MM-DD HH:MM."),
     )
 
 
@@ -54,11 +64,18 @@ class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # a token is made and revoked, never edited
 
-    @admin.action(description="Revoke the selected tokens", permissions=["delete"])
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["delete"])
     def revoke(self, request, queryset):
         for token in queryset:
             tokens.token_revoke(token=token)
-        self.message_user(request, f"Revoked {queryset.count()} token(s).")
+        count = queryset.count()
+        # The English says "token(s)" in both forms; other languages give each its own.
+        self.message_user(
+            request,
+            ngettext("Revoked {count} token(s).", "Revoked {count} token(s).", count).format(
+                count=count
+            ),
+        )
 
     def add_view(self, request, form_url="", extra_context=None):
         """Make an integration token; its secret is shown on the next page, once."""
@@ -87,13 +104,14 @@ class ApiTokenAdmin(ActionPermissionMixin, admin.ModelAdmin):
                 request.session[MADE] = {
                     "name": made.token.name,
                     "email": made.token.user.email,
-                    "scopes": [Scope(scope).label for scope in made.token.scopes],
+                    # Plain text: the session is stored as JSON.
+                    "scopes": [str(Scope(scope).label) for scope in made.token.scopes],
                     "secret": made.secret,
                 }
                 return redirect("admin:api_apitoken_add")
         context = {
             **self.admin_site.each_context(request),
-            "title": "New integration token",
+            "title": gettext("New integration token"),
             "opts": self.model._meta,
             "form": form,
             "made": made,
@@ -112,12 +130,18 @@ class DeliveryAttemptInline(admin.TabularInline):
 
 
 class EndpointForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, assume_scheme="https")
+    url = forms.URLField(max_length=500, assume_scheme="https", label=_("Url"))
     events = forms.MultipleChoiceField(
-        choices=[(name, f"{name}: {what}") for name, what in sorted(EVENT_TYPES.items())],
+        choices=[
+            (name, format_lazy("{name}: {what}", name=name, what=what))
+            for name, what in sorted(EVENT_TYPES.items())
+        ],
+        label=_("Events"),
         widget=forms.CheckboxSelectMultiple,
     )
-    paused = forms.BooleanField(required=False, help_text="No event is sent while paused.")
+    paused = forms.BooleanField(
+        required=False, label=_("Paused"), help_text=_("No event is sent while paused.")
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -166,10 +190,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             format_html(
-                "Its signing secret is <code>{}</code> (also on the endpoint's page). Receivers "
-                "check each request's webhook-signature header with it, with a Standard "
-                "Webhooks library: <code>Webhook(secret).verify(body, headers)</code>.",
-                obj.secret,
+                gettext(
+                    "Its signing secret is <code>{secret}</code> (also on the endpoint's page). "
+                    "Receivers check each request's webhook-signature header with it, with a "
+                    "Standard Webhooks library: <code>Webhook(secret).verify(body, headers)"
+                    "</code>."
+                ),
+                secret=obj.secret,
             ),
             messages.INFO,
         )
@@ -206,11 +233,11 @@ class DeliveryAdmin(ActionPermissionMixin, admin.ModelAdmin):
     inlines = [DeliveryAttemptInline]
     actions = ["send_again"]
 
-    @admin.display(description="Payload")
+    @admin.display(description=_("Payload"))
     def payload(self, delivery):
         return format_html("<pre>{}</pre>", json.dumps(delivery.event.payload, indent=2))
 
-    @admin.display(description="Event", ordering="event__type")
+    @admin.display(description=_("Event"), ordering="event__type")
     def event_type(self, delivery):
         return delivery.event.type
 
@@ -223,7 +250,7 @@ class DeliveryAdmin(ActionPermissionMixin, admin.ModelAdmin):
     def has_send_permission(self, request):
         return request.user.has_perm("api.change_webhookendpoint")
 
-    @admin.action(description="Send again", permissions=["send"])
+    @admin.action(description=_("Send again"), permissions=["send"])
     def send_again(self, request, queryset):
         sent = 0
         for delivery in queryset:
@@ -236,6 +263,10 @@ class DeliveryAdmin(ActionPermissionMixin, admin.ModelAdmin):
                 )
         self.message_user(
             request,
-            f"{sent} deliver{'y' if sent == 1 else 'ies'} sent again "
-            f"at {timezone.localtime():%H:%M}.",
+            ngettext(
+                # Translators: {time} is the time of day, such as 14:05.
+                "{count} delivery sent again at {time}.",
+                "{count} deliveries sent again at {time}.",
+                sent,
+            ).format(count=sent, time=f"{timezone.localtime():%H:%M}"),
         )

@@ -1,12 +1,13 @@
 """Who is asking: a bearer token (personal or integration), or a signed-in session (the
 browsable pages, with Django's CSRF check on every write)."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from .tokens import token_find
 
-TOKEN_INVALID = "The token is not valid: it was revoked, it expired, or it is mistyped."  # noqa: S105
-HEADER_MALFORMED = "Authorization: send “Bearer <token>”."
+TOKEN_INVALID = _("The token is not valid: it was revoked, it expired, or it is mistyped.")  # noqa: S105
+HEADER_MALFORMED = _("Authorization: send “Bearer <token>”.")
 
 
 class TokenAuthentication(authentication.BaseAuthentication):

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext_lazy as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -18,16 +19,16 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from credentials.accounts import RateLimited
 
 logger = logging.getLogger(__name__)
-NOT_FOUND = "Not found: no such record, or not one you can see."
-SERVER_ERROR = "Something went wrong on our side; it was logged. Try again later."
+NOT_FOUND = _("Not found: no such record, or not one you can see.")
+SERVER_ERROR = _("Something went wrong on our side; it was logged. Try again later.")
 NON_FIELD = {"non_field_errors", "__all__", "detail"}
-REQUEST_REFUSED = "The request has too many fields or parameters to be read."
-TOO_DEEP = "The JSON body is nested too deeply to be read."
+REQUEST_REFUSED = _("The request has too many fields or parameters to be read.")
+TOO_DEEP = _("The JSON body is nested too deeply to be read.")
 
 
 class TooLarge(exceptions.APIException):
     status_code = 413
-    default_detail = "The request body is larger than this API reads."
+    default_detail = _("The request body is larger than this API reads.")
     default_code = "too_large"
 
 
@@ -75,13 +76,16 @@ def exception_handler(exc, context):
     if response is None:
         logger.exception("API error", exc_info=exc)
         return Response(
-            error_body([{"code": "server_error", "message": SERVER_ERROR, "field": None}]),
+            error_body([{"code": "server_error", "message": str(SERVER_ERROR), "field": None}]),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
     if isinstance(exc, exceptions.APIException):
         details = exc.get_full_details()
-        if isinstance(exc, exceptions.NotFound) and str(exc.detail) == "Not found.":
-            details = {"message": NOT_FOUND, "code": "not_found"}
+        # DRF's own "Not found." (in the active language) gets ours.
+        if isinstance(exc, exceptions.NotFound) and str(exc.detail) == str(
+            exceptions.NotFound.default_detail
+        ):
+            details = {"message": str(NOT_FOUND), "code": "not_found"}
         response.data = error_body(_flatten(details))
     return response
 
@@ -90,14 +94,14 @@ def exception_handler(exc, context):
 def not_found(request, *args, **kwargs):
     """Any /api/ address that is no route: JSON, like every other API error."""
     return JsonResponse(
-        error_body([{"code": "not_found", "message": NOT_FOUND, "field": None}]), status=404
+        error_body([{"code": "not_found", "message": str(NOT_FOUND), "field": None}]), status=404
     )
 
 
 def _json_for_api(code: str, message: str, status: int, fallback):
     def handler(request, *args, **kwargs):
         if request.path.startswith("/api/"):
-            body = error_body([{"code": code, "message": message, "field": None}])
+            body = error_body([{"code": code, "message": str(message), "field": None}])
             return JsonResponse(body, status=status)
         return fallback(request, *args, **kwargs)
 
@@ -107,6 +111,6 @@ def _json_for_api(code: str, message: str, status: int, fallback):
 # The project's error pages, in JSON under /api/ (a refused Host header, an error before any
 # API view ran), as the pages' own elsewhere.
 bad_request = _json_for_api(
-    "bad_request", "The request could not be read.", 400, defaults.bad_request
+    "bad_request", _("The request could not be read."), 400, defaults.bad_request
 )
 server_error = _json_for_api("server_error", SERVER_ERROR, 500, defaults.server_error)

@@ -23,6 +23,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import Credential, Program, RosterImport, Term
 from credentials.selectors import today
@@ -37,13 +38,13 @@ LAPSED = "credential.lapsed"
 REVOKED = "credential.revoked"
 ROSTER_COMPLETED = "roster_import.completed"
 EVENT_TYPES = {
-    ISSUED: "A credential was issued (a course completion, or a verified claim).",
-    RENEWED: "A credential was renewed: its next term was added.",
-    EXPIRING: "A credential reached a reminder point before its end.",
-    GRACE_STARTED: "A credential's term ended and its grace period (PMI: suspension) began.",
-    LAPSED: "A credential lapsed: its term and any grace are over.",
-    REVOKED: "Staff revoked a credential.",
-    ROSTER_COMPLETED: "A confirmed roster import finished applying.",
+    ISSUED: _("A credential was issued (a course completion, or a verified claim)."),
+    RENEWED: _("A credential was renewed: its next term was added."),
+    EXPIRING: _("A credential reached a reminder point before its end."),
+    GRACE_STARTED: _("A credential's term ended and its grace period (PMI: suspension) began."),
+    LAPSED: _("A credential lapsed: its term and any grace are over."),
+    REVOKED: _("Staff revoked a credential."),
+    ROSTER_COMPLETED: _("A confirmed roster import finished applying."),
 }
 # A grace start or a lapse missed because nothing ran (or announced to an endpoint registered
 # since) is still announced this long after it; not later.

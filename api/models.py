@@ -2,39 +2,42 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Scope(models.TextChoices):
     """What an integration token may do, on top of its owner's staff permissions. Personal
     tokens have none of these: they reach their holder's own records only."""
 
-    HOLDERS_READ = "holders:read", "Read holders"
-    HOLDERS_WRITE = "holders:write", "Create and update holders"
-    CREDENTIALS_READ = "credentials:read", "Read credentials and their status"
-    CREDENTIALS_WRITE = "credentials:write", "Issue and revoke credentials"
-    ROSTERS_WRITE = "rosters:write", "Upload, check and confirm rosters"
-    REMINDERS_READ = "reminders:read", "Read reminders"
-    WEBHOOKS_MANAGE = "webhooks:manage", "Manage webhook endpoints and deliveries"
+    HOLDERS_READ = "holders:read", _("Read holders")
+    HOLDERS_WRITE = "holders:write", _("Create and update holders")
+    CREDENTIALS_READ = "credentials:read", _("Read credentials and their status")
+    CREDENTIALS_WRITE = "credentials:write", _("Issue and revoke credentials")
+    ROSTERS_WRITE = "rosters:write", _("Upload, check and confirm rosters")
+    REMINDERS_READ = "reminders:read", _("Read reminders")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage webhook endpoints and deliveries")
 
 
 class ApiToken(models.Model):
     """A bearer token. Only its SHA-256 digest is stored; the token itself is shown once."""
 
     class Kind(models.TextChoices):
-        PERSONAL = "personal", "Personal (a holder's own records)"
-        INTEGRATION = "integration", "Integration (staff, by scope)"
+        PERSONAL = "personal", _("Personal (a holder's own records)")
+        INTEGRATION = "integration", _("Integration (staff, by scope)")
 
     kind = models.CharField(max_length=12, choices=Kind)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
         related_name="api_tokens",
-        help_text="Personal: the holder. Integration: the staff member it acts for, whose "
-        "permissions bound what its scopes allow.",
+        help_text=_(
+            "Personal: the holder. Integration: the staff member it acts for, whose "
+            "permissions bound what its scopes allow."
+        ),
     )
-    name = models.CharField(max_length=100, help_text="What it is for: “Moodle sync”.")
+    name = models.CharField(max_length=100, help_text=_("What it is for: “Moodle sync”."))
     scopes = models.JSONField(default=list, blank=True)
-    prefix = models.CharField(max_length=16, editable=False, help_text="Its first characters.")
+    prefix = models.CharField(max_length=16, editable=False, help_text=_("Its first characters."))
     digest = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -51,7 +54,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "API token"
+        verbose_name = _("API token")
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -62,9 +65,9 @@ class WebhookEndpoint(models.Model):
 
     url = models.URLField(max_length=500)
     description = models.CharField(max_length=200, blank=True)
-    events = models.JSONField(default=list, help_text="The event types it receives.")
+    events = models.JSONField(default=list, help_text=_("The event types it receives."))
     secret = models.CharField(
-        max_length=100, editable=False, help_text="whsec_…: the receiver verifies with it."
+        max_length=100, editable=False, help_text=_("whsec_…: the receiver verifies with it.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     created_by = models.ForeignKey(
@@ -78,7 +81,7 @@ class WebhookEndpoint(models.Model):
     paused_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="Set when deliveries kept failing (or by staff); no event is sent while set.",
+        help_text=_("Set when deliveries kept failing (or by staff); no event is sent while set."),
     )
     paused_reason = models.CharField(max_length=300, blank=True)
 
@@ -96,7 +99,7 @@ class Event(models.Model):
     type = models.CharField(max_length=40)
     key = models.CharField(max_length=120, unique=True)
     subject = models.CharField(
-        max_length=60, help_text="What it is about (credential:<code>): sent in this order."
+        max_length=60, help_text=_("What it is about (credential:<code>): sent in this order.")
     )
     payload = models.JSONField()
     occurred_at = models.DateTimeField()
@@ -112,22 +115,22 @@ class Delivery(models.Model):
     """An event owed to one endpoint: sent, retried with backoff for a day, then failed."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting to be sent"
-        SENDING = "sending", "Being sent"
-        RETRYING = "retrying", "Failed, will be retried"
-        SUCCEEDED = "succeeded", "Delivered"
-        FAILED = "failed", "Failed for a day; not retried"
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
+        RETRYING = "retrying", _("Failed, will be retried")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed for a day; not retried")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     subject = models.CharField(
-        max_length=60, editable=False, help_text="The event's: deliveries about it go in order."
+        max_length=60, editable=False, help_text=_("The event's: deliveries about it go in order.")
     )
     status = models.CharField(max_length=10, choices=Status, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Attempts made in this day of attempts, counted as each starts."
+        default=0, help_text=_("Attempts made in this day of attempts, counted as each starts.")
     )
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -139,7 +142,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["pk"]
-        verbose_name_plural = "deliveries"
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["event", "endpoint"], name="api_delivery_once")
         ]

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from credentials.forms import CrispySubmitMixin
@@ -15,10 +17,11 @@ from .models import ApiToken
 
 
 class PersonalTokenForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Make a token"
+    submit_label = _("Make a token")
     name = forms.CharField(
         max_length=100,
-        help_text="What will use it, so you can tell tokens apart: “my spreadsheet”.",
+        label=_("Name"),
+        help_text=_("What will use it, so you can tell tokens apart: “my spreadsheet”."),
     )
 
 
@@ -52,5 +55,7 @@ def personal_tokens(request):
 def personal_token_revoke(request, pk):
     token = get_object_or_404(ApiToken, pk=pk, user=request.user, kind=ApiToken.Kind.PERSONAL)
     tokens.token_revoke(token=token)
-    messages.success(request, f"Revoked “{token.name}”: it stops working at once.")
+    messages.success(
+        request, gettext("Revoked “{name}”: it stops working at once.").format(name=token.name)
+    )
     return redirect("api_tokens")

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 
@@ -9,7 +10,7 @@ class Cursor(CursorPagination):
     ordering = "-pk"
     page_size_query_param = "page_size"
     max_page_size = 200
-    invalid_cursor_message = (
+    invalid_cursor_message = _(
         "Cursor: not a cursor this API gave out; follow the next or previous link."
     )
 

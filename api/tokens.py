@@ -6,19 +6,20 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import User
 
 from .models import ApiToken, Scope
 
 PREFIXES = {ApiToken.Kind.PERSONAL: "cspo_pat_", ApiToken.Kind.INTEGRATION: "cspo_int_"}
-NAME_REQUIRED = "Name: say what the token is for, so you can tell it apart later."
-NAME_TOO_LONG = "Name: at most 100 characters."
-SCOPES_REQUIRED = "Scopes: choose at least one thing the integration may do."
-SCOPE_UNKNOWN = "Scopes: “{scope}” is not a scope."
-NOT_STAFF = "An integration token acts for a staff member; {email} is not staff."
-EXPIRES_PAST = "Expires: the date has passed already."
-NOT_YOURS = "Acts for: only a superuser makes a token that acts for someone else."
+NAME_REQUIRED = _("Name: say what the token is for, so you can tell it apart later.")
+NAME_TOO_LONG = _("Name: at most 100 characters.")
+SCOPES_REQUIRED = _("Scopes: choose at least one thing the integration may do.")
+SCOPE_UNKNOWN = _("Scopes: “{scope}” is not a scope.")
+NOT_STAFF = _("An integration token acts for a staff member; {email} is not staff.")
+EXPIRES_PAST = _("Expires: the date has passed already.")
+NOT_YOURS = _("Acts for: only a superuser makes a token that acts for someone else.")
 # The last-used time is written at most this often per token: not one UPDATE per request.
 LAST_USED_EVERY = timezone.timedelta(minutes=1)
 

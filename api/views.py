@@ -4,6 +4,7 @@ cursor and cost the same number of queries whatever their length."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -58,14 +59,14 @@ from .serializers import (
 from .throttling import PerAddress
 
 ID = r"[0-9]{1,18}"
-COURSE_UNKNOWN = "Course: no course has the code “{code}”."
-HOLDER_UNKNOWN = "Holder: no holder has the id {id}."
-CATEGORY_NOT_YOURS = "Category: not a category you can log under (see /api/v1/categories/)."
-ALLOCATION_UNKNOWN = (
+COURSE_UNKNOWN = _("Course: no course has the code “{code}”.")
+HOLDER_UNKNOWN = _("Holder: no holder has the id {id}.")
+CATEGORY_NOT_YOURS = _("Category: not a category you can log under (see /api/v1/categories/).")
+ALLOCATION_UNKNOWN = _(
     "Allocations: category {id} is not one your hours can be split into (a skill area of an "
     "issuer of your credentials, such as PMI's Ways of Working)."
 )
-EMAIL_NEEDS_PERMISSION = "Email: your account may not move holders to another address."
+EMAIL_NEEDS_PERMISSION = _("Email: your account may not move holders to another address.")
 
 
 class AddressFirst:

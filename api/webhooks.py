@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from standardwebhooks.webhooks import Webhook
 
 from credentials.models import User
@@ -53,14 +54,16 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 2
 GAVE_UP = "Not sent again: the last attempts never came back (the worker stopped)."
 UNDONE = (Delivery.Status.PENDING, Delivery.Status.SENDING, Delivery.Status.RETRYING)
 
-URL_SCHEME = "URL: a webhook endpoint must be an https:// address."
-URL_INVALID = "URL: enter a whole web address, such as https://hr.example.com/webhooks."
-URL_CREDENTIALS = "URL: leave the user name and password out; the signature proves who sends."
-URL_PRIVATE = "URL: that address is on a private or local network; webhooks go to public addresses."
+URL_SCHEME = _("URL: a webhook endpoint must be an https:// address.")
+URL_INVALID = _("URL: enter a whole web address, such as https://hr.example.com/webhooks.")
+URL_CREDENTIALS = _("URL: leave the user name and password out; the signature proves who sends.")
+URL_PRIVATE = _(
+    "URL: that address is on a private or local network; webhooks go to public addresses."
+)
 SENDING_REFUSED = "Not sent: {host} is on a private or local network."
-EVENTS_REQUIRED = "Events: choose at least one event to receive."
-EVENT_UNKNOWN = "Events: “{event}” is not an event type."
-NOT_RESENDABLE = "A delivery that is being sent now cannot be sent again yet."
+EVENTS_REQUIRED = _("Events: choose at least one event to receive.")
+EVENT_UNKNOWN = _("Events: “{event}” is not an event type.")
+NOT_RESENDABLE = _("A delivery that is being sent now cannot be sent again yet.")
 PAUSED_REASON = "Deliveries to it failed for a day (last: {last})."
 
 

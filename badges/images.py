@@ -6,6 +6,7 @@ import functools
 import hashlib
 import io
 
+from django.utils.translation import gettext
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from credentials.models import Program
@@ -63,16 +64,16 @@ def unbake(data: bytes) -> str:
     bake it) without decoding a pixel, so a crafted image costs no more than its bytes.
     Raises NotABadgeImage for a file that is too big, not a PNG, or has no credential there."""
     if len(data) > MAX_BYTES:
-        raise NotABadgeImage("The image is larger than 2 MB: it is not one of our badges.")
+        raise NotABadgeImage(gettext("The image is larger than 2 MB: it is not one of our badges."))
     try:
         image = Image.open(io.BytesIO(data))
         if image.format != "PNG":
-            raise NotABadgeImage("The file is not a PNG image.")
+            raise NotABadgeImage(gettext("The file is not a PNG image."))
         token = image.info.get(KEYWORD)
     except NotABadgeImage:
         raise
     except Exception as bad:  # noqa: BLE001 - Pillow's readers raise many kinds on bad files
-        raise NotABadgeImage("The file is not a PNG image that can be read.") from bad
+        raise NotABadgeImage(gettext("The file is not a PNG image that can be read.")) from bad
     if not token or not isinstance(token, str):
-        raise NotABadgeImage("The image has no Open Badges credential baked in.")
+        raise NotABadgeImage(gettext("The image has no Open Badges credential baked in."))
     return str(token)

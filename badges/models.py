@@ -7,6 +7,7 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import Credential, Term, User
 
@@ -26,7 +27,7 @@ def validate_did(value: str) -> None:
     """A DID in the W3C DID Core syntax (raises ValidationError naming the expected form)."""
     if not DID_SYNTAX.fullmatch(value):
         raise ValidationError(
-            "Enter a DID such as did:key:z6Mk... or did:web:example.com.", code="invalid"
+            _("Enter a DID such as did:key:z6Mk... or did:web:example.com."), code="invalid"
         )
 
 
@@ -36,11 +37,11 @@ class BadgeSubject(models.Model):
 
     holder = models.OneToOneField(User, on_delete=models.CASCADE, related_name="badge_subject")
     did = models.CharField(
-        "DID",
+        _("DID"),
         max_length=500,
         blank=True,
         validators=[validate_did],
-        help_text="A decentralised identifier from your wallet; empty for none.",
+        help_text=_("A decentralised identifier from your wallet; empty for none."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -62,12 +63,12 @@ class IssuedBadge(models.Model):
     badge_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
     subject_did = models.CharField(max_length=500, blank=True, editable=False)
-    valid_from = models.DateField(editable=False, help_text="The term's start, as signed.")
+    valid_from = models.DateField(editable=False, help_text=_("The term's start, as signed."))
     valid_until = models.DateField(
-        null=True, blank=True, editable=False, help_text="The last valid day, as signed."
+        null=True, blank=True, editable=False, help_text=_("The last valid day, as signed.")
     )
     key_id = models.CharField(max_length=100, editable=False)
-    jwt = models.TextField(editable=False, help_text="The credential as issued (vc+jwt).")
+    jwt = models.TextField(editable=False, help_text=_("The credential as issued (vc+jwt)."))
     status_list = models.PositiveIntegerField(default=1, editable=False)
     status_index = models.PositiveIntegerField(editable=False)
     revoked = models.BooleanField(default=False, editable=False)
@@ -77,8 +78,10 @@ class IssuedBadge(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text="When staff corrected the term's dates: this one is revoked and a new one "
-        "issued with the dates as they are.",
+        help_text=_(
+            "When staff corrected the term's dates: this one is revoked and a new one "
+            "issued with the dates as they are."
+        ),
     )
 
     class Meta:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext
 from joserfc import jws
 from joserfc.errors import JoseError
 
@@ -57,35 +58,35 @@ def open_signed(token: str) -> Opened:
     not ours, a signature that does not match (the content was changed)."""
     token = token.strip()
     if token.count(".") != 2:
-        raise NotOurs("This is not a signed credential (a vc+jwt has three parts).")
+        raise NotOurs(gettext("This is not a signed credential (a vc+jwt has three parts)."))
     try:
         header = jws.extract_compact(token.encode()).headers()
     except (JoseError, ValueError, TypeError, RecursionError) as bad:
-        raise NotOurs("The credential's signature block cannot be read.") from bad
+        raise NotOurs(gettext("The credential's signature block cannot be read.")) from bad
     if not isinstance(header, dict) or set(header) - {"alg", "typ", "kid"}:
         # We sign with these three and nothing else; "crit" and the rest are not ours.
-        raise NotOurs("The credential's header is not the one this site signs with.")
+        raise NotOurs(gettext("The credential's header is not the one this site signs with."))
     if header.get("typ") != TYP:
-        raise NotOurs("The credential is not a vc+jwt, the kind this site signs.")
+        raise NotOurs(gettext("The credential is not a vc+jwt, the kind this site signs."))
     if header.get("alg") != keys.ALGORITHM:
-        raise NotOurs("The credential is signed with an algorithm this site does not use.")
+        raise NotOurs(gettext("The credential is signed with an algorithm this site does not use."))
     method = str(header.get("kid", ""))
     did, _, kid = method.partition("#")
     if did != issuer_did():
-        raise NotOurs("The credential was not signed by this site.")
+        raise NotOurs(gettext("The credential was not signed by this site."))
     key = keys.key_by_kid(kid)
     if key is None:
-        raise NotOurs("The credential names a signing key this site never published.")
+        raise NotOurs(gettext("The credential names a signing key this site never published."))
     try:
         verified = jws.deserialize_compact(token, key, algorithms=[keys.ALGORITHM])
     except (JoseError, ValueError, TypeError) as bad:
-        raise NotOurs("The signature does not match: the credential was changed.") from bad
+        raise NotOurs(gettext("The signature does not match: the credential was changed.")) from bad
     try:
         document = json.loads(verified.payload)
     except (ValueError, RecursionError) as bad:
-        raise NotOurs("The signed content is not JSON.") from bad
+        raise NotOurs(gettext("The signed content is not JSON.")) from bad
     if not isinstance(document, dict):
-        raise NotOurs("The signed content is not a credential.")
+        raise NotOurs(gettext("The signed content is not a credential."))
     if document.get("iss") != did:
-        raise NotOurs("The credential's iss claim does not name this site.")
+        raise NotOurs(gettext("The credential's iss claim does not name this site."))
     return Opened(header=dict(verified.headers()), document=document, kid=kid)

@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import Credential
 from cspo_tracker import formats
@@ -103,16 +105,16 @@ def linkedin_url(credential: Credential) -> str:
 
 # --- Checking a credential someone pasted or uploaded ------------------------------------------
 
-NOT_JSON_NOR_JWT = (
+NOT_JSON_NOR_JWT = _(
     "This is neither a signed credential (vc+jwt) nor the JSON of one. Paste the whole "
     "credential you downloaded, or upload the badge image."
 )
-UNSIGNED_JSON = (
+UNSIGNED_JSON = _(
     "This credential JSON carries no signature, so nothing proves who wrote it. Paste the "
     "signed credential (the download called JSON holds it) or upload the badge image."
 )
 
-OTHER_PROOF = (
+OTHER_PROOF = _(
     "This credential carries an embedded proof; this site signs its credentials as vc+jwt "
     "instead, so it is not one of ours. Paste the credential you downloaded here."
 )
@@ -134,11 +136,13 @@ def token_from(text: str = "", upload: bytes | None = None) -> str:
         if upload.startswith(b"\x89PNG"):
             return images.unbake(upload)
         if len(upload) > images.MAX_BYTES:
-            raise Unreadable("The file is larger than 2 MB: it is not one of our credentials.")
+            raise Unreadable(
+                gettext("The file is larger than 2 MB: it is not one of our credentials.")
+            )
         text = upload.decode("utf-8", errors="replace")
     text = (text or "").strip()
     if not text:
-        raise Unreadable("Paste a credential or choose a file.")
+        raise Unreadable(gettext("Paste a credential or choose a file."))
     if text.startswith("{"):
         try:
             data = json.loads(text)
@@ -252,7 +256,7 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
     checked.signature_ok = True
     document = opened.document
     if "OpenBadgeCredential" not in (document.get("type") or []):
-        checked.problems.append("The signed content is not an Open Badges credential.")
+        checked.problems.append(gettext("The signed content is not an Open Badges credential."))
         return checked
     subject = document.get("credentialSubject") or {}
     achievement = subject.get("achievement") or {}
@@ -272,14 +276,20 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
         not checked.valid_until or moment <= checked.valid_until
     )
     if checked.valid_from > moment:
-        checked.problems.append(f"Not valid yet: valid from {_day_text(checked.valid_from)}.")
+        checked.problems.append(
+            gettext("Not valid yet: valid from {day}.").format(day=_day_text(checked.valid_from))
+        )
     elif not checked.dates_ok:
-        checked.problems.append(f"Expired: it was valid through {_day_text(checked.valid_until)}.")
+        checked.problems.append(
+            gettext("Expired: it was valid through {day}.").format(
+                day=_day_text(checked.valid_until)
+            )
+        )
     badge = _issued(str(document.get("id", "")))
     if badge is None or badge.jwt != token:
-        checked.problems.append("This site has no record of issuing this credential.")
+        checked.problems.append(gettext("This site has no record of issuing this credential."))
     elif badge.credential is None:
-        checked.problems.append("The credential was deleted here: it is revoked.")
+        checked.problems.append(gettext("The credential was deleted here: it is revoked."))
     else:
         checked.recorded = True
         checked.verify_url = absolute_url("credentials:verify", badge.credential.verification_code)
@@ -288,14 +298,18 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
             published = _bit_published(entry)
             setattr(checked, FLAGS[entry["statusPurpose"]], published)
     except (ValueError, KeyError, TypeError, securing.NotOurs):
-        checked.problems.append("Its status entries do not point at this site's status lists.")
+        checked.problems.append(
+            gettext("Its status entries do not point at this site's status lists.")
+        )
     if checked.revoked:
-        checked.problems.append("Revoked: it is no longer valid.")
+        checked.problems.append(gettext("Revoked: it is no longer valid."))
     if checked.suspended:
         checked.problems.append(
-            "Suspended: it does not count as valid now (a term that ended without renewal, "
-            "for one); it can be restored."
+            gettext(
+                "Suspended: it does not count as valid now (a term that ended without renewal, "
+                "for one); it can be restored."
+            )
         )
     if checked.revoked is None or checked.suspended is None:
-        checked.problems.append("It has no status entry to check.")
+        checked.problems.append(gettext("It has no status entry to check."))
     return checked

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.models import Credential, Program, Term, User
 from credentials.selectors import Status, issuer_today, status_for_dates, today
@@ -29,15 +31,18 @@ REFRESH_CHUNK = 5000
 # A list takes new credentials until it is this full, so a bit never says much about who
 # holds it (the specification's herd privacy); then the next list starts.
 LIST_FILL = STATUS_LIST_SIZE // 2
-NOT_VERIFIED = "{code} is not verified with its issuer yet: it gets an Open Badge once it is."
+# Translators: {code} is a certification's code, such as CSPO.
+NOT_VERIFIED = _("{code} is not verified with its issuer yet: it gets an Open Badge once it is.")
 # Each change of DID issues the term's credential again: a bound on the rows (and status
 # bits) one holder can make.
 MAX_PER_TERM = 10
-TOO_MANY = (
+TOO_MANY = _(
+    # Translators: {code} is a certification's code, such as CSPO; {count} is 10 or more.
     "{code} has had {count} credentials issued for this term, one for each DID you gave; "
     "write to us to have another issued."
 )
-REVOKED = "{code} was revoked: it gets no new Open Badge."
+# Translators: {code} is a certification's code, such as CSPO.
+REVOKED = _("{code} was revoked: it gets no new Open Badge.")
 
 
 class NotIssuable(ValueError):
@@ -371,7 +376,9 @@ def subject_set(*, holder: User, did: str) -> BadgeSubject:
     did = (did or "").strip()
     limit = BadgeSubject._meta.get_field("did").max_length
     if len(did) > limit:
-        raise ValidationError({"did": [f"A DID here has at most {limit} characters."]})
+        raise ValidationError(
+            {"did": [gettext("A DID here has at most {limit} characters.").format(limit=limit)]}
+        )
     if did:
         try:
             validate_did(did)

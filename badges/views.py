@@ -8,6 +8,8 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -101,7 +103,7 @@ def status_list(request, purpose, number):
 
 # A pasted credential and a badge image are far below this; the form's own fields fit in it.
 CHECK_MAX_REQUEST_BYTES = images.MAX_BYTES + 256 * 1024
-TOO_LARGE = (
+TOO_LARGE = _(
     "That is too large to be one of our credentials (over 2 MB): it was refused before it "
     "was read. Paste the credential or upload the badge image you downloaded."
 )
@@ -165,15 +167,18 @@ def share(request, pk):
             try:
                 badge_current(credential)
             except (NotIssuable, keys.KeysMissing) as refused:
-                messages.warning(request, f"Saved. {refused}")
+                # Translators: {reason} says why no Open Badge could be issued.
+                messages.warning(request, gettext("Saved. {reason}").format(reason=refused))
             else:
                 messages.success(
                     request,
-                    (
+                    gettext(
                         "Saved. Download your credential again to carry one that names you by "
                         "that DID; copies you downloaded before still verify."
-                        if form.cleaned_data["did"]
-                        else "Saved. Credentials from now on name you by your name and hashed "
+                    )
+                    if form.cleaned_data["did"]
+                    else gettext(
+                        "Saved. Credentials from now on name you by your name and hashed "
                         "email address only."
                     ),
                 )
@@ -186,7 +191,9 @@ def share(request, pk):
         unavailable = (
             str(refused)
             if isinstance(refused, NotIssuable)
-            else ("Open Badges are not set up on this site yet; the verification link still works.")
+            else gettext(
+                "Open Badges are not set up on this site yet; the verification link still works."
+            )
         )
     current = credential_status(credential)
     context = {

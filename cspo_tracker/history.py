@@ -22,6 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.signals import pre_create_historical_record
 
@@ -144,21 +146,22 @@ class AuditTrailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return AuditChangeList
 
-    @admin.display(description="Record")
+    @admin.display(description=_("Record"))
     def record(self, historical):
         meta = historical.instance_type._meta
         url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[historical.id])
         return format_html('<a href="{}">{} {}</a>', url, meta.verbose_name, historical.id)
 
-    @admin.display(description="Reason", ordering="history_change_reason")
+    @admin.display(description=_("Reason"), ordering="history_change_reason")
     def reason(self, historical):
         return historical.history_change_reason or ""
 
-    @admin.display(description="Before and after")
+    @admin.display(description=_("Before and after"))
     def changes(self, historical):
         previous = getattr(historical, "previous_version", None)
         if previous is None:
-            return "created" if historical.history_type == CREATED else ""
+            # Translators: the record's first version, in the audit trail's before-and-after column.
+            return gettext("created") if historical.history_type == CREATED else ""
         changed = historical.diff_against(previous).changes
         return format_html_join(
             mark_safe("<br>"),

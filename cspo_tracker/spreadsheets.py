@@ -57,6 +57,7 @@ def csv_response(*, filename: str, header: Sequence[str], rows: Iterable[Sequenc
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.write(BOM)
+    header = [str(name) for name in header]  # lazy translations made text
     writer = csv.writer(response)
     writer.writerow([csv_text(name) for name in header])
     for row in rows:
@@ -94,9 +95,10 @@ def xlsx_response(
     openpyxl's write-only mode to a temporary file that the response streams, so memory stays
     bounded whatever the number of rows."""
     rows = iter(rows)
+    header = [str(name) for name in header]  # lazy translations made text
     sample = list(itertools.islice(rows, WIDTH_SAMPLE_ROWS))
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])  # Excel's limit on sheet names
+    sheet = workbook.create_sheet(title=str(sheet_title)[:31])  # Excel's limit on sheet names
     sheet.freeze_panes = "A2"
     for index, name in enumerate(header, start=1):
         widest = max([len(name), *(_width(row[index - 1]) for row in sample)])

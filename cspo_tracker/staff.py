@@ -12,6 +12,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.forms.utils import pretty_name
+from django.utils.translation import gettext
 
 REGISTRAR, VIEWER = "registrar", "viewer"
 
@@ -129,7 +130,7 @@ class LabelledTabularInline(admin.TabularInline):
             def add_fields(self, form, index):
                 super().add_fields(form, index)
                 if "DELETE" in form.fields:
-                    form.fields["DELETE"].widget.attrs.setdefault("aria-label", "Delete")
+                    form.fields["DELETE"].widget.attrs.setdefault("aria-label", gettext("Delete"))
                 if form.instance.pk:
                     # A row's title often names the page's object: the one already loaded.
                     setattr(form.instance, self.fk.name, self.instance)

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from api import pages as api_pages
 
@@ -10,8 +11,8 @@ from . import views
 handler400 = "api.errors.bad_request"
 handler500 = "api.errors.server_error"
 
-admin.site.site_header = "CSPO Tracker staff"
-admin.site.site_title = "CSPO Tracker staff"
+admin.site.site_header = _("CSPO Tracker staff")
+admin.site.site_title = _("CSPO Tracker staff")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -4,6 +4,7 @@ import ipaddress
 
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -58,8 +59,8 @@ def healthz(request):
 
 # What each service does for a person, for the status page.
 SERVICE_NAMES = {
-    "database": "Database (your records)",
-    "broker": "Task queue (emails, reminders, roster imports)",
+    "database": _("Database (your records)"),
+    "broker": _("Task queue (emails, reminders, roster imports)"),
 }
 
 

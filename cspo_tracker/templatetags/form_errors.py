@@ -4,6 +4,7 @@ from typing import NamedTuple
 
 from django import template
 from django.forms.forms import NON_FIELD_ERRORS
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -25,6 +26,7 @@ def error_summary_items(form) -> list[ErrorItem]:
         for message in bound.errors:
             message = str(message)
             if label and not message.lower().startswith(label.lower()):
-                message = f"{label}: {message}"
+                # Translators: a form error in the list above the form, after its field's label.
+                message = gettext("{label}: {message}").format(label=label, message=message)
             items.append(ErrorItem(href, message))
     return items
