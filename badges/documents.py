@@ -4,12 +4,11 @@ the status list credential. Plain functions of the records; signing is `securing
 
 import datetime
 import hashlib
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
 from credentials.models import Credential, Program, Term
-from cspo_tracker import formats
+from cspo_tracker import formats, zones
 from cspo_tracker.links import absolute_url
 from seu_ledger.selectors import units_required_on
 
@@ -27,15 +26,15 @@ def timestamp(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def day_start(day: datetime.date) -> datetime.datetime:
-    """The first moment of a day where "today" is decided (TIME_ZONE), as the site's pages
-    and daily job decide it."""
-    return datetime.datetime.combine(day, datetime.time.min, ZoneInfo(settings.TIME_ZONE))
+def day_start(day: datetime.date, time_zone: str = "") -> datetime.datetime:
+    """The first moment of a day on the calendar where validity is decided: the program's
+    issuer's time zone (Program.time_zone), the site's (TIME_ZONE) without one."""
+    return datetime.datetime.combine(day, datetime.time.min, zones.zone(time_zone))
 
 
-def day_end(day: datetime.date) -> datetime.datetime:
-    """The last second of a day where "today" is decided (TIME_ZONE)."""
-    return datetime.datetime.combine(day, datetime.time(23, 59, 59), ZoneInfo(settings.TIME_ZONE))
+def day_end(day: datetime.date, time_zone: str = "") -> datetime.datetime:
+    """The last second of a day on that calendar (see `day_start`)."""
+    return datetime.datetime.combine(day, datetime.time(23, 59, 59), zones.zone(time_zone))
 
 
 def last_valid_day(program: Program, term: Term) -> datetime.date | None:
@@ -203,7 +202,8 @@ def open_badge_credential(
     subject["identifier"] = identifiers
     subject["achievement"] = achievement(credential.program, term.starts_on)
     first_earned = min(t.starts_on for t in credential.terms.all())
-    starts = day_start(term.starts_on)
+    where = credential.program.time_zone  # the issuer's calendar decides validity
+    starts = day_start(term.starts_on, where)
     document = {
         "@context": [VC_CONTEXT, OB_CONTEXT],
         "id": badge_urn,
@@ -211,14 +211,14 @@ def open_badge_credential(
         "name": f"{credential.program.name} ({credential.program.code})",
         "issuer": issuer_profile(),
         "validFrom": timestamp(starts),
-        "awardedDate": timestamp(day_start(first_earned)),
+        "awardedDate": timestamp(day_start(first_earned, where)),
         "credentialSubject": subject,
         "evidence": evidence(credential),
         "credentialStatus": status_entries(list_number, index),
     }
     last_day = last_valid_day(credential.program, term)
     if last_day is not None:
-        document["validUntil"] = timestamp(day_end(last_day))
+        document["validUntil"] = timestamp(day_end(last_day, where))
     document.update(jwt_claims(document))
     return document
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from credentials.models import Credential
-from cspo_tracker import formats
+from cspo_tracker import formats, zones
 from cspo_tracker.links import absolute_url
 
 from . import bitstring, documents, images, securing
@@ -186,13 +186,17 @@ class Checked:
     suspended: bool | None = None
     recorded: bool = False
     verify_url: str = ""
+    # The issuer's calendar, for a credential this site issued: its days are read there.
+    time_zone: str = ""
 
-    @staticmethod
-    def _day(value: str) -> datetime.date | None:
+    def _day(self, value: str) -> datetime.date | None:
         try:
-            return datetime.datetime.fromisoformat(value).date()
+            moment = datetime.datetime.fromisoformat(value)
         except ValueError:
             return None
+        if moment.tzinfo is None:
+            return moment.date()
+        return moment.astimezone(zones.zone(self.time_zone or "UTC")).date()
 
     @property
     def valid_from_day(self) -> datetime.date | None:
@@ -214,8 +218,8 @@ class Checked:
         )
 
 
-def _day_text(timestamp: str) -> str:
-    day = Checked._day(timestamp)
+def _day_text(checked: "Checked", timestamp: str) -> str:
+    day = checked._day(timestamp)
     return formats.day(day) if day else timestamp
 
 
@@ -239,7 +243,9 @@ def _issued(credential_id: str) -> IssuedBadge | None:
         badge_id = uuid.UUID(credential_id.removeprefix("urn:uuid:"))
     except ValueError:
         return None
-    return IssuedBadge.objects.filter(badge_id=badge_id).select_related("credential").first()
+    return (
+        IssuedBadge.objects.filter(badge_id=badge_id).select_related("credential__program").first()
+    )
 
 
 def credential_check(token: str, now: datetime.datetime | None = None) -> Checked:
@@ -269,6 +275,9 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
     ]
     checked.subject_name = str(names[0]) if names else ""
     checked.subject_did = str(subject.get("id", ""))
+    badge = _issued(str(document.get("id", "")))
+    if badge is not None and badge.credential is not None:
+        checked.time_zone = badge.credential.program.time_zone
     checked.valid_from = str(document.get("validFrom", ""))
     checked.valid_until = str(document.get("validUntil", ""))
     moment = documents.timestamp(now)
@@ -277,15 +286,16 @@ def credential_check(token: str, now: datetime.datetime | None = None) -> Checke
     )
     if checked.valid_from > moment:
         checked.problems.append(
-            gettext("Not valid yet: valid from {day}.").format(day=_day_text(checked.valid_from))
+            gettext("Not valid yet: valid from {day}.").format(
+                day=_day_text(checked, checked.valid_from)
+            )
         )
     elif not checked.dates_ok:
         checked.problems.append(
             gettext("Expired: it was valid through {day}.").format(
-                day=_day_text(checked.valid_until)
+                day=_day_text(checked, checked.valid_until)
             )
         )
-    badge = _issued(str(document.get("id", "")))
     if badge is None or badge.jwt != token:
         checked.problems.append(gettext("This site has no record of issuing this credential."))
     elif badge.credential is None:

@@ -15,7 +15,7 @@ from badges import bitstring, documents, keys, securing
 from badges.models import STATUS_LIST_SIZE, IssuedBadge
 from badges.selectors import credential_check, status_list_token
 from badges.services import NotIssuable, badge_issue, status_refresh, subject_set
-from credentials.models import Course
+from credentials.models import Course, Program
 from credentials.services import credential_issue, credential_revoke
 from tests.factories import UserFactory, program
 
@@ -51,11 +51,14 @@ def test_the_credential_is_an_open_badge_of_the_term():
     assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     assert document["id"] == f"urn:uuid:{badge.badge_id}"
     assert document["issuer"]["id"] == "did:web:testserver"
-    assert document["validFrom"] == "2025-01-10T00:00:00Z"
-    # CSPO's term ends 10 Jan 2027; Scrum Alliance keeps it valid through its grace days.
+    # Days on Scrum Alliance's calendar (America/Denver, UTC-7 in January).
+    assert credential.program.time_zone == "America/Denver"
+    assert document["validFrom"] == "2025-01-10T07:00:00Z"
+    # CSPO's term ends 10 Jan 2027; Scrum Alliance keeps it valid through its grace days,
+    # until the end of the last one in Denver.
     grace = credential.program.grace_days
     assert document["validUntil"] == (
-        f"{datetime.date(2027, 1, 10) + datetime.timedelta(days=grace)}T23:59:59Z"
+        f"{datetime.date(2027, 1, 11) + datetime.timedelta(days=grace)}T06:59:59Z"
     )
     subject = document["credentialSubject"]
     assert "id" not in subject
@@ -381,15 +384,17 @@ def test_the_issuer_did_is_the_sites_host_and_port(site, did):
     ("zone", "valid_from", "valid_until"),
     [
         ("UTC", "2024-02-29T00:00:00Z", "2026-02-28T23:59:59Z"),
-        # "Today" is decided in TIME_ZONE: its days start and end there.
+        # Validity is decided on the issuer's calendar (Program.time_zone), wherever the site
+        # is: its days start and end there.
         ("America/Los_Angeles", "2024-02-29T08:00:00Z", "2026-03-01T07:59:59Z"),
         ("Pacific/Kiritimati", "2024-02-28T10:00:00Z", "2026-02-28T09:59:59Z"),
     ],
 )
-def test_a_feb_29_term_is_valid_from_its_first_to_its_last_day_in_the_sites_zone(
+def test_a_feb_29_term_is_valid_from_its_first_to_its_last_day_in_the_issuers_zone(
     zone, valid_from, valid_until
 ):
-    with override_settings(TIME_ZONE=zone):
+    Program.objects.filter(code="CSPO").update(time_zone=zone)
+    with override_settings(TIME_ZONE="Asia/Tokyo"):  # the site's zone plays no part
         with time_machine.travel(datetime.datetime(2025, 6, 1, 12, tzinfo=datetime.UTC)):
             badge = badge_issue(issue(on=datetime.date(2024, 2, 29)).terms.get())
         document = opened(badge)

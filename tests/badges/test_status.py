@@ -13,11 +13,19 @@ from badges import bitstring, documents, securing
 from badges.models import IssuedBadge
 from badges.services import badge_issue, status_refresh
 from badges.tasks import daily
+from credentials.models import Program
 from credentials.services import credential_issue, credential_revoke
 from seu_ledger.services import credential_renew, entry_log, fee_waive
 from tests.factories import UserFactory, category, learning_entry, program
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def issuers_on_utc(db):
+    """The status rules on days, their calendar set aside: every issuer's days in UTC here
+    (tests/badges/test_issuing.py and the time-zone tests try other zones)."""
+    Program.objects.update(time_zone="UTC")
 
 
 def at(day: datetime.date):
