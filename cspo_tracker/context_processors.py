@@ -20,6 +20,8 @@ NAV_URLS = (
     "sign_up",
     "password_change",
     "account_profile",
+    "account_preferences",
+    "set_language",
     "api_tokens",
     "ledger:dashboard",
     "ledger:entry_create",

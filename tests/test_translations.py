@@ -114,18 +114,20 @@ def test_the_catalogs_hold_exactly_what_the_code_marks(tmp_path):
 
 # --- Templates: no text outside the translation tags --------------------------------------
 
-VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label", "aria-description", "content")
-# Text that is the same in every language: the product's name, units and codes of the
-# issuers, punctuation-only fragments.
-UNTRANSLATABLE = re.compile(
-    r"^(CSPO Tracker|SEU|PDU|CSV|XLSX|PDF|JSON|PNG|API|OpenID Connect|Open Badges|QR|ID|"
-    r"https?://\S+|[\W\d_]*)$"
+VISIBLE_ATTRIBUTES = ("title", "alt", "placeholder", "aria-label", "aria-description")
+# Text that reads the same in every language: the product's name, the issuers' units and
+# codes, file formats, addresses and paths.
+SAME_IN_EVERY_LANGUAGE = re.compile(
+    r"CSPO Tracker|\b(SEU|PDU|CSV|XLSX|PDF|JSON|PNG|API|QR|ID|DID|OpenID Connect|Open Badges)\b|"
+    r"https?://\S+|\S*/\S*"
 )
 
 
 class _TextFinder(html.parser.HTMLParser):
-    """Collects the text a reader sees in an HTML fragment: text outside script/style and the
-    visible attributes."""
+    """Collects the text a reader sees in an HTML fragment: text outside script, style and
+    code examples, the visible attributes, button captions and the meta descriptions."""
+
+    HIDDEN = ("script", "style", "code", "pre")
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -133,16 +135,20 @@ class _TextFinder(html.parser.HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        if tag in self.HIDDEN:
             self._skip += 1
-        for name, value in attrs:
-            if value and (name in VISIBLE_ATTRIBUTES or (name == "value" and tag == "input")):
-                if name == "content" and tag != "meta":
-                    continue
-                self.found.append(value)
+        attrs = dict(attrs)
+        for name in VISIBLE_ATTRIBUTES:
+            if attrs.get(name):
+                self.found.append(attrs[name])
+        if tag == "input" and attrs.get("type") in ("submit", "button", "reset"):
+            self.found.append(attrs.get("value") or "")
+        described = (attrs.get("name") or attrs.get("property") or "").lower()
+        if tag == "meta" and ("description" in described or "title" in described):
+            self.found.append(attrs.get("content") or "")
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style") and self._skip:
+        if tag in self.HIDDEN and self._skip:
             self._skip -= 1
 
     def handle_data(self, data):
@@ -197,7 +203,7 @@ def untranslated_template_text(source: str) -> list[str]:
     for text in finder.found:
         for piece in text.split("\0"):
             piece = " ".join(piece.split())
-            if piece and re.search(r"[^\W\d_]", piece) and not UNTRANSLATABLE.match(piece):
+            if re.search(r"[^\W\d_]", SAME_IN_EVERY_LANGUAGE.sub("", piece)):
                 words.append(piece)
     return words
 
