@@ -3,9 +3,10 @@
 The key holds the holder's `ledger_version` and the `RulesRevision`, which the database moves
 on every write to a table the page reads (`seu_ledger.page_versions`: triggers, so no write
 path can forget them), a digest of the holder's own row (the header shows their name), the day,
-and a digest of the code and templates that draw the page, so a new release never serves an
-old page. Both versions come with the signed-in user's row (`AccountStateBackend.get_user`), so
-a page served from the cache costs no query beyond the session's and the user's.
+the language the page is drawn in, and a digest of the code and templates that draw the page,
+so a new release never serves an old page. Both versions come with the signed-in user's row
+(`AccountStateBackend.get_user`), so a page served from the cache costs no query beyond the
+session's and the user's.
 
 Why a cached page is never stale: the versions are read with the user, before any data the
 page shows. A write commits its rows and its new version together; a request that starts after
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpResponse
+from django.utils import translation
 
 from .page_versions import rules_revision
 
@@ -76,6 +78,7 @@ def cached_page(request, name: str, on, render_page) -> HttpResponse:
             "page",
             name,
             _release(),
+            translation.get_language() or "",
             str(user.pk),
             on.isoformat(),
             str(user.ledger_version),
