@@ -12,6 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.admin import CredentialAdmin, ProgramAdmin, UserAdmin
 from credentials.forms import CanonicalEmailField
@@ -76,8 +78,8 @@ class CategoryMappingInline(CategoryChoices, LabelledTabularInline):
     model = CategoryMapping
     fk_name = "source"
     extra = 0
-    verbose_name = "also counts as"
-    verbose_name_plural = "also counts as"
+    verbose_name = _("also counts as")
+    verbose_name_plural = _("also counts as")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("target__issuer")  # each row's title
@@ -95,8 +97,10 @@ class CategoryAdmin(CategoryChoices, admin.ModelAdmin):
 class CategoryLimitInline(CategoryChoices, LabelledTabularInline):
     model = CategoryLimit
     extra = 0
-    verbose_name = "category minimum or maximum"
-    verbose_name_plural = "category minimums and maximums (a limit covers the category's subtree)"
+    verbose_name = _("category minimum or maximum")
+    verbose_name_plural = _(
+        "category minimums and maximums (a limit covers the category's subtree)"
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category")  # each row's title
@@ -123,7 +127,7 @@ class RuleVersionAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("program", "effective_from", "applies_to_running_terms", "source")}),
         (
-            "Units",
+            _("Units"),
             {
                 "fields": (
                     "units_required",
@@ -134,11 +138,11 @@ class RuleVersionAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Carry-over", {"fields": ("carry_over_max", "carry_over_months")}),
-        ("In words", {"fields": ("in_words",)}),
+        (_("Carry-over"), {"fields": ("carry_over_max", "carry_over_months")}),
+        (_("In words"), {"fields": ("in_words",)}),
     )
 
-    @admin.display(description="These rules in words")
+    @admin.display(description=_("These rules in words"))
     def in_words(self, version):
         if not version.pk:
             return "-"
@@ -156,11 +160,11 @@ class RuleVersionAdmin(admin.ModelAdmin):
 
 
 class VoidedFilter(admin.SimpleListFilter):
-    title = "voided"
+    title = _("voided")
     parameter_name = "voided"
 
     def lookups(self, request, model_admin):
-        return [("no", "Live"), ("yes", "Voided")]
+        return [("no", gettext("Live")), ("yes", gettext("Voided"))]
 
     def queryset(self, request, queryset):
         if self.value() == "no":
@@ -195,7 +199,9 @@ class EntryAdminForm(forms.ModelForm):
 
 
 class VoidEntryForm(forms.Form):
-    reason = forms.CharField(max_length=300, help_text="Kept with the entry and in its history.")
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, help_text=_("Kept with the entry and in its history.")
+    )
 
 
 @admin.register(Entry)
@@ -238,27 +244,29 @@ class EntryAdmin(CategoryChoices, ActionPermissionMixin, AuditedAdmin):
         else:
             obj.pk = entry_log(holder=form.cleaned_data["holder"], **values).pk
 
-    @admin.action(description="Void selected entries (asks why)", permissions=["change"])
+    @admin.action(description=_("Void selected entries (asks why)"), permissions=["change"])
     def void_entries(self, request, queryset):
         return asking_action(
             self,
             request,
             queryset,
             form_class=VoidEntryForm,
-            title="Void entries",
+            title=gettext("Void entries"),
             apply=lambda entry, data: entry_void(
                 entry=entry, reason=data["reason"], corrected_by_staff=True
             ),
-            noun="entries",
+            done=lambda count: ngettext(
+                "Void entries: {count} entries.", "Void entries: {count} entries.", count
+            ),
         )
 
-    @admin.display(description="Evidence")
+    @admin.display(description=_("Evidence"))
     def evidence_file(self, entry):
         if not entry.evidence:
             return "-"
         # Served by a view that checks the viewer; there is no public media URL.
         url = reverse("ledger:entry_evidence", args=[entry.pk])
-        return format_html('<a href="{}">Open the evidence file</a>', url)
+        return format_html('<a href="{}">{}</a>', url, gettext("Open the evidence file"))
 
     def has_delete_permission(self, request, obj=None):
         return False  # entries are voided with a reason, never deleted
@@ -266,19 +274,25 @@ class EntryAdmin(CategoryChoices, ActionPermissionMixin, AuditedAdmin):
 
 class WaiveForm(forms.Form):
     reason = forms.CharField(
-        max_length=300, help_text="Kept with the fee and in its history, e.g. 'Trainer voucher'."
+        label=_("Reason"),
+        max_length=300,
+        help_text=_("Kept with the fee and in its history, e.g. 'Trainer voucher'."),
     )
 
 
 class RecordPaidForm(forms.Form):
     reference = forms.CharField(
-        max_length=120, required=False, help_text="Receipt or transaction reference, if any."
+        label=_("Reference"),
+        max_length=120,
+        required=False,
+        help_text=_("Receipt or transaction reference, if any."),
     )
 
 
-def asking_action(modeladmin, request, queryset, *, form_class, title, apply, noun="fee(s)"):
+def asking_action(modeladmin, request, queryset, *, form_class, title, apply, done):
     """An admin action that first asks for a reason or reference on an intermediate page,
-    then applies `apply(obj, form)` to each selected row, reporting each refusal."""
+    then applies `apply(obj, form)` to each selected row, reporting each refusal. `done(n)`:
+    the message for n rows done, with a {count} placeholder."""
     form = form_class(request.POST if "apply" in request.POST else None)
     if not form.is_valid():
         return TemplateResponse(
@@ -293,15 +307,16 @@ def asking_action(modeladmin, request, queryset, *, form_class, title, apply, no
                 "action": request.POST.get("action"),
             },
         )
-    done, refused = set(), []
+    applied, refused = set(), []
     for obj in queryset:
         try:
             # Two credentials of one combined group share a fee: it counts once.
-            done.add(apply(obj, form.cleaned_data).pk)
+            applied.add(apply(obj, form.cleaned_data).pk)
         except ValidationError as error:
             refused.append(f"{obj}: {' '.join(error.messages)}")
-    if done:
-        modeladmin.message_user(request, f"{title}: {len(done)} {noun}.", messages.SUCCESS)
+    if applied:
+        count = len(applied)
+        modeladmin.message_user(request, done(count).format(count=count), messages.SUCCESS)
     for message in refused:
         modeladmin.message_user(request, message, messages.ERROR)
     return None
@@ -325,20 +340,23 @@ class FeeAdmin(ActionPermissionMixin, AuditedAdmin):
     autocomplete_fields = ("holder", "credential")
     actions = ["confirm_paid", "waive"]
 
-    @admin.action(description="Waive selected fees (asks why)", permissions=["change"])
+    @admin.action(description=_("Waive selected fees (asks why)"), permissions=["change"])
     def waive(self, request, queryset):
         return asking_action(
             self,
             request,
             queryset,
             form_class=WaiveForm,
-            title="Waive fees",
+            title=gettext("Waive fees"),
             apply=lambda fee, data: fee_waive(
                 fee=fee, recorded_by=request.user, reason=data["reason"]
             ),
+            done=lambda count: ngettext(
+                "Waive fees: {count} fee(s).", "Waive fees: {count} fee(s).", count
+            ),
         )
 
-    @admin.action(description="Confirm selected fees as paid", permissions=["change"])
+    @admin.action(description=_("Confirm selected fees as paid"), permissions=["change"])
     def confirm_paid(self, request, queryset):
         confirmed, refused = 0, []
         for fee in queryset:
@@ -349,7 +367,15 @@ class FeeAdmin(ActionPermissionMixin, AuditedAdmin):
             else:
                 confirmed += 1
         if confirmed:
-            self.message_user(request, f"Confirmed {confirmed} fee(s) as paid.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "Confirmed {count} fee(s) as paid.",
+                    "Confirmed {count} fee(s) as paid.",
+                    confirmed,
+                ).format(count=confirmed),
+                messages.SUCCESS,
+            )
         for message in refused:
             self.message_user(request, message, messages.ERROR)
 
@@ -407,7 +433,7 @@ class HolderAdmin(UserAdmin):
     actions = [*UserAdmin.actions, "preview_reminder"]
 
     @admin.action(
-        description="Preview the reminder email they would get today", permissions=["view"]
+        description=_("Preview the reminder email they would get today"), permissions=["view"]
     )
     def preview_reminder(self, request, queryset):
         holder = queryset.order_by("pk").first()
@@ -416,16 +442,16 @@ class HolderAdmin(UserAdmin):
 
 
 class ReminderPreviewForm(forms.Form):
-    holder = CanonicalEmailField(label="Holder's email")
+    holder = CanonicalEmailField(label=_("Holder's email"))
     on = forms.DateField(
-        label="As on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("As on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def clean_holder(self):
         email = self.cleaned_data["holder"]
         holder = User.objects.filter(email=email).first()
         if holder is None:
-            raise ValidationError(f"No one signs in with {email}.")
+            raise ValidationError(gettext("No one signs in with {email}.").format(email=email))
         return holder
 
 
@@ -464,15 +490,15 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
     change_list_template = "admin/seu_ledger/reminder/change_list.html"
 
-    @admin.display(description="Credential", ordering="term__credential__program__code")
+    @admin.display(description=_("Credential"), ordering="term__credential__program__code")
     def credential(self, reminder):
         return reminder.term.credential.program.code
 
-    @admin.display(description="When", ordering="days_before")
+    @admin.display(description=_("When"), ordering="days_before")
     def point(self, reminder):
         return reminder.point_label
 
-    @admin.display(description="Problem")
+    @admin.display(description=_("Problem"))
     def problem(self, reminder):
         return reminder.last_error or reminder.skip_reason or ""
 
@@ -496,7 +522,7 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 email = email_render(template=REMINDER_TEMPLATE, context=plan.context())
         context = {
             **self.admin_site.each_context(request),
-            "title": "Preview a reminder email",
+            "title": gettext("Preview a reminder email"),
             "opts": self.model._meta,
             "form": form,
             "plan": plan,
@@ -533,44 +559,57 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
     def get_changelist(self, request, **kwargs):
         return LedgerChangeList
 
-    @admin.display(description="Transcripts")
+    @admin.display(description=_("Transcripts"))
     def transcripts(self, credential):
         if not credential.pk:
             return "-"
+        # Translators: a link to the PDF transcript of a credential's term ("Term 2 (PDF)").
+        text = gettext("Term {sequence} (PDF)")
         return format_html_join(
             " ",
-            '<a href="{}">Term {} (PDF)</a>',
+            '<a href="{}">{}</a>',
             (
-                (reverse("staff:transcript", args=[credential.pk, term.pk]), term.sequence)
+                (
+                    reverse("staff:transcript", args=[credential.pk, term.pk]),
+                    text.format(sequence=term.sequence),
+                )
                 for term in credential.terms.all()
             ),
         )
 
     actions = [*CredentialAdmin.actions, "record_fee_paid", "waive_fee"]
 
-    @admin.action(description="Record the renewal fee as paid", permissions=["change_fee"])
+    @admin.action(description=_("Record the renewal fee as paid"), permissions=["change_fee"])
     def record_fee_paid(self, request, queryset):
         return asking_action(
             self,
             request,
             queryset,
             form_class=RecordPaidForm,
-            title="Record renewal fees as paid",
+            title=gettext("Record renewal fees as paid"),
             apply=lambda credential, data: fee_record(
                 credential=credential, recorded_by=request.user, reference=data["reference"]
             ),
+            done=lambda count: ngettext(
+                "Record renewal fees as paid: {count} fee(s).",
+                "Record renewal fees as paid: {count} fee(s).",
+                count,
+            ),
         )
 
-    @admin.action(description="Waive the renewal fee (asks why)", permissions=["change_fee"])
+    @admin.action(description=_("Waive the renewal fee (asks why)"), permissions=["change_fee"])
     def waive_fee(self, request, queryset):
         return asking_action(
             self,
             request,
             queryset,
             form_class=WaiveForm,
-            title="Waive renewal fees",
+            title=gettext("Waive renewal fees"),
             apply=lambda credential, data: fee_waive(
                 credential=credential, recorded_by=request.user, reason=data["reason"]
+            ),
+            done=lambda count: ngettext(
+                "Waive renewal fees: {count} fee(s).", "Waive renewal fees: {count} fee(s).", count
             ),
         )
 
@@ -584,7 +623,7 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
             credential._renewal_requirements = renewal_requirements(credential)
         return credential._renewal_requirements
 
-    @admin.display(description="Units counted")
+    @admin.display(description=_("Units counted"))
     def units_counted(self, credential):
         balance = self._requirements(credential).balance
         return (
@@ -593,17 +632,17 @@ class CredentialWithUnitsAdmin(CredentialAdmin):
             else f"{fmt_units(balance.counted)} / {fmt_units(balance.required)}"
         )
 
-    @admin.display(description="Units missing")
+    @admin.display(description=_("Units missing"))
     def units_missing(self, credential):
         balance = self._requirements(credential).balance
         return "-" if balance is None else fmt_units(balance.missing)
 
-    @admin.display(description="Renewal needs")
+    @admin.display(description=_("Renewal needs"))
     def renewal_needs(self, credential):
         if not credential.pk:
             return "-"
         messages = self._requirements(credential).messages()
-        return " ".join(messages) if messages else "Ready to renew."
+        return " ".join(messages) if messages else gettext("Ready to renew.")
 
 
 @admin.register(CategoryMapping)
@@ -634,8 +673,8 @@ class RuleVersionInline(LabelledTabularInline):
     )
     show_change_link = True
     min_num = 1  # a program that expires is judged by some rules
-    verbose_name = "renewal rules from a date"
-    verbose_name_plural = "renewal rules, by the date they take effect"
+    verbose_name = _("renewal rules from a date")
+    verbose_name_plural = _("renewal rules, by the date they take effect")
 
     def get_min_num(self, request, obj=None, **kwargs):
         return 0 if obj is not None and obj.is_lifetime else 1

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SeuLedgerConfig(AppConfig):
     """Continuing-education units, balances, renewals and reminders."""
 
     name = "seu_ledger"
-    verbose_name = "SEU ledger"
+    verbose_name = _("SEU ledger")
 
     def ready(self):
         from django.core.checks import register

@@ -12,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import Jinja2
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
@@ -81,32 +83,45 @@ class EntryForm(forms.Form):
     holders open most.
     """
 
-    submit_label = "Save activity"
+    submit_label = _("Save activity")
     # Django's own widget templates, rendered by Jinja2: the same markup at a fraction of the
     # Django template engine's cost for the form holders open most.
     default_renderer = Jinja2()
     activity_date = forms.DateField(
-        label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="Not in the future."
+        label=_("Date"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Not in the future."),
     )
     category = IssuerGroupedCategoryField(
-        help_text="Pick the issuer's own category; it also counts for your other issuers where "
-        "they recognise it (Scrum Alliance Learning is PMI Education).",
+        label=_("Category"),
+        help_text=_(
+            "Pick the issuer's own category; it also counts for your other issuers where "
+            "they recognise it (Scrum Alliance Learning is PMI Education)."
+        ),
     )
-    title = forms.CharField(max_length=200, help_text="What you did, e.g. the course or talk.")
-    provider = forms.CharField(max_length=200, required=False, help_text="Who ran it.")
+    title = forms.CharField(
+        label=_("Title"), max_length=200, help_text=_("What you did, e.g. the course or talk.")
+    )
+    provider = forms.CharField(
+        label=_("Provider"), max_length=200, required=False, help_text=_("Who ran it.")
+    )
     # No max_digits: the rule on hours (services.entry_rule_errors) says what is wrong in the
     # domain's words, not "Ensure that there are no more than 4 digits before the decimal
     # point".
     hours = forms.DecimalField(
+        label=_("Hours"),
         widget=forms.NumberInput(
             attrs={"step": "0.25", "min": "0.25", "max": str(MAX_ENTRY_HOURS)}
         ),
-        help_text="One hour is one unit, in steps of 0.25.",
+        help_text=_("One hour is one unit, in steps of 0.25."),
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
     evidence = forms.FileField(
+        label=_("Evidence"),
         required=False,
-        help_text="Optional: a certificate or receipt as PDF, PNG or JPEG, up to 10 MB.",
+        help_text=_("Optional: a certificate or receipt as PDF, PNG or JPEG, up to 10 MB."),
         widget=forms.FileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg"}),
     )
     evidence_token = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -142,8 +157,8 @@ class EntryForm(forms.Form):
             self.current_evidence_url = reverse("ledger:entry_evidence", args=[entry.pk])
             self.fields["remove_evidence"] = forms.BooleanField(
                 required=False,
-                label="Remove the evidence file",
-                help_text="The activity stays; only its evidence file is taken off.",
+                label=gettext("Remove the evidence file"),
+                help_text=gettext("The activity stays; only its evidence file is taken off."),
             )
         self.allocation_fields: dict[str, Category] = {}
         self.allocation_groups: list[tuple[str, list[str]]] = []
@@ -282,8 +297,10 @@ class EntryForm(forms.Form):
 
 
 class VoidForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Void this entry"
-    reason = forms.CharField(max_length=300, help_text="Kept in your history with the entry.")
+    submit_label = _("Void this entry")
+    reason = forms.CharField(
+        label=_("Reason"), max_length=300, help_text=_("Kept in your history with the entry.")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -291,12 +308,14 @@ class VoidForm(CrispySubmitMixin, forms.Form):
 
 
 class FeeReferenceForm(CrispySubmitMixin, forms.Form):
-    submit_label = "I have paid: record my receipt"
+    submit_label = _("I have paid: record my receipt")
     reference = forms.CharField(
         max_length=120,
-        label="Receipt reference",
-        help_text="The receipt or transaction number from the issuer. Staff confirm it.",
-        error_messages={"required": "Receipt reference: enter the reference from the issuer."},
+        label=_("Receipt reference"),
+        help_text=_("The receipt or transaction number from the issuer. Staff confirm it."),
+        error_messages={
+            "required": _("Receipt reference: enter the reference from the issuer."),
+        },
     )
 
     def __init__(self, *args, action: str = "", **kwargs):
@@ -305,32 +324,40 @@ class FeeReferenceForm(CrispySubmitMixin, forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    term = forms.ChoiceField(label="Counting toward", required=False)
+    term = forms.ChoiceField(label=_("Counting toward"), required=False)
     category = CategoryChoiceField(
+        label=_("Category"),
         queryset=Category.objects.select_related("issuer").order_by("issuer__name", "name"),
         required=False,
-        empty_label="Any category",
+        empty_label=_("Any category"),
     )
     date_from = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, terms: list[Term], categories=None, **kwargs):
         super().__init__(*args, **kwargs)
         if categories is not None:
             self.fields["category"].queryset = categories
-        self.fields["term"].choices = [("", "Any credential")] + [
+        # Translators: a term to filter the history by: "CSPO term 2 (14 May 2024 to 14 May
+        # 2026)"; {ends_on} may be "lifetime".
+        label = gettext("{code} term {sequence} ({starts_on} to {ends_on})")
+        lifetime = gettext("lifetime")
+        self.fields["term"].choices = [("", gettext("Any credential"))] + [
             (
                 str(term.pk),
-                f"{term.credential.program.code} term {term.sequence} "
-                f"({formats.day(term.starts_on)} to "
-                f"{formats.day(term.ends_on) if term.ends_on else 'lifetime'})",
+                label.format(
+                    code=term.credential.program.code,
+                    sequence=term.sequence,
+                    starts_on=formats.day(term.starts_on),
+                    ends_on=formats.day(term.ends_on) if term.ends_on else lifetime,
+                ),
             )
             for term in terms
         ]
         self.helper = FormHelper(self)
         self.helper.form_method = "get"
-        self.helper.add_input(Submit("submit", "Filter", css_class="btn-secondary"))
+        self.helper.add_input(Submit("submit", gettext("Filter"), css_class="btn-secondary"))

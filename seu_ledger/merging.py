@@ -13,6 +13,8 @@ from collections import defaultdict
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.merge import (
     HISTORY_ROWS,
@@ -26,12 +28,14 @@ from cspo_tracker.history import history_record
 
 from .models import Entry, Fee, Reminder, Renewal
 
+# The void reason of the duplicate entries: stored in the rows, so kept in English.
 MERGED_DUPLICATE = "The same course hours were logged on a merged duplicate account."
-COURSE_DAYS_BOTH_USED = (
+COURSE_DAYS_BOTH_USED = _(
+    # Translators: {course} is a course's code.
     "Course {course} was logged on both accounts and renewals on both used its hours: correct "
     "one of the renewals by hand first, then merge."
 )
-GROUP_FEES_BOTH_SETTLED = (
+GROUP_FEES_BOTH_SETTLED = _(
     "Both accounts have a {issuer} renewal fee for the period ending {day}, and neither is "
     "simply due: correct one of them by hand first, then merge."
 )
@@ -102,8 +106,12 @@ def _group_fee_clashes(survivor: User, merged: User):
         to_drop.append(droppable[0])
         kept = ours if droppable[0] is theirs else theirs
         words.append(
-            f"Both accounts have a {ours.issuer.name} renewal fee for the period ending {day}: "
-            f"the one {kept.get_status_display().lower()} is kept, the due one is dropped."
+            gettext(
+                # Translators: {status} is the kept fee's status in lower case ("paid",
+                # "waived").
+                "Both accounts have a {issuer} renewal fee for the period ending {day}: "
+                "the one {status} is kept, the due one is dropped."
+            ).format(issuer=ours.issuer.name, day=day, status=kept.get_status_display().lower())
         )
     return to_drop, words, stuck
 
@@ -148,11 +156,11 @@ def ledger_merge_preview(
     _, fee_words, stuck_fees = _group_fee_clashes(survivor, merged)
     dropped_ids = [credential.pk for credential in dropped]
     counts = (
-        ("Activities (ledger entries, with their evidence)", merged.entries.count()),
-        ("Fees", merged.fees.count()),
-        ("Reminders", merged.reminders.count()),
+        (gettext("Activities (ledger entries, with their evidence)"), merged.entries.count()),
+        (gettext("Fees"), merged.fees.count()),
+        (gettext("Reminders"), merged.reminders.count()),
         (
-            "Renewals",
+            gettext("Renewals"),
             Renewal.objects.filter(closed_term__credential__holder=merged)
             .exclude(closed_term__credential_id__in=dropped_ids)
             .count(),
@@ -164,8 +172,13 @@ def ledger_merge_preview(
         ),
     )
     conflicts = [
-        f"Course {code} was logged on both accounts: {formats.count(days, 'duplicate day')} "
-        "of course hours voided on one side (kept in the history, counted once)."
+        ngettext(
+            "Course {course} was logged on both accounts: {count} duplicate day of course hours "
+            "voided on one side (kept in the history, counted once).",
+            "Course {course} was logged on both accounts: {count} duplicate days of course hours "
+            "voided on one side (kept in the history, counted once).",
+            days,
+        ).format(course=code, count=days)
         for code, days in sorted(by_course.items())
     ]
     return LedgerPreview(

@@ -9,7 +9,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Floor
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from credentials.models import Credential, Issuer, Program, Term
@@ -33,7 +34,7 @@ class Category(models.Model):
         null=True,
         blank=True,
         related_name="children",
-        help_text="The broader category this one belongs to (of the same issuer).",
+        help_text=_("The broader category this one belongs to (of the same issuer)."),
     )
     code = models.SlugField(max_length=40)
     name = models.CharField(max_length=80)
@@ -44,12 +45,12 @@ class Category(models.Model):
         through="CategoryMapping",
         related_name="counted_from",
         blank=True,
-        help_text="Categories of other issuers that an activity in this one also counts under.",
+        help_text=_("Categories of other issuers that an activity in this one also counts under."),
     )
 
     class Meta:
         ordering = ["issuer__name", "name"]
-        verbose_name_plural = "categories"
+        verbose_name_plural = _("categories")
         constraints = [
             models.UniqueConstraint(
                 fields=["issuer", "code"], name="seu_ledger_category_code_per_issuer"
@@ -65,11 +66,13 @@ class Category(models.Model):
         if self.parent_id is None:
             return
         if self.parent.issuer_id != self.issuer_id:
-            raise ValidationError({"parent": "A category's parent belongs to the same issuer."})
+            raise ValidationError(
+                {"parent": gettext("A category's parent belongs to the same issuer.")}
+            )
         node = self.parent
         while node is not None:
             if node.pk == self.pk:
-                raise ValidationError({"parent": "A category cannot sit inside itself."})
+                raise ValidationError({"parent": gettext("A category cannot sit inside itself.")})
             node = node.parent
 
 
@@ -91,20 +94,24 @@ class CategoryMapping(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.source} counts as {self.target}"
+        return gettext("{source} counts as {target}").format(source=self.source, target=self.target)
 
     def clean(self):
         from django.core.exceptions import ValidationError
 
         if self.source_id and self.target_id:
             if self.source.issuer_id == self.target.issuer_id:
-                raise ValidationError({"target": "Map to a category of another issuer."})
+                raise ValidationError({"target": gettext("Map to a category of another issuer.")})
             clash = CategoryMapping.objects.filter(
                 source=self.source, target__issuer=self.target.issuer
             ).exclude(pk=self.pk)
             if clash.exists():
                 raise ValidationError(
-                    {"target": f"{self.source} already counts as a {self.target.issuer} category."}
+                    {
+                        "target": gettext("{source} already counts as a {issuer} category.").format(
+                            source=self.source, issuer=self.target.issuer
+                        )
+                    }
                 )
 
 
@@ -117,51 +124,59 @@ class RuleVersion(models.Model):
     """
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="rule_versions")
-    effective_from = models.DateField(help_text="The first day these rules are in force.")
+    effective_from = models.DateField(help_text=_("The first day these rules are in force."))
     applies_to_running_terms = models.BooleanField(
         default=False,
-        help_text="Also judge terms that started before this date and end on or after it "
-        "(as the issuer says for its change). Off: only terms starting from this date.",
+        help_text=_(
+            "Also judge terms that started before this date and end on or after it "
+            "(as the issuer says for its change). Off: only terms starting from this date."
+        ),
     )
     units_required = models.DecimalField(
-        max_digits=6, decimal_places=2, help_text="Units needed to renew one term."
+        max_digits=6, decimal_places=2, help_text=_("Units needed to renew one term.")
     )
     lookback_months = models.PositiveSmallIntegerField(
         default=24,
-        help_text="Units dated within this many months before the term's end count "
-        "(Scrum Alliance: 30; PMI: the 36-month cycle).",
+        help_text=_(
+            "Units dated within this many months before the term's end count "
+            "(Scrum Alliance: 30; PMI: the 36-month cycle)."
+        ),
     )
     daily_unit_cap = models.DecimalField(
         max_digits=5,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Most units that count per calendar day (Scrum Alliance: 8). Empty: no cap.",
+        help_text=_("Most units that count per calendar day (Scrum Alliance: 8). Empty: no cap."),
     )
     combined_addon_units = models.DecimalField(
         max_digits=6,
         decimal_places=2,
         default=0,
-        help_text="Units this credential adds to a combined renewal when it tops another track.",
+        help_text=_("Units this credential adds to a combined renewal when it tops another track."),
     )
     units_after_end_count = models.BooleanField(
         default=False,
-        help_text="Units dated after the term's end, up to the renewal, count toward it "
-        "(PMI, during suspension).",
+        help_text=_(
+            "Units dated after the term's end, up to the renewal, count toward it "
+            "(PMI, during suspension)."
+        ),
     )
     carry_over_max = models.DecimalField(
         max_digits=6,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Units earned in the cycle's last months beyond what the renewal needs carry "
-        "over to the next cycle, up to this many (PMP: 20). Empty: nothing carries over.",
+        help_text=_(
+            "Units earned in the cycle's last months beyond what the renewal needs carry "
+            "over to the next cycle, up to this many (PMP: 20). Empty: nothing carries over."
+        ),
     )
     carry_over_months = models.PositiveSmallIntegerField(
-        default=12, help_text="The last months of a cycle whose extra units may carry over."
+        default=12, help_text=_("The last months of a cycle whose extra units may carry over.")
     )
     source = models.CharField(
-        max_length=300, blank=True, help_text="Where the issuer publishes these rules."
+        max_length=300, blank=True, help_text=_("Where the issuer publishes these rules.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -190,7 +205,9 @@ class RuleVersion(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.program.code} rules from {formats.day(self.effective_from)}"
+        return gettext("{program} rules from {day}").format(
+            program=self.program.code, day=formats.day(self.effective_from)
+        )
 
 
 class CategoryLimit(models.Model):
@@ -221,12 +238,18 @@ class CategoryLimit(models.Model):
         ]
 
     def __str__(self):
-        parts = []
+        name = self.category.name
+        if self.min_units is not None and self.max_units is not None:
+            return gettext("{category} >= {minimum} and <= {maximum}").format(
+                category=name,
+                minimum=f"{self.min_units.normalize():f}",
+                maximum=f"{self.max_units.normalize():f}",
+            )
         if self.min_units is not None:
-            parts.append(f">= {self.min_units.normalize():f}")
+            return f"{name} >= {self.min_units.normalize():f}"
         if self.max_units is not None:
-            parts.append(f"<= {self.max_units.normalize():f}")
-        return f"{self.category.name} {' and '.join(parts)}"
+            return f"{name} <= {self.max_units.normalize():f}"
+        return f"{name} "
 
 
 def evidence_path(entry, filename):
@@ -246,7 +269,7 @@ class Entry(models.Model):
     hours = models.DecimalField(
         max_digits=6,
         decimal_places=2,
-        help_text="One hour is one unit, in steps of 0.25.",
+        help_text=_("One hour is one unit, in steps of 0.25."),
     )
     description = models.TextField(blank=True)
     evidence = models.FileField(upload_to=evidence_path, blank=True, max_length=300)
@@ -256,7 +279,7 @@ class Entry(models.Model):
         null=True,
         blank=True,
         related_name="ledger_entries",
-        help_text="The course these hours came from; they never renew the credential it earned.",
+        help_text=_("The course these hours came from; they never renew the credential it earned."),
     )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=300, blank=True)
@@ -266,7 +289,7 @@ class Entry(models.Model):
 
     class Meta:
         ordering = ["-activity_date", "-pk"]
-        verbose_name_plural = "entries"
+        verbose_name_plural = _("entries")
         indexes = [models.Index(fields=["holder", "activity_date"], name="seu_entry_holder_date")]
         constraints = [
             models.CheckConstraint(
@@ -289,7 +312,10 @@ class Entry(models.Model):
         ]
 
     def __str__(self):
-        return f"{formats.day(self.activity_date)} {self.title} ({formats.units(self.hours)} h)"
+        # Translators: an activity in lists: its date, its title and its hours ("h").
+        return gettext("{day} {title} ({hours} h)").format(
+            day=formats.day(self.activity_date), title=self.title, hours=formats.units(self.hours)
+        )
 
     @property
     def is_voided(self) -> bool:
@@ -338,17 +364,19 @@ class Allocation(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.hours.normalize():f} h of {self.entry} as {self.category.name}"
+        return gettext("{hours} h of {entry} as {category}").format(
+            hours=f"{self.hours.normalize():f}", entry=self.entry, category=self.category.name
+        )
 
 
 class Fee(models.Model):
     """The renewal fee for one renewal: of a credential, or of a holder's combined group."""
 
     class Status(models.TextChoices):
-        DUE = "due", "Due"
-        SUBMITTED = "submitted", "Paid, awaiting confirmation"
-        PAID = "paid", "Paid"
-        WAIVED = "waived", "Waived"
+        DUE = "due", _("Due")
+        SUBMITTED = "submitted", _("Paid, awaiting confirmation")
+        PAID = "paid", _("Paid")
+        WAIVED = "waived", _("Waived")
 
     holder = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="fees"
@@ -360,17 +388,17 @@ class Fee(models.Model):
         null=True,
         blank=True,
         related_name="fees",
-        help_text="Empty for a combined renewal of all the holder's credentials of the issuer.",
+        help_text=_("Empty for a combined renewal of all the holder's credentials of the issuer."),
     )
-    period_ends_on = models.DateField(help_text="End of the term(s) this fee renews.")
-    description = models.CharField(max_length=200, help_text="What the fee is for.")
+    period_ends_on = models.DateField(help_text=_("End of the term(s) this fee renews."))
+    description = models.CharField(max_length=200, help_text=_("What the fee is for."))
     amount = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     status = models.CharField(max_length=10, choices=Status, default=Status.DUE)
     reference = models.CharField(
-        max_length=120, blank=True, help_text="Receipt or transaction reference from the issuer."
+        max_length=120, blank=True, help_text=_("Receipt or transaction reference from the issuer.")
     )
-    note = models.CharField(max_length=300, blank=True, help_text="Why it was waived, etc.")
+    note = models.CharField(max_length=300, blank=True, help_text=_("Why it was waived, etc."))
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -428,7 +456,7 @@ class Renewal(models.Model):
         null=True,
         blank=True,
         related_name="renewals",
-        help_text="The rules the renewal was judged by (empty for renewals before versions).",
+        help_text=_("The rules the renewal was judged by (empty for renewals before versions)."),
     )
     units_counted = models.DecimalField(max_digits=8, decimal_places=2)
     units_required = models.DecimalField(max_digits=8, decimal_places=2)
@@ -442,7 +470,7 @@ class Renewal(models.Model):
         ordering = ["-renewed_on"]
 
     def __str__(self):
-        return f"Renewal of {self.closed_term}"
+        return gettext("Renewal of {term}").format(term=self.closed_term)
 
 
 class CarriedUnits(models.Model):
@@ -456,7 +484,7 @@ class CarriedUnits(models.Model):
     units = models.DecimalField(max_digits=6, decimal_places=2)
 
     class Meta:
-        verbose_name_plural = "carried units"
+        verbose_name_plural = _("carried units")
         constraints = [
             models.UniqueConstraint(
                 fields=["renewal", "entry", "category"], name="seu_ledger_carried_once"
@@ -467,7 +495,9 @@ class CarriedUnits(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.units.normalize():f} carried over from {self.entry}"
+        return gettext("{units} carried over from {entry}").format(
+            units=f"{self.units.normalize():f}", entry=self.entry
+        )
 
 
 class Reminder(models.Model):
@@ -479,19 +509,19 @@ class Reminder(models.Model):
     """
 
     class Kind(models.TextChoices):
-        EXPIRY_APPROACHING = "expiry_approaching", "Expiry approaching"
-        UNITS_SHORT = "units_short", "Units short"
-        FEE_UNPAID = "fee_unpaid", "Fee unpaid"
-        EXPIRY_DAY = "expiry_day", "Expires today"
-        IN_GRACE = "in_grace", "In grace or suspension"
-        EXPIRED = "expired", "Expired: how to reinstate"
+        EXPIRY_APPROACHING = "expiry_approaching", _("Expiry approaching")
+        UNITS_SHORT = "units_short", _("Units short")
+        FEE_UNPAID = "fee_unpaid", _("Fee unpaid")
+        EXPIRY_DAY = "expiry_day", _("Expires today")
+        IN_GRACE = "in_grace", _("In grace or suspension")
+        EXPIRED = "expired", _("Expired: how to reinstate")
 
     class Status(models.TextChoices):
-        DUE = "due", "Due"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed, will be retried"
-        SKIPPED = "skipped", "Not sent"
+        DUE = "due", _("Due")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed, will be retried")
+        SKIPPED = "skipped", _("Not sent")
 
     ESSENTIAL_KINDS = (Kind.EXPIRY_DAY, Kind.IN_GRACE, Kind.EXPIRED)
 
@@ -500,9 +530,9 @@ class Reminder(models.Model):
     )
     term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="reminders")
     days_before = models.SmallIntegerField(
-        help_text="The point of the schedule: days before the end (negative: after it)."
+        help_text=_("The point of the schedule: days before the end (negative: after it).")
     )
-    term_ends_on = models.DateField(help_text="The term's end date when the reminder fell due.")
+    term_ends_on = models.DateField(help_text=_("The term's end date when the reminder fell due."))
     kind = models.CharField(max_length=20, choices=Kind)
     status = models.CharField(max_length=10, choices=Status, default=Status.DUE)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -526,7 +556,10 @@ class Reminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} to {self.holder} ({self.point_label})"
+        # Translators: a reminder in lists: its kind, the holder, and when it fell due.
+        return gettext("{kind} to {holder} ({point})").format(
+            kind=self.get_kind_display(), holder=self.holder, point=self.point_label
+        )
 
     @property
     def due_on(self):
@@ -534,10 +567,15 @@ class Reminder(models.Model):
 
     @property
     def point_label(self) -> str:
+        days = abs(self.days_before)
         if self.days_before > 0:
-            return f"{self.days_before} day{pluralize(self.days_before)} before the end"
+            return ngettext(
+                "{count} day before the end", "{count} days before the end", days
+            ).format(count=days)
         if self.days_before == 0:
-            return "on the last day"
+            return gettext("on the last day")
         if self.kind == self.Kind.EXPIRED:
-            return "on expiry"
-        return f"{-self.days_before} day{pluralize(-self.days_before)} after the end"
+            return gettext("on expiry")
+        return ngettext("{count} day after the end", "{count} days after the end", days).format(
+            count=days
+        )

@@ -6,6 +6,7 @@ retried send is a copy, not a second email."""
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from credentials.accounts import account_email
 from cspo_tracker import formats
@@ -43,22 +44,37 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
                 "label": " + ".join(t["code"] for t in terms),
                 "terms": terms,
                 "renewed_on": formats.day(first.renewed_on),
-                "units": f"{fmt_units(first.units_counted)} of {fmt_units(first.units_required)}"
-                f" {credential.program.unit_name}",
+                # Translators: units a renewal counted: "20 of 20 SEU".
+                "units": gettext("{counted} of {required} {unit}").format(
+                    counted=fmt_units(first.units_counted),
+                    required=fmt_units(first.units_required),
+                    unit=credential.program.unit_name,
+                ),
                 "entries": first.entries.count(),
                 "carried": fmt_units(sum((c.units for c in first.carried_units.all()), Decimal(0))),
-                "fee": (
-                    f"{money(fee.amount, fee.currency)} {fee.get_status_display().lower()}"
-                    + (f" (reference {fee.reference})" if fee.reference else "")
-                    if fee
-                    else "none"
-                ),
+                "fee": _fee_words(fee),
                 "renewal_url": absolute_url("ledger:renewal", credential.pk),
             },
             key=f"renewal-{first.pk}",
         )
 
     transaction.on_commit(send, robust=True)
+
+
+def _fee_words(fee: Fee | None) -> str:
+    """A renewal's fee in the confirmation email: "US$100 paid (reference R-1)", or "none"."""
+    if fee is None:
+        return gettext("none")
+    values = {
+        "amount": money(fee.amount, fee.currency),
+        "status": fee.get_status_display().lower(),
+        "reference": fee.reference,
+    }
+    if fee.reference:
+        # Translators: a renewal's fee: its amount, its status in lower case ("paid", "waived")
+        # and the issuer's receipt reference.
+        return gettext("{amount} {status} (reference {reference})").format(**values)
+    return gettext("{amount} {status}").format(**values)
 
 
 def fee_settled_notify(*, fee: Fee) -> None:

@@ -3,9 +3,10 @@
 The key holds the holder's `ledger_version` and the `RulesRevision`, which the database moves
 on every write to a table the page reads (`seu_ledger.page_versions`: triggers, so no write
 path can forget them), a digest of the holder's own row (the header shows their name), the day,
-and a digest of the code and templates that draw the page, so a new release never serves an
-old page. Both versions come with the signed-in user's row (`AccountStateBackend.get_user`), so
-a page served from the cache costs no query beyond the session's and the user's.
+the language the page is drawn in, and a digest of the code and templates that draw the page,
+so a new release never serves an old page. Both versions come with the signed-in user's row
+(`AccountStateBackend.get_user`), so a page served from the cache costs no query beyond the
+session's and the user's.
 
 Why a cached page is never stale: the versions are read with the user, before any data the
 page shows. A write commits its rows and its new version together; a request that starts after
@@ -66,6 +67,10 @@ def _release() -> str:
     digest = hashlib.sha256()
     for name in SOURCES:
         digest.update((Path(settings.BASE_DIR) / name).read_bytes())
+    # The translations the page is drawn with: a corrected one draws it anew.
+    for folder in settings.LOCALE_PATHS:
+        for catalog in sorted(Path(folder).glob("*/LC_MESSAGES/django.po")):
+            digest.update(catalog.read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
 from credentials.impact import credential_impact
@@ -43,11 +45,11 @@ def _filters(request) -> work_queue.QueueFilter:
 def _lists(filters: work_queue.QueueFilter) -> dict:
     """Each list by its name in URLs: (heading, rows)."""
     return {
-        "claims": ("Claims to verify", work_queue.claims_to_verify(filters)),
-        "receipts": ("Fee receipts to confirm", work_queue.receipts_to_confirm(filters)),
-        "after_end": ("In grace or suspended", work_queue.holders_after_end(filters)),
-        "imports": ("Roster imports waiting", work_queue.imports_waiting(filters)),
-        "reminders": ("Reminder emails that failed", work_queue.reminders_failed(filters)),
+        "claims": (gettext("Claims to verify"), work_queue.claims_to_verify(filters)),
+        "receipts": (gettext("Fee receipts to confirm"), work_queue.receipts_to_confirm(filters)),
+        "after_end": (gettext("In grace or suspended"), work_queue.holders_after_end(filters)),
+        "imports": (gettext("Roster imports waiting"), work_queue.imports_waiting(filters)),
+        "reminders": (gettext("Reminder emails that failed"), work_queue.reminders_failed(filters)),
     }
 
 
@@ -95,7 +97,12 @@ def claim_verify(request, pk):
     )
     if request.method == "POST":
         credential_verify(credential=claim)
-        messages.success(request, f"Verified {claim.program.code} for {claim.holder.email}.")
+        messages.success(
+            request,
+            gettext("Verified {program} for {email}.").format(
+                program=claim.program.code, email=claim.holder.email
+            ),
+        )
         return _back(request)
     changes = impact_in_words(credential_impact(holder=claim.holder, credential=claim))
     return render(
@@ -112,10 +119,18 @@ def claim_reject(request, pk):
     try:
         credential_reject(credential=claim, reason=request.POST.get("reason", ""))
     except ValidationError as error:
-        messages.error(request, f"{claim.program.code} not rejected: {' '.join(error.messages)}")
+        messages.error(
+            request,
+            gettext("{program} not rejected: {reasons}").format(
+                program=claim.program.code, reasons=" ".join(error.messages)
+            ),
+        )
     else:
         messages.success(
-            request, f"Rejected {claim.program.code} for {claim.holder.email}; they were told why."
+            request,
+            gettext("Rejected {program} for {email}; they were told why.").format(
+                program=claim.program.code, email=claim.holder.email
+            ),
         )
     return _back(request)
 
@@ -127,9 +142,16 @@ def receipt_confirm(request, pk):
     try:
         fee_confirm(fee=fee, recorded_by=request.user)
     except ValidationError as error:
-        messages.error(request, f"Not confirmed: {' '.join(error.messages)}")
+        messages.error(
+            request, gettext("Not confirmed: {reasons}").format(reasons=" ".join(error.messages))
+        )
     else:
-        messages.success(request, f"Confirmed the receipt {fee.reference} of {fee.holder.email}.")
+        messages.success(
+            request,
+            gettext("Confirmed the receipt {reference} of {email}.").format(
+                reference=fee.reference, email=fee.holder.email
+            ),
+        )
     return _back(request)
 
 
@@ -142,16 +164,49 @@ def reminder_resend(request, pk):
     if not request.user.has_perm("seu_ledger.view_reminder"):
         raise PermissionDenied
     reminders_send_task.delay([reminder.holder_id], today().isoformat())
-    messages.success(request, f"Sending {reminder.holder.email}'s reminders again.")
+    messages.success(
+        request,
+        gettext("Sending {email}'s reminders again.").format(email=reminder.holder.email),
+    )
     return _back(request)
 
 
 EXPORT_COLUMNS = {
-    "claims": ("holder", "email", "program", "issued on", "certificate number", "added on"),
-    "receipts": ("holder", "email", "renewal of", "amount", "reference", "renewal date"),
-    "after_end": ("holder", "email", "program", "status", "ended on", "lapses after", "days left"),
-    "imports": ("file", "uploaded by", "uploaded at", "rows read"),
-    "reminders": ("holder", "email", "program", "kind", "attempts", "last error"),
+    "claims": (
+        _("holder"),
+        _("email"),
+        _("program"),
+        _("issued on"),
+        _("certificate number"),
+        _("added on"),
+    ),
+    "receipts": (
+        _("holder"),
+        _("email"),
+        _("renewal of"),
+        _("amount"),
+        _("reference"),
+        _("renewal date"),
+    ),
+    "after_end": (
+        _("holder"),
+        _("email"),
+        _("program"),
+        _("status"),
+        _("ended on"),
+        _("lapses after"),
+        _("days left"),
+    ),
+    "imports": (_("file"), _("uploaded by"), _("uploaded at"), _("rows read")),
+    "reminders": (
+        _("holder"),
+        _("email"),
+        _("program"),
+        # Translators: the kind of a reminder email (a column of the failed reminders export).
+        _("kind"),
+        _("attempts"),
+        _("last error"),
+    ),
 }
 
 
@@ -214,7 +269,7 @@ def queue_export(request, name: str, file_format: str):
     return export_response(
         file_format,
         name=f"queue-{name.replace('_', '-')}",
-        header=EXPORT_COLUMNS[name],
+        header=[str(column) for column in EXPORT_COLUMNS[name]],
         rows=_export_rows(name, rows),
         sheet_title=heading[:31],
     )

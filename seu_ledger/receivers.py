@@ -16,6 +16,8 @@ from cspo_tracker.history import CREATED, history_record
 from .models import Category, Entry, Renewal
 
 QUARTER = Decimal("0.25")
+# The void reason of replaced course hours: stored in the rows, so kept in English (as the
+# entries' titles made from a course's code).
 CORRECTED = "The roster was corrected; replaced by the new hours."
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy as _
 
 from credentials.dates import add_months
 from credentials.models import Credential, Program, Term
@@ -301,13 +302,14 @@ def at_risk(
 
 
 FEE_LABELS = {
-    "not_required": "not required",
-    Fee.Status.DUE: "due",
-    Fee.Status.SUBMITTED: "paid, to confirm",
-    Fee.Status.PAID: "paid",
-    Fee.Status.WAIVED: "waived",
+    "not_required": _("not required"),
+    Fee.Status.DUE: _("due"),
+    Fee.Status.SUBMITTED: _("paid, to confirm"),
+    Fee.Status.PAID: _("paid"),
+    Fee.Status.WAIVED: _("waived"),
 }
 
 
 def fee_label(status: str) -> str:
-    return FEE_LABELS.get(status, status)
+    """A fee status in a staff table or export, in words (in the active language)."""
+    return str(FEE_LABELS.get(status, status))

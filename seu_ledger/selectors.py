@@ -9,6 +9,9 @@ from typing import NamedTuple
 
 from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
+from django.utils.text import get_text_list
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.dates import add_months
 from credentials.models import Credential, Program, Term
@@ -243,7 +246,9 @@ def holder_ledgers(holder_ids: list[int], revision: int | None = None) -> dict[i
     for holder_id, entry_id, credential_id, code, sequence, renewed_on in used_rows(renewed):
         renewal = (code, sequence, renewed_on)
         if renewal not in details:
-            details[renewal] = f"renewal of {code} term {sequence} on {formats.day(renewed_on)}"
+            details[renewal] = gettext("renewal of {code} term {sequence} on {day}").format(
+                code=code, sequence=sequence, day=formats.day(renewed_on)
+            )
         consumed_of[holder_id].setdefault(entry_id, {})[credential_id] = details[renewal]
     for holder_id, term_id, entry_id, category_id, units in carried_rows(renewed):
         into_term = carried_of[holder_id].setdefault(term_id, {})
@@ -343,7 +348,12 @@ def counting_rules(
         carry_over_max=top.carry_over_max,
         carry_over_from=add_months(group.ends_on, -top.carry_over_months)
         + datetime.timedelta(days=1),
-        cap_label=f"{fmt_units(cap)} {group.unit_name} a day" if cap is not None else "",
+        cap_label=(
+            # Translators: a daily cap, e.g. "8 SEU a day".
+            gettext("{units} {unit} a day").format(units=fmt_units(cap), unit=group.unit_name)
+            if cap is not None
+            else ""
+        ),
         category_names=ledger.category_names,
     )
 
@@ -516,23 +526,28 @@ class RenewalRequirements:
         return [message for messages in self.reasons.values() for message in messages]
 
 
-LIFETIME = "{program} never expires: there is nothing to renew."
-UNVERIFIED = (
+LIFETIME = _("{program} never expires: there is nothing to renew.")
+UNVERIFIED = _(
     "Waiting for staff to verify {codes} with {issuer}: it renews once verified. You can log "
     "units meanwhile."
 )
-NO_RULES = "No renewal rules are recorded for {program}; staff add them in the admin."
-UNITS_SHORT = "{missing} more {unit} needed: {required} required, {counted} counted."
-CATEGORY_SHORT = "{missing} more {unit} of {category} needed (at least {minimum})."
-FEE_DUE = "The renewal fee{amount} has not been paid."
-FEE_SUBMITTED = (
+NO_RULES = _("No renewal rules are recorded for {program}; staff add them in the admin.")
+# Translators: {unit} is the issuer's unit (SEU, PDU); the others are numbers of units.
+UNITS_SHORT = _("{missing} more {unit} needed: {required} required, {counted} counted.")
+CATEGORY_SHORT = _("{missing} more {unit} of {category} needed (at least {minimum}).")
+FEE_DUE = _("The renewal fee has not been paid.")
+# Translators: {amount} is a sum of money, e.g. "US$100".
+FEE_DUE_AMOUNT = _("The renewal fee of {amount} has not been paid.")
+FEE_SUBMITTED = _(
     "The renewal fee is recorded as paid (reference {reference}) and awaits staff confirmation."
 )
-LAPSED_TOO_LONG = (
+LAPSED_TOO_LONG = _(
     "This credential ended on {ends_on}; a renewal now would start a term that is already over. "
     "Contact {issuer} to reinstate it."
 )
-LAPSE_IS_FINAL = (
+LAPSE_IS_FINAL = _(
+    # Translators: {period} is the issuer's word for the time after the end ("grace period",
+    # "suspension").
     "This credential ended on {ends_on} and its {period} ended on {final_day}; {issuer} "
     "restores it only by a new examination."
 )
@@ -555,7 +570,7 @@ def renewal_requirements(
     return group_requirements(ledger.group_of(credential.pk), ledger, on)
 
 
-REVOKED_REFUSAL = (
+REVOKED_REFUSAL = _(
     "{code} was revoked on {day}: it is no longer valid and cannot be renewed. Write to us if "
     "you think this is a mistake."
 )
@@ -625,7 +640,7 @@ def group_requirements(
             reasons["fee"] = [FEE_SUBMITTED.format(reference=fee.reference)]
         else:
             amount = money(group.fee_amount, group.currency)
-            reasons["fee"] = [FEE_DUE.format(amount=f" of {amount}" if amount else "")]
+            reasons["fee"] = [FEE_DUE_AMOUNT.format(amount=amount) if amount else str(FEE_DUE)]
     return RenewalRequirements(
         group=group,
         balance=balance,
@@ -831,11 +846,16 @@ def _deadline(group: RenewalGroup, on: datetime.date) -> str:
     works."""
     last = renew_by(group, on)
     if on > last:
-        return (
-            f"It lapsed after {formats.day(last)}; renewing late keeps its anniversary, so the "
+        return gettext(
+            "It lapsed after {day}; renewing late keeps its anniversary, so the "
             "new term starts on the old end date."
-        )
-    return f"{formats.count((last - on).days, 'day')} left to renew (until {formats.day(last)})."
+        ).format(day=formats.day(last))
+    days = (last - on).days
+    return ngettext(
+        "{count} day left to renew (until {day}).",
+        "{count} days left to renew (until {day}).",
+        days,
+    ).format(count=days, day=formats.day(last))
 
 
 def _units_to_log(requirements: RenewalRequirements) -> str:
@@ -844,16 +864,22 @@ def _units_to_log(requirements: RenewalRequirements) -> str:
     unit = group.unit_name
     names = requirements.category_names
     short = [
-        f"{fmt_units(units)} in {names.get(category_id, '?')}"
+        # Translators: units still needed in a category, e.g. "2 in Business Acumen".
+        gettext("{units} in {category}").format(
+            units=fmt_units(units), category=names.get(category_id, "?")
+        )
         for category_id, units in sorted(
             balance.missing_by_category.items(), key=lambda item: names.get(item[0], "")
         )
     ]
-    text = f"Log {fmt_units(balance.missing)} more {unit} to renew"
-    if short:
-        text += ", of them at least " + ", ".join(short[:-1])
-        text += (" and " if len(short) > 1 else "") + short[-1]
-    return text + "."
+    missing = fmt_units(balance.missing)
+    if not short:
+        return gettext("Log {missing} more {unit} to renew.").format(missing=missing, unit=unit)
+    # Translators: {categories} lists what is still needed per category ("2 in Business
+    # Acumen, 1 in Power Skills and 3 in Ways of Working").
+    return gettext("Log {missing} more {unit} to renew, of them at least {categories}.").format(
+        missing=missing, unit=unit, categories=get_text_list(short, gettext("and"))
+    )
 
 
 def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep | None:
@@ -878,18 +904,18 @@ def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep 
     if "units" in reasons and on < rules.window_start:
         return NextStep(
             "wait_window",
-            f"Renewed until {formats.day(group.ends_on)}. Activities count toward the next "
-            f"renewal from {formats.day(rules.window_start)}: log what you do from then on.",
+            gettext(
+                "Renewed until {ends_on}. Activities count toward the next "
+                "renewal from {starts_on}: log what you do from then on."
+            ).format(ends_on=formats.day(group.ends_on), starts_on=formats.day(rules.window_start)),
             until=rules.window_start,
         )
     if "units" in reasons:
         if on > rules.window_end:
-            return NextStep(
-                "log_before",
-                f"Log activities dated on or before {formats.day(rules.window_end)}: only they "
-                f"count toward this renewal. {_deadline(group, on)}",
-                until=rules.window_end,
-            )
+            text = gettext(
+                "Log activities dated on or before {day}: only they count toward this renewal."
+            ).format(day=formats.day(rules.window_end))
+            return NextStep("log_before", f"{text} {_deadline(group, on)}", until=rules.window_end)
         text = _units_to_log(requirements)
         return NextStep("log", text + (f" {_deadline(group, on)}" if late else ""))
     if "fee" in reasons:
@@ -897,20 +923,29 @@ def next_step(requirements: RenewalRequirements, on: datetime.date) -> NextStep 
         if fee is not None and fee.status == Fee.Status.SUBMITTED:
             return NextStep(
                 "fee_waiting",
-                f"Waiting for staff to confirm your receipt {fee.reference}: nothing to do.",
+                gettext(
+                    "Waiting for staff to confirm your receipt {reference}: nothing to do."
+                ).format(reference=fee.reference),
             )
         amount = money(group.fee_amount, group.currency)
-        issuer = group.top.program.issuer.name
-        when = f" {_deadline(group, on)}" if late else f" by {formats.day(renew_by(group, on))}."
-        return NextStep(
-            "fee",
-            f"Pay {issuer} the renewal fee{f' of {amount}' if amount else ''} and record the "
-            f"receipt{when}",
-        )
-    return NextStep(
-        "renew",
-        "Units and fee are complete: you can renew." + (f" {_deadline(group, on)}" if late else ""),
-    )
+        values = {"issuer": group.top.program.issuer.name, "amount": amount}
+        if late:
+            # Followed by how a late renewal works ("It lapsed after ...").
+            if amount:
+                text = gettext("Pay {issuer} the renewal fee of {amount} and record the receipt")
+            else:
+                text = gettext("Pay {issuer} the renewal fee and record the receipt")
+            return NextStep("fee", f"{text.format(**values)} {_deadline(group, on)}")
+        values["day"] = formats.day(renew_by(group, on))
+        if amount:
+            text = gettext(
+                "Pay {issuer} the renewal fee of {amount} and record the receipt by {day}."
+            )
+        else:
+            text = gettext("Pay {issuer} the renewal fee and record the receipt by {day}.")
+        return NextStep("fee", text.format(**values))
+    text = gettext("Units and fee are complete: you can renew.")
+    return NextStep("renew", text + (f" {_deadline(group, on)}" if late else ""))
 
 
 def fee_in_words(requirements: RenewalRequirements, on: datetime.date) -> str:
@@ -918,22 +953,27 @@ def fee_in_words(requirements: RenewalRequirements, on: datetime.date) -> str:
     2026", "US$100, receipt R-1 waiting for staff to confirm", "US$100, paid", "waived"."""
     group = requirements.group
     if not group.fee_required or group.ends_on is None:
-        return "none"
+        return gettext("none")
     fee = requirements.fee
     amount = money(
         fee.amount if fee and fee.amount is not None else group.fee_amount, group.currency
     )
-    amount = amount or "set by staff"
+    amount = amount or gettext("set by staff")
     status = fee.status if fee else Fee.Status.DUE
     if status == Fee.Status.PAID:
-        return f"{amount}, paid"
+        # Translators: {amount} is a sum of money ("US$100") or "set by staff".
+        return gettext("{amount}, paid").format(amount=amount)
     if status == Fee.Status.WAIVED:
-        return "waived by staff"
+        return gettext("waived by staff")
     if status == Fee.Status.SUBMITTED:
-        return f"{amount}, receipt {fee.reference} waiting for staff to confirm"
+        return gettext("{amount}, receipt {reference} waiting for staff to confirm").format(
+            amount=amount, reference=fee.reference
+        )
     if renewing_late(group, on) or "term" in requirements.reasons:
-        return f"{amount}, not paid"
-    return f"{amount}, due by {formats.day(renew_by(group, on))}"
+        return gettext("{amount}, not paid").format(amount=amount)
+    return gettext("{amount}, due by {day}").format(
+        amount=amount, day=formats.day(renew_by(group, on))
+    )
 
 
 def category_progress(requirements: RenewalRequirements) -> list[CategoryProgress]:
@@ -1095,7 +1135,11 @@ class EntryOutcome:
     def reasons(self) -> list[str]:
         """Each part that does not count, with its units: "92 over the daily cap of 8 SEU a
         day"."""
-        return [f"{fmt_units(item.units)} {item.text}" for item in self.count.not_counted]
+        # Translators: units that do not count and why ("92 over the daily cap of 8 SEU a day").
+        text = gettext("{units} {reason}")
+        return [
+            text.format(units=fmt_units(i.units), reason=i.text) for i in self.count.not_counted
+        ]
 
     @property
     def sentence(self) -> str:
@@ -1105,24 +1149,46 @@ class EntryOutcome:
         hours, counted = count.hours, count.counted
         if counted == hours:
             if hours == 1:
-                return f"its 1 hour counts toward {label}"
-            return f"all {fmt_units(hours)} hours count toward {label}"
+                # Translators: {label} names a renewal ("CSPO", "CSM + CSPO"); the sentence
+                # follows "Logged “title”: " and so starts in lower case.
+                return gettext("its 1 hour counts toward {label}").format(label=label)
+            return gettext("all {hours} hours count toward {label}").format(
+                hours=fmt_units(hours), label=label
+            )
         reasons: dict[str, Decimal] = {}
         for item in count.not_counted:
             reasons[item.text] = reasons.get(item.text, Decimal(0)) + item.units
         if len(reasons) == 1:
             why = next(iter(reasons))
         else:
-            why = "; ".join(f"{fmt_units(units)} {text}" for text, units in reasons.items())
+            text = gettext("{units} {reason}")
+            why = "; ".join(
+                text.format(units=fmt_units(units), reason=reason)
+                for reason, units in reasons.items()
+            )
         if counted == 0:
             if hours == 1:
-                return f"its 1 hour does not count toward {label} ({why})"
-            return f"none of its {fmt_units(hours)} hours count toward {label} ({why})"
+                return gettext("its 1 hour does not count toward {label} ({why})").format(
+                    label=label, why=why
+                )
+            return gettext("none of its {hours} hours count toward {label} ({why})").format(
+                hours=fmt_units(hours), label=label, why=why
+            )
         rest = hours - counted
-        return (
-            f"{fmt_units(counted)} of {fmt_units(hours)} hours count toward {label}; "
-            f"{fmt_units(rest)} {'does' if rest == 1 else 'do'} not ({why})"
-        )
+        values = {
+            "counted": fmt_units(counted),
+            "hours": fmt_units(hours),
+            "label": label,
+            "rest": fmt_units(rest),
+            "why": why,
+        }
+        if rest == 1:
+            return gettext(
+                "{counted} of {hours} hours count toward {label}; {rest} does not ({why})"
+            ).format(**values)
+        return gettext(
+            "{counted} of {hours} hours count toward {label}; {rest} do not ({why})"
+        ).format(**values)
 
     @property
     def text(self) -> str:
@@ -1130,16 +1196,24 @@ class EntryOutcome:
         count = self.count
         unit = self.group.unit_name
         if not count.not_counted:
-            head = f"{self.label}: all {fmt_units(count.hours)} count"
+            head = gettext("{label}: all {hours} count").format(
+                label=self.label, hours=fmt_units(count.hours)
+            )
         elif not count.counted:
-            head = f"{self.label}: none count"
+            head = gettext("{label}: none count").format(label=self.label)
         else:
-            head = f"{self.label}: {fmt_units(count.counted)} of {fmt_units(count.hours)} count"
+            head = gettext("{label}: {counted} of {hours} count").format(
+                label=self.label, counted=fmt_units(count.counted), hours=fmt_units(count.hours)
+            )
         carried = count.carried_total
-        tail = f" ({fmt_units(carried)} {unit} carry over to the next cycle)" if carried else ""
+        if carried:
+            # Translators: {outcome} is e.g. "CSPO: 8 of 10 count".
+            head = gettext("{outcome} ({units} {unit} carry over to the next cycle)").format(
+                outcome=head, units=fmt_units(carried), unit=unit
+            )
         if not count.not_counted:
-            return head + tail
-        return f"{head}{tail}; " + "; ".join(self.reasons)
+            return head
+        return f"{head}; " + "; ".join(self.reasons)
 
 
 def outcome_lines(outcomes: list[EntryOutcome]) -> tuple[str, str]:
@@ -1283,8 +1357,9 @@ def daily_cap_notes(
         issuer, unit = program.issuer.name, program.unit_name
         if issuer not in caps or version.daily_unit_cap < caps[issuer][0]:
             caps[issuer] = (version.daily_unit_cap, unit)
+    text = gettext("{issuer} counts at most {units} {unit} a day.")
     return [
-        f"{issuer} counts at most {fmt_units(cap)} {unit} a day."
+        text.format(issuer=issuer, units=fmt_units(cap), unit=unit)
         for issuer, (cap, unit) in sorted(caps.items())
     ]
 
@@ -1293,27 +1368,44 @@ def rules_in_words(version: RuleVersion) -> list[str]:
     """A rule version as sentences, for staff to compare with the issuer's own page."""
     program = version.program
     unit = program.unit_name
-    lines = [
-        f"{program.code}, {program.name} ({program.issuer.name}): rules in force from "
-        f"{formats.day(version.effective_from)}"
-        + (
-            ", for terms already running on that day too."
-            if version.applies_to_running_terms
-            else ", for terms starting from that day."
+    values = {
+        "code": program.code,
+        "name": program.name,
+        "issuer": program.issuer.name,
+        "day": formats.day(version.effective_from),
+    }
+    if version.applies_to_running_terms:
+        first = gettext(
+            "{code}, {name} ({issuer}): rules in force from {day}, for terms already running on "
+            "that day too."
         )
-    ]
+    else:
+        first = gettext(
+            "{code}, {name} ({issuer}): rules in force from {day}, for terms starting from that "
+            "day."
+        )
+    lines = [first.format(**values)]
     if program.is_lifetime:
-        lines.append("It never expires: nothing to renew.")
+        lines.append(gettext("It never expires: nothing to renew."))
         return lines
-    cap = (
-        f"; at most {fmt_units(version.daily_unit_cap)} {unit} count per calendar day"
-        if version.daily_unit_cap is not None
-        else ""
-    )
-    lines.append(
-        f"Renew every {program.validity_months} months with {fmt_units(version.units_required)} "
-        f"{unit}, dated within the {version.lookback_months} months before the term's end{cap}."
-    )
+    values = {
+        "months": program.validity_months,
+        "units": fmt_units(version.units_required),
+        "unit": unit,
+        "lookback": version.lookback_months,
+    }
+    if version.daily_unit_cap is not None:
+        values["cap"] = fmt_units(version.daily_unit_cap)
+        renew = gettext(
+            "Renew every {months} months with {units} {unit}, dated within the {lookback} months "
+            "before the term's end; at most {cap} {unit} count per calendar day."
+        )
+    else:
+        renew = gettext(
+            "Renew every {months} months with {units} {unit}, dated within the {lookback} months "
+            "before the term's end."
+        )
+    lines.append(renew.format(**values))
     limits = list(version.limits.select_related("category__parent"))
     depth = {limit.category_id: 0 for limit in limits}
     for limit in limits:
@@ -1330,51 +1422,117 @@ def rules_in_words(version: RuleVersion) -> list[str]:
             limit.category.name,
         ),
     ):
-        bounds = []
-        if limit.min_units is not None:
-            bounds.append(f"at least {fmt_units(limit.min_units)} {unit}")
-        if limit.max_units is not None:
-            bounds.append(f"at most {fmt_units(limit.max_units)} {unit}")
-        inside = f" (inside {limit.category.parent.name})" if limit.category.parent else ""
-        lines.append(f"{limit.category.name}{inside}: {' and '.join(bounds)}.")
+        bounds = {"minimum": fmt_units(limit.min_units), "maximum": fmt_units(limit.max_units)}
+        if limit.min_units is not None and limit.max_units is not None:
+            text = gettext("at least {minimum} {unit} and at most {maximum} {unit}")
+        elif limit.min_units is not None:
+            text = gettext("at least {minimum} {unit}")
+        elif limit.max_units is not None:
+            text = gettext("at most {maximum} {unit}")
+        else:
+            text = ""
+        bounds_text = text.format(unit=unit, **bounds)
+        if limit.category.parent:
+            # Translators: {bounds} is e.g. "at least 4 PDU and at most 12 PDU".
+            line = gettext("{category} (inside {parent}): {bounds}.").format(
+                category=limit.category.name, parent=limit.category.parent.name, bounds=bounds_text
+            )
+        else:
+            line = f"{limit.category.name}: {bounds_text}."
+        lines.append(line)
     if version.combined_addon_units:
         lines.append(
-            f"Renewed together with other {program.issuer.name} credentials, it adds "
-            f"{fmt_units(version.combined_addon_units)} {unit} when it tops its own track."
+            gettext(
+                "Renewed together with other {issuer} credentials, it adds {units} {unit} when "
+                "it tops its own track."
+            ).format(
+                issuer=program.issuer.name,
+                units=fmt_units(version.combined_addon_units),
+                unit=unit,
+            )
         )
     if version.carry_over_max:
         lines.append(
-            f"{unit} earned in the cycle's last {version.carry_over_months} months beyond what "
-            "the renewal needs carry over to the next cycle, up to "
-            f"{fmt_units(version.carry_over_max)}."
+            gettext(
+                "{unit} earned in the cycle's last {months} months beyond what the renewal needs "
+                "carry over to the next cycle, up to {units}."
+            ).format(
+                unit=unit,
+                months=version.carry_over_months,
+                units=fmt_units(version.carry_over_max),
+            )
         )
     else:
-        lines.append("Nothing carries over to the next cycle.")
+        lines.append(gettext("Nothing carries over to the next cycle."))
     if program.grace_days:
-        after = (
-            f"After the end: {program.after_end_name} for {program.grace_days} days, during "
-            f"which the credential is {'still' if program.valid_after_end else 'not'} valid"
-        )
-        if version.units_after_end_count:
-            after += f" and {unit} dated up to the renewal count"
-        if program.lapse_is_final:
-            after += "; after it, only the issuer's examination restores the credential"
-        lines.append(after + ".")
+        lines.append(_after_end_in_words(program, version))
     else:
-        lines.append("No grace period: it lapses the day after its end.")
+        lines.append(gettext("No grace period: it lapses the day after its end."))
     fee = money(program.fee_amount, program.currency)
     member_fee = money(program.member_fee_amount, program.currency)
     if not program.fee_required:
-        lines.append("No renewal fee.")
+        lines.append(gettext("No renewal fee."))
     elif fee and member_fee:
-        lines.append(f"Renewal fee {fee}, or {member_fee} for members of {program.issuer.name}.")
+        lines.append(
+            gettext("Renewal fee {fee}, or {member_fee} for members of {issuer}.").format(
+                fee=fee, member_fee=member_fee, issuer=program.issuer.name
+            )
+        )
     elif fee:
-        lines.append(f"Renewal fee {fee}.")
+        lines.append(gettext("Renewal fee {fee}.").format(fee=fee))
     else:
-        lines.append("Renewal fee set by staff when it is paid.")
+        lines.append(gettext("Renewal fee set by staff when it is paid."))
     if version.source:
-        lines.append(f"Source: {version.source}")
+        lines.append(gettext("Source: {source}").format(source=version.source))
     return lines
+
+
+def _after_end_in_words(program: Program, version: RuleVersion) -> str:
+    """What the days after a term's end are, in one sentence (see `rules_in_words`)."""
+    texts = {
+        (True, False, False): gettext(
+            # Translators: {period} is the issuer's word for the time after the end ("grace
+            # period", "suspension"), {days} a number of days, {unit} SEU or PDU.
+            "After the end: {period} for {days} days, during which the credential is still valid."
+        ),
+        (False, False, False): gettext(
+            "After the end: {period} for {days} days, during which the credential is not valid."
+        ),
+        (True, True, False): gettext(
+            "After the end: {period} for {days} days, during which the credential is still valid "
+            "and {unit} dated up to the renewal count."
+        ),
+        (False, True, False): gettext(
+            "After the end: {period} for {days} days, during which the credential is not valid "
+            "and {unit} dated up to the renewal count."
+        ),
+        (True, False, True): gettext(
+            "After the end: {period} for {days} days, during which the credential is still "
+            "valid; after it, only the issuer's examination restores the credential."
+        ),
+        (False, False, True): gettext(
+            "After the end: {period} for {days} days, during which the credential is not valid; "
+            "after it, only the issuer's examination restores the credential."
+        ),
+        (True, True, True): gettext(
+            "After the end: {period} for {days} days, during which the credential is still valid "
+            "and {unit} dated up to the renewal count; after it, only the issuer's examination "
+            "restores the credential."
+        ),
+        (False, True, True): gettext(
+            "After the end: {period} for {days} days, during which the credential is not valid "
+            "and {unit} dated up to the renewal count; after it, only the issuer's examination "
+            "restores the credential."
+        ),
+    }
+    key = (
+        bool(program.valid_after_end),
+        bool(version.units_after_end_count),
+        bool(program.lapse_is_final),
+    )
+    return texts[key].format(
+        period=program.after_end_name, days=program.grace_days, unit=program.unit_name
+    )
 
 
 def allocation_issuers(

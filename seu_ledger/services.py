@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from credentials.dates import add_months, add_years
 from credentials.impact import Impact
@@ -23,44 +25,48 @@ from .selectors import fee_lookup, pick_fee, renewal_requirements, renewal_state
 from .signals import credentials_renewed
 
 QUARTER = Decimal("0.25")
-ENTRY_IN_FUTURE = "Date: {date} is in the future. Log an activity once it has taken place."
-ENTRY_TOO_OLD = (
+ENTRY_IN_FUTURE = _("Date: {date} is in the future. Log an activity once it has taken place.")
+ENTRY_TOO_OLD = _(
     "Date: {date} is more than 10 years ago; an activity that old cannot count toward any renewal."
 )
-ENTRY_NOT_QUARTERS = (
+ENTRY_NOT_QUARTERS = _(
     "Hours: counted in steps of 0.25 (a quarter of an hour), such as 1.25 or 1.5; {hours} is not."
 )
-ENTRY_NOT_POSITIVE = "Hours must be more than zero."
-ENTRY_TOO_LONG = "Hours: at most {max} in one activity; log a longer one as several."
-ENTRY_CONSUMED = "This entry was used by the renewal of {credential} on {date} and cannot change."
-ENTRY_ALREADY_VOIDED = "This entry is already voided."
-ENTRY_FROM_COURSE = (
+ENTRY_NOT_POSITIVE = _("Hours must be more than zero.")
+# Translators: {max} is a number of hours.
+ENTRY_TOO_LONG = _("Hours: at most {max} in one activity; log a longer one as several.")
+ENTRY_CONSUMED = _(
+    # Translators: {credential} is a credential's code ("CSPO"), {date} the day it was renewed.
+    "This entry was used by the renewal of {credential} on {date} and cannot change."
+)
+ENTRY_ALREADY_VOIDED = _("This entry is already voided.")
+ENTRY_FROM_COURSE = _(
     "Course hours from {course} were recorded by your trainer's roster; ask staff to correct them."
 )
-VOID_REASON_REQUIRED = "Say why the entry is voided."
-FEE_ALREADY_PAID = "This fee is recorded as paid; it is not waived."
-FEE_ALREADY_USED = "This fee paid for a renewal already; it cannot be waived now."
-WAIVE_REASON_REQUIRED = "Say why the fee is waived."
-FEE_NOT_APPLICABLE = "{program} has no renewal fee to record."
-REFERENCE_REQUIRED = "Enter the receipt or transaction reference from the issuer."
+VOID_REASON_REQUIRED = _("Say why the entry is voided.")
+FEE_ALREADY_PAID = _("This fee is recorded as paid; it is not waived.")
+FEE_ALREADY_USED = _("This fee paid for a renewal already; it cannot be waived now.")
+WAIVE_REASON_REQUIRED = _("Say why the fee is waived.")
+FEE_NOT_APPLICABLE = _("{program} has no renewal fee to record.")
+REFERENCE_REQUIRED = _("Enter the receipt or transaction reference from the issuer.")
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
 EVIDENCE_SIGNATURES = {  # first bytes of the file -> extension we store it under
     b"%PDF-": "pdf",
     b"\x89PNG\r\n\x1a\n": "png",
     b"\xff\xd8\xff": "jpg",
 }
-EVIDENCE_TOO_BIG = "Evidence files can be at most 10 MB; this one is {size:.1f} MB."
-EVIDENCE_WRONG_TYPE = (
+EVIDENCE_TOO_BIG = _("Evidence files can be at most 10 MB; this one is {size:.1f} MB.")
+EVIDENCE_WRONG_TYPE = _(
     "Evidence must be a PDF, PNG or JPEG file. This file's content is none of those, "
     "whatever its name says."
 )
-ALLOCATION_NOT_WHOLE = (
+ALLOCATION_NOT_WHOLE = _(
     "The hours placed in {issuer} categories add up to {allocated}; the activity has {hours} "
     "hours. Place every hour, or leave {issuer} blank to count them all under one category."
 )
-ALLOCATION_NOT_QUARTERS = "Hours in {category} must be more than zero, in steps of 0.25."
-ALLOCATION_TWICE = "{category} is given twice."
-ALLOCATION_STALE = (
+ALLOCATION_NOT_QUARTERS = _("Hours in {category} must be more than zero, in steps of 0.25.")
+ALLOCATION_TWICE = _("{category} is given twice.")
+ALLOCATION_STALE = _(
     "This activity's hours are split across {issuer} categories; give the new split with the "
     "new hours."
 )
@@ -85,7 +91,7 @@ def entry_check(entry: Entry, *, on: datetime.date | None = None) -> None:
 def entry_lock_reason(entry: Entry) -> str | None:
     """Why the entry cannot change any more (voided, or consumed by a renewal), or None."""
     if entry.voided_at is not None:
-        return ENTRY_ALREADY_VOIDED
+        return str(ENTRY_ALREADY_VOIDED)
     try:
         _refuse_if_consumed(entry)
     except ValidationError as error:
@@ -115,7 +121,7 @@ def entry_rule_errors(
     if hours is not None:
         hours = Decimal(hours)
         if hours <= 0:
-            errors["hours"] = [ENTRY_NOT_POSITIVE]
+            errors["hours"] = [str(ENTRY_NOT_POSITIVE)]
         elif hours > MAX_ENTRY_HOURS:
             errors["hours"] = [ENTRY_TOO_LONG.format(max=MAX_ENTRY_HOURS)]
         elif hours % QUARTER != 0:
@@ -157,14 +163,14 @@ def evidence_check(upload) -> None:
         (ext for sig, ext in EVIDENCE_SIGNATURES.items() if head.startswith(sig)), None
     )
     if extension is None:
-        raise ValidationError({"evidence": [EVIDENCE_WRONG_TYPE]})
+        raise ValidationError({"evidence": [str(EVIDENCE_WRONG_TYPE)]})
     upload.name = f"{uuid.uuid4().hex}.{extension}"
 
 
 EVIDENCE_KEPT_DIR = "evidence-pending"
 EVIDENCE_KEPT_MAX_AGE = datetime.timedelta(days=1)
 EVIDENCE_KEPT_SALT = "seu_ledger.evidence-kept"
-EVIDENCE_KEPT_LOST = (
+EVIDENCE_KEPT_LOST = _(
     "Evidence: the file kept from your last try cannot be used (it is too old, or the page was "
     "changed); choose the file again."
 )
@@ -317,8 +323,12 @@ def _allocations_follow_hours(entry: Entry) -> None:
 def course_record_refusal(entry: Entry) -> str:
     """Why the holder cannot edit or void an entry of course hours, naming the course."""
     course = entry.source_course
-    name = (course.title or f"{course.program.code} course {course.code}") if course else ""
-    return ENTRY_FROM_COURSE.format(course=name or "your course")
+    name = ""
+    if course:
+        name = course.title or gettext("{program} course {code}").format(
+            program=course.program.code, code=course.code
+        )
+    return ENTRY_FROM_COURSE.format(course=name or gettext("your course"))
 
 
 def _refuse_course_record(entry: Entry, corrected_by_staff: bool) -> None:
@@ -419,7 +429,7 @@ def entry_void(*, entry: Entry, reason: str, corrected_by_staff: bool = False) -
     from a roster are voided only as a staff correction."""
     entry = Entry.objects.select_for_update().get(pk=entry.pk)
     if not (reason or "").strip():
-        raise ValidationError({"void_reason": [VOID_REASON_REQUIRED]})
+        raise ValidationError({"void_reason": [str(VOID_REASON_REQUIRED)]})
     if entry.is_voided:
         raise ValidationError(ENTRY_ALREADY_VOIDED)
     _refuse_course_record(entry, corrected_by_staff)
@@ -431,6 +441,7 @@ def entry_void(*, entry: Entry, reason: str, corrected_by_staff: bool = False) -
 
 
 def _fee_description(group) -> str:
+    # Stored in the fee row (Fee.description): kept in English, as every stored text.
     return f"Renewal of {group.label} ending {formats.day(group.ends_on)}"
 
 
@@ -463,7 +474,7 @@ def _fee_for(credential: Credential) -> Fee:
 def fee_submit(*, credential: Credential, reference: str) -> Fee:
     """A holder says they paid the issuer, giving the receipt reference; staff confirm it."""
     if not (reference or "").strip():
-        raise ValidationError({"reference": [REFERENCE_REQUIRED]})
+        raise ValidationError({"reference": [str(REFERENCE_REQUIRED)]})
     fee = _fee_for(credential)
     if fee.is_settled:
         return fee
@@ -485,11 +496,11 @@ def fee_record(
     fee = _fee_for(credential)
     if amount is not None:
         if Decimal(amount) < 0:
-            raise ValidationError({"amount": ["The amount cannot be negative."]})
+            raise ValidationError({"amount": [gettext("The amount cannot be negative.")]})
         fee.amount = amount
     if fee.amount is None:
         raise ValidationError(
-            {"amount": ["Enter the amount paid: this program's fee is set by staff."]}
+            {"amount": [gettext("Enter the amount paid: this program's fee is set by staff.")]}
         )
     was_paid = fee.status == Fee.Status.PAID
     fee.status = Fee.Status.PAID
@@ -509,7 +520,7 @@ def fee_confirm(*, fee: Fee, recorded_by: User) -> Fee:
     if fee.status == Fee.Status.WAIVED:
         return fee
     if fee.amount is None:
-        raise ValidationError({"amount": ["Enter the amount paid before confirming."]})
+        raise ValidationError({"amount": [gettext("Enter the amount paid before confirming.")]})
     if fee.status == Fee.Status.PAID:
         return fee
     fee.status = Fee.Status.PAID
@@ -530,7 +541,7 @@ def fee_waive(
 ) -> Fee:
     """Staff waive the renewal fee of a credential's group (or a stored fee row), saying why."""
     if not (reason or "").strip():
-        raise ValidationError({"note": [WAIVE_REASON_REQUIRED]})
+        raise ValidationError({"note": [str(WAIVE_REASON_REQUIRED)]})
     if fee is not None:
         fee = Fee.objects.select_for_update().get(pk=fee.pk)
         if Renewal.objects.filter(fee=fee).exists():
@@ -560,7 +571,7 @@ class RenewalOutcome:
         return [renewal.new_term for renewal in self.renewals]
 
 
-RENEW_REVOKED = "{code} was revoked by staff: a revoked credential cannot be renewed."
+RENEW_REVOKED = _("{code} was revoked by staff: a revoked credential cannot be renewed.")
 
 
 @transaction.atomic
@@ -595,7 +606,7 @@ def credential_renew(
     )
     term = term or credential_current_term(credential)
     if term.credential_id != credential.pk:
-        raise ValidationError({"term": ["That term belongs to another credential."]})
+        raise ValidationError({"term": [gettext("That term belongs to another credential.")]})
     if credential.revoked_at is not None:
         raise ValidationError(RENEW_REVOKED.format(code=credential.program.code))
     done = Renewal.objects.filter(closed_term=term).select_related("new_term").first()

@@ -6,6 +6,8 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from credentials.models import Credential, Program
@@ -29,30 +31,36 @@ CHART_HEIGHT = 160
 
 
 class AtRiskFilterForm(forms.Form):
-    program = forms.ChoiceField(required=False)
+    program = forms.ChoiceField(label=_("Program"), required=False)
     within = forms.TypedChoiceField(
-        label="Lapsing within",
-        choices=[(90, "90 days"), (60, "60 days"), (30, "30 days"), (14, "14 days"), (7, "7 days")],
+        label=_("Lapsing within"),
+        choices=[
+            (90, _("90 days")),
+            (60, _("60 days")),
+            (30, _("30 days")),
+            (14, _("14 days")),
+            (7, _("7 days")),
+        ],
         coerce=int,
         required=False,
         empty_value=AT_RISK_DAYS,
     )
     missing = forms.ChoiceField(
-        label="Missing",
-        choices=[("", "Units or fee"), ("units", "Units"), ("fee", "Fee")],
+        label=_("Missing"),
+        choices=[("", _("Units or fee")), ("units", _("Units")), ("fee", _("Fee"))],
         required=False,
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         codes = Program.objects.filter(validity_months__isnull=False).order_by("code")
-        self.fields["program"].choices = [("", "All programs")] + [
+        self.fields["program"].choices = [("", gettext("All programs"))] + [
             (code, code) for code in codes.values_list("code", flat=True)
         ]
         self.helper = FormHelper(self)
         self.helper.form_method = "get"
         self.helper.form_class = "row row-cols-sm-auto g-2 align-items-end"
-        self.helper.add_input(Submit("filter", "Filter", css_class="btn-secondary"))
+        self.helper.add_input(Submit("filter", gettext("Filter"), css_class="btn-secondary"))
 
     def filters(self) -> dict:
         if not self.is_valid():
@@ -136,6 +144,8 @@ def transcript(request, pk, term_pk):
     return transcript_response(credential, term_pk)
 
 
+# Column names as keys for spreadsheets and scripts (the same as the organisation pages'
+# export): not translated.
 AT_RISK_COLUMNS = (
     "email",
     "name",
@@ -160,6 +170,11 @@ def at_risk_export(request, file_format: str):
     (`file_format` comes from the URL)."""
     on = today()
     form = AtRiskFilterForm(request.GET or None)
+    missing = {
+        ("units",): gettext("units"),
+        ("fee",): gettext("fee"),
+        ("units", "fee"): gettext("units and fee"),
+    }
     rows = (
         (
             row.email,
@@ -175,7 +190,7 @@ def at_risk_export(request, file_format: str):
             row.units_missing.normalize(),
             row.unit_name,
             fee_label(row.fee_status),
-            " and ".join(row.missing),
+            missing.get(row.missing, " and ".join(row.missing)),
         )
         for row in at_risk(on, **form.filters())
     )
@@ -184,5 +199,5 @@ def at_risk_export(request, file_format: str):
         name=f"at-risk-{on.isoformat()}",
         header=AT_RISK_COLUMNS,
         rows=rows,
-        sheet_title="At risk",
+        sheet_title=gettext("At risk"),
     )

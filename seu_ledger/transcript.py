@@ -29,6 +29,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from fontTools import ttLib
 from fpdf import FPDF
 
@@ -177,7 +179,7 @@ def _warn_missing(char: str, drawn_as: str, dirs: tuple[Path, ...]) -> None:
     )
 
 
-UNVERIFIED_BANNER = "Self-reported, not verified: staff have not confirmed this credential."
+UNVERIFIED_BANNER = _("Self-reported, not verified: staff have not confirmed this credential.")
 
 
 class _Document(FPDF):
@@ -275,7 +277,8 @@ class _Document(FPDF):
     def footer(self):
         self.set_y(-12)
         self.set_font(self.family, "", 8)
-        self.cell(0, 5, self.text(f"CSPO Tracker transcript, page {self.page_no()}"), align="C")
+        footer = gettext("CSPO Tracker transcript, page {page}").format(page=self.page_no())
+        self.cell(0, 5, self.text(footer), align="C")
 
 
 @dataclass
@@ -353,8 +356,28 @@ def _provider(entry: Entry) -> str:
     organisation = course.organisation if course is not None else None
     parts = [entry.provider] if entry.provider else []
     if organisation is not None:
-        parts.append(f"trained by {organisation.name}")
+        # Translators: the training organisation that ran a course ("trained by Agile Academy").
+        parts.append(gettext("trained by {organisation}").format(organisation=organisation.name))
     return ", ".join(parts)
+
+
+def _category_line(category) -> str:
+    """A category's units counted, with its limits: "Education: 20 (at least 18)"."""
+    values = {
+        "category": category.name,
+        "counted": fmt_units(category.counted),
+        "minimum": fmt_units(category.minimum),
+        "maximum": fmt_units(category.maximum),
+    }
+    if category.minimum is not None and category.maximum is not None:
+        text = gettext("{category}: {counted} (at least {minimum}, at most {maximum} count)")
+    elif category.minimum is not None:
+        text = gettext("{category}: {counted} (at least {minimum})")
+    elif category.maximum is not None:
+        text = gettext("{category}: {counted} (at most {maximum} count)")
+    else:
+        text = "{category}: {counted}"
+    return text.format(**values)
 
 
 def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
@@ -367,45 +390,62 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     lines = _term_lines(credential, term)
     renewal = lines.renewal
     member = Membership.objects.filter(holder=holder, issuer=program.issuer).first()
-    pdf = _Document(banner="" if credential.verified else UNVERIFIED_BANNER)
+    pdf = _Document(banner="" if credential.verified else str(UNVERIFIED_BANNER))
     pdf.add_page()
     pdf.set_font(pdf.family, "B", 16)
     pdf.cell(
         0,
         10,
-        pdf.text(f"Continuing-education transcript: {lines.label}"),
+        pdf.text(gettext("Continuing-education transcript: {label}").format(label=lines.label)),
         new_x="LMARGIN",
         new_y="NEXT",
     )
     pdf.set_font(pdf.family, "", 10)
-    ends = formats.day(term.ends_on) if term.ends_on else "lifetime"
+    ends = formats.day(term.ends_on) if term.ends_on else gettext("lifetime")
     facts = [
-        ("Holder", f"{holder.get_full_name()} <{holder.email}>"),
-        ("Member number", member.member_id if member and member.member_id else "-"),
-        ("Credential", f"{program.name} ({program.code}), {program.issuer.name}"),
-        ("Certificate number", credential.certificate_number or "-"),
-        ("Issued", formats.day(credential.issued_on)),
-        ("Term", f"{term.sequence}: {formats.day(term.starts_on)} to {ends}"),
-        ("Renewed", formats.day(renewal.renewed_on) if renewal else "not yet"),
+        (gettext("Holder"), f"{holder.get_full_name()} <{holder.email}>"),
+        (gettext("Member number"), member.member_id if member and member.member_id else "-"),
+        (gettext("Credential"), f"{program.name} ({program.code}), {program.issuer.name}"),
+        (gettext("Certificate number"), credential.certificate_number or "-"),
+        (gettext("Issued"), formats.day(credential.issued_on)),
         (
-            "Verify at",
+            gettext("Term"),
+            # Translators: a term: its number, first and last day ("2: 14 May 2024 to 14 May
+            # 2026"); {ends_on} may be "lifetime".
+            gettext("{sequence}: {starts_on} to {ends_on}").format(
+                sequence=term.sequence, starts_on=formats.day(term.starts_on), ends_on=ends
+            ),
+        ),
+        (
+            gettext("Renewed"),
+            formats.day(renewal.renewed_on) if renewal else gettext("not yet"),
+        ),
+        (
+            gettext("Verify at"),
             absolute_url("credentials:verify", credential.verification_code)
             if credential.verified
-            else "nowhere yet: a self-reported credential has no public verification page",
+            else gettext("nowhere yet: a self-reported credential has no public verification page"),
         ),
-        ("Produced", formats.day(timezone.localdate())),
+        (gettext("Produced"), formats.day(timezone.localdate())),
     ]
     if lines.members and len(lines.members) > 1:
         # Each credential of the group, with its own certificate and issue date.
+        # Translators: a credential of a group renewing together: its name, issuer,
+        # certificate number and issue date.
+        each = gettext("{name}, {issuer}; certificate {certificate}; issued {day}")
         facts[2:5] = [
             (
                 member.program.code,
-                f"{member.program.name}, {member.program.issuer.name}; certificate "
-                f"{member.certificate_number or '-'}; issued {formats.day(member.issued_on)}",
+                each.format(
+                    name=member.program.name,
+                    issuer=member.program.issuer.name,
+                    certificate=member.certificate_number or "-",
+                    day=formats.day(member.issued_on),
+                ),
             )
             for member in lines.members
         ]
-        facts.insert(2, ("Renews together", lines.label))
+        facts.insert(2, (gettext("Renews together"), lines.label))
     for label, value in facts:
         pdf.set_font(pdf.family, "B", 10)
         pdf.cell(40, 6, pdf.text(label))
@@ -413,9 +453,16 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         pdf.multi_cell(0, 6, pdf.text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (22, 30, 66, 14, 18, 40)
-    headings = ("Date", "Category", "Activity", "Hours", "Counted", "Why not all")
+    headings = (
+        gettext("Date"),
+        gettext("Category"),
+        gettext("Activity"),
+        gettext("Hours"),
+        gettext("Counted"),
+        gettext("Why not all"),
+    )
     if renewal:
-        widths, headings = (24, 34, 100, 16), ("Date", "Category", "Activity", "Hours")
+        widths, headings = (24, 34, 100, 16), headings[:4]
     pdf.set_font(pdf.family, "B", 9)
     for width, heading in zip(widths, headings, strict=True):
         pdf.cell(width, 7, pdf.text(heading), border="B")
@@ -436,27 +483,26 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
             cells += [fmt_units(counted), why or "-"]
         pdf.multi_row(widths, [pdf.text(cell) for cell in cells], aligns="LLLRRL"[: len(cells)])
     if not lines.rows:
-        pdf.cell(0, 6, "No activities counted toward this term.", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            6,
+            pdf.text(gettext("No activities counted toward this term.")),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     pdf.ln(3)
     unit = program.unit_name
     if lines.categories:
         pdf.set_font(pdf.family, "B", 10)
-        pdf.cell(0, 6, pdf.text(f"{unit} by category"), new_x="LMARGIN", new_y="NEXT")
+        # Translators: a heading: {unit} is SEU, PDU or hours.
+        heading = gettext("{unit} by category").format(unit=unit)
+        pdf.cell(0, 6, pdf.text(heading), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(pdf.family, "", 9)
         for category in lines.categories:
-            limits = []
-            if category.minimum is not None:
-                limits.append(f"at least {fmt_units(category.minimum)}")
-            if category.maximum is not None:
-                limits.append(f"at most {fmt_units(category.maximum)} count")
-            indent = "    " * category.depth
             pdf.cell(
                 0,
                 5,
-                pdf.text(
-                    f"{indent}{category.name}: {fmt_units(category.counted)}"
-                    + (f" ({', '.join(limits)})" if limits else "")
-                ),
+                pdf.text("    " * category.depth + _category_line(category)),
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
@@ -465,7 +511,9 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     pdf.cell(
         0,
         6,
-        pdf.text(f"Hours logged in the window: {fmt_units(total_hours)}"),
+        pdf.text(
+            gettext("Hours logged in the window: {hours}").format(hours=fmt_units(total_hours))
+        ),
         new_x="LMARGIN",
         new_y="NEXT",
     )
@@ -473,7 +521,9 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         0,
         6,
         pdf.text(
-            f"{unit} counted: {fmt_units(lines.counted)} of {fmt_units(lines.required)} required"
+            gettext("{unit} counted: {counted} of {required} required").format(
+                unit=unit, counted=fmt_units(lines.counted), required=fmt_units(lines.required)
+            )
         ),
         new_x="LMARGIN",
         new_y="NEXT",
@@ -483,8 +533,10 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
         0,
         5,
         pdf.text(
-            "Units count inside the look-back window before the term's end, within the issuer's "
-            "daily and category limits; units used by a renewal do not count again."
+            gettext(
+                "Units count inside the look-back window before the term's end, within the "
+                "issuer's daily and category limits; units used by a renewal do not count again."
+            )
         ),
     )
     return bytes(pdf.output())

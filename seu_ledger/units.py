@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from cspo_tracker import formats
 
 ZERO = Decimal(0)
@@ -31,16 +34,26 @@ class Reason(enum.StrEnum):
     NOT_RECOGNISED = "not_recognised"
 
 
+# Each reason follows a number of units ("8 over the daily cap of 8 SEU a day").
 REASON_TEXT = {
-    Reason.DAILY_CAP: "over the daily cap of {detail}",
-    Reason.CATEGORY_MAX: "over the maximum for {detail}",
-    Reason.OUTSIDE_WINDOW: "dated before the renewal window, which starts on {detail}",
-    Reason.AFTER_END: "dated after the term ended on {detail}",
-    Reason.CONSUMED: "already used by the {detail}",
-    Reason.EARNING_COURSE: "from the course that earned {detail} (course hours never count "
-    "toward renewing what they earned)",
-    Reason.VOIDED: "voided",
-    Reason.NOT_RECOGNISED: "its category is not one {detail} recognises",
+    # Translators: {detail} is the cap, e.g. "8 SEU a day".
+    Reason.DAILY_CAP: _("over the daily cap of {detail}"),
+    # Translators: {detail} is a category and its maximum, e.g. "Giving Back (12)".
+    Reason.CATEGORY_MAX: _("over the maximum for {detail}"),
+    # Translators: {detail} is a date.
+    Reason.OUTSIDE_WINDOW: _("dated before the renewal window, which starts on {detail}"),
+    # Translators: {detail} is a date.
+    Reason.AFTER_END: _("dated after the term ended on {detail}"),
+    # Translators: {detail} names a renewal, e.g. "renewal of CSPO term 1 on 14 May 2026".
+    Reason.CONSUMED: _("already used by the {detail}"),
+    Reason.EARNING_COURSE: _(
+        # Translators: {detail} is a credential's code, e.g. "CSPO".
+        "from the course that earned {detail} (course hours never count "
+        "toward renewing what they earned)"
+    ),
+    Reason.VOIDED: _("voided"),
+    # Translators: {detail} is an issuer, e.g. "PMI".
+    Reason.NOT_RECOGNISED: _("its category is not one {detail} recognises"),
 }
 
 
@@ -295,7 +308,9 @@ def count_units(
         over = sum((p.units for p in inside), ZERO) - maximum
         if over <= 0:
             continue
-        name = rules.category_names.get(category_id, "the category")
+        name = rules.category_names.get(category_id)
+        if name is None:
+            name = gettext("the category")
         detail = f"{name} ({maximum.normalize():f})"
         for piece in sorted(inside, key=_Piece.chronological_key, reverse=True):
             if over <= 0:

@@ -14,6 +14,8 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
@@ -88,21 +90,38 @@ def dashboard(request):
     return cached_page(request, "dashboard", rules_moment(), render_page)
 
 
-def _entry_saved_message(request, entry: Entry, verb: str) -> None:
-    """Say what the saved activity actually counts toward, one sentence per renewal: the
-    daily cap, a category maximum or the window may leave part or all of it out."""
+def _entry_saved_message(request, entry: Entry, created: bool) -> None:
+    """Say what the saved activity (`created`: logged, else edited) actually counts toward, one
+    sentence per renewal: the daily cap, a category maximum or the window may leave part or all
+    of it out."""
     ledger = holder_ledger(entry.holder_id, rules_revision(request.user))
     outcomes = entry_outcomes(ledger, entry_ids={entry.pk}).get(entry.pk, [])
     if not outcomes:
-        messages.warning(
-            request,
-            f"{verb} “{entry.title}”. It counts toward no renewal: none of your credentials "
-            "renews with units.",
-        )
+        if created:
+            text = gettext(
+                "Logged “{title}”. It counts toward no renewal: none of your credentials renews "
+                "with units."
+            )
+        else:
+            text = gettext(
+                "Saved “{title}”. It counts toward no renewal: none of your credentials renews "
+                "with units."
+            )
+        messages.warning(request, text.format(title=entry.title))
         return
     first, *others = [outcome.sentence for outcome in outcomes]
+    if created:
+        # Translators: {outcome} says what the activity counts toward ("all 8 hours count
+        # toward CSPO").
+        head = gettext("Logged “{title}”: {outcome}.")
+    else:
+        head = gettext("Saved “{title}”: {outcome}.")
+    # Translators: one more sentence of what a saved activity counts toward, its first letter
+    # made upper case.
+    more = gettext("{outcome}.")
     text = " ".join(
-        [f"{verb} “{entry.title}”: {first}."] + [f"{s[0].upper()}{s[1:]}." for s in others]
+        [head.format(title=entry.title, outcome=first)]
+        + [more.format(outcome=f"{s[0].upper()}{s[1:]}") for s in others]
     )
     if any(outcome.count.counted > 0 for outcome in outcomes):
         messages.success(request, text)
@@ -179,9 +198,9 @@ def entry_create(request):
             form.add_service_error(error)
         else:
             form.evidence_saved()
-            _entry_saved_message(request, entry, "Logged")
+            _entry_saved_message(request, entry, created=True)
             return redirect("ledger:dashboard")
-    return _entry_form_page(request, form, "Log an activity", dated_by=dated_by)
+    return _entry_form_page(request, form, gettext("Log an activity"), dated_by=dated_by)
 
 
 def _dated_by(request):
@@ -210,9 +229,9 @@ def entry_edit(request, pk):
             form.add_service_error(error)
         else:
             form.evidence_saved()
-            _entry_saved_message(request, entry, "Saved")
+            _entry_saved_message(request, entry, created=False)
             return redirect("ledger:history")
-    return _entry_form_page(request, form, "Edit activity", entry)
+    return _entry_form_page(request, form, gettext("Edit activity"), entry)
 
 
 @holder_required
@@ -227,7 +246,10 @@ def entry_void(request, pk):
         except ValidationError as error:
             form.add_error("reason" if hasattr(error, "error_dict") else None, error)
         else:
-            messages.success(request, f"Voided “{entry.title}”. It stays in your history.")
+            messages.success(
+                request,
+                gettext("Voided “{title}”. It stays in your history.").format(title=entry.title),
+            )
             return redirect("ledger:history")
     return render(request, "seu_ledger/entry_void.html", {"form": form, "entry": entry})
 
@@ -315,18 +337,18 @@ def history(request):
 
 
 HISTORY_COLUMNS = (
-    "date",
-    "issuer",
-    "category",
-    "title",
-    "provider",
-    "hours",
-    "description",
-    "voided",
-    "void reason",
-    "counted toward",
-    "not counted, why",
-    "recorded by",
+    _("date"),
+    _("issuer"),
+    _("category"),
+    _("title"),
+    _("provider"),
+    _("hours"),
+    _("description"),
+    _("voided"),
+    _("void reason"),
+    _("counted toward"),
+    _("not counted, why"),
+    _("recorded by"),
 )
 
 
@@ -341,6 +363,10 @@ def history_export(request, file_format: str):
     )
     ledger = holder_ledger(request.user.pk)
     outcomes = entry_outcomes(ledger)
+    yes, no = gettext("yes"), gettext("no")
+    # Translators: who recorded an activity in the history export: a course's roster, or the
+    # holder reading it.
+    roster, you = gettext("course roster"), gettext("you")
     rows = (
         (
             entry.activity_date,
@@ -350,15 +376,19 @@ def history_export(request, file_format: str):
             entry.provider,
             entry.hours,
             entry.description,
-            "yes" if entry.is_voided else "no",
+            yes if entry.is_voided else no,
             entry.void_reason,
             *outcome_lines(outcomes.get(entry.pk, [])),
-            "course roster" if entry.source_course_id else "you",
+            roster if entry.source_course_id else you,
         )
         for entry in _history_queryset(request, form, ledger).iterator()
     )
     return export_response(
-        file_format, name="activities", header=HISTORY_COLUMNS, rows=rows, sheet_title="Activities"
+        file_format,
+        name="activities",
+        header=[str(column) for column in HISTORY_COLUMNS],
+        rows=rows,
+        sheet_title=gettext("Activities"),
     )
 
 
@@ -424,8 +454,10 @@ def fee_submit(request, pk):
         else:
             messages.success(
                 request,
-                "Receipt recorded. Staff will confirm the payment; you will get an email when "
-                "they do.",
+                gettext(
+                    "Receipt recorded. Staff will confirm the payment; you will get an email when "
+                    "they do."
+                ),
             )
             return redirect("ledger:renewal", pk=credential.pk)
     return _renewal_page(request, credential, fee_form=form, status=400)
@@ -458,10 +490,12 @@ def renew(request, pk):
             credential=credential, term=term, renewed_by=request.user
         )
     except ValidationError as error:
-        messages.error(request, "Not renewed: " + " ".join(error.messages))
+        messages.error(
+            request, gettext("Not renewed: {reasons}").format(reasons=" ".join(error.messages))
+        )
         return redirect("ledger:renewal", pk=credential.pk)
     if not outcome.created:
-        messages.info(request, "This term was already renewed; nothing changed.")
+        messages.info(request, gettext("This term was already renewed; nothing changed."))
     return redirect("ledger:renewed", pk=credential.pk, renewal_pk=outcome.renewals[0].pk)
 
 

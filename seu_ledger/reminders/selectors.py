@@ -9,7 +9,8 @@ from operator import or_
 from django.conf import settings
 from django.core import signing
 from django.db.models import Exists, Expression, F, OuterRef, Q, QuerySet, SmallIntegerField
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
 
 from credentials.models import Program, Term, User
 from credentials.selectors import Status, grace_ends_on
@@ -34,6 +35,7 @@ URGENCY = (
     Reminder.Kind.EXPIRY_APPROACHING,
 )
 
+# Why a reminder was not sent: stored in the row (Reminder.skip_reason), so kept in English.
 SKIP_RENEWED = "The credential was renewed before the reminder went out."
 SKIP_END_MOVED = "The term's end date changed to {ends_on} before the reminder went out."
 SKIP_LAPSED = "The credential had lapsed before the reminder went out."
@@ -301,12 +303,22 @@ class ReminderCard:
         status = requirements.fee_status
         amount = money(self.group.fee_amount, self.group.currency)
         if status == "not_required":
-            return "No renewal fee."
+            return gettext("No renewal fee.")
         if status == Fee.Status.DUE:
-            return f"Renewal fee{f' of {amount}' if amount else ''}: not paid yet."
+            if amount:
+                return gettext("Renewal fee of {amount}: not paid yet.").format(amount=amount)
+            return gettext("Renewal fee: not paid yet.")
         if status == Fee.Status.SUBMITTED:
-            return f"Renewal fee: paid (reference {requirements.fee.reference}), being confirmed."
-        return f"Renewal fee: {requirements.fee.get_status_display().lower()}."
+            return gettext("Renewal fee: paid (reference {reference}), being confirmed.").format(
+                reference=requirements.fee.reference
+            )
+        if status == Fee.Status.PAID:
+            return gettext("Renewal fee: paid.")
+        if status == Fee.Status.WAIVED:
+            return gettext("Renewal fee: waived.")
+        return gettext("Renewal fee: {status}.").format(
+            status=requirements.fee.get_status_display().lower()
+        )
 
     @property
     def action(self) -> tuple[str, str]:
@@ -316,18 +328,20 @@ class ReminderCard:
         next_step = self.card.next_step
         if next_step is not None and next_step.kind == "log_before":
             return (
-                f"Log activities dated on or before {formats.day(next_step.until)}",
+                gettext("Log activities dated on or before {day}").format(
+                    day=formats.day(next_step.until)
+                ),
                 absolute_url("ledger:entry_create") + f"?dated_by={next_step.until.isoformat()}",
             )
         if step == "log":
-            return "Log your activities", absolute_url("ledger:entry_create")
+            return gettext("Log your activities"), absolute_url("ledger:entry_create")
         if step == "fee" and self.card.requirements.fee_status == Fee.Status.SUBMITTED:
-            return "See your renewal", renewal
+            return gettext("See your renewal"), renewal
         if step == "fee":
-            return "Pay and record the renewal fee", renewal
+            return gettext("Pay and record the renewal fee"), renewal
         if step == "renew":
-            return "Renew now", renewal
-        return "See your certifications", absolute_url("ledger:dashboard")
+            return gettext("Renew now"), renewal
+        return gettext("See your certifications"), absolute_url("ledger:dashboard")
 
     @property
     def reinstate(self) -> str:
@@ -335,7 +349,7 @@ class ReminderCard:
         term = self.card.requirements.reasons.get("term")
         if term:
             return " ".join(term)
-        return (
+        return gettext(
             "You can still renew it late, with the units and the fee below; the new term keeps "
             "its anniversary."
         )
@@ -348,36 +362,89 @@ class ReminderCard:
     @property
     def headline(self) -> str:
         label = self.group.label
-        ended = self.group.ends_on
+        ended = formats.day(self.group.ends_on)
         if self.kind == Reminder.Kind.EXPIRED:
             if self.group.top.program.lapse_is_final:
-                return f"{label} has expired: only a new examination restores it"
-            return f"{label} has expired: here is how to reinstate it"
+                return gettext("{label} has expired: only a new examination restores it").format(
+                    label=label
+                )
+            return gettext("{label} has expired: here is how to reinstate it").format(label=label)
         if self.kind == Reminder.Kind.IN_GRACE and self.card.status == Status.LAPSED:
-            return f"{label} ended on {formats.day(ended)}"
+            return gettext("{label} ended on {day}").format(label=label, day=ended)
         if self.kind == Reminder.Kind.IN_GRACE:
             program = self.group.top.program
             if not program.valid_after_end:
-                last = self.grace_ends_on
-                return (
-                    f"{label} ended on {formats.day(ended)} and is "
-                    f"{program.after_end_status.lower()}: renew by {formats.day(last)}"
+                # Translators: {status} is the issuer's word for the state after the end, in
+                # lower case ("suspended").
+                return gettext("{label} ended on {day} and is {status}: renew by {last}").format(
+                    label=label,
+                    day=ended,
+                    status=program.after_end_status.lower(),
+                    last=formats.day(self.grace_ends_on),
                 )
-            period = program.after_end_name
-            return f"{label} ended on {formats.day(ended)}: renew within the {period}"
+            # Translators: {period} is the issuer's word for the time after the end ("grace
+            # period").
+            return gettext("{label} ended on {day}: renew within the {period}").format(
+                label=label, day=ended, period=program.after_end_name
+            )
         if self.kind == Reminder.Kind.EXPIRY_DAY:
-            return f"{label} expires today"
-        when = "tomorrow" if self.days_left == 1 else f"in {self.days_left} days"
+            return gettext("{label} expires today").format(label=label)
+        values = {"label": label, "days": self.days_left}
         if self.kind == Reminder.Kind.UNITS_SHORT:
-            missing = self.units_missing
-            if missing is None:
-                return f"{label} ends {when}: {self.category_messages[0]}"
-            return f"{label} ends {when}: {missing} {self.group.unit_name} to go"
+            values.update(missing=self.units_missing, unit=self.group.unit_name)
+            if values["missing"] is None:
+                values["message"] = self.category_messages[0]
+        return self._ends_headline().format(**values)
+
+    def _ends_headline(self) -> str:
+        """The headline of a term that ends tomorrow or in {days} days, to format with {label}
+        and, for units short, {missing} and {unit} or the category's {message}."""
+        tomorrow, days = self.days_left == 1, self.days_left
+        if self.kind == Reminder.Kind.UNITS_SHORT:
+            if self.units_missing is None:
+                if tomorrow:
+                    # Translators: {message} says what a category lacks ("2 more PDU of
+                    # Business Acumen needed (at least 4).").
+                    text = gettext("{label} ends tomorrow: {message}")
+                else:
+                    text = ngettext(
+                        "{label} ends in {days} day: {message}",
+                        "{label} ends in {days} days: {message}",
+                        days,
+                    )
+                return text
+            if tomorrow:
+                text = gettext("{label} ends tomorrow: {missing} {unit} to go")
+            else:
+                text = ngettext(
+                    "{label} ends in {days} day: {missing} {unit} to go",
+                    "{label} ends in {days} days: {missing} {unit} to go",
+                    days,
+                )
+            return text
         if self.kind == Reminder.Kind.FEE_UNPAID:
-            return f"{label} ends {when}: the renewal fee is unpaid"
+            if tomorrow:
+                return gettext("{label} ends tomorrow: the renewal fee is unpaid")
+            return ngettext(
+                "{label} ends in {days} day: the renewal fee is unpaid",
+                "{label} ends in {days} days: the renewal fee is unpaid",
+                days,
+            )
         if self.card.next_action == "fee":  # paid, and staff have not confirmed it yet
-            return f"{label} ends {when}: your fee is being confirmed"
-        return f"{label} ends {when}: ready to renew"
+            if tomorrow:
+                return gettext("{label} ends tomorrow: your fee is being confirmed")
+            return ngettext(
+                "{label} ends in {days} day: your fee is being confirmed",
+                "{label} ends in {days} days: your fee is being confirmed",
+                days,
+            )
+        if tomorrow:
+            return gettext("{label} ends tomorrow: ready to renew")
+        return ngettext(
+            "{label} ends in {days} day: ready to renew",
+            "{label} ends in {days} days: ready to renew",
+            days,
+        )
 
 
 def card_kind(card: CredentialCard) -> str:
@@ -418,7 +485,16 @@ class ReminderPlan:
         if not self.cards:
             return ""
         more = len(self.cards) - 1
-        return self.cards[0].headline + (f" (and {more} more)" if more else "")
+        headline = self.cards[0].headline
+        if not more:
+            return headline
+        return ngettext(
+            # Translators: an email's subject: the most urgent reminder's headline, and how
+            # many other credentials the email is about.
+            "{headline} (and {count} more)",
+            "{headline} (and {count} more)",
+            more,
+        ).format(headline=headline, count=more)
 
     def unsubscribe_url(self) -> str:
         return absolute_url("ledger:reminders_unsubscribe", unsubscribe_token(self.holder))
@@ -457,9 +533,10 @@ def reminder_plan(holder: User, reminders: list[Reminder], on: datetime.date) ->
     latest: dict[int, Reminder] = {}
     for reminder in sorted(reminders, key=lambda r: r.days_before):
         if reminder.term_id in latest:
-            skipped[reminder.pk] = SKIP_SUPERSEDED.format(
-                point=latest[reminder.term_id].point_label
-            )
+            # Stored in the row: in English, whatever the language of the request.
+            with translation.override(None):
+                point = latest[reminder.term_id].point_label
+            skipped[reminder.pk] = SKIP_SUPERSEDED.format(point=point)
         else:
             latest[reminder.term_id] = reminder
     by_card: dict[int, ReminderCard] = {}

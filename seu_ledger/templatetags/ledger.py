@@ -1,6 +1,7 @@
 """Small display helpers for ledger pages."""
 
 from django import template
+from django.utils.translation import gettext
 
 from credentials.templatetags.credential_status import status_badge
 
@@ -29,15 +30,17 @@ def fee_text(requirements) -> str:
     """The renewal fee and where it stands, in words."""
     group = requirements.group
     if not group.fee_required:
-        return "none"
-    amount = money(group.fee_amount, group.currency) or "set by staff"
+        return gettext("none")
+    amount = money(group.fee_amount, group.currency) or gettext("set by staff")
     fee = requirements.fee
-    state = {
-        Fee.Status.PAID: "paid",
-        Fee.Status.WAIVED: "waived",
-        Fee.Status.SUBMITTED: "paid, awaiting confirmation",
-    }.get(fee.status if fee else Fee.Status.DUE, "due")
-    return f"{amount}, {state}"
+    status = fee.status if fee else Fee.Status.DUE
+    text = {
+        # Translators: {amount} is a sum of money ("US$100") or "set by staff".
+        Fee.Status.PAID: gettext("{amount}, paid"),
+        Fee.Status.WAIVED: gettext("{amount}, waived"),
+        Fee.Status.SUBMITTED: gettext("{amount}, paid, awaiting confirmation"),
+    }.get(status) or gettext("{amount}, due")
+    return text.format(amount=amount)
 
 
 @register.filter
