@@ -55,7 +55,6 @@ SOURCES = (
 )
 
 
-@functools.cache
 def rules_moment() -> datetime.datetime:
     """Now, floored to the quarter hour (UTC). Every time zone's date changes on a quarter
     hour, so a page keyed by it is never a day behind any issuer's calendar."""
@@ -63,6 +62,7 @@ def rules_moment() -> datetime.datetime:
     return now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
 
 
+@functools.cache
 def _release() -> str:
     digest = hashlib.sha256()
     for name in SOURCES:
