@@ -79,7 +79,8 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         site_zone = gettext("The site's time zone ({zone})").format(zone=settings.TIME_ZONE)
         self.fields["time_zone"].choices = [("", site_zone), *zones.choices()]
-        self.fields["time_zone"].widget.attrs["autocomplete"] = "off"
+        # IANA names read the same in every language (and the page check skips them).
+        self.fields["time_zone"].widget.attrs.update({"autocomplete": "off", "translate": "no"})
         self.helper = FormHelper(self)
         self.helper.add_input(Submit("submit", _("Save")))
 

@@ -9,7 +9,9 @@
   text that never went through a translation.
 """
 
+import datetime
 import html.parser
+import io
 import re
 import shutil
 import subprocess
@@ -20,8 +22,18 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from django.conf import settings
+from django.core import mail
 from django.template import engines
 from django.template.base import Lexer, TokenType
+from django.urls import reverse
+from pypdf import PdfReader
+
+from credentials.models import Term
+from credentials.selectors import today
+from credentials.services import calendar_token_for, credential_issue
+from cspo_tracker.emails import email_render
+from seu_ledger.reminders.services import reminders_record, reminders_send
+from tests.factories import UserFactory, learning_entry, program, staff_in
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
@@ -133,11 +145,15 @@ class _TextFinder(html.parser.HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[str] = []
         self._skip = 0
+        self._open: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.HIDDEN:
-            self._skip += 1
         attrs = dict(attrs)
+        # Code examples, and what the page marks as not for translation (HTML's translate="no":
+        # time zone names, addresses).
+        if tag in self.HIDDEN or attrs.get("translate") == "no":
+            self._skip += 1
+            self._open.append(tag)
         for name in VISIBLE_ATTRIBUTES:
             if attrs.get(name):
                 self.found.append(attrs[name])
@@ -148,7 +164,8 @@ class _TextFinder(html.parser.HTMLParser):
             self.found.append(attrs.get("content") or "")
 
     def handle_endtag(self, tag):
-        if tag in self.HIDDEN and self._skip:
+        if self._open and tag == self._open[-1]:
+            self._open.pop()
             self._skip -= 1
 
     def handle_data(self, data):
@@ -280,13 +297,16 @@ ENGLISH = re.compile(
 
 
 def english_in(text: str) -> list[str]:
+    """The lines of what a reader sees that hold an English word, each cut around it."""
     finder = _TextFinder()
     finder.feed(text)
     hits = []
     for piece in finder.found:
-        piece = " ".join(piece.split())
-        if ENGLISH.search(piece):
-            hits.append(piece)
+        for line in piece.splitlines():
+            line = " ".join(line.split())
+            found = ENGLISH.search(line)
+            if found:
+                hits.append(line[max(0, found.start() - 40) : found.end() + 40])
     return hits
 
 
@@ -302,3 +322,149 @@ def test_the_pseudo_locale_check_catches_english(pseudo_locale):
 def test_template_engine_renders_translation_tags_without_loading_them(pseudo_locale):
     template = engines["django"].from_string('{% translate "Saved." %}')
     assert template.render({}) == pseudo("Saved.")
+
+
+# --- Pages, emails, the PDF transcript and the calendar feed in the pseudo-locale -----------
+
+HOLDER_PAGES = [
+    ("ledger:dashboard", {}),
+    ("ledger:history", {}),
+    ("ledger:entry_create", {}),
+    ("ledger:renewal", {"pk": "cspo"}),
+    ("credentials:calendar", {}),
+    ("credentials:claim", {}),
+    ("account_profile", {}),
+    ("account_preferences", {}),
+    ("api_tokens", {}),
+    ("password_change", {}),
+]
+VISITOR_PAGES = [
+    ("home", {}),
+    ("login", {}),
+    ("sign_up", {}),
+    ("password_reset", {}),
+    ("service_status", {}),
+    ("credentials:verify", {"code": "verification"}),
+    ("badges:check", {}),
+]
+STAFF_PAGES = [
+    ("staff:queue", {}),
+    ("staff:dashboard", {}),
+    ("roster:history", {}),
+    ("roster:upload", {}),
+    ("organisations:list", {}),
+]
+
+
+@pytest.fixture
+def pseudo_world(db):
+    """A CSPO holder with a course-free term and two activities, a staff registrar: data
+    whose every name and title is free of the English words the check looks for."""
+    holder = UserFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    cspo = credential_issue(
+        holder=holder,
+        program=program("CSPO"),
+        issued_on=today() - datetime.timedelta(days=600),
+    )
+    learning_entry(holder, today() - datetime.timedelta(days=20), "8", "Kanban")
+    learning_entry(holder, today() - datetime.timedelta(days=10), "4", "Backlog")
+    staff = staff_in("registrar")
+    return {"holder": holder, "cspo": cspo, "staff": staff}
+
+
+def _url(name, kwargs, world):
+    values = {
+        key: world["cspo"].pk
+        if value == "cspo"
+        else world["cspo"].verification_code
+        if value == "verification"
+        else value
+        for key, value in kwargs.items()
+    }
+    return reverse(name, kwargs=values)
+
+
+def _english_on(client, pages, world) -> dict[str, list[str]]:
+    found = {}
+    for name, kwargs in pages:
+        response = client.get(_url(name, kwargs, world), HTTP_ACCEPT_LANGUAGE=PSEUDO_LANGUAGE)
+        assert response.status_code == 200, (name, response.status_code)
+        assert f'lang="{PSEUDO_LANGUAGE}"' in response.content.decode(), name
+        hits = english_in(response.content.decode())
+        if hits:
+            found[name] = hits[:6]
+    return found
+
+
+def test_every_page_is_translated(pseudo_locale, pseudo_world, client):
+    found = _english_on(client, VISITOR_PAGES, pseudo_world)
+    client.force_login(pseudo_world["holder"])
+    found |= _english_on(client, HOLDER_PAGES, pseudo_world)
+    client.force_login(pseudo_world["staff"])
+    found |= _english_on(client, STAFF_PAGES, pseudo_world)
+    assert not found, "\n".join(f"{name}: {hits}" for name, hits in found.items())
+
+
+def test_the_emails_are_translated(pseudo_locale, pseudo_world):
+    """Every email template, rendered for the holder in the pseudo-locale: subject, text and
+    HTML."""
+    holder = pseudo_world["holder"]
+    holder.language = PSEUDO_LANGUAGE
+    found = {}
+    folder = PROJECT_ROOT / "templates" / "emails"
+    for subject in sorted(folder.glob("*_subject.txt")):
+        name = subject.name.removesuffix("_subject.txt")
+        rendered = email_render(
+            template=name,
+            context={
+                "user": holder,
+                "holder": holder,
+                "link": "https://example.com/l",
+                "entries": 2,
+            },
+        )
+        text = "\n".join([rendered.subject, rendered.text])
+        hits = english_in(f"<pre-text>{text}</pre-text>") + english_in(rendered.html)
+        if hits:
+            found[name] = hits[:6]
+    assert not found, "\n".join(f"{name}: {hits}" for name, hits in found.items())
+
+
+def test_the_reminder_email_is_translated(pseudo_locale, pseudo_world, settings):
+    holder = pseudo_world["holder"]
+    holder.language = PSEUDO_LANGUAGE
+    holder.save(update_fields=["language"])
+    ends_on = today() + datetime.timedelta(days=7)
+    Term.objects.filter(credential=pseudo_world["cspo"]).update(ends_on=ends_on)
+    reminders_record(on=today())
+    reminders_send(holder_ids=[holder.pk], on=today())
+    (message,) = mail.outbox
+    hits = english_in(f"<p>{message.subject}</p><p>{message.body}</p>") + english_in(
+        message.alternatives[0][0]
+    )
+    assert not hits, hits
+
+
+def test_the_transcript_and_the_calendar_feed_are_translated(pseudo_locale, pseudo_world, client):
+    holder = pseudo_world["holder"]
+    holder.language = PSEUDO_LANGUAGE
+    holder.save(update_fields=["language"])
+    client.force_login(holder)
+    term = pseudo_world["cspo"].terms.get()
+    pdf = client.get(
+        reverse("ledger:transcript", kwargs={"pk": pseudo_world["cspo"].pk, "term_pk": term.pk})
+    )
+    assert pdf.status_code == 200
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    pdf_hits = [line for line in text.splitlines() if ENGLISH.search(line)]
+
+    feed = client.get(reverse("credentials:calendar_feed", args=[calendar_token_for(holder)]))
+    lines = [
+        line.split(":", 1)[1]
+        for line in feed.content.decode().replace("\r\n ", "").splitlines()
+        if line.startswith(("SUMMARY", "DESCRIPTION"))
+    ]
+    feed_hits = [line for line in lines if ENGLISH.search(line)]
+    assert lines
+    assert not pdf_hits, pdf_hits
+    assert not feed_hits, feed_hits
