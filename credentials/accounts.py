@@ -19,6 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.claims import claim, durable, new_owner
 from cspo_tracker.emails import email_render, email_send, message_id
@@ -47,31 +49,41 @@ from .tokens import (
 
 State = User.State
 
-ACCOUNT_DEACTIVATED = "Staff deactivated this account; only staff can reactivate it."
-NOT_INVITED = "This account is not waiting for an invitation to be accepted."
+ACCOUNT_DEACTIVATED = _("Staff deactivated this account; only staff can reactivate it.")
+NOT_INVITED = _("This account is not waiting for an invitation to be accepted.")
 # noqa below: messages about a password, not passwords.
-WRONG_SIGN_UP_PASSWORD = (
+WRONG_SIGN_UP_PASSWORD = _(
     "That is not the password chosen when this account was created. Forgotten it? Use "  # noqa: S105
     "“Set a new password” below."
 )
-LINK_INVALID = "This link is not valid any more."
-EMAIL_UNCHANGED = "That is already the account's address."
-EMAIL_CHANGE_LINK_INVALID = (
+LINK_INVALID = _("This link is not valid any more.")
+EMAIL_UNCHANGED = _("That is already the account's address.")
+EMAIL_CHANGE_LINK_INVALID = _(
     "This address-change link is not valid any more: it was used, replaced, cancelled or is "
     "older than three days."
 )
-EMAIL_CHANGE_DEACTIVATED = "A deactivated account's address cannot change."
-ADDRESS_IS_PRIMARY = "That is already the address you sign in with."
-ADDRESS_ALREADY_ADDED = "That address is already on your account."
-ADDRESS_LINK_INVALID = (
+EMAIL_CHANGE_DEACTIVATED = _("A deactivated account's address cannot change.")
+ADDRESS_IS_PRIMARY = _("That is already the address you sign in with.")
+ADDRESS_ALREADY_ADDED = _("That address is already on your account.")
+ADDRESS_LINK_INVALID = _(
     "This confirmation link is not valid any more: it was used, the address was removed or "
     "added again, or the link is older than three days."
 )
-ADDRESS_DEACTIVATED = "A deactivated account cannot take more addresses."
-MERGED_NOT_REACTIVATED = "{email} was merged into {into}; it stays deactivated."
-TOO_MANY_EMAILS = (
-    "Too many emails of this kind were asked for; try again in {minutes} minutes. Nothing was sent."
-)
+ADDRESS_DEACTIVATED = _("A deactivated account cannot take more addresses.")
+# Translators: {email} is the merged account's address, {into} the account it was merged into.
+MERGED_NOT_REACTIVATED = _("{email} was merged into {into}; it stays deactivated.")
+
+
+def too_many_emails(minutes: int) -> str:
+    """Too many emails of one kind were asked for: wait `minutes` (the English says "minutes"
+    whatever the number; translators give their plural forms)."""
+    return ngettext(
+        "Too many emails of this kind were asked for; try again in {minutes} minutes. "
+        "Nothing was sent.",
+        "Too many emails of this kind were asked for; try again in {minutes} minutes. "
+        "Nothing was sent.",
+        minutes,
+    ).format(minutes=minutes)
 
 
 class RateLimited(Exception):
@@ -80,7 +92,7 @@ class RateLimited(Exception):
 
     def __init__(self, minutes: int):
         self.minutes = minutes
-        super().__init__(TOO_MANY_EMAILS.format(minutes=minutes))
+        super().__init__(too_many_emails(minutes))
 
 
 def account_emails_allow(*, kind: str, address: str, client: str | None) -> None:
@@ -337,7 +349,7 @@ def email_change_request(
     if new_email == user.email:
         raise ValidationError({"email": [EMAIL_UNCHANGED]})
     if _address_taken(new_email, user):
-        raise ValidationError({"email": [EMAIL_TAKEN]})
+        raise ValidationError({"email": [gettext(EMAIL_TAKEN)]})
     account_emails_allow(kind="email_change", address=user.email, client=client)
     user.pending_email = new_email
     user.save(update_fields=["pending_email"])
@@ -369,7 +381,7 @@ def email_change_confirm(*, token: str) -> User:
         raise ValidationError(EMAIL_CHANGE_LINK_INVALID)
     user = User.objects.select_for_update().get(pk=user.pk)
     if _address_taken(user.pending_email, user):
-        raise ValidationError({"email": [EMAIL_TAKEN]})
+        raise ValidationError({"email": [gettext(EMAIL_TAKEN)]})
     old_email = user.email
     user.email, user.pending_email = user.pending_email, ""
     user.save(update_fields=["email", "pending_email"])
@@ -469,7 +481,7 @@ def holder_register(
         errors["email"] = error.messages
     else:
         if account_for_address(email) is not None:
-            errors["email"] = [EMAIL_TAKEN]
+            errors["email"] = [gettext(EMAIL_TAKEN)]
     names = {"first_name": (first_name or "").strip(), "last_name": (last_name or "").strip()}
     for field, value in names.items():
         try:
@@ -477,7 +489,7 @@ def holder_register(
         except ValidationError as error:
             errors[field] = error.messages
         if len(value) > 150:
-            errors[field] = ["At most 150 characters."]
+            errors[field] = [gettext("At most 150 characters.")]
     if errors:
         raise ValidationError(errors)
     try:
@@ -486,7 +498,7 @@ def holder_register(
                 email=email, state=State.INVITED, password="!" + uuid.uuid4().hex, **names
             )
     except IntegrityError:  # registered by another request this moment
-        raise ValidationError({"email": [EMAIL_TAKEN]}) from None
+        raise ValidationError({"email": [gettext(EMAIL_TAKEN)]}) from None
     if invite:
         invitations_request(
             holder_ids=[user.pk], requested_by=requested_by, organisation=organisation
@@ -544,7 +556,7 @@ def address_add(*, user: User, address: str, client: str | None = None) -> Email
     if row is not None and row.is_confirmed:
         raise ValidationError({"address": [ADDRESS_ALREADY_ADDED]})
     if _address_taken(address, user):
-        raise ValidationError({"address": [ADDRESS_TAKEN]})
+        raise ValidationError({"address": [gettext(ADDRESS_TAKEN)]})
     account_emails_allow(kind="address", address=user.email, client=client)
     if row is None:
         row = EmailAddress.objects.create(user=user, address=address)
@@ -571,13 +583,13 @@ def address_confirm(*, token: str) -> EmailAddress:
     if row.is_confirmed:
         return row
     if _address_taken(row.address, row.user):
-        raise ValidationError({"address": [ADDRESS_TAKEN]})
+        raise ValidationError({"address": [gettext(ADDRESS_TAKEN)]})
     row.confirmed_at = timezone.now()
     try:
         with transaction.atomic():
             row.save(update_fields=["confirmed_at"])
     except IntegrityError:  # another account confirmed it a moment ago
-        raise ValidationError({"address": [ADDRESS_TAKEN]}) from None
+        raise ValidationError({"address": [gettext(ADDRESS_TAKEN)]}) from None
     return row
 
 

@@ -12,6 +12,8 @@ from django.db.models import Max, Min
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
 from cspo_tracker.middleware import client_ip
@@ -52,7 +54,7 @@ from .services import (
     impact_in_words,
 )
 
-MERGE_PICK_TWO = "Select exactly two holders to merge, then choose which one is kept."
+MERGE_PICK_TWO = _("Select exactly two holders to merge, then choose which one is kept.")
 
 # The staff sign-in reduces the address to its canonical form, like the holders' sign-in.
 admin.site.login_form = StaffAuthenticationForm
@@ -86,7 +88,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     inlines = [CredentialInline, MembershipInline]
     actions = ["send_invitation", "deactivate", "reactivate", "merge_holders"]
 
-    @admin.action(description="Email an invitation to set a password", permissions=["change"])
+    @admin.action(description=_("Email an invitation to set a password"), permissions=["change"])
     def send_invitation(self, request, queryset):
         sent = 0
         for user in queryset:
@@ -96,40 +98,64 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
                 )
             except (ValidationError, accounts.RateLimited) as refusal:
                 reason = " ".join(getattr(refusal, "messages", [str(refusal)]))
-                self.message_user(request, f"Not sent to {user.email}: {reason}", messages.ERROR)
-            except OSError as failure:  # the mail server: the invitation waits for the sweep
+                # Translators: {reason} is why, in one or more sentences.
+                text = gettext("Not sent to {email}: {reason}")
                 self.message_user(
-                    request,
-                    f"Not sent to {user.email} yet: the mail server answered “{failure}”. "
-                    "It is tried again every few minutes.",
-                    messages.WARNING,
+                    request, text.format(email=user.email, reason=reason), messages.ERROR
+                )
+            except OSError as failure:  # the mail server: the invitation waits for the sweep
+                text = gettext(
+                    # Translators: {failure} is the mail server's answer, as it gave it.
+                    "Not sent to {email} yet: the mail server answered “{failure}”. "
+                    "It is tried again every few minutes."
+                )
+                self.message_user(
+                    request, text.format(email=user.email, failure=failure), messages.WARNING
                 )
             else:
                 if went:
                     sent += 1
                 else:
                     self.message_user(
-                        request, f"An invitation to {user.email} is being sent right now."
+                        request,
+                        gettext("An invitation to {email} is being sent right now.").format(
+                            email=user.email
+                        ),
                     )
-        self.message_user(request, f"Sent {sent} invitation(s).")
+        self.message_user(
+            request,
+            ngettext("Sent {count} invitation(s).", "Sent {count} invitation(s).", sent).format(
+                count=sent
+            ),
+        )
 
-    @admin.action(description="Deactivate: stop sign-in and reminders", permissions=["change"])
+    @admin.action(description=_("Deactivate: stop sign-in and reminders"), permissions=["change"])
     def deactivate(self, request, queryset):
         changed = sum(
             accounts.user_deactivate(user=user)
             for user in queryset
             if self.has_change_permission(request, user)
         )
-        self.message_user(request, f"Deactivated {changed} account(s).")
+        self.message_user(
+            request,
+            ngettext(
+                "Deactivated {count} account(s).", "Deactivated {count} account(s).", changed
+            ).format(count=changed),
+        )
 
-    @admin.action(description="Reactivate deactivated accounts", permissions=["change"])
+    @admin.action(description=_("Reactivate deactivated accounts"), permissions=["change"])
     def reactivate(self, request, queryset):
         changed = sum(
             accounts.user_reactivate(user=user)
             for user in queryset
             if self.has_change_permission(request, user)
         )
-        self.message_user(request, f"Reactivated {changed} account(s).")
+        self.message_user(
+            request,
+            ngettext(
+                "Reactivated {count} account(s).", "Reactivated {count} account(s).", changed
+            ).format(count=changed),
+        )
         for user in queryset.filter(merged_into__isnull=False).select_related("merged_into"):
             self.message_user(
                 request,
@@ -137,7 +163,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description="Merge into another holder…", permissions=["merge"])
+    @admin.action(description=_("Merge into another holder…"), permissions=["merge"])
     def merge_holders(self, request, queryset):
         """Two selected holders: to the merge page, which previews what the merge does."""
         ids = sorted(queryset.values_list("pk", flat=True)[:3])
@@ -168,7 +194,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
         pair = list(User.objects.filter(pk__in=ids)) if len(ids) == 2 else []
         context = {
             **self.admin_site.each_context(request),
-            "title": "Merge two holders",
+            "title": gettext("Merge two holders"),
             "opts": self.model._meta,
         }
         if len(pair) != 2:
@@ -186,10 +212,13 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
                 for message in refusal.messages:
                     self.message_user(request, message, messages.ERROR)
             else:
+                text = gettext(
+                    "Merged {merged} into {survivor}: its records are there now, "
+                    "its addresses find that account, and it is deactivated."
+                )
                 self.message_user(
                     request,
-                    f"Merged {merged.email} into {survivor.email}: its records are there now, "
-                    "its addresses find that account, and it is deactivated.",
+                    text.format(merged=merged.email, survivor=survivor.email),
                     messages.SUCCESS,
                 )
                 return redirect("admin:credentials_user_change", survivor.pk)
@@ -205,14 +234,14 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
             },
         )
 
-    @admin.display(description="Other addresses")
+    @admin.display(description=_("Other addresses"))
     def other_addresses(self, user):
         rows = list(user.addresses.all())
         if not rows:
             return "-"
+        waiting = gettext("{address} (waiting for confirmation)")
         return ", ".join(
-            row.address + ("" if row.is_confirmed else " (waiting for confirmation)")
-            for row in rows
+            row.address if row.is_confirmed else waiting.format(address=row.address) for row in rows
         )
 
     def save_model(self, request, obj, form, change):
@@ -226,11 +255,12 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
             accounts.email_change_request(
                 user=obj, new_email=new_email, requested_by=request.user, client=client_ip(request)
             )
+            text = gettext(
+                "A confirmation link was sent to {new_email}; the account keeps "
+                "{email} until its owner follows it."
+            )
             self.message_user(
-                request,
-                f"A confirmation link was sent to {new_email}; the account keeps "
-                f"{obj.email} until its owner follows it.",
-                messages.WARNING,
+                request, text.format(new_email=new_email, email=obj.email), messages.WARNING
             )
 
     def get_inlines(self, request, obj):
@@ -286,10 +316,10 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     )
     fieldsets = (
         (None, {"fields": ("email", "pending_email", "other_addresses", "password")}),
-        ("Personal info", {"fields": ("first_name", "last_name")}),
-        ("Reminders", {"fields": ("reminders_unsubscribed_at",)}),
+        (_("Personal info"), {"fields": ("first_name", "last_name")}),
+        (_("Reminders"), {"fields": ("reminders_unsubscribed_at",)}),
         (
-            "Permissions",
+            _("Permissions"),
             {
                 "fields": (
                     "state",
@@ -302,7 +332,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
             },
         ),
         (
-            "Important dates",
+            _("Important dates"),
             {"fields": ("last_login", "date_joined", "invited_at", "licence_accepted_at")},
         ),
     )
@@ -342,9 +372,9 @@ class ProgramAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     fieldsets = (
         (None, {"fields": ("issuer", "code", "name", "track", "level", "is_active")}),
-        ("Term", {"fields": ("validity_months", "reminder_horizon_days", "unit_name")}),
+        (_("Term"), {"fields": ("validity_months", "reminder_horizon_days", "unit_name")}),
         (
-            "After the end",
+            _("After the end"),
             {
                 "fields": (
                     "grace_days",
@@ -355,14 +385,18 @@ class ProgramAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("Reminders", {"fields": ("reminder_days_before", "grace_reminder_every_days")}),
-        ("Fee", {"fields": ("fee_required", "fee_amount", "member_fee_amount", "currency")}),
-        ("Courses", {"fields": ("min_course_hours",)}),
+        (_("Reminders"), {"fields": ("reminder_days_before", "grace_reminder_every_days")}),
+        (_("Fee"), {"fields": ("fee_required", "fee_amount", "member_fee_amount", "currency")}),
+        (_("Courses"), {"fields": ("min_course_hours",)}),
     )
 
-    @admin.display(description="Validity")
+    @admin.display(description=_("Validity"))
     def validity(self, program):
-        return "lifetime" if program.is_lifetime else f"{program.validity_months} months"
+        if program.is_lifetime:
+            return gettext("lifetime")
+        months = program.validity_months
+        # Translators: the English says "months" whatever the number.
+        return ngettext("{months} months", "{months} months", months).format(months=months)
 
 
 @admin.register(Membership)
@@ -406,10 +440,20 @@ class CourseForm(forms.ModelForm):
             )
             outsiders = [user.email for user in trainers if user.pk not in members]
             if outsiders:
+                if organisation:
+                    text = gettext(
+                        # Translators: {addresses} lists email addresses, separated by commas.
+                        "Not members of {organisation}: {addresses}. Add them to the "
+                        "organisation first."
+                    )
+                else:
+                    text = gettext(
+                        "Not members of an organisation: {addresses}. Add them to the "
+                        "organisation first."
+                    )
                 self.add_error(
                     "trainers",
-                    f"Not members of {organisation or 'an organisation'}: "
-                    f"{', '.join(outsiders)}. Add them to the organisation first.",
+                    text.format(organisation=organisation, addresses=", ".join(outsiders)),
                 )
         return cleaned
 
@@ -456,15 +500,15 @@ class OrganisationMemberInline(LabelledTabularInline):
 
 class OrganisationForm(forms.ModelForm):
     logo_file = forms.FileField(
-        label="Logo",
+        label=_("Logo"),
         required=False,
-        help_text="PNG or JPEG, at most 1 MB; stored as PNG, at most 400 x 160 pixels.",
+        help_text=_("PNG or JPEG, at most 1 MB; stored as PNG, at most 400 x 160 pixels."),
     )
     oidc_client_secret = forms.CharField(
-        label="OpenID Connect client secret",
+        label=_("OpenID Connect client secret"),
         required=False,
         widget=forms.PasswordInput(render_value=False),
-        help_text="Leave empty to keep the one stored.",
+        help_text=_("Leave empty to keep the one stored."),
     )
 
     class Meta:
@@ -510,7 +554,7 @@ class OrganisationAdmin(admin.ModelAdmin):
             {"fields": ("name", "slug", "member_domains", "website", "reply_to", "logo_file")},
         ),
         (
-            "Sign-in through the organisation's identity provider (OpenID Connect)",
+            _("Sign-in through the organisation's identity provider (OpenID Connect)"),
             {
                 "fields": (
                     "oidc_issuer",
@@ -518,9 +562,12 @@ class OrganisationAdmin(admin.ModelAdmin):
                     "oidc_client_secret",
                     "oidc_required",
                 ),
-                "description": "Register this site at the provider with the redirect URI "
-                "<code>&lt;site&gt;/accounts/sign-in/&lt;slug&gt;/callback/</code> and the "
-                "scopes openid, email and profile.",
+                "description": _(
+                    # Translators: keep the <code> element and the URI in it as they are.
+                    "Register this site at the provider with the redirect URI "
+                    "<code>&lt;site&gt;/accounts/sign-in/&lt;slug&gt;/callback/</code> and the "
+                    "scopes openid, email and profile."
+                ),
             },
         ),
     )
@@ -580,7 +627,7 @@ class AttendanceAdmin(admin.ModelAdmin):
 
 
 class StatusFilter(admin.SimpleListFilter):
-    title = "status today"
+    title = _("status today")
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
@@ -593,11 +640,14 @@ class StatusFilter(admin.SimpleListFilter):
 
 
 class ExpiringWithinFilter(admin.SimpleListFilter):
-    title = "expiring within"
+    title = _("expiring within")
     parameter_name = "expiring_within"
 
     def lookups(self, request, model_admin):
-        return [("30", "30 days"), ("60", "60 days"), ("90", "90 days")]
+        return [
+            (str(days), ngettext("{days} day", "{days} days", days).format(days=days))
+            for days in (30, 60, 90)
+        ]
 
     def queryset(self, request, queryset):
         if self.value() in ("30", "60", "90"):
@@ -665,7 +715,8 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         return self.inlines if obj else []  # the first term comes from credential_issue
 
     @admin.action(
-        description="Mark selected credentials verified with the issuer", permissions=["change"]
+        description=_("Mark selected credentials verified with the issuer"),
+        permissions=["change"],
     )
     def mark_verified(self, request, queryset):
         """First a page with what verifying each claim changes in the holder's other
@@ -686,17 +737,26 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
                 "admin/credentials/verify_confirm.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Verify claims with the issuer",
+                    "title": gettext("Verify claims with the issuer"),
                     "opts": self.model._meta,
                     "rows": rows,
                 },
             )
         for credential in pending:
             credential_verify(credential=credential)
-        self.message_user(request, f"Marked {len(pending)} credential(s) verified.")
+        self.message_user(
+            request,
+            ngettext(
+                "Marked {count} credential(s) verified.",
+                "Marked {count} credential(s) verified.",
+                len(pending),
+            ).format(count=len(pending)),
+        )
         return None
 
-    @admin.action(description="Revoke selected credentials (with a reason)", permissions=["change"])
+    @admin.action(
+        description=_("Revoke selected credentials (with a reason)"), permissions=["change"]
+    )
     def revoke(self, request, queryset):
         """First a page asking why; revoked once staff give a reason there. Revoking is final:
         the credential's published status changes at once and its public page says so."""
@@ -711,15 +771,24 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
                 error = " ".join(refused.messages)
             else:
                 already = queryset.count() - len(chosen)
-                note = f" {already} revoked before were left as they were." if already else ""
-                self.message_user(request, f"Revoked {len(chosen)} credential(s).{note}")
+                revoked = ngettext(
+                    "Revoked {count} credential(s).", "Revoked {count} credential(s).", len(chosen)
+                ).format(count=len(chosen))
+                if already:
+                    left = ngettext(
+                        "{count} revoked before were left as they were.",
+                        "{count} revoked before were left as they were.",
+                        already,
+                    ).format(count=already)
+                    revoked = f"{revoked} {left}"
+                self.message_user(request, revoked)
                 return None
         return TemplateResponse(
             request,
             "admin/credentials/revoke_confirm.html",
             {
                 **self.admin_site.each_context(request),
-                "title": "Revoke credentials",
+                "title": gettext("Revoke credentials"),
                 "opts": self.model._meta,
                 "credentials": chosen,
                 "already": queryset.count() - len(chosen),
@@ -755,13 +824,13 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         """Saved, and loaded through `get_queryset` with at least one term."""
         return getattr(credential, "first_starts_on", None) is not None
 
-    @admin.display(description="Valid through", ordering="valid_through")
+    @admin.display(description=_("Valid through"), ordering="valid_through")
     def valid_through_display(self, credential):
         if not self._has_terms(credential):
             return "-"
-        return credential.valid_through or "lifetime"
+        return credential.valid_through or gettext("lifetime")
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def status_display(self, credential):
         if not self._has_terms(credential):
             return "-"
@@ -775,7 +844,7 @@ class CredentialAdmin(ActionPermissionMixin, AuditedAdmin):
         )
         return status_label(credential.program, status)
 
-    @admin.display(description="Days left", ordering="valid_through")
+    @admin.display(description=_("Days left"), ordering="valid_through")
     def days_left(self, credential):
         if (
             not self._has_terms(credential)

@@ -1,8 +1,9 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CredentialsConfig(AppConfig):
     """Holders, programs, courses and the credentials they earn."""
 
     name = "credentials"
-    verbose_name = "Credentials"
+    verbose_name = _("Credentials")

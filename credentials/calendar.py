@@ -3,6 +3,8 @@ the end of its grace period."""
 
 import datetime
 
+from django.utils.translation import gettext, ngettext
+
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
 
@@ -61,7 +63,7 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
         "PRODID:-//CSPO Tracker//Certification calendar//EN",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        "X-WR-CALNAME:My certifications",
+        f"X-WR-CALNAME:{_escape(gettext('My certifications'))}",
     ]
     # The fee plays no part in the calendar, so no memberships are needed to group.
     for group in renewal_groups_of(credentials, []):
@@ -72,30 +74,47 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
         link = absolute_url("ledger:renewal", group.top.pk)
         label, program = group.label, group.top.program
         uid_base = f"{group.top.verification_code}-{ends_on:%Y%m%d}"
+        day = formats.day(ends_on)
+        # Translators: {label} names certifications that renew together ("CSPO + CSM").
+        summary = gettext("{label} valid through today")
+        # Translators: {label} names certifications ("CSPO + CSM"), {day} a date, {link} a URL.
+        description = gettext("Your {label} is valid through {day}. Renew: {link}")
         lines += _event(
             f"{uid_base}-end@cspo-tracker",
             ends_on,
-            f"{label} valid through today",
-            f"Your {label} is valid through {formats.day(ends_on)}. Renew: {link}",
+            summary.format(label=label),
+            description.format(label=label, day=day, link=link),
             stamp,
         )
         # The days the reminder emails go out, from the program's schedule.
         for days in program.reminder_days:
+            # Translators: the English says "days" whatever the number (the last reminder is
+            # the day before at the latest).
+            left = ngettext("{label}: {days} days left", "{label}: {days} days left", days)
             lines += _event(
                 f"{uid_base}-{days}d@cspo-tracker",
                 ends_on - datetime.timedelta(days=days),
-                f"{label}: {days} days left",
-                f"Your {label} ends on {formats.day(ends_on)}. Check units and fee: {link}",
+                left.format(label=label, days=days),
+                gettext("Your {label} ends on {day}. Check units and fee: {link}").format(
+                    label=label, day=day, link=link
+                ),
                 stamp,
             )
         if program.grace_days:
+            # What the issuer calls the days after the end ("grace period", "suspension"):
+            # data, as staff wrote it.
             period = program.after_end_name
+            # Translators: {period} is what the issuer calls the days after the end, as
+            # staff wrote it ("grace period", "suspension").
+            ends = gettext("{label} {period} ends: last day to renew")
             lines += _event(
                 f"{uid_base}-grace@cspo-tracker",
                 grace_ends_on(program, ends_on),
-                f"{label} {period} ends: last day to renew",
-                f"Your {label} ended on {formats.day(ends_on)}; today is the last day of its "
-                f"{period}. Renew: {link}",
+                ends.format(label=label, period=period),
+                gettext(
+                    "Your {label} ended on {day}; today is the last day of its {period}. "
+                    "Renew: {link}"
+                ).format(label=label, day=day, period=period, link=link),
                 stamp,
             )
     lines.append("END:VCALENDAR")

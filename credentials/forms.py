@@ -7,6 +7,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core import signing
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.links import absolute_url
 
@@ -52,7 +54,7 @@ class PersonNameField(forms.CharField):
 class CrispySubmitMixin:
     """Give a form a crispy FormHelper with one primary submit button."""
 
-    submit_label = "Save"
+    submit_label = _("Save")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,23 +62,24 @@ class CrispySubmitMixin:
         self.helper.add_input(Submit("submit", self.submit_label))
 
 
-INVALID_LOGIN = (
+INVALID_LOGIN = _(
     "That email address and password do not match an active account. "
     "The password is case-sensitive."
 )
 
 
-NOT_CONFIRMED = (
+NOT_CONFIRMED = _(
     "Your address is not confirmed yet: follow the link in the email we sent when you signed "
     "up, or set a new password below, which confirms it too."
 )
-DEACTIVATED = (
+DEACTIVATED = _(
     "Staff deactivated this account. Contact the staff who manage your certifications to have "
     "it reactivated."
 )
 
 
-ORGANISATION_SIGN_IN = (
+ORGANISATION_SIGN_IN = _(
+    # Translators: {organisation} is the training organisation's name.
     "Members of {organisation} sign in through its identity provider, not with a password: "
     "use “Sign in through {organisation}” below."
 )
@@ -87,8 +90,8 @@ class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
     up or counts it, and one that form refuses is answered next to the field (no password is
     checked for it). A right password for an account that cannot sign in says why."""
 
-    submit_label = "Sign in"
-    username = CanonicalUsernameField(label="Email address")
+    submit_label = _("Sign in")
+    username = CanonicalUsernameField(label=_("Email address"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -117,15 +120,15 @@ class EmailAuthenticationForm(CrispySubmitMixin, auth_forms.AuthenticationForm):
 class StaffAuthenticationForm(AdminAuthenticationForm):
     """The admin's sign-in, with the same canonical address (and so the same throttling)."""
 
-    username = CanonicalUsernameField(label="Email address")
+    username = CanonicalUsernameField(label=_("Email address"))
 
 
 class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
     """Ask for a password link. It goes to pending, invited and active accounts (following it
     proves the mailbox), never to a deactivated one; the page says the same for every address."""
 
-    submit_label = "Email me a reset link"
-    email = CanonicalEmailField(label="Email", max_length=254)
+    submit_label = _("Email me a reset link")
+    email = CanonicalEmailField(label=_("Email"), max_length=254)
 
     def get_users(self, email):
         return password_reset_users(email)
@@ -140,7 +143,7 @@ class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
     """Choose a password from an emailed link; saving goes through the account service (which
     activates a pending or invited account and lifts sign-in pauses)."""
 
-    submit_label = "Set my password"
+    submit_label = _("Set my password")
 
     def clean(self):
         if self.user.state == User.State.DEACTIVATED:
@@ -156,7 +159,7 @@ class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
 class ChangePasswordForm(CrispySubmitMixin, auth_forms.PasswordChangeForm):
     """Change one's own password: the old one is checked once, and the new one hashed once."""
 
-    submit_label = "Change my password"
+    submit_label = _("Change my password")
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
@@ -182,7 +185,7 @@ class UserCreationForm(auth_forms.UserCreationForm):
 
         email = self.cleaned_data["email"]
         if account_for_address(email) is not None:
-            raise forms.ValidationError(EMAIL_TAKEN)
+            raise forms.ValidationError(gettext(EMAIL_TAKEN))
         return email
 
 
@@ -202,13 +205,13 @@ class UserChangeForm(auth_forms.UserChangeForm):
             self.instance.email = self.initial.get("email", self.instance.email)
 
 
-LICENCE_LABEL = "I have read and accept the licence agreement"
+LICENCE_LABEL = _("I have read and accept the licence agreement")
 
 
 class InvitationAcceptForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
     """Set a first password and accept the licence agreement, from an invitation link."""
 
-    submit_label = "Set password and continue"
+    submit_label = _("Set password and continue")
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
 
     def save(self, commit=True):
@@ -220,30 +223,30 @@ class InvitationAcceptForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
 class SignUpConfirmForm(CrispySubmitMixin, forms.Form):
     """Confirm a sign-up from the emailed link with the password chosen when signing up."""
 
-    submit_label = "Confirm and sign in"
+    submit_label = _("Confirm and sign in")
     password = forms.CharField(
-        label="The password you chose when signing up",
+        label=_("The password you chose when signing up"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
 class LicenceForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Accept and continue"
+    submit_label = _("Accept and continue")
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
 
 
 class SignUpForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Create my account"
-    email = CanonicalEmailField(max_length=254)
-    first_name = PersonNameField()
-    last_name = PersonNameField()
+    submit_label = _("Create my account")
+    email = CanonicalEmailField(label=_("Email"), max_length=254)
+    first_name = PersonNameField(label=_("First name"))
+    last_name = PersonNameField(label=_("Last name"))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     accept_licence = forms.BooleanField(label=LICENCE_LABEL, required=True)
@@ -268,7 +271,7 @@ class SignUpForm(CrispySubmitMixin, forms.Form):
         cleaned = super().clean()
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", gettext("The two passwords differ."))
         elif first:
             candidate = User(
                 email=cleaned.get("email") or "",
@@ -286,19 +289,19 @@ class ProfileForm(CrispySubmitMixin, forms.Form):
     """The signed-in person's own name and sign-in address. A new address takes effect once
     confirmed from it; changing it needs the current password."""
 
-    submit_label = "Save"
-    first_name = PersonNameField()
-    last_name = PersonNameField()
+    submit_label = _("Save")
+    first_name = PersonNameField(label=_("First name"))
+    last_name = PersonNameField(label=_("Last name"))
     email = CanonicalEmailField(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
-        help_text="You sign in with it. A new one takes effect once you confirm it from there.",
+        help_text=_("You sign in with it. A new one takes effect once you confirm it from there."),
     )
     current_password = forms.CharField(
-        label="Current password",
+        label=_("Current password"),
         required=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Needed to change the email address.",
+        help_text=_("Needed to change the email address."),
     )
 
     def __init__(self, *args, user: User, **kwargs):
@@ -314,7 +317,9 @@ class ProfileForm(CrispySubmitMixin, forms.Form):
         changing = cleaned.get("email") and cleaned["email"] != self.user.email
         password = cleaned.get("current_password") or ""
         if changing and not accounts.password_confirms(user=self.user, password=password):
-            self.add_error("current_password", "Enter your current password to change the address.")
+            self.add_error(
+                "current_password", gettext("Enter your current password to change the address.")
+            )
         return cleaned
 
 
@@ -322,12 +327,14 @@ class AddressAddForm(CrispySubmitMixin, forms.Form):
     """Add another address (work, personal) to the signed-in person's account; it counts once
     confirmed from the link sent to it."""
 
-    submit_label = "Add this address"
+    submit_label = _("Add this address")
     address = CanonicalEmailField(
-        label="Another email address",
+        label=_("Another email address"),
         max_length=254,
-        help_text="Trainers who list you under this address add to this account once you "
-        "confirm it from the link we send there. You can sign in with it too.",
+        help_text=_(
+            "Trainers who list you under this address add to this account once you "
+            "confirm it from the link we send there. You can sign in with it too."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -341,34 +348,39 @@ class AddressConfirmForm(CrispySubmitMixin, forms.Form):
     """The button that confirms a secondary address (a POST, so a mail scanner opening the
     link changes nothing)."""
 
-    submit_label = "Confirm this address"
+    submit_label = _("Confirm this address")
 
 
 class EmailChangeConfirmForm(CrispySubmitMixin, forms.Form):
     """The button that applies an address change (a POST, so a mail scanner opening the link
     changes nothing)."""
 
-    submit_label = "Use this address"
+    submit_label = _("Use this address")
 
 
 class EmailChangeCancelForm(CrispySubmitMixin, forms.Form):
     """The button that stops a waiting address change, from the notice to the old address."""
 
-    submit_label = "Keep my current address"
+    submit_label = _("Keep my current address")
 
 
 class CredentialClaimForm(CrispySubmitMixin, forms.Form):
     """Add a credential earned elsewhere, to be verified by staff."""
 
-    submit_label = "Add credential"
+    submit_label = _("Add credential")
     program = forms.ModelChoiceField(
+        label=_("Program"),
         queryset=Program.objects.filter(is_active=True).select_related("issuer"),
-        help_text="The certification as the issuer names it.",
+        help_text=_("The certification as the issuer names it."),
     )
     certificate_number = forms.CharField(
-        max_length=64, help_text="As printed on your certificate or in the issuer's profile."
+        label=_("Certificate number"),
+        max_length=64,
+        help_text=_("As printed on your certificate or in the issuer's profile."),
     )
-    issued_on = forms.DateField(label="Issue date", widget=forms.DateInput(attrs={"type": "date"}))
+    issued_on = forms.DateField(
+        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     CONFIRM_SALT = "credentials.claim-impact"
 

@@ -15,30 +15,37 @@ import unicodedata
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, validate_email
 from django.utils.encoding import punycode
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 EMAIL_MAX_LENGTH = 254
-EMAIL_REQUIRED = "Enter an email address."
-EMAIL_INVALID = "Enter a valid email address."
-EMAIL_TOO_LONG = f"An email address has at most {EMAIL_MAX_LENGTH} characters."
-EMAIL_INVISIBLE = (
+EMAIL_REQUIRED = _("Enter an email address.")
+EMAIL_INVALID = _("Enter a valid email address.")
+EMAIL_TOO_LONG = format_lazy(
+    _("An email address has at most {count} characters."), count=EMAIL_MAX_LENGTH
+)
+EMAIL_INVISIBLE = _(
+    # Translators: {codepoint} names a Unicode character, such as U+200B.
     "The email address contains an invisible or control character ({codepoint}); "
     "type the address again rather than pasting it."
 )
-EMAIL_SPACE = "The email address contains a space."
-EMAIL_STRAY_MARK = (
+EMAIL_SPACE = _("The email address contains a space.")
+EMAIL_STRAY_MARK = _(
+    # Translators: {codepoint} names a Unicode character, such as U+0301.
     "The email address contains an accent or mark that is not part of a letter ({codepoint})."
 )
-EMAIL_QUOTED = (
+EMAIL_QUOTED = _(
     "The email address has quotes or a backslash; enter it without them, as name@example.com."
 )
-EMAIL_DOMAIN = "The part after @ is not a domain that mail can be sent to."
+EMAIL_DOMAIN = _("The part after @ is not a domain that mail can be sent to.")
 
-NAME_CONTROL = "The name contains an invisible or control character ({codepoint})."
+# Translators: {codepoint} names a Unicode character, such as U+202E.
+NAME_CONTROL = _("The name contains an invisible or control character ({codepoint}).")
 # Joiners that some scripts (Persian, Indic) need inside names.
 _NAME_JOINERS = {"\u200c", "\u200d"}
 # Full stops of other scripts that mail clients and browsers read as a dot.
 _DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\uff0e": "."})
-NAME_ADDRESS = (
+NAME_ADDRESS = _(
     "A name cannot contain a web or email address (such as example.com); "
     "write it as it is printed on your certificate."
 )

@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.dispatch import Signal
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker import formats
 
@@ -29,29 +31,40 @@ holders_merging = Signal()
 
 # The audit trail's rows about the merged account: they stay as they are (the merge writes
 # new ones saying what moved). The ledger counts its rows under the same label.
-HISTORY_ROWS = "History rows (kept as they are; the merge adds its own)"
+HISTORY_ROWS = _("History rows (kept as they are; the merge adds its own)")
 
-MERGE_ITSELF = "An account cannot be merged into itself."
-MERGE_ALREADY_MERGED = "{email} was already merged into {into}; it cannot be merged again."
-MERGE_INTO_MERGED = "{email} was merged into {into}: keep {into} instead."
-MERGE_INTO_DEACTIVATED = (
+MERGE_ITSELF = _("An account cannot be merged into itself.")
+# Translators: {email} and {into} are the email addresses of two accounts.
+MERGE_ALREADY_MERGED = _("{email} was already merged into {into}; it cannot be merged again.")
+# Translators: {email} and {into} are the email addresses of two accounts.
+MERGE_INTO_MERGED = _("{email} was merged into {into}: keep {into} instead.")
+MERGE_INTO_DEACTIVATED = _(
     "{email} is deactivated: keep the other account, or reactivate this one first."
 )
-MERGE_INTO_PENDING = (
+MERGE_INTO_PENDING = _(
     "{email} has not confirmed its address yet, so nobody has shown it is theirs: keep the "
     "other account."
 )
-MERGE_STAFF = "{email} is a staff account: only holders' accounts are merged."
-MERGE_RENEWED_DUPLICATE = (
+MERGE_STAFF = _("{email} is a staff account: only holders' accounts are merged.")
+MERGE_RENEWED_DUPLICATE = _(
+    # Translators: {program} is a certification's code (CSPO), {issued} a date, {email} the
+    # address of the account that holds it.
     "Both accounts hold {program}. The one issued later ({issued}, on {email}) has been "
     "renewed, so it cannot be removed: correct the two credentials by hand first (keep one), "
     "then merge."
 )
-MERGE_SETTLED_FEE_DUPLICATE = (
+MERGE_SETTLED_FEE_DUPLICATE = _(
+    # Translators: {program} is a certification's code (CSPO), {issued} a date, {email} the
+    # address of the account that holds it, {status} the fee's status (paid, waived...).
     "Both accounts hold {program}. The one issued later ({issued}, on {email}) has a fee "
     "recorded as {status}, which removing it would lose: correct the fee by hand first, then "
     "merge."
 )
+
+
+def _terms(count: int) -> str:
+    """ "1 term", "3 terms"."""
+    return ngettext("{count} term", "{count} terms", count).format(count=count)
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,7 @@ def default_survivor(first: User, second: User) -> User:
 def account_refusals(survivor: User, merged: User) -> list[str]:
     """Why these two accounts cannot be merged this way round, as sentences."""
     if survivor.pk == merged.pk:
-        return [MERGE_ITSELF]
+        return [str(MERGE_ITSELF)]
     refusals = []
     if merged.merged_into_id is not None:
         into = User.objects.filter(pk=merged.merged_into_id).values_list("email", flat=True)
@@ -122,14 +135,26 @@ def _credential_clashes(credentials: list[Credential], survivor: User) -> tuple[
         kept, dropped = sorted(pair, key=lambda c: (c.issued_on, c.holder_id != survivor.pk, c.pk))
         pairs.append((kept, dropped))
         kept_terms, dropped_terms = len(kept.terms.all()), len(dropped.terms.all())
+        text = gettext(
+            # Translators: {program} is a certification's code (CSPO); {kept_on} and
+            # {dropped_on} are dates, {kept_email} and {dropped_email} the accounts' addresses,
+            # {kept_terms} and {dropped_terms} numbers of terms ("1 term", "3 terms").
+            "Both accounts hold {program}: the one issued {kept_on} (on {kept_email}, "
+            "{kept_terms}) is kept with its terms and renewals; the one issued {dropped_on} (on "
+            "{dropped_email}, {dropped_terms}) is removed, with its reminders, and its public "
+            "verification link stops working. Activities logged under either account all "
+            "stay, on the kept account."
+        )
         words.append(
-            f"Both accounts hold {kept.program.code}: the one issued "
-            f"{formats.day(kept.issued_on)} (on {kept.holder.email}, "
-            f"{formats.count(kept_terms, 'term')}) is kept with its terms and renewals; the one "
-            f"issued {formats.day(dropped.issued_on)} (on {dropped.holder.email}, "
-            f"{formats.count(dropped_terms, 'term')}) is removed, with its reminders, and its "
-            "public verification link stops working. Activities logged under either account "
-            "all stay, on the kept account."
+            text.format(
+                program=kept.program.code,
+                kept_on=formats.day(kept.issued_on),
+                kept_email=kept.holder.email,
+                kept_terms=_terms(kept_terms),
+                dropped_on=formats.day(dropped.issued_on),
+                dropped_email=dropped.holder.email,
+                dropped_terms=_terms(dropped_terms),
+            )
         )
     return pairs, words
 
@@ -149,10 +174,18 @@ def _renewal_dates(credentials: list[Credential], on: datetime.date) -> list[str
         ranked = sorted(members, key=lambda member: credential_rank(member[0]), reverse=True)
         codes = " + ".join(credential.program.code for credential, _ in ranked)
         moved = [credential.program.code for credential, end in members if end < target]
-        line = f"{issuer}: {codes} renew together on {formats.day(target)}"
         if moved:
-            line += f" ({', '.join(moved)} moved to that date)"
-        lines.append(line + ".")
+            line = gettext(
+                # Translators: {issuer} is a certifying body (Scrum Alliance), {codes} its
+                # certifications' codes ("CSPO + CSM"), {day} a date, {moved} the codes of those
+                # whose date moves ("CSM, CSD").
+                "{issuer}: {codes} renew together on {day} ({moved} moved to that date)."
+            )
+        else:
+            line = gettext("{issuer}: {codes} renew together on {day}.")
+        lines.append(
+            line.format(issuer=issuer, codes=codes, day=formats.day(target), moved=", ".join(moved))
+        )
     return lines
 
 
@@ -176,10 +209,18 @@ def holders_merge_preview(*, survivor: User, merged: User) -> MergePreview:
         other = theirs.get(ours.course_id)
         if other is not None:
             best = max((ours, other), key=lambda a: (a.completed, a.hours_attended))
-            state = "completed" if best.completed else "not completed"
+            if best.completed:
+                text = gettext(
+                    "Both accounts attended course {course}: one record is kept, completed "
+                    "with {hours} hours."
+                )
+            else:
+                text = gettext(
+                    "Both accounts attended course {course}: one record is kept, not "
+                    "completed with {hours} hours."
+                )
             conflicts.append(
-                f"Both accounts attended course {ours.course.code}: one record is kept, "
-                f"{state} with {formats.units(best.hours_attended)} hours."
+                text.format(course=ours.course.code, hours=formats.units(best.hours_attended))
             )
     memberships = list(
         Membership.objects.filter(holder_id__in=[survivor.pk, merged.pk]).select_related("issuer")
@@ -188,11 +229,13 @@ def holders_merge_preview(*, survivor: User, merged: User) -> MergePreview:
     for ours in (m for m in memberships if m.holder_id == survivor.pk):
         other = their_memberships.get(ours.issuer_id)
         if other is not None:
-            member_id = ours.member_id or other.member_id or "none"
-            conflicts.append(
-                f"Both accounts have a {ours.issuer.name} membership: one is kept, member id "
-                f"{member_id}, paying member if either was."
+            member_id = ours.member_id or other.member_id or gettext("none")
+            text = gettext(
+                # Translators: {issuer} is a certifying body (Scrum Alliance, PMI).
+                "Both accounts have a {issuer} membership: one is kept, member id "
+                "{member_id}, paying member if either was."
             )
+            conflicts.append(text.format(issuer=ours.issuer.name, member_id=member_id))
     addresses = EmailAddress.objects.filter(user=merged, confirmed_at__isnull=False).count()
 
     ledger = LedgerPreview()
@@ -202,17 +245,19 @@ def holders_merge_preview(*, survivor: User, merged: User) -> MergePreview:
         if isinstance(response, LedgerPreview):
             ledger = response
             break
+    # The labels in the current language (the ledger's too, which may give HISTORY_ROWS).
     moves = Counter()
-    moves["Credentials"] = len(moving)
-    moves["Terms"] = sum(len(credential.terms.all()) for credential in moving)
-    moves["Course attendances"] = len(theirs)
-    moves["Memberships"] = len(their_memberships)
-    moves["Addresses (they become the kept account's confirmed addresses)"] = 1 + addresses
+    moves[gettext("Credentials")] = len(moving)
+    moves[gettext("Terms")] = sum(len(credential.terms.all()) for credential in moving)
+    moves[gettext("Course attendances")] = len(theirs)
+    moves[gettext("Memberships")] = len(their_memberships)
+    moves[gettext("Addresses (they become the kept account's confirmed addresses)")] = 1 + addresses
+    history_rows = str(HISTORY_ROWS)
     history = Credential.history.filter(holder_id=merged.pk).count()
-    moves[HISTORY_ROWS] = history
+    moves[history_rows] = history
     for label, count in ledger.counts:
-        moves[label] += count
-    moves[HISTORY_ROWS] = moves.pop(HISTORY_ROWS)  # last in the list
+        moves[str(label)] += count
+    moves[history_rows] = moves.pop(history_rows)  # last in the list
     survivor_credentials = [c for c in credentials if c.pk not in dropped_ids]
     return MergePreview(
         survivor=survivor,

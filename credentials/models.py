@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower, Trim, Upper
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -18,9 +19,11 @@ from cspo_tracker.zones import validate_time_zone
 
 from .identity import canonical_email, email_or_none, validate_person_name
 
-EMAIL_TAKEN = "Someone already signs in with this email address."
+# The English text (msgid): translate where it is shown, with gettext(EMAIL_TAKEN) or
+# _(EMAIL_TAKEN) at class level.
+EMAIL_TAKEN = gettext_noop("Someone already signs in with this email address.")
 DEFAULT_REMINDER_DAYS = "90,60,30,7"
-REMINDER_DAYS_INVALID = (
+REMINDER_DAYS_INVALID = _(
     "Enter whole numbers of days between 1 and 3660, separated by commas, e.g. 90,60,30,7."
 )
 
@@ -85,41 +88,41 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Where an account stands; set by the account services, never guessed from side
         facts such as `last_login` (decision record 0008)."""
 
-        PENDING = "pending", "Pending: signed up, address not confirmed yet"
-        INVITED = "invited", "Invited: registered by staff or a roster, no password yet"
-        ACTIVE = "active", "Active"
-        DEACTIVATED = "deactivated", "Deactivated by staff"
+        PENDING = "pending", _("Pending: signed up, address not confirmed yet")
+        INVITED = "invited", _("Invited: registered by staff or a roster, no password yet")
+        ACTIVE = "active", _("Active")
+        DEACTIVATED = "deactivated", _("Deactivated by staff")
 
     # States in which the account counts as a current holder (is_active): reminders, reports
     # and public verification. Only ACTIVE accounts have a password to sign in with.
     LIVE_STATES = (State.INVITED, State.ACTIVE)
 
     email = models.EmailField(
-        "email address",
+        _("email address"),
         unique=True,
-        error_messages={"unique": EMAIL_TAKEN},
-        help_text="Used to sign in; stored in its one canonical form (NFKC, lower-case).",
+        error_messages={"unique": _(EMAIL_TAKEN)},
+        help_text=_("Used to sign in; stored in its one canonical form (NFKC, lower-case)."),
     )
     pending_email = models.EmailField(
-        "new email address, waiting for confirmation",
+        _("new email address, waiting for confirmation"),
         blank=True,
         default="",
         db_default="",  # rows written with COPY (roster imports) get it too
-        help_text="Takes effect once its owner follows the link sent to it.",
+        help_text=_("Takes effect once its owner follows the link sent to it."),
     )
     first_name = models.CharField(
-        "first name", max_length=150, blank=True, validators=[validate_person_name]
+        _("first name"), max_length=150, blank=True, validators=[validate_person_name]
     )
     last_name = models.CharField(
-        "last name", max_length=150, blank=True, validators=[validate_person_name]
+        _("last name"), max_length=150, blank=True, validators=[validate_person_name]
     )
     is_staff = models.BooleanField(
-        "staff status",
+        _("staff status"),
         default=False,
-        help_text="Can sign in to the staff pages and the admin.",
+        help_text=_("Can sign in to the staff pages and the admin."),
     )
     state = models.CharField(
-        "account state",
+        _("account state"),
         max_length=12,
         choices=State,
         default=State.ACTIVE,
@@ -129,7 +132,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True,
         blank=True,
         editable=False,
-        help_text="When the state last changed: every account link issued before it is void.",
+        help_text=_("When the state last changed: every account link issued before it is void."),
     )
     state_before_deactivation = models.CharField(
         max_length=12,
@@ -137,34 +140,40 @@ class User(AbstractBaseUser, PermissionsMixin):
         default="",
         db_default="",  # rows written with COPY (roster imports) get it too
         editable=False,
-        help_text="What reactivating the account restores.",
+        help_text=_("What reactivating the account restores."),
     )
     is_active = models.BooleanField(
-        "active",
+        _("active"),
         default=True,
         editable=False,
-        help_text="Follows the state: invited and active accounts are live; pending and "
-        "deactivated ones are not.",
+        help_text=_(
+            "Follows the state: invited and active accounts are live; pending and "
+            "deactivated ones are not."
+        ),
     )
-    date_joined = models.DateTimeField("date joined", default=timezone.now)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     licence_accepted_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the holder accepted the licence agreement."
+        null=True, blank=True, help_text=_("When the holder accepted the licence agreement.")
     )
     invited_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the invitation to set a password was emailed."
+        null=True, blank=True, help_text=_("When the invitation to set a password was emailed.")
     )
     reminders_unsubscribed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the holder stopped the optional reminder emails; the expiry-day and "
-        "grace reminders still go out.",
+        help_text=_(
+            "When the holder stopped the optional reminder emails; the expiry-day and "
+            "grace reminders still go out."
+        ),
     )
     ledger_version = models.PositiveBigIntegerField(
         default=0,
         db_default=0,  # rows written with COPY (roster imports) get it too
         editable=False,
-        help_text="Moved by the database on every change to anything the holder's dashboard "
-        "shows (seu_ledger.page_versions); keys its cache.",
+        help_text=_(
+            "Moved by the database on every change to anything the holder's dashboard "
+            "shows (seu_ledger.page_versions); keys its cache."
+        ),
     )
     calendar_token = models.CharField(
         max_length=64,
@@ -172,7 +181,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         null=True,
         blank=True,
         editable=False,
-        help_text="Secret in the holder's private calendar feed URL; reset to revoke old links.",
+        help_text=_("Secret in the holder's private calendar feed URL; reset to revoke old links."),
     )
     merged_into = models.ForeignKey(
         "self",
@@ -181,8 +190,10 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         editable=False,
         related_name="merged_accounts",
-        help_text="The account staff merged this one into: its records and addresses live "
-        "there now, and this account stays deactivated.",
+        help_text=_(
+            "The account staff merged this one into: its records and addresses live "
+            "there now, and this account stays deactivated."
+        ),
     )
     language = models.CharField(
         _("language"),
@@ -216,8 +227,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
-        verbose_name = "user"
-        verbose_name_plural = "users"
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["email"]
         permissions = [
             (
@@ -231,12 +242,12 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.UniqueConstraint(
                 Lower("email"),
                 name="credentials_user_email_ci_unique",
-                violation_error_message=EMAIL_TAKEN,
+                violation_error_message=_(EMAIL_TAKEN),
             ),
             models.CheckConstraint(
                 condition=models.Q(email=Lower(Trim("email"))),
                 name="credentials_user_email_canonical",
-                violation_error_message="The email address is not in its canonical form.",
+                violation_error_message=_("The email address is not in its canonical form."),
             ),
             models.CheckConstraint(
                 condition=models.Q(is_active=True, state__in=["invited", "active"])
@@ -307,7 +318,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.first_name if self.state in self.LIVE_STATES else ""
 
 
-ADDRESS_TAKEN = (
+# The English text (msgid), like EMAIL_TAKEN: translated where it is shown.
+ADDRESS_TAKEN = gettext_noop(
     "This address already belongs to an account. An address can belong to one account only; "
     "if both accounts are yours, ask staff to merge them."
 )
@@ -320,18 +332,18 @@ class EmailAddress(models.Model):
     sign-in address (the services check that side, see decision record 0011)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
-    address = models.EmailField("email address", max_length=254)
+    address = models.EmailField(_("email address"), max_length=254)
     confirmed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When its owner followed the link sent to it; until then it matches nothing.",
+        help_text=_("When its owner followed the link sent to it; until then it matches nothing."),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["address"]
-        verbose_name = "secondary address"
-        verbose_name_plural = "secondary addresses"
+        verbose_name = _("secondary address")
+        verbose_name_plural = _("secondary addresses")
         constraints = [
             # Unconfirmed rows may repeat: asking for an address proves nothing, so nobody can
             # keep its owner from adding it by asking first.
@@ -339,7 +351,7 @@ class EmailAddress(models.Model):
                 fields=["address"],
                 condition=models.Q(confirmed_at__isnull=False),
                 name="credentials_address_confirmed_once",
-                violation_error_message=ADDRESS_TAKEN,
+                violation_error_message=_(ADDRESS_TAKEN),
             ),
             models.UniqueConstraint(
                 fields=["user", "address"], name="credentials_address_once_per_account"
@@ -347,7 +359,7 @@ class EmailAddress(models.Model):
             models.CheckConstraint(
                 condition=models.Q(address=Lower(Trim("address"))),
                 name="credentials_address_canonical",
-                violation_error_message="The email address is not in its canonical form.",
+                violation_error_message=_("The email address is not in its canonical form."),
             ),
         ]
 
@@ -373,10 +385,10 @@ class RulesRevision(models.Model):
     revision = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
-        verbose_name = "rules revision"
+        verbose_name = _("rules revision")
 
     def __str__(self):
-        return f"rules revision {self.revision}"
+        return gettext("rules revision {revision}").format(revision=self.revision)
 
 
 class AccountSession(AbstractBaseSession):
@@ -397,7 +409,7 @@ class AccountSession(AbstractBaseSession):
     )
 
     class Meta:
-        verbose_name = "session"
+        verbose_name = _("session")
 
     @classmethod
     def get_session_store_class(cls):
@@ -413,7 +425,7 @@ class Issuer(models.Model):
     name = models.CharField(max_length=120, unique=True)
     combined_renewal = models.BooleanField(
         default=False,
-        help_text=(
+        help_text=_(
             "A holder's credentials from this issuer share one renewal date (earning a new one "
             "aligns the others) and renew together for one fee (Scrum Alliance)."
         ),
@@ -431,86 +443,100 @@ class Program(models.Model):
     """A certification and its renewal rules, as data: staff add one with no code change."""
 
     class Level(models.IntegerChoices):
-        FOUNDATIONAL = 1, "Foundational"
-        ADVANCED = 2, "Advanced"
-        PROFESSIONAL = 3, "Professional"
+        FOUNDATIONAL = 1, _("Foundational")
+        ADVANCED = 2, _("Advanced")
+        PROFESSIONAL = 3, _("Professional")
 
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="programs")
-    code = models.CharField(max_length=40, unique=True, help_text="Short name, e.g. CSPO.")
+    code = models.CharField(max_length=40, unique=True, help_text=_("Short name, e.g. CSPO."))
     name = models.CharField(max_length=200)
     track = models.CharField(
         max_length=40,
         blank=True,
-        help_text="Career track within the issuer (e.g. PO, SM, DEV); lower levels of a track "
-        "renew with the top one.",
+        help_text=_(
+            "Career track within the issuer (e.g. PO, SM, DEV); lower levels of a track "
+            "renew with the top one."
+        ),
     )
     level = models.PositiveSmallIntegerField(choices=Level, default=Level.FOUNDATIONAL)
     validity_months = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Length of a term. Empty: the credential never expires."
+        null=True,
+        blank=True,
+        help_text=_("Length of a term. Empty: the credential never expires."),
     )
-    unit_name = models.CharField(max_length=20, default="SEU", help_text="SEU, PDU, hours...")
-    fee_required = models.BooleanField(default=True, help_text="A renewal needs a fee paid.")
+    unit_name = models.CharField(max_length=20, default="SEU", help_text=_("SEU, PDU, hours..."))
+    fee_required = models.BooleanField(default=True, help_text=_("A renewal needs a fee paid."))
     fee_amount = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Renewal fee. Empty with a fee required: staff record the amount when paid.",
+        help_text=_("Renewal fee. Empty with a fee required: staff record the amount when paid."),
     )
     member_fee_amount = models.DecimalField(
         max_digits=10,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Fee for paying members of the issuer, where it has one (PMI).",
+        help_text=_("Fee for paying members of the issuer, where it has one (PMI)."),
     )
     currency = models.CharField(max_length=3, default="USD")
     grace_days = models.PositiveSmallIntegerField(
         default=0,
-        help_text="Days after the end during which the credential can still be renewed "
-        "(Scrum Alliance CSP: 90 days of grace; PMI: one year of suspension).",
+        help_text=_(
+            "Days after the end during which the credential can still be renewed "
+            "(Scrum Alliance CSP: 90 days of grace; PMI: one year of suspension)."
+        ),
     )
+    # The two defaults below are data (stored in the row, shown in sentences), not
+    # translated: see the translation notes on after_end_name and after_end_status.
     after_end_name = models.CharField(
         max_length=30,
         default="grace period",
-        help_text="What the issuer calls those days, in a sentence: 'grace period', 'suspension'.",
+        help_text=_(
+            "What the issuer calls those days, in a sentence: 'grace period', 'suspension'."
+        ),
     )
     after_end_status = models.CharField(
         max_length=30,
         default="In grace",
-        help_text="The status shown during those days: 'In grace', 'Suspended'.",
+        help_text=_("The status shown during those days: 'In grace', 'Suspended'."),
     )
     valid_after_end = models.BooleanField(
         default=True,
-        help_text="The credential counts as valid during those days (PMI's suspension: no).",
+        help_text=_("The credential counts as valid during those days (PMI's suspension: no)."),
     )
     lapse_is_final = models.BooleanField(
         default=False,
-        help_text="After those days the credential cannot be renewed any more; only the "
-        "issuer's examination restores it (PMI).",
+        help_text=_(
+            "After those days the credential cannot be renewed any more; only the "
+            "issuer's examination restores it (PMI)."
+        ),
     )
     min_course_hours = models.DecimalField(
         max_digits=5,
         decimal_places=2,
         null=True,
         blank=True,
-        help_text="Hours of attendance a course must reach to complete (CSPO: 16).",
+        help_text=_("Hours of attendance a course must reach to complete (CSPO: 16)."),
     )
     reminder_horizon_days = models.PositiveSmallIntegerField(
-        default=90, help_text="A credential is 'expiring' this many days before its end."
+        default=90, help_text=_("A credential is 'expiring' this many days before its end.")
     )
     reminder_days_before = models.CharField(
         max_length=60,
         default=DEFAULT_REMINDER_DAYS,
         validators=[validate_reminder_days],
-        help_text="Days before the end on which reminders go out, comma-separated (a reminder "
-        "also goes out on the last day).",
+        help_text=_(
+            "Days before the end on which reminders go out, comma-separated (a reminder "
+            "also goes out on the last day)."
+        ),
     )
     grace_reminder_every_days = models.PositiveSmallIntegerField(
         default=7,
-        help_text="During grace, a reminder every this many days (0: none after the last day).",
+        help_text=_("During grace, a reminder every this many days (0: none after the last day)."),
     )
-    is_active = models.BooleanField(default=True, help_text="Offered for new courses.")
+    is_active = models.BooleanField(default=True, help_text=_("Offered for new courses."))
     time_zone = models.CharField(
         _("issuer's time zone"),
         max_length=64,
@@ -559,7 +585,7 @@ class Membership(models.Model):
     issuer = models.ForeignKey(Issuer, on_delete=models.PROTECT, related_name="memberships")
     member_id = models.CharField(max_length=64, blank=True)
     is_paying_member = models.BooleanField(
-        default=False, help_text="Pays the issuer's membership, so renews at the member fee."
+        default=False, help_text=_("Pays the issuer's membership, so renews at the member fee.")
     )
 
     class Meta:
@@ -570,7 +596,8 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.holder} at {self.issuer}"
+        # Translators: a holder's membership: "pat@example.com at Scrum Alliance".
+        return gettext("{holder} at {issuer}").format(holder=self.holder, issuer=self.issuer)
 
 
 class Organisation(models.Model):
@@ -582,40 +609,44 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(
-        max_length=60, unique=True, help_text="Its part of the organisation's page addresses."
+        max_length=60, unique=True, help_text=_("Its part of the organisation's page addresses.")
     )
     website = models.URLField(blank=True)
     reply_to = models.EmailField(
-        "reply-to address",
+        _("reply-to address"),
         blank=True,
-        help_text="Replies to invitations sent for its courses go here.",
+        help_text=_("Replies to invitations sent for its courses go here."),
     )
     member_domains = models.CharField(
-        "its address domains",
+        _("its address domains"),
         max_length=500,
         blank=True,
-        help_text="Domains of the organisation's own addresses, comma-separated (e.g. "
-        "northwind.example): its admins may add new members at these only; platform staff "
-        "add anyone.",
+        help_text=_(
+            "Domains of the organisation's own addresses, comma-separated (e.g. "
+            "northwind.example): its admins may add new members at these only; platform staff "
+            "add anyone."
+        ),
     )
     logo = models.BinaryField(
-        blank=True, default=b"", editable=False, help_text="PNG, at most 400 x 160 pixels."
+        blank=True, default=b"", editable=False, help_text=_("PNG, at most 400 x 160 pixels.")
     )
     logo_version = models.PositiveIntegerField(default=0, editable=False)
     oidc_issuer = models.URLField(
-        "OpenID Connect issuer",
+        _("OpenID Connect issuer"),
         blank=True,
-        help_text="The identity provider's issuer URL; its discovery document is read from "
-        "<issuer>/.well-known/openid-configuration.",
+        help_text=_(
+            "The identity provider's issuer URL; its discovery document is read from "
+            "<issuer>/.well-known/openid-configuration."
+        ),
     )
-    oidc_client_id = models.CharField("OpenID Connect client ID", max_length=255, blank=True)
+    oidc_client_id = models.CharField(_("OpenID Connect client ID"), max_length=255, blank=True)
     oidc_client_secret = models.CharField(
-        "OpenID Connect client secret", max_length=255, blank=True
+        _("OpenID Connect client secret"), max_length=255, blank=True
     )
     oidc_required = models.BooleanField(
-        "members sign in only through its identity provider",
+        _("members sign in only through its identity provider"),
         default=False,
-        help_text="Password sign-in is refused to its members.",
+        help_text=_("Password sign-in is refused to its members."),
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -626,8 +657,9 @@ class Organisation(models.Model):
                 condition=models.Q(oidc_required=False)
                 | (~models.Q(oidc_issuer="") & ~models.Q(oidc_client_id="")),
                 name="credentials_organisation_oidc_required_configured",
-                violation_error_message="Sign-in through the identity provider needs its "
-                "issuer URL and client ID.",
+                violation_error_message=_(
+                    "Sign-in through the identity provider needs its issuer URL and client ID."
+                ),
             ),
         ]
 
@@ -649,7 +681,11 @@ class Organisation(models.Model):
         issuer = self.oidc_issuer
         if issuer and not issuer.startswith("https://") and not settings.OIDC_ALLOW_HTTP:
             raise ValidationError(
-                {"oidc_issuer": "The identity provider's issuer must be an https:// address."}
+                {
+                    "oidc_issuer": gettext(
+                        "The identity provider's issuer must be an https:// address."
+                    )
+                }
             )
 
 
@@ -659,8 +695,8 @@ class OrganisationMember(models.Model):
     `sub` at the organisation's identity provider, recorded at their first sign-in there."""
 
     class Role(models.TextChoices):
-        ADMIN = "admin", "Organisation admin"
-        TRAINER = "trainer", "Trainer"
+        ADMIN = "admin", _("Organisation admin")
+        TRAINER = "trainer", _("Trainer")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
@@ -668,7 +704,7 @@ class OrganisationMember(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role, default=Role.TRAINER)
     oidc_subject = models.CharField(
-        "identity provider subject", max_length=255, blank=True, editable=False
+        _("identity provider subject"), max_length=255, blank=True, editable=False
     )
     added_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -678,7 +714,7 @@ class OrganisationMember(models.Model):
             models.UniqueConstraint(
                 fields=["organisation", "user"],
                 name="credentials_organisationmember_once",
-                violation_error_message="This person is already a member.",
+                violation_error_message=_("This person is already a member."),
             ),
             models.UniqueConstraint(
                 fields=["organisation", "oidc_subject"],
@@ -695,21 +731,23 @@ class OrganisationMember(models.Model):
         # organisation's identity provider, which must never sign anyone in as staff.
         user = getattr(self, "user", None) if self.user_id else None
         if user is not None and (user.is_staff or user.is_superuser):
-            raise ValidationError({"user": "Staff accounts are not members of organisations."})
+            raise ValidationError(
+                {"user": gettext("Staff accounts are not members of organisations.")}
+            )
 
 
 class Course(models.Model):
     """A class that earns a credential, known by the trainer's external course code."""
 
     class Delivery(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        ONLINE = "online", "Online"
+        IN_PERSON = "in_person", _("In person")
+        ONLINE = "online", _("Online")
 
     code = models.CharField(max_length=64, unique=True)
     title = models.CharField(max_length=200, blank=True)
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="courses")
     trainer = models.CharField(
-        max_length=200, blank=True, help_text="The trainer's name as the roster gives it."
+        max_length=200, blank=True, help_text=_("The trainer's name as the roster gives it.")
     )
     organisation = models.ForeignKey(
         Organisation,
@@ -717,13 +755,13 @@ class Course(models.Model):
         null=True,
         blank=True,
         related_name="courses",
-        help_text="The training organisation that runs it; empty for the platform's own.",
+        help_text=_("The training organisation that runs it; empty for the platform's own."),
     )
     trainers = models.ManyToManyField(
         User,
         blank=True,
         related_name="courses_trained",
-        help_text="The organisation's trainers who run it: they see its attendees.",
+        help_text=_("The organisation's trainers who run it: they see its attendees."),
     )
     start_date = models.DateField()
     end_date = models.DateField()
@@ -736,7 +774,7 @@ class Course(models.Model):
             models.UniqueConstraint(
                 Upper("code"),
                 name="credentials_course_code_ci_unique",
-                violation_error_message="A course with this code (in any letter case) exists.",
+                violation_error_message=_("A course with this code (in any letter case) exists."),
             ),
             models.CheckConstraint(
                 condition=models.Q(hours__gt=0), name="credentials_course_hours_positive"
@@ -744,7 +782,7 @@ class Course(models.Model):
             models.CheckConstraint(
                 condition=models.Q(end_date__gte=models.F("start_date")),
                 name="credentials_course_ends_after_start",
-                violation_error_message="A course cannot end before it starts.",
+                violation_error_message=_("A course cannot end before it starts."),
             ),
         ]
 
@@ -761,11 +799,13 @@ class Attendance(models.Model):
     completed = models.BooleanField(default=False)
     reported_email = models.EmailField(
         blank=True,
-        help_text="The address the roster gave for this attendee (a training organisation "
-        "sees this one, not the account's other addresses).",
+        help_text=_(
+            "The address the roster gave for this attendee (a training organisation "
+            "sees this one, not the account's other addresses)."
+        ),
     )
     reported_name = models.CharField(
-        max_length=301, blank=True, help_text="The name the roster gave for this attendee."
+        max_length=301, blank=True, help_text=_("The name the roster gave for this attendee.")
     )
 
     class Meta:
@@ -780,7 +820,8 @@ class Attendance(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.holder} on {self.course.code}"
+        # Translators: an attendance: "pat@example.com on CSPO-2026-03-A" (a course code).
+        return gettext("{holder} on {course}").format(holder=self.holder, course=self.course.code)
 
 
 class Credential(models.Model):
@@ -793,25 +834,27 @@ class Credential(models.Model):
         Course, on_delete=models.SET_NULL, null=True, blank=True, related_name="credentials"
     )
     certificate_number = models.CharField(
-        max_length=64, blank=True, help_text="The issuer's certificate or member number."
+        max_length=64, blank=True, help_text=_("The issuer's certificate or member number.")
     )
     verified = models.BooleanField(
         default=True,
-        help_text="Self-reported credentials stay unverified until staff check them with the "
-        "issuer; unverified ones are not shown on the public verification page.",
+        help_text=_(
+            "Self-reported credentials stay unverified until staff check them with the "
+            "issuer; unverified ones are not shown on the public verification page."
+        ),
     )
     verification_code = models.UUIDField(
         default=uuid.uuid4,
         unique=True,
         editable=False,
-        help_text="Random code in the public verification link; cannot be guessed.",
+        help_text=_("Random code in the public verification link; cannot be guessed."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text="When staff revoked it: a revoked credential is never valid again.",
+        help_text=_("When staff revoked it: a revoked credential is never valid again."),
     )
     # A database default too: roster imports write credentials with COPY, naming only the
     # columns they fill.
@@ -820,7 +863,7 @@ class Credential(models.Model):
         default="",
         db_default="",
         editable=False,
-        help_text="Why staff revoked it (kept for staff).",
+        help_text=_("Why staff revoked it (kept for staff)."),
     )
     revoked_by = models.ForeignKey(
         User,
@@ -841,7 +884,10 @@ class Credential(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.program.code} held by {self.holder}"
+        # Translators: a credential: "CSPO held by pat@example.com".
+        return gettext("{program} held by {holder}").format(
+            program=self.program.code, holder=self.holder
+        )
 
 
 class Term(models.Model):
@@ -850,11 +896,13 @@ class Term(models.Model):
     credential = models.ForeignKey(Credential, on_delete=models.CASCADE, related_name="terms")
     sequence = models.PositiveSmallIntegerField()
     starts_on = models.DateField()
-    ends_on = models.DateField(null=True, blank=True, help_text="Empty for a lifetime credential.")
+    ends_on = models.DateField(
+        null=True, blank=True, help_text=_("Empty for a lifetime credential.")
+    )
     aligned_from = models.DateField(
         null=True,
         blank=True,
-        help_text="The end date before it was aligned to a newer credential of the same issuer.",
+        help_text=_("The end date before it was aligned to a newer credential of the same issuer."),
     )
     history = HistoricalRecords()
 
@@ -873,13 +921,25 @@ class Term(models.Model):
                 condition=models.Q(ends_on__isnull=True)
                 | models.Q(ends_on__gt=models.F("starts_on")),
                 name="credentials_term_ends_after_start",
-                violation_error_message="A term must end after it starts.",
+                violation_error_message=_("A term must end after it starts."),
             ),
         ]
 
     def __str__(self):
-        end = formats.day(self.ends_on) if self.ends_on else "lifetime"
-        return f"{self.credential} term {self.sequence} ({formats.day(self.starts_on)} to {end})"
+        start = formats.day(self.starts_on)
+        if self.ends_on is None:
+            # Translators: a term of a credential that never ends: "CSPO held by
+            # pat@example.com term 1 (2 Mar 2026 to lifetime)".
+            text = gettext("{credential} term {sequence} ({start} to lifetime)")
+            return text.format(credential=self.credential, sequence=self.sequence, start=start)
+        # Translators: a term of a credential: "CSPO held by pat@example.com term 1 (2 Mar
+        # 2026 to 2 Mar 2028)".
+        return gettext("{credential} term {sequence} ({start} to {end})").format(
+            credential=self.credential,
+            sequence=self.sequence,
+            start=start,
+            end=formats.day(self.ends_on),
+        )
 
 
 def roster_path(roster_import, filename):
@@ -890,14 +950,14 @@ class RosterImport(models.Model):
     """One uploaded roster: its file, what validation found, and how applying it went."""
 
     class Status(models.TextChoices):
-        CHECKING = "checking", "Checking the file"
-        VALIDATED = "validated", "Checked, waiting for confirmation"
-        REJECTED = "rejected", "Rejected"
-        DISCARDED = "discarded", "Discarded"
-        QUEUED = "queued", "Queued"
-        APPLYING = "applying", "Applying"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed, can be run again"
+        CHECKING = "checking", _("Checking the file")
+        VALIDATED = "validated", _("Checked, waiting for confirmation")
+        REJECTED = "rejected", _("Rejected")
+        DISCARDED = "discarded", _("Discarded")
+        QUEUED = "queued", _("Queued")
+        APPLYING = "applying", _("Applying")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed, can be run again")
 
     file = models.FileField(upload_to=roster_path, max_length=300)
     original_name = models.CharField(max_length=255)
@@ -910,39 +970,47 @@ class RosterImport(models.Model):
         null=True,
         blank=True,
         related_name="roster_imports",
-        help_text="Uploaded for this organisation: its rows may name only its courses.",
+        help_text=_("Uploaded for this organisation: its rows may name only its courses."),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.VALIDATED)
     encoding = models.CharField(
         max_length=20,
         blank=True,
-        help_text="The encoding staff chose to read the CSV in; blank: detected.",
+        help_text=_("The encoding staff chose to read the CSV in; blank: detected."),
     )
     read_as = models.JSONField(
         default=dict,
         blank=True,
-        help_text="How the file was read: format, encoding, lines with accented text.",
+        help_text=_("How the file was read: format, encoding, lines with accented text."),
     )
-    rows_read = models.PositiveIntegerField(default=0, help_text="Rows read so far by the check.")
+    rows_read = models.PositiveIntegerField(
+        default=0, help_text=_("Rows read so far by the check.")
+    )
     only_valid_rows = models.BooleanField(default=False)
-    totals = models.JSONField(default=dict, blank=True, help_text="Counts found by validation.")
-    errors = models.JSONField(default=list, blank=True, help_text="Bad rows: line, column, reason.")
+    totals = models.JSONField(default=dict, blank=True, help_text=_("Counts found by validation."))
+    errors = models.JSONField(
+        default=list, blank=True, help_text=_("Bad rows: line, column, reason.")
+    )
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
-    summary = models.JSONField(default=dict, blank=True, help_text="What applying changed.")
+    summary = models.JSONField(default=dict, blank=True, help_text=_("What applying changed."))
     failure = models.TextField(blank=True)
     run_token = models.CharField(
-        max_length=64, blank=True, help_text="The task run that holds this import while applying."
+        max_length=64,
+        blank=True,
+        help_text=_("The task run that holds this import while applying."),
     )
     claimed_at = models.DateTimeField(
         null=True,
         blank=True,
-        help_text="When the run holding it last showed progress; past CLAIM_EXPIRES the sweep "
-        "hands the import to another run.",
+        help_text=_(
+            "When the run holding it last showed progress; past CLAIM_EXPIRES the sweep "
+            "hands the import to another run."
+        ),
     )
     retry_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the next attempt is due after a failure."
+        null=True, blank=True, help_text=_("When the next attempt is due after a failure.")
     )
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -993,7 +1061,7 @@ class Invitation(models.Model):
         null=True,
         blank=True,
         related_name="+",
-        help_text="The training organisation whose name, logo and reply-to address it carries.",
+        help_text=_("The training organisation whose name, logo and reply-to address it carries."),
     )
     claim_token = models.CharField(max_length=32, blank=True, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -1012,5 +1080,6 @@ class Invitation(models.Model):
         ]
 
     def __str__(self):
-        state = "sent" if self.sent_at else "waiting"
-        return f"Invitation to {self.holder} ({state})"
+        if self.sent_at:
+            return gettext("Invitation to {holder} (sent)").format(holder=self.holder)
+        return gettext("Invitation to {holder} (waiting)").format(holder=self.holder)

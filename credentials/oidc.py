@@ -25,6 +25,8 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from joserfc.errors import JoseError
 from requests import RequestException, TooManyRedirects
 
@@ -50,44 +52,51 @@ PROVIDER_ERRORS = (
     RuntimeError,
 )
 # The provider's own error codes (RFC 6749 4.1.2.1, OpenID Connect Core 3.1.2.6), in words;
-# the description it sends along is logged, never shown (anyone can craft the link).
+# the description it sends along is logged, never shown (anyone can craft the link). Each is
+# the {reason} of PROVIDER_FAILED ("it" is the identity provider).
 PROVIDER_SAYS = {
-    "access_denied": "you did not allow the sign-in",
-    "login_required": "you are not signed in there",
-    "consent_required": "it needs your consent",
-    "interaction_required": "it needs you to do something there first",
-    "invalid_client": "it does not know this site's client; ask platform staff",
-    "unauthorized_client": "it does not let this site sign people in; ask platform staff",
-    "invalid_grant": "the sign-in expired or was used already",
-    "mismatching_state": "the sign-in was not started here, or it expired",
-    "temporarily_unavailable": "it is unavailable for a moment",
-    "server_error": "it failed",
+    # Translators: why an identity provider did not sign someone in: the {reason} in
+    # "...could not sign you in ({reason})". "It" is the identity provider.
+    "access_denied": _("you did not allow the sign-in"),
+    "login_required": _("you are not signed in there"),
+    "consent_required": _("it needs your consent"),
+    "interaction_required": _("it needs you to do something there first"),
+    "invalid_client": _("it does not know this site's client; ask platform staff"),
+    "unauthorized_client": _("it does not let this site sign people in; ask platform staff"),
+    "invalid_grant": _("the sign-in expired or was used already"),
+    "mismatching_state": _("the sign-in was not started here, or it expired"),
+    "temporarily_unavailable": _("it is unavailable for a moment"),
+    "server_error": _("it failed"),
 }
 logger = logging.getLogger(__name__)
 SESSION_KEY = "signed_in_through"  # the organisation whose provider signed this session in
 
-NOT_CONFIGURED = "{organisation} has no identity provider set up for signing in."
-PROVIDER_FAILED = (
+# Translators: {organisation} is a training organisation's name (here and below).
+NOT_CONFIGURED = _("{organisation} has no identity provider set up for signing in.")
+PROVIDER_FAILED = _(
+    # Translators: {reason} says why, in a few words ("it did not answer").
     "{organisation}'s identity provider could not sign you in ({reason}). Try again, or ask "
     "your organisation admin."
 )
-NO_VERIFIED_EMAIL = (
+NO_VERIFIED_EMAIL = _(
     "{organisation}'s identity provider did not confirm an email address for you, so we "
     "cannot tell which member you are. Ask your organisation admin."
 )
-NOT_A_MEMBER = (
+NOT_A_MEMBER = _(
     "{email} is not a member of {organisation} here. Ask an organisation admin of "
     "{organisation} to add you."
 )
-OTHER_IDENTITY = (
+OTHER_IDENTITY = _(
     "Your membership of {organisation} is linked to another identity at its provider. Ask your "
     "organisation admin."
 )
-OTHER_PROVIDER = (
+OTHER_PROVIDER = _(
     "You are a member of {organisation}, which signs its members in through its own identity "
     "provider: sign in through {organisation}."
 )
-CANNOT_SIGN_IN = "This account cannot sign in: {state}. Contact the staff who manage it."
+# Translators: {state} is the account's state in words ("a staff account", "deactivated by
+# staff").
+CANNOT_SIGN_IN = _("This account cannot sign in: {state}. Contact the staff who manage it.")
 
 
 class OidcRefused(Exception):
@@ -155,11 +164,13 @@ def _address_problem(url: str) -> str:
     client's secret, so it must not point into the server's own network."""
     parts = urlsplit(url)
     if parts.scheme != "https" and not (settings.OIDC_ALLOW_HTTP and parts.scheme == "http"):
-        return "its address is not https"
+        # Translators: the {reason} of "...could not sign you in ({reason})"; "its" is the
+        # identity provider's.
+        return gettext("its address is not https")
     if not parts.hostname:
-        return "its address has no host"
+        return gettext("its address has no host")
     if not settings.OIDC_ALLOW_PRIVATE_ADDRESSES and private_host(parts.hostname):
-        return "its address is not on the public internet"
+        return gettext("its address is not on the public internet")
     return ""
 
 
@@ -173,16 +184,18 @@ def _checked_metadata(client, organisation: Organisation) -> dict:
     ):
         raise OidcRefused(
             PROVIDER_FAILED.format(
-                organisation=organisation.name, reason="its discovery document is incomplete"
+                organisation=organisation.name,
+                reason=gettext("its discovery document is incomplete"),
             )
         )
     for key in ("token_endpoint", "jwks_uri"):
         if problem := _address_problem(metadata[key]):
-            raise OidcRefused(
-                PROVIDER_FAILED.format(
-                    organisation=organisation.name, reason=f"its {key.replace('_', ' ')}: {problem}"
-                )
+            # Translators: {endpoint} is a technical name from the provider's discovery
+            # document ("token endpoint", "jwks uri"); {problem} what is wrong with it.
+            reason = gettext("its {endpoint}: {problem}").format(
+                endpoint=key.replace("_", " "), problem=problem
             )
+            raise OidcRefused(PROVIDER_FAILED.format(organisation=organisation.name, reason=reason))
     return metadata
 
 
@@ -213,15 +226,16 @@ def _reason(error: Exception) -> str:
     """The refusal in words, from our own list: a provider's free text is only logged."""
     if isinstance(error, OAuthError):
         logger.info("identity provider refused: %s %s", error.error, error.description)
-        return PROVIDER_SAYS.get(error.error or "", "it refused")
+        said = PROVIDER_SAYS.get(error.error or "")
+        return str(said) if said is not None else gettext("it refused")
     if isinstance(error, TooManyRedirects):
-        return "it redirected the request elsewhere"
+        return gettext("it redirected the request elsewhere")
     if isinstance(error, RequestException):
-        return "it did not answer"
+        return gettext("it did not answer")
     if isinstance(error, JoseError):
-        return "its ID token did not check out"
+        return gettext("its ID token did not check out")
     logger.warning("identity provider answer not usable: %r", error)
-    return "its answer was not valid"
+    return gettext("its answer was not valid")
 
 
 @dataclass(frozen=True)
@@ -247,11 +261,13 @@ def oidc_identity(*, request, organisation: Organisation) -> OidcIdentity:
     _keep_metadata(client, organisation)
     if not claims or not claims.get("sub") or len(str(claims["sub"])) > 255:
         raise OidcRefused(
-            PROVIDER_FAILED.format(organisation=organisation.name, reason="no ID token")
+            PROVIDER_FAILED.format(organisation=organisation.name, reason=gettext("no ID token"))
         )
     if issuer.rstrip("/") != organisation.oidc_issuer.rstrip("/"):
         raise OidcRefused(
-            PROVIDER_FAILED.format(organisation=organisation.name, reason="it names another issuer")
+            PROVIDER_FAILED.format(
+                organisation=organisation.name, reason=gettext("it names another issuer")
+            )
         )
     email = ""
     if claims.get("email") and claims.get("email_verified") is True:
@@ -300,7 +316,7 @@ def oidc_member(*, organisation: Organisation, identity: OidcIdentity) -> User:
                 raise OidcRefused(OTHER_IDENTITY.format(organisation=name)) from None
         user = member.user
         if user.is_staff or user.is_superuser:
-            raise OidcRefused(CANNOT_SIGN_IN.format(state="a staff account"))
+            raise OidcRefused(CANNOT_SIGN_IN.format(state=gettext("a staff account")))
         requiring = set(
             OrganisationMember.objects.filter(
                 user=user, organisation__oidc_required=True

@@ -12,6 +12,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cspo_tracker.spreadsheets import export_response
@@ -39,16 +41,33 @@ from .organisations import (
 )
 from .selectors import today
 
-ATTENDEE_COLUMNS = ("Name", "Email", "Hours attended", "Completed", "Credential issued")
-AT_RISK_COLUMNS = (
-    "Name",
-    "Email",
-    "Courses attended",
-    "Credential",
-    "Status",
-    "Valid through",
-    "Days left",
+# Header rows of the downloads (translated when a download is made: `_header`).
+ATTENDEE_COLUMNS = (
+    _("Name"),
+    _("Email"),
+    _("Hours attended"),
+    _("Completed"),
+    _("Credential issued"),
 )
+AT_RISK_COLUMNS = (
+    _("Name"),
+    _("Email"),
+    _("Courses attended"),
+    _("Credential"),
+    _("Status"),
+    _("Valid through"),
+    _("Days left"),
+)
+
+
+def _header(columns) -> list[str]:
+    """A download's header in the current language."""
+    return [str(column) for column in columns]
+
+
+def _yes_no(value: bool) -> str:
+    # Translators: a cell of a download (attendees): completed, credential issued.
+    return gettext("yes") if value else gettext("no")
 
 
 def organisation_work(view):
@@ -152,7 +171,8 @@ class TrainersForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The members who run this course: they see its attendees.",
+        label=_("Trainers"),
+        help_text=_("The members who run this course: they see its attendees."),
     )
 
     def __init__(self, *args, organisation, **kwargs):
@@ -197,17 +217,18 @@ def course_attendees_export(request, organisation, role, pk, file_format):
             row.name,
             row.email,
             row.hours_attended.normalize(),
-            "yes" if row.completed else "no",
-            "yes" if row.credential_issued else "no",
+            _yes_no(row.completed),
+            _yes_no(row.credential_issued),
         )
         for row in course_attendees(request.user, course)
     )
     return export_response(
         file_format,
         name=get_valid_filename(f"{organisation.slug}-{course.code}-attendees") or "attendees",
-        header=ATTENDEE_COLUMNS,
+        header=_header(ATTENDEE_COLUMNS),
         rows=rows,
-        sheet_title="Attendees",
+        # Translators: the name of a spreadsheet's sheet (at most 31 characters).
+        sheet_title=gettext("Attendees"),
     )
 
 
@@ -224,18 +245,37 @@ def course_trainers(request, organisation, role, pk):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"Trainers of {course.code} saved.")
+            messages.success(
+                request, gettext("Trainers of {course} saved.").format(course=course.code)
+            )
     else:
-        messages.error(request, "Choose trainers among the organisation's members.")
+        messages.error(request, gettext("Choose trainers among the organisation's members."))
     return redirect("organisations:course", organisation.slug, course.pk)
 
 
 class MemberAddForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Add the member"
-    email = forms.EmailField(help_text="Someone without an account gets an invitation.")
-    first_name = forms.CharField(max_length=150, required=False)
-    last_name = forms.CharField(max_length=150, required=False)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.TRAINER)
+    submit_label = _("Add the member")
+    email = forms.EmailField(
+        label=_("Email"), help_text=_("Someone without an account gets an invitation.")
+    )
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.TRAINER)
+
+
+# What adding a member, or changing one's role, says (a whole sentence for each role).
+MEMBER_ADDED = {
+    # Translators: {email} is the member's address, {organisation} the organisation's name.
+    Role.ADMIN: _("{email} is now organisation admin of {organisation}."),
+    # Translators: {email} is the member's address, {organisation} the organisation's name.
+    Role.TRAINER: _("{email} is now trainer of {organisation}."),
+}
+ROLE_SET = {
+    # Translators: {email} is the member's address.
+    Role.ADMIN: _("{email} is now organisation admin."),
+    # Translators: {email} is the member's address.
+    Role.TRAINER: _("{email} is now trainer."),
+}
 
 
 @organisation_page(admin=True)
@@ -254,8 +294,9 @@ def members(request, organisation, role):
         else:
             messages.success(
                 request,
-                f"{member.user.email} is now {member.get_role_display().lower()} "
-                f"of {organisation.name}.",
+                MEMBER_ADDED[member.role].format(
+                    email=member.user.email, organisation=organisation.name
+                ),
             )
             return redirect("organisations:members", organisation.slug)
     listed = members_visible_to(request.user, organisation).select_related("user")
@@ -280,10 +321,10 @@ def member_change(request, organisation, role, pk):
     try:
         if request.POST.get("action") == "remove":
             organisation_member_remove(member=member)
-            done = f"{member.user.email} is no longer a member."
+            done = gettext("{email} is no longer a member.").format(email=member.user.email)
         else:
             organisation_member_role_set(member=member, role=request.POST.get("role", ""))
-            done = f"{member.user.email} is now {member.get_role_display().lower()}."
+            done = ROLE_SET[member.role].format(email=member.user.email)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -292,16 +333,17 @@ def member_change(request, organisation, role, pk):
 
 
 class BrandingForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Save"
+    submit_label = _("Save")
     reply_to = forms.EmailField(
-        label="Reply-to address",
+        label=_("Reply-to address"),
         required=False,
-        help_text="Replies to the invitations your courses send reach this address.",
+        help_text=_("Replies to the invitations your courses send reach this address."),
     )
-    website = forms.URLField(required=False, assume_scheme="https")
+    website = forms.URLField(label=_("Website"), required=False, assume_scheme="https")
     logo = forms.FileField(
+        label=_("Logo"),
         required=False,
-        help_text="PNG or JPEG, at most 1 MB; shown at most 400 x 160 pixels.",
+        help_text=_("PNG or JPEG, at most 1 MB; shown at most 400 x 160 pixels."),
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
     )
 
@@ -329,7 +371,7 @@ def branding(request, organisation, role):
                 for problem in problems:
                     form.add_error(field if field in form.fields else None, problem)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("organisations:branding", organisation.slug)
     return render(
         request,
@@ -378,9 +420,10 @@ def at_risk_export(request, organisation, role, file_format):
     return export_response(
         file_format,
         name=f"{organisation.slug}-at-risk-{on.isoformat()}",
-        header=AT_RISK_COLUMNS,
+        header=_header(AT_RISK_COLUMNS),
         rows=rows,
-        sheet_title="At risk",
+        # Translators: the name of a spreadsheet's sheet (at most 31 characters).
+        sheet_title=gettext("At risk"),
     )
 
 

@@ -21,6 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.links import absolute_url
 
@@ -46,21 +48,23 @@ MANAGE_ALL = "credentials.change_organisation"
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_MAX_PIXELS = 12_000_000  # decoded as RGBA: at most 48 MB while it is scaled down
 LOGO_BOX = (400, 160)  # pixels, width x height: the logo is scaled down to fit
-NOT_A_MEMBER = "Only the organisation's members can run its courses."
-LAST_ADMIN = "An organisation keeps at least one organisation admin."
-EXISTING_ACCOUNT = (
+NOT_A_MEMBER = _("Only the organisation's members can run its courses.")
+LAST_ADMIN = _("An organisation keeps at least one organisation admin.")
+EXISTING_ACCOUNT = _(
     "Someone already has an account with this address. Platform staff add existing accounts "
     "to an organisation (they make sure it is the same person): ask them."
 )
-OTHER_DOMAIN = (
+OTHER_DOMAIN = _(
+    # Translators: {domains} lists internet domains, separated by commas (northwind.example).
     "Your organisation adds members with its own addresses only ({domains}); platform staff "
     "add others."
 )
-NO_DOMAINS = (
+NO_DOMAINS = _(
     "Platform staff have not set your organisation's address domains yet, so they add its "
     "members: ask them."
 )
-STAFF_NOT_MEMBERS = "Staff accounts are not members of training organisations."
+STAFF_NOT_MEMBERS = _("Staff accounts are not members of training organisations.")
+CHOOSE_ROLE = _("Choose organisation admin or trainer.")
 
 
 def is_platform_staff(user, permission: str = SEE_ALL) -> bool:
@@ -398,7 +402,7 @@ def organisation_member_add(
     from .accounts import holder_register
 
     if role not in Role.values:
-        raise ValidationError({"role": ["Choose organisation admin or trainer."]})
+        raise ValidationError({"role": [CHOOSE_ROLE]})
     try:
         address = canonical_email(email)
     except ValidationError as error:
@@ -422,7 +426,7 @@ def organisation_member_add(
         elif not staff:
             raise ValidationError({"email": [EXISTING_ACCOUNT]})
         elif user.state == User.State.DEACTIVATED:
-            raise ValidationError({"email": ["This account is deactivated."]})
+            raise ValidationError({"email": [gettext("This account is deactivated.")]})
         elif user.is_staff or user.is_superuser:
             raise ValidationError({"email": [STAFF_NOT_MEMBERS]})
         try:
@@ -431,8 +435,10 @@ def organisation_member_add(
                     organisation=organisation, user=user, role=role
                 )
         except IntegrityError:
+            # Translators: {email} is a person's address, {organisation} its name.
+            text = gettext("{email} is already a member of {organisation}.")
             raise ValidationError(
-                {"email": [f"{user.email} is already a member of {organisation.name}."]}
+                {"email": [text.format(email=user.email, organisation=organisation.name)]}
             ) from None
 
 
@@ -453,7 +459,7 @@ def organisation_member_role_set(*, member: OrganisationMember, role: str) -> Or
     """Change a member's role. Raises ValidationError for an unknown role, or for making the
     last organisation admin a trainer."""
     if role not in Role.values:
-        raise ValidationError({"role": ["Choose organisation admin or trainer."]})
+        raise ValidationError({"role": [CHOOSE_ROLE]})
     with transaction.atomic():
         if role != Role.ADMIN:
             _keeps_an_admin(member)
@@ -479,7 +485,7 @@ def course_trainers_set(*, course: Course, user_ids) -> Course:
     course without organisation, or for someone who is not a member."""
     user_ids = {int(pk) for pk in user_ids}
     if course.organisation_id is None:
-        raise ValidationError("A course of no organisation has no trainers to name.")
+        raise ValidationError(gettext("A course of no organisation has no trainers to name."))
     members = set(
         OrganisationMember.objects.filter(
             organisation_id=course.organisation_id, user_id__in=user_ids
@@ -499,13 +505,15 @@ def organisation_logo_check(data: bytes) -> bytes:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if len(data) > LOGO_MAX_BYTES:
-        raise ValidationError({"logo": ["The logo may be at most 1 MB."]})
+        raise ValidationError({"logo": [gettext("The logo may be at most 1 MB.")]})
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ("PNG", "JPEG"):
-                raise ValidationError({"logo": ["Upload the logo as a PNG or JPEG image."]})
+                raise ValidationError(
+                    {"logo": [gettext("Upload the logo as a PNG or JPEG image.")]}
+                )
             if probe.width * probe.height > LOGO_MAX_PIXELS:
-                raise ValidationError({"logo": ["The image is too large (pixels)."]})
+                raise ValidationError({"logo": [gettext("The image is too large (pixels).")]})
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.draft("RGB", LOGO_BOX)  # a JPEG decodes at a fraction of its size
@@ -515,7 +523,9 @@ def organisation_logo_check(data: bytes) -> bytes:
             out = io.BytesIO()
             image.save(out, format="PNG", optimize=True)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError({"logo": ["This file is not a PNG or JPEG image."]}) from None
+        raise ValidationError(
+            {"logo": [gettext("This file is not a PNG or JPEG image.")]}
+        ) from None
     return out.getvalue()
 
 

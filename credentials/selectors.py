@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker import zones
 from cspo_tracker.bulk import many
@@ -21,12 +22,12 @@ from .models import Credential, EmailAddress, Membership, Program, Term, User
 
 
 class Status(models.TextChoices):
-    ACTIVE = "active", "Active"
-    EXPIRING = "expiring", "Expiring"
-    IN_GRACE = "in_grace", "In grace"
-    LAPSED = "lapsed", "Lapsed"
-    NOT_YET_VALID = "not_yet_valid", "Not yet valid"
-    REVOKED = "revoked", "Revoked"
+    ACTIVE = "active", _("Active")
+    EXPIRING = "expiring", _("Expiring")
+    IN_GRACE = "in_grace", _("In grace")
+    LAPSED = "lapsed", _("Lapsed")
+    NOT_YET_VALID = "not_yet_valid", _("Not yet valid")
+    REVOKED = "revoked", _("Revoked")
 
 
 def today() -> datetime.date:
@@ -93,11 +94,11 @@ def credential_status(credential: Credential, on: datetime.date | None = None) -
 
 
 def status_label(program: Program, status: Status) -> str:
-    """The status in words, in the issuer's own term for the days after the end ("In grace",
-    PMI's "Suspended")."""
+    """The status in words (in the current language), in the issuer's own term for the days
+    after the end ("In grace", PMI's "Suspended": data, as staff wrote it)."""
     if status == Status.IN_GRACE:
         return program.after_end_status
-    return Status(status).label
+    return str(Status(status).label)
 
 
 def status_is_valid(program: Program, status: Status) -> bool:

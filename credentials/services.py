@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker import formats
 from cspo_tracker.history import audit_context, history_record
@@ -37,11 +39,12 @@ from .signals import (
     credentials_issued,
 )
 
-ISSUED_IN_FUTURE = "A credential cannot be issued on a future date."
-COMPLETED_WITHOUT_HOURS = (
+ISSUED_IN_FUTURE = _("A credential cannot be issued on a future date.")
+COMPLETED_WITHOUT_HOURS = _(
+    # Translators: {attended} and {needed} are numbers of hours, {program} a certification's code.
     "Marked completed with {attended} hours attended; {program} needs at least {needed} hours."
 )
-NEGATIVE_HOURS = "Hours attended cannot be negative."
+NEGATIVE_HOURS = _("Hours attended cannot be negative.")
 
 
 @transaction.atomic
@@ -160,9 +163,11 @@ def credential_claim(
     """A holder adds a credential earned elsewhere; it stays unverified until staff check it."""
     certificate_number = (certificate_number or "").strip()
     if not certificate_number:
-        raise ValidationError({"certificate_number": ["Enter the certificate number."]})
+        raise ValidationError({"certificate_number": [gettext("Enter the certificate number.")]})
     if Credential.objects.filter(holder=holder, program=program).exists():
-        raise ValidationError({"program": [f"You already have a {program.code} credential here."]})
+        # Translators: {program} is a certification's code, such as CSPO.
+        text = gettext("You already have a {program} credential here.")
+        raise ValidationError({"program": [text.format(program=program.code)]})
     return credential_issue(
         holder=holder,
         program=program,
@@ -193,8 +198,8 @@ def credential_verify(*, credential: Credential, notify: bool = True) -> Credent
     return credential
 
 
-CLAIM_ALREADY_VERIFIED = "{code} is verified already: there is no claim to reject."
-REJECT_REASON_REQUIRED = "Reason: say why, for the holder; it goes in the email they get."
+CLAIM_ALREADY_VERIFIED = _("{code} is verified already: there is no claim to reject.")
+REJECT_REASON_REQUIRED = _("Reason: say why, for the holder; it goes in the email they get.")
 
 
 @transaction.atomic
@@ -217,7 +222,9 @@ def credential_reject(*, credential: Credential, reason: str) -> None:
         credential.delete()
     except ProtectedError as kept:
         raise ValidationError(
-            f"{program.code} has records that keep it (a renewal); correct it in the admin."
+            gettext(
+                "{program} has records that keep it (a renewal); correct it in the admin."
+            ).format(program=program.code)
         ) from kept
     context = {
         "user": holder,
@@ -237,7 +244,7 @@ def credential_reject(*, credential: Credential, reason: str) -> None:
     )
 
 
-REVOKE_REASON_REQUIRED = "Reason: say why the credential is revoked; staff read it later."
+REVOKE_REASON_REQUIRED = _("Reason: say why the credential is revoked; staff read it later.")
 
 
 @transaction.atomic
@@ -291,35 +298,62 @@ def _joined_heading(before: str, after: str) -> str:
     if before == after:
         return after
     joining = [code for code in after.split(" + ") if code not in before.split(" + ")]
-    return f"{before} renews together with {' and '.join(joining)} ({after})"
+    joined = joining[0] if joining else ""
+    for code in joining[1:]:
+        # Translators: joins certification codes: "CSM and CSD" ({codes} may already be a
+        # list joined this way: "CSM and CSD and CSP").
+        joined = gettext("{codes} and {code}").format(codes=joined, code=code)
+    # Translators: {before} and {after} are groups of certification codes ("CSPO",
+    # "CSPO + CSM"), {joining} the codes that join ("CSM and CSD").
+    return gettext("{before} renews together with {joining} ({after})").format(
+        before=before, joining=joined, after=after
+    )
 
 
 def _change_in_words(change) -> dict:
     """A GroupChange as the lines an email or a page shows."""
     unit = change.unit_name
+    lines = []
+    if change.ends_before != change.ends_after:
+        lines.append(
+            gettext("Renewal date: {before} → {after}").format(
+                before=formats.day(change.ends_before), after=formats.day(change.ends_after)
+            )
+        )
+    if change.required_before != change.required_after:
+        # Translators: {unit} is the program's unit (SEU, PDU); the figures are numbers.
+        required = gettext("{unit} required: {before} → {after}")
+        lines.append(
+            required.format(
+                unit=unit,
+                before=formats.units(change.required_before),
+                after=formats.units(change.required_after),
+            )
+        )
+    if change.counted_before != change.counted_after:
+        # Translators: {unit} is the program's unit (SEU, PDU); the figures are numbers.
+        counted = gettext("{unit} counted: {before} → {after}")
+        lines.append(
+            counted.format(
+                unit=unit,
+                before=formats.units(change.counted_before),
+                after=formats.units(change.counted_after),
+            )
+        )
+    # Translators: an activity that counts less once the change is made: "14 May 2026 Scrum
+    # meetup: 2 → 0 SEU" ({day}, {title}, then units before and after, and the unit).
+    stops = gettext("{day} {title}: {before} → {after} {unit}")
     return {
         "heading": _joined_heading(change.label_before, change.label_after),
-        "lines": [
-            line
-            for line in (
-                f"Renewal date: {formats.day(change.ends_before)} → "
-                f"{formats.day(change.ends_after)}"
-                if change.ends_before != change.ends_after
-                else "",
-                f"{unit} required: {formats.units(change.required_before)} → "
-                f"{formats.units(change.required_after)}"
-                if change.required_before != change.required_after
-                else "",
-                f"{unit} counted: {formats.units(change.counted_before)} → "
-                f"{formats.units(change.counted_after)}"
-                if change.counted_before != change.counted_after
-                else "",
-            )
-            if line
-        ],
+        "lines": lines,
         "stops_counting": [
-            f"{formats.day(item.activity_date)} {item.title}: {formats.units(item.units_before)}"
-            f" → {formats.units(item.units_after)} {unit}"
+            stops.format(
+                day=formats.day(item.activity_date),
+                title=item.title,
+                before=formats.units(item.units_before),
+                after=formats.units(item.units_after),
+                unit=unit,
+            )
             for item in change.stops_counting
         ],
     }

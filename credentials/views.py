@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
@@ -95,7 +96,7 @@ def invitation_accept(request, uidb64, token):
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend=BACKEND)
-        messages.success(request, "Welcome! Your password is set.")
+        messages.success(request, gettext("Welcome! Your password is set."))
         return redirect("ledger:dashboard")
     return render(request, "credentials/invitation_accept.html", {"form": form, "invitee": user})
 
@@ -155,7 +156,12 @@ def oidc_start(request, slug):
     )
     if wait is not None:
         minutes = -(-wait // 60)
-        message = f"Too many sign-ins started from here; try again in {minutes} minute(s)."
+        message = ngettext(
+            # Translators: the English keeps "minute(s)" in both forms; use your plural forms.
+            "Too many sign-ins started from here; try again in {minutes} minute(s).",
+            "Too many sign-ins started from here; try again in {minutes} minute(s).",
+            minutes,
+        ).format(minutes=minutes)
         return render(request, "credentials/too_many.html", {"message": message}, status=429)
     request.session["oidc_next"] = _safe_next(request, "")
     callback = absolute_url("oidc_callback", organisation.slug)
@@ -179,7 +185,9 @@ def oidc_callback(request, slug):
     next_url = request.session.get("oidc_next") or reverse("organisations:list")
     login(request, user, backend=BACKEND)
     request.session[OIDC_SESSION_KEY] = organisation.pk
-    messages.success(request, f"Signed in through {organisation.name}.")
+    # Translators: {organisation} is the training organisation's name.
+    signed_in = gettext("Signed in through {organisation}.")
+    messages.success(request, signed_in.format(organisation=organisation.name))
     return redirect(next_url)
 
 
@@ -248,7 +256,9 @@ def sign_up_confirm(request, uidb64, token):
             if password_sign_in_refused_by(user) is not None:
                 return redirect("login")  # confirmed; its organisation signs it in
             login(request, user, backend=BACKEND)
-            messages.success(request, "Your address is confirmed. Add the credentials you hold.")
+            messages.success(
+                request, gettext("Your address is confirmed. Add the credentials you hold.")
+            )
             return redirect("credentials:claim")
     return render(request, "credentials/sign_up_confirm.html", {"form": form, "invitee": user})
 
@@ -267,7 +277,10 @@ def email_change_confirm(request, token):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Your account now signs in with {user.email}.")
+            messages.success(
+                request,
+                gettext("Your account now signs in with {email}.").format(email=user.email),
+            )
             return redirect("login")
     return render(
         request,
@@ -290,7 +303,10 @@ def email_change_cancel(request, token):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, f"Nothing changed: the account keeps {user.email}.")
+            messages.success(
+                request,
+                gettext("Nothing changed: the account keeps {email}.").format(email=user.email),
+            )
             return redirect("login")
     return render(
         request,
@@ -319,15 +335,17 @@ def account_profile(request):
                 )
                 messages.info(
                     request,
-                    f"We sent a link to {data['email']}; your address changes when you follow "
-                    f"it. Until then you sign in with {user.email}.",
+                    gettext(
+                        "We sent a link to {new_email}; your address changes when you follow "
+                        "it. Until then you sign in with {email}."
+                    ).format(new_email=data["email"], email=user.email),
                 )
         except accounts.RateLimited as refusal:
             form.add_error("email", str(refusal))
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("account_profile")
     return _profile_page(request, form=form)
 
@@ -365,7 +383,9 @@ def address_add(request):
         else:
             messages.info(
                 request,
-                f"We sent a link to {row.address}; it is added to your account once you follow it.",
+                gettext(
+                    "We sent a link to {address}; it is added to your account once you follow it."
+                ).format(address=row.address),
             )
             return redirect("account_profile")
     return _profile_page(request, address_form=form, status=400)
@@ -379,7 +399,9 @@ def address_remove(request, pk):
         address = accounts.address_remove(user=request.user, address_id=pk)
     except EmailAddress.DoesNotExist:
         raise Http404("No such address on your account.") from None
-    messages.success(request, f"{address} is no longer on your account.")
+    messages.success(
+        request, gettext("{address} is no longer on your account.").format(address=address)
+    )
     return redirect("account_profile")
 
 
@@ -397,7 +419,12 @@ def address_confirm(request, token):
         except ValidationError as error:
             form.add_error(None, error.messages)  # the page has a button, not the field
         else:
-            messages.success(request, f"{row.address} is confirmed: it now finds your account too.")
+            messages.success(
+                request,
+                gettext("{address} is confirmed: it now finds your account too.").format(
+                    address=row.address
+                ),
+            )
             return redirect("account_profile" if request.user.is_authenticated else "login")
     return render(
         request,
@@ -434,18 +461,32 @@ def credential_claim(request):
         )
         if impact and not form.confirmed():
             changes = services.impact_in_words(impact)
-            form.ask_to_confirm(f"Add {data['program'].code} and accept these changes")
+            # Translators: a button; {program} is a certification's code, such as CSPO.
+            button = gettext("Add {program} and accept these changes")
+            form.ask_to_confirm(button.format(program=data["program"].code))
         else:
             try:
                 credential = services.credential_claim(holder=request.user, **data)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
+                if impact:
+                    added = gettext(
+                        # Translators: {program} is a certification's code (CSPO), {issuer} the
+                        # name of the body that issues it (Scrum Alliance).
+                        "{program} added. Staff will verify it with {issuer}; until then it "
+                        "shows as unverified, and your renewal dates change once they do."
+                    )
+                else:
+                    added = gettext(
+                        "{program} added. Staff will verify it with {issuer}; until then it "
+                        "shows as unverified."
+                    )
                 messages.success(
                     request,
-                    f"{credential.program.code} added. Staff will verify it with "
-                    f"{credential.program.issuer.name}; until then it shows as unverified"
-                    + (", and your renewal dates change once they do." if impact else "."),
+                    added.format(
+                        program=credential.program.code, issuer=credential.program.issuer.name
+                    ),
                 )
                 return redirect("ledger:dashboard")
     return render(request, "credentials/claim.html", {"form": form, "changes": changes})
@@ -456,7 +497,9 @@ def calendar(request):
     """Show the holder's private calendar feed URL, and reset it on request."""
     if request.method == "POST":
         services.calendar_token_reset(user=request.user)
-        messages.success(request, "Your calendar link was replaced; the old one no longer works.")
+        messages.success(
+            request, gettext("Your calendar link was replaced; the old one no longer works.")
+        )
         return redirect("credentials:calendar")
     token = services.calendar_token_for(request.user)
     feed_url = absolute_url("credentials:calendar_feed", token)
@@ -513,7 +556,7 @@ def _verification(credential: Credential) -> dict:
     shown_status = Status.ACTIVE if status == Status.EXPIRING else status
     return {
         "holder_name": f"{credential.holder.first_name} {credential.holder.last_name}".strip()
-        or "Name not given",
+        or gettext("Name not given"),
         "status": shown_status,
         "public_status": status_label(credential.program, shown_status),
         "valid": status_is_valid(credential.program, status),

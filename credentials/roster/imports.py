@@ -10,8 +10,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.bulk import many
 from cspo_tracker.claims import (
@@ -38,15 +40,23 @@ from .parse import (
     not_a_roster,
     roster_read,
     roster_stream,
+    too_big,
 )
 from .validate import ACCOUNT_FIELDS, ValidationReport, roster_validate
 
 log = logging.getLogger(__name__)
-HAS_ERRORS = (
+HAS_ERRORS = _(
     "This roster has rows with errors. Fix them and upload the file again, or import only the "
     "valid rows."
 )
-NOTHING_VALID = "No row of this roster is valid: nothing can be imported."
+NOTHING_VALID = _("No row of this roster is valid: nothing can be imported.")
+
+
+def stored_text():
+    """What a check writes to the import (its problems, how the file was read) is stored as
+    text, in English whoever uploaded it: translation is off while the file is checked (the
+    problems are marked for translation, but the import keeps the English, the msgids)."""
+    return translation.override(None)
 
 
 class ClaimLost(Exception):
@@ -100,13 +110,11 @@ def roster_file_bytes(upload) -> bytes:
     which (the page and the API show the same)."""
     limit = settings.ROSTER_MAX_BYTES
     if upload.size > limit:
-        raise ValidationError(
-            f"The file is {upload.size / 2**20:,.1f} MB; the limit is {limit / 2**20:,.0f} MB."
-        )
+        raise ValidationError(too_big(upload.size, limit))
     upload.seek(0)
     data = upload.read()
     if not data.strip():
-        raise ValidationError("The file is empty.")
+        raise ValidationError(gettext("The file is empty."))
     refused = not_a_roster(data)
     if refused:
         raise ValidationError(refused)
@@ -191,33 +199,36 @@ def roster_import_run_check(*, import_id: int, token: str = "") -> RosterImport:
             raise ClaimLost(f"the check of roster import {import_id} was taken over")
 
     results: dict = {"totals": {}, "rows_total": 0, "read_as": {}}
-    try:
-        with record.file.open("rb") as handle:
-            report = roster_check(handle.read(), record.encoding, progress, scope)
-    except RosterFileError as refused:
-        results["errors"] = [{"line": 0, "column": "", "message": str(refused)}]
-        results["status"] = RosterImport.Status.REJECTED
-        results["read_as"] = {
-            "encoding": record.encoding,
-            "encoding_label": ENCODINGS.get(record.encoding, ""),
-            "encoding_problem": isinstance(refused, RosterEncodingError),
-        }
-    else:
-        roster = report.file
-        results.update(
-            totals=report.totals,
-            errors=[asdict(error) for error in report.errors],
-            rows_total=len(report.rows),
-            rows_read=report.rows_read,
-            status=RosterImport.Status.VALIDATED if report.rows else RosterImport.Status.REJECTED,
-            read_as={
-                "format": roster.format,
-                "encoding": roster.encoding,
-                "encoding_label": ENCODINGS.get(roster.encoding, ""),
-                "samples": roster.samples,
-                "accented_rows": roster.accented_rows,
-            },
-        )
+    with stored_text():
+        try:
+            with record.file.open("rb") as handle:
+                report = roster_check(handle.read(), record.encoding, progress, scope)
+        except RosterFileError as refused:
+            results["errors"] = [{"line": 0, "column": "", "message": str(refused)}]
+            results["status"] = RosterImport.Status.REJECTED
+            results["read_as"] = {
+                "encoding": record.encoding,
+                "encoding_label": str(ENCODINGS.get(record.encoding, "")),
+                "encoding_problem": isinstance(refused, RosterEncodingError),
+            }
+        else:
+            roster = report.file
+            results.update(
+                totals=report.totals,
+                errors=[asdict(error) for error in report.errors],
+                rows_total=len(report.rows),
+                rows_read=report.rows_read,
+                status=RosterImport.Status.VALIDATED
+                if report.rows
+                else RosterImport.Status.REJECTED,
+                read_as={
+                    "format": roster.format,
+                    "encoding": roster.encoding,
+                    "encoding_label": str(ENCODINGS.get(roster.encoding, "")),
+                    "samples": roster.samples,
+                    "accented_rows": roster.accented_rows,
+                },
+            )
     durable(
         lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
             run_token="", claimed_at=timezone.now(), **results
@@ -232,7 +243,11 @@ def roster_import_check_failed(*, import_id: int, token: str, failure: BaseExcep
     it again, or upload the file again)."""
     log.error("roster import %s could not be checked: %s", import_id, failure)
     forget_broken_connection()
-    message = f"The file could not be checked ({type(failure).__name__}: {failure})."
+    with stored_text():
+        # Translators: {problem} is the unexpected error, as Python names it (in English).
+        message = gettext("The file could not be checked ({problem}).").format(
+            problem=f"{type(failure).__name__}: {failure}"
+        )
     durable(
         lambda: RosterImport.objects.filter(pk=import_id, run_token=token).update(
             status=RosterImport.Status.REJECTED,
@@ -243,21 +258,26 @@ def roster_import_check_failed(*, import_id: int, token: str, failure: BaseExcep
     )
 
 
-NOT_CHECKED_YET = "This roster is not checked yet, or was applied; it cannot be {verb}."
-CSV_ONLY = "Only a CSV file has an encoding to choose; an XLSX file says what its text is."
+NOT_CHECKED_YET = {
+    "checked again": _(
+        "This roster is not checked yet, or was applied; it cannot be checked again."
+    ),
+    "discarded": _("This roster is not checked yet, or was applied; it cannot be discarded."),
+}
+CSV_ONLY = _("Only a CSV file has an encoding to choose; an XLSX file says what its text is.")
 
 
 def roster_import_recheck(*, record: RosterImport, encoding: str) -> RosterImport:
     """Read a checked or rejected CSV again in the encoding staff chose (one of ENCODINGS, or
     "" to detect), and check it again. Raises ValidationError when that is not possible."""
     if encoding and encoding not in ENCODINGS:
-        raise ValidationError(f"Unknown encoding “{encoding}”.")
+        raise ValidationError(gettext("Unknown encoding “{encoding}”.").format(encoding=encoding))
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=record.pk)
         if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED):
-            raise ValidationError(NOT_CHECKED_YET.format(verb="checked again"))
+            raise ValidationError(NOT_CHECKED_YET["checked again"])
         if not record.file:
-            raise ValidationError("The file of this import is gone; upload it again.")
+            raise ValidationError(gettext("The file of this import is gone; upload it again."))
         if record.read_as.get("format") == "XLSX":
             raise ValidationError(CSV_ONLY)
         RosterImport.objects.filter(pk=record.pk).update(
@@ -284,7 +304,7 @@ def roster_import_discard(*, record: RosterImport) -> RosterImport:
     with transaction.atomic():
         record = RosterImport.objects.select_for_update().get(pk=record.pk)
         if record.status not in (RosterImport.Status.VALIDATED, RosterImport.Status.REJECTED):
-            raise ValidationError(NOT_CHECKED_YET.format(verb="discarded"))
+            raise ValidationError(NOT_CHECKED_YET["discarded"])
         stored, storage = record.file.name, record.file.storage
         record.status = RosterImport.Status.DISCARDED
         record.file = ""
@@ -294,10 +314,13 @@ def roster_import_discard(*, record: RosterImport) -> RosterImport:
     return record
 
 
-ALREADY_DONE = "This roster was applied already; applying it again would change nothing."
-BEING_CHECKED = "This roster is still being checked; this page shows the result when it is ready."
-DISCARDED = "This roster was discarded; upload the file again to import it."
-BEING_APPLIED = (
+ALREADY_DONE = _("This roster was applied already; applying it again would change nothing.")
+BEING_CHECKED = _(
+    "This roster is still being checked; this page shows the result when it is ready."
+)
+DISCARDED = _("This roster was discarded; upload the file again to import it.")
+BEING_APPLIED = _(
+    # Translators: {done} and {total} are numbers of rows.
     "This roster is being applied now ({done} of {total} rows); this page follows its progress."
 )
 
@@ -385,8 +408,9 @@ def roster_import_apply(*, import_id: int, token: str = "") -> RosterImport:
     record, earlier = _take(import_id, token)
     if record is None:
         return RosterImport.objects.get(pk=import_id)
-    with record.file.open("rb") as handle:
-        # Read as the check read it (the encoding it detected, or the one staff chose).
+    with record.file.open("rb") as handle, stored_text():
+        # Read as the check read it (the encoding it detected, or the one staff chose); its
+        # problems are stored with the import, in English (`stored_text`).
         report = roster_check(
             handle.read(),
             record.read_as.get("encoding", record.encoding),
@@ -491,14 +515,23 @@ def roster_imports_sweep(*, now=None) -> list[int]:
     return queued
 
 
-ERRORS_HEADER = ("line", "email", "name", "column", "problem")
+# The header of the problems download (translated when it is made: `errors_header`).
+ERRORS_HEADER = (_("line"), _("email"), _("name"), _("column"), _("problem"))
+
+
+def errors_header() -> list[str]:
+    return [str(name) for name in ERRORS_HEADER]
 
 
 def errors_rows(record: RosterImport) -> list[tuple]:
-    """The problems found, one row each: line, who the row is about, column, reason."""
+    """The problems found, one row each: line, who the row is about, column (as the file
+    names it), reason (stored in English: `stored_text`)."""
+    # Translators: in the "line" column of the problems download, for a problem of the whole
+    # file rather than of one of its lines.
+    whole_file = gettext("file")
     return [
         (
-            error["line"] or "file",
+            error["line"] or whole_file,
             error.get("email", ""),
             error.get("name", ""),
             error["column"],
@@ -514,8 +547,12 @@ PROBLEM_COLUMN = "problem"
 def rejected_rows(record: RosterImport) -> tuple[list, list[tuple]]:
     """The rows that were not imported, as the file has them (its header and cells), with a
     last column saying what is wrong: staff fix them and upload this file again (a column we
-    do not read, like "problem", is ignored). Raises RosterFileError if the stored file cannot
-    be read any more."""
+    do not read, like "problem" in any language, is ignored). Raises RosterFileError if the
+    stored file cannot be read any more."""
+    # Translators: the header of the last column of the rejected rows' file (what is wrong
+    # with each row); the same word as the "problem" column of the problems download.
+    problem_column = gettext("problem")
+    old_problems = {PROBLEM_COLUMN, problem_column.strip().lower()}
     problems: dict[int, list[str]] = {}
     for error in record.errors:
         if error["line"]:
@@ -527,7 +564,7 @@ def rejected_rows(record: RosterImport) -> tuple[list, list[tuple]]:
     kept = [
         index
         for index, name in enumerate(roster.header)
-        if str(name or "").strip().lower() != PROBLEM_COLUMN
+        if str(name or "").strip().lower() not in old_problems
     ]
     rows = [
         (
@@ -537,7 +574,7 @@ def rejected_rows(record: RosterImport) -> tuple[list, list[tuple]]:
         for row in roster.rows
         if row.line in problems
     ]
-    return [*(roster.header[index] for index in kept), PROBLEM_COLUMN], rows
+    return [*(roster.header[index] for index in kept), problem_column], rows
 
 
 # Two people nobody could mistake for real ones (or for a demo account).

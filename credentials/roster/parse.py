@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 
 from defusedxml.ElementTree import iterparse
 from django.conf import settings
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.spreadsheets import FORMULA_PREFIXES
 
@@ -53,33 +55,45 @@ ALIASES = {
     "course": "course_code",
     "hours": "hours_attended",
 }
+# What each column holds, for the upload page. The column names (email, end_date, yes/no...)
+# are what the file must contain: they stay as they are in every language.
 COLUMN_HELP = {
-    "email": "Required. The attendee's email address; it becomes their login.",
-    "first_name": "Required.",
-    "last_name": "Required.",
-    "course_code": "Required. Your code for the course; rows with the same code are one course.",
-    "course_title": "Optional. Shown in the holder's ledger.",
-    "program": "Optional, default CSPO. The certification the course leads to (CSPO, CSM...).",
-    "trainer": "Optional. The trainer's name as printed for holders. (A training "
-    "organisation's new course names the trainer who uploads its roster as the one who sees "
-    "it; its organisation admin names others on the course's page.)",
-    "start_date": "First day of the course: a spreadsheet date or YYYY-MM-DD. Default: end_date.",
-    "end_date": "Last day of the course: a spreadsheet date or YYYY-MM-DD. Needed for a new "
-    "course; the credential is issued on it.",
-    "hours_attended": "Hours the attendee attended, in steps of 0.25. Become Learning units.",
-    "completed": "yes/no (also true/false, 1/0, x). Completed with enough hours issues the "
-    "credential.",
-    "member_id": "Optional. The attendee's member number with the issuer.",
+    # Translators: help for a column of the roster file; keep the column names (end_date)
+    # and the values a cell may hold (yes/no, YYYY-MM-DD) as they are, here and below.
+    "email": _("Required. The attendee's email address; it becomes their login."),
+    "first_name": _("Required."),
+    "last_name": _("Required."),
+    "course_code": _("Required. Your code for the course; rows with the same code are one course."),
+    "course_title": _("Optional. Shown in the holder's ledger."),
+    "program": _("Optional, default CSPO. The certification the course leads to (CSPO, CSM...)."),
+    "trainer": _(
+        "Optional. The trainer's name as printed for holders. (A training "
+        "organisation's new course names the trainer who uploads its roster as the one who "
+        "sees it; its organisation admin names others on the course's page.)"
+    ),
+    "start_date": _(
+        "First day of the course: a spreadsheet date or YYYY-MM-DD. Default: end_date."
+    ),
+    "end_date": _(
+        "Last day of the course: a spreadsheet date or YYYY-MM-DD. Needed for a new "
+        "course; the credential is issued on it."
+    ),
+    "hours_attended": _("Hours the attendee attended, in steps of 0.25. Become Learning units."),
+    "completed": _(
+        "yes/no (also true/false, 1/0, x). Completed with enough hours issues the credential."
+    ),
+    "member_id": _("Optional. The attendee's member number with the issuer."),
 }
 # The encodings staff may choose to read a CSV in (codec name: label).
 ENCODINGS = {
     "utf-8": "UTF-8",
-    "cp1252": "Windows-1252 (Western European)",
-    "cp1250": "Windows-1250 (Central European)",
-    "cp1251": "Windows-1251 (Cyrillic)",
-    "iso-8859-15": "ISO-8859-15 (Latin-9)",
-    "mac-roman": "Mac OS Roman",
-    "utf-16": "UTF-16 (Excel's “Unicode text”)",
+    "cp1252": _("Windows-1252 (Western European)"),
+    "cp1250": _("Windows-1250 (Central European)"),
+    "cp1251": _("Windows-1251 (Cyrillic)"),
+    "iso-8859-15": _("ISO-8859-15 (Latin-9)"),
+    "mac-roman": _("Mac OS Roman"),
+    # Translators: “Unicode text” is the name of a file type in Excel's Save As.
+    "utf-16": _("UTF-16 (Excel's “Unicode text”)"),
 }
 DETECTED_LEGACY = "cp1252"  # what a CSV with no UTF-8 line is read as, unless staff choose
 SAMPLES = 8  # lines with accented text shown to staff, to judge the encoding
@@ -127,9 +141,13 @@ class RosterFile:
         first, last, email, title, trainer = texts
         shown = " ".join(filter(None, (first, last))) + (f" <{email}>" if email else "")
         if title and not title.isascii():
-            shown += f"; course “{title}”"
+            # Translators: a line of a roster as read: {sample} is a name and address,
+            # {title} a course's title.
+            shown = gettext("{sample}; course “{title}”").format(sample=shown, title=title)
         if trainer and not trainer.isascii():
-            shown += f"; trainer {trainer}"
+            # Translators: a line of a roster as read: {sample} is a name and address (and
+            # perhaps a course), {trainer} a trainer's name.
+            shown = gettext("{sample}; trainer {trainer}").format(sample=shown, trainer=trainer)
         self.samples.append((row.line, shown))
 
 
@@ -178,18 +196,27 @@ def _limits():
 
 def _listed(numbers: list[int], limit: int = 10) -> str:
     """ "line 4", "lines 2 and 3", "lines 2, 3, 5 and 9", "lines 1, 2, ... and 40 more"."""
-    noun = "line" if len(numbers) == 1 else "lines"
     if len(numbers) > limit:
-        return (
-            f"{noun} {', '.join(str(n) for n in numbers[:limit])} and {len(numbers) - limit} more"
+        # Translators: {numbers} are line numbers separated by commas, {more} a number.
+        return gettext("lines {numbers} and {more} more").format(
+            numbers=", ".join(str(n) for n in numbers[:limit]), more=len(numbers) - limit
         )
     if len(numbers) == 1:
-        return f"{noun} {numbers[0]}"
-    return f"{noun} {', '.join(str(n) for n in numbers[:-1])} and {numbers[-1]}"
+        return gettext("line {number}").format(number=numbers[0])
+    # Translators: {numbers} are line numbers separated by commas, {last} the last one.
+    return gettext("lines {numbers} and {last}").format(
+        numbers=", ".join(str(n) for n in numbers[:-1]), last=numbers[-1]
+    )
 
 
-def _are(numbers: list[int]) -> str:
-    return "is" if len(numbers) == 1 else "are"
+def _and(items: list[str]) -> str:
+    """ "A", "A and B", "A and B and C"."""
+    joined = items[0] if items else ""
+    for item in items[1:]:
+        # Translators: joins two or more things: "A and B" ({items} may already be joined
+        # this way: "A and B and C").
+        joined = gettext("{items} and {item}").format(items=joined, item=item)
+    return joined
 
 
 def _column_name(index: int, xlsx: bool) -> str:
@@ -216,23 +243,45 @@ def _check_header(header: list, *, xlsx: bool = False) -> list[str | None]:
             names.append(None)
     twice = {name: places for name, places in where.items() if len(places) > 1}
     if twice:
+        # Translators: a column of a file, its place (a number or a letter) and its header
+        # as written: 10 (“Email”).
+        place = gettext("{column} (“{header}”)")
+        # Translators: {name} is a column name (email), {columns} the places it is in:
+        # "1 (“email”) and 10 (“Email”)".
+        in_columns = gettext("{name} in columns {columns}")
         described = "; ".join(
-            f"{name} in columns "
-            + " and ".join(
-                f"{_column_name(i, xlsx)} (“{clean_cell(str(header[i] or ''))}”)" for i in places
+            in_columns.format(
+                name=name,
+                columns=_and(
+                    [
+                        place.format(
+                            column=_column_name(i, xlsx),
+                            header=clean_cell(str(header[i] or "")),
+                        )
+                        for i in places
+                    ]
+                ),
             )
             for name, places in twice.items()
         )
         raise RosterFileError(
-            f"The header row names a column more than once: {described}. Keep one of each, "
-            "so no row is read from the wrong column."
+            gettext(
+                "The header row names a column more than once: {described}. Keep one of each, "
+                "so no row is read from the wrong column."
+            ).format(described=described)
         )
     missing = [column for column in REQUIRED_COLUMNS if column not in where]
     if missing:
-        raise RosterFileError(
-            f"The header row lacks the required column(s): {', '.join(missing)}. "
-            "Download the template to see every column."
+        lacks = ngettext(
+            # Translators: {columns} are column names (email, last_name), separated by commas;
+            # the English says "column(s)" whatever their number.
+            "The header row lacks the required column(s): {columns}. "
+            "Download the template to see every column.",
+            "The header row lacks the required column(s): {columns}. "
+            "Download the template to see every column.",
+            len(missing),
         )
+        raise RosterFileError(lacks.format(columns=", ".join(missing)))
     return names
 
 
@@ -262,7 +311,9 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
     single reading of it is right. Raises RosterFileError."""
     if encoding:
         if encoding not in ENCODINGS:
-            raise RosterFileError(f"Unknown encoding “{encoding}”.")
+            raise RosterFileError(
+                gettext("Unknown encoding “{encoding}”.").format(encoding=encoding)
+            )
         codec = "utf-8-sig" if encoding == "utf-8" else encoding
         if encoding not in ("utf-8", "utf-16") and data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]  # a UTF-8 mark on a legacy file means nothing
@@ -270,10 +321,20 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
             return data.decode(codec), encoding
         except UnicodeDecodeError:
             lines = _lines_not_in(data, codec) if encoding != "utf-16" else []
-            where = f" ({_listed(lines)})" if lines else ""
+            if lines:
+                text = gettext(
+                    # Translators: {encoding} names an encoding ("Windows-1252 (Western
+                    # European)"), {lines} the lines ("lines 2 and 3").
+                    "This file is not {encoding}: some bytes are not valid in it ({lines}). "
+                    "Choose another encoding, or save the file as UTF-8."
+                )
+            else:
+                text = gettext(
+                    "This file is not {encoding}: some bytes are not valid in it. "
+                    "Choose another encoding, or save the file as UTF-8."
+                )
             raise RosterEncodingError(
-                f"This file is not {ENCODINGS[encoding]}: some bytes are not valid in it"
-                f"{where}. Choose another encoding, or save the file as UTF-8."
+                text.format(encoding=ENCODINGS[encoding], lines=_listed(lines) if lines else "")
             ) from None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return decode_csv(data, "utf-16")
@@ -290,15 +351,32 @@ def decode_csv(data: bytes, encoding: str = "") -> tuple[str, str]:
         if not line.isascii() and number not in set(not_utf8)
     ]
     if utf8:
+        # Translators: a line of a file as read: line 4: “Zoë Müller”.
+        line = gettext("line {number}: “{text}”")
         preview = "; ".join(
-            f"line {number}: “{lines[number - 1].decode('cp1252', 'replace').strip()[:80]}”"
+            line.format(
+                number=number, text=lines[number - 1].decode("cp1252", "replace").strip()[:80]
+            )
             for number in not_utf8[:3]
         )
+        # Translators: {lines} are lines of a file ("line 4", "lines 2 and 3").
+        are_utf8 = ngettext("{lines} is UTF-8", "{lines} are UTF-8", len(utf8))
+        # Translators: {lines} are lines of a file ("line 4", "lines 2 and 3"), that are not
+        # UTF-8.
+        are_not = ngettext("{lines} is not", "{lines} are not", len(not_utf8))
+        mixed = gettext(
+            # Translators: {utf8} is "lines 2 and 3 are UTF-8", {not_utf8} "line 4 is not",
+            # {preview} lines as read ("line 4: “Zoë”"); “CSV UTF-8” is a file type in Excel.
+            "This file mixes two encodings: {utf8}, {not_utf8} (read as Windows-1252: "
+            "{preview}). Reading it either way would store some names wrongly. Save the whole "
+            "file as UTF-8 (in Excel: Save As, “CSV UTF-8”) and upload it again."
+        )
         raise RosterEncodingError(
-            f"This file mixes two encodings: {_listed(utf8)} {_are(utf8)} UTF-8, "
-            f"{_listed(not_utf8)} {_are(not_utf8)} not (read as Windows-1252: {preview}). "
-            "Reading it either way would store some names wrongly. Save the whole file as UTF-8 "
-            "(in Excel: Save As, “CSV UTF-8”) and upload it again."
+            mixed.format(
+                utf8=are_utf8.format(lines=_listed(utf8)),
+                not_utf8=are_not.format(lines=_listed(not_utf8)),
+                preview=preview,
+            )
         )
     # No line is UTF-8 (a byte-order mark alone does not make it so): a legacy encoding.
     return decode_csv(body, DETECTED_LEGACY)
@@ -321,7 +399,7 @@ def _rows_from_csv(
     if b"\x00" in data and not (
         encoding == "utf-16" or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     ):
-        raise RosterFileError("This is not a CSV or XLSX file (it contains binary data).")
+        raise RosterFileError(str(NOT_CSV_OR_XLSX))
     text, used = decode_csv(data, encoding)
     sample = text[:8192]
     try:
@@ -332,7 +410,7 @@ def _rows_from_csv(
     try:
         header = next(reader)
     except StopIteration as empty:
-        raise RosterFileError("The file is empty.") from empty
+        raise RosterFileError(gettext("The file is empty.")) from empty
     except csv.Error as broken:
         raise _broken_line(reader, broken) from broken
     names = _check_header(header)
@@ -341,7 +419,9 @@ def _rows_from_csv(
 
 
 def _broken_line(reader, broken: csv.Error) -> RosterFileError:
-    return RosterFileError(f"Line {reader.line_num} cannot be read as CSV: {broken}.")
+    # Translators: {problem} is what Python's CSV reader said (in English).
+    text = gettext("Line {line} cannot be read as CSV: {problem}.")
+    return RosterFileError(text.format(line=reader.line_num, problem=broken))
 
 
 def _csv_rows(
@@ -358,8 +438,9 @@ def _csv_rows(
             raise _broken_line(reader, broken) from broken
         if len(values) > max_columns:
             raise RosterFileError(
-                f"Line {reader.line_num} has {len(values):,} cells; a roster row has at most "
-                f"{max_columns}."
+                gettext("Line {line} has {cells} cells; a roster row has at most {limit}.").format(
+                    line=reader.line_num, cells=f"{len(values):,}", limit=max_columns
+                )
             )
         whole = "".join(values)
         # Most lines are plain ASCII, with no NUL and no quote: cleaning a cell is stripping it,
@@ -369,7 +450,7 @@ def _csv_rows(
         if _is_blank(cells):
             continue
         if count >= max_rows:
-            raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
+            raise RosterFileError(_too_many_rows(max_rows))
         count += 1
         row = RawRow(
             line=reader.line_num,
@@ -401,8 +482,10 @@ def _xlsx_bounds(source, max_cells: int, max_lines: int) -> None:
                 cells += 1
                 if cells > max_cells:
                     raise RosterFileError(
-                        f"Line {line} of the sheet has more than {max_cells} cells; a roster row "
-                        f"has at most {max_cells}. Delete the columns you do not need."
+                        gettext(
+                            "Line {line} of the sheet has more than {limit} cells; a roster row "
+                            "has at most {limit}. Delete the columns you do not need."
+                        ).format(line=line, limit=max_cells)
                     )
             elif element.tag == row_tag:
                 rows += 1
@@ -413,7 +496,9 @@ def _xlsx_bounds(source, max_cells: int, max_lines: int) -> None:
                     line = rows
                 if line > max_lines:
                     raise RosterFileError(
-                        f"The sheet runs past {max_lines - 1:,} lines; remove the blank ones."
+                        gettext("The sheet runs past {lines} lines; remove the blank ones.").format(
+                            lines=f"{max_lines - 1:,}"
+                        )
                     )
         elif element.tag == row_tag:
             element.clear()
@@ -436,11 +521,16 @@ def _rows_from_xlsx(
         archive = zipfile.ZipFile(io.BytesIO(data))
         expanded = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile as broken:
-        raise RosterFileError("This XLSX file is damaged and cannot be opened.") from broken
+        raise RosterFileError(
+            gettext("This XLSX file is damaged and cannot be opened.")
+        ) from broken
     if expanded > max_expanded:
         raise RosterFileError(
-            f"This XLSX file expands to {expanded / 2**20:,.0f} MB, more than the "
-            f"{max_expanded / 2**20:,.0f} MB allowed; save it as CSV or split it."
+            gettext(
+                # Translators: {size} and {limit} are numbers of megabytes.
+                "This XLSX file expands to {size} MB, more than the {limit} MB allowed; save it "
+                "as CSV or split it."
+            ).format(size=f"{expanded / 2**20:,.0f}", limit=f"{max_expanded / 2**20:,.0f}")
         )
     import openpyxl  # imported here: only XLSX uploads pay for it
 
@@ -457,14 +547,24 @@ def _rows_from_xlsx(
         while header and header[-1] in (None, ""):
             header.pop()
         if not header:
-            raise RosterFileError("The first sheet is empty.")
+            raise RosterFileError(gettext("The first sheet is empty."))
         names = _check_header(header, xlsx=True)
         roster = RosterFile(format="XLSX", header=[_cell(cell) for cell in header])
     except RosterFileError:
         raise
     except Exception as broken:  # openpyxl raises many kinds on malformed parts
-        raise RosterFileError(f"This XLSX file cannot be read: {broken}") from broken
+        raise _unreadable_xlsx(broken) from broken
     return roster, _xlsx_rows(workbook, sheet, roster, names, max_rows, progress)
+
+
+def _unreadable_xlsx(broken: Exception) -> RosterFileError:
+    # Translators: {problem} is what the spreadsheet library said (in English).
+    text = gettext("This XLSX file cannot be read: {problem}")
+    return RosterFileError(text.format(problem=broken))
+
+
+def _too_many_rows(max_rows: int) -> str:
+    return gettext("The file has more than {limit} rows; split it.").format(limit=f"{max_rows:,}")
 
 
 def _xlsx_rows(workbook, sheet, roster: RosterFile, names: list, max_rows: int, progress):
@@ -477,7 +577,7 @@ def _xlsx_rows(workbook, sheet, roster: RosterFile, names: list, max_rows: int, 
             if _is_blank(cells):
                 continue
             if count >= max_rows:
-                raise RosterFileError(f"The file has more than {max_rows:,} rows; split it.")
+                raise RosterFileError(_too_many_rows(max_rows))
             count += 1
             row = RawRow(
                 line=line,
@@ -491,7 +591,7 @@ def _xlsx_rows(workbook, sheet, roster: RosterFile, names: list, max_rows: int, 
     except RosterFileError:
         raise
     except Exception as broken:  # openpyxl raises many kinds on malformed parts
-        raise RosterFileError(f"This XLSX file cannot be read: {broken}") from broken
+        raise _unreadable_xlsx(broken) from broken
     finally:
         workbook.close()
 
@@ -516,11 +616,9 @@ def roster_stream(
     The RosterFile's samples are complete once every row was read."""
     max_bytes, max_rows, max_expanded, max_columns = _limits()
     if len(data) > max_bytes:
-        raise RosterFileError(
-            f"The file is {len(data) / 2**20:,.1f} MB; the limit is {max_bytes / 2**20:,.0f} MB."
-        )
+        raise RosterFileError(too_big(len(data), max_bytes))
     if not data.strip():
-        raise RosterFileError("The file is empty.")
+        raise RosterFileError(gettext("The file is empty."))
     if looks_like_xlsx(data):
         return _rows_from_xlsx(data, max_rows, max_expanded, max_columns, progress)
     return _rows_from_csv(data, max_rows, max_columns, encoding, progress)
@@ -541,38 +639,50 @@ def roster_rows(data: bytes, encoding: str = "") -> list[RawRow]:
     return roster_read(data, encoding=encoding).rows
 
 
+def too_big(size: int, limit: int) -> str:
+    """The file is `size` bytes, more than `limit`, in words."""
+    # Translators: {size} and {limit} are numbers of megabytes.
+    return gettext("The file is {size} MB; the limit is {limit} MB.").format(
+        size=f"{size / 2**20:,.1f}", limit=f"{limit / 2**20:,.0f}"
+    )
+
+
+NOT_CSV_OR_XLSX = _("This is not a CSV or XLSX file (it contains binary data).")
 # Files that are plainly not rosters, by their first bytes: refused on the upload form.
 NOT_A_ROSTER = {
-    b"\x89PNG": "a PNG image",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-    b"%PDF": "a PDF document",
-    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Word file; save it as XLSX or CSV",
-    b"{\\rtf": "an RTF document",
-    b"\x1f\x8b": "a compressed (gzip) file",
-    b"Rar!": "a RAR archive",
-    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"\x89PNG": _("This is a PNG image, not a roster. Upload a CSV or XLSX file."),
+    b"\xff\xd8\xff": _("This is a JPEG image, not a roster. Upload a CSV or XLSX file."),
+    b"GIF8": _("This is a GIF image, not a roster. Upload a CSV or XLSX file."),
+    b"%PDF": _("This is a PDF document, not a roster. Upload a CSV or XLSX file."),
+    b"\xd0\xcf\x11\xe0": _(
+        "This is an old Excel (.xls) or Word file; save it as XLSX or CSV, not a roster. "
+        "Upload a CSV or XLSX file."
+    ),
+    b"{\\rtf": _("This is an RTF document, not a roster. Upload a CSV or XLSX file."),
+    b"\x1f\x8b": _("This is a compressed (gzip) file, not a roster. Upload a CSV or XLSX file."),
+    b"Rar!": _("This is a RAR archive, not a roster. Upload a CSV or XLSX file."),
+    b"7z\xbc\xaf": _("This is a 7-Zip archive, not a roster. Upload a CSV or XLSX file."),
 }
 
 
 def not_a_roster(data: bytes) -> str | None:
     """Why these bytes are plainly not a roster (an image, a PDF, a ZIP that is not a
     workbook...), or None when they may be one: checked on the upload form, cheaply."""
-    for magic, what in NOT_A_ROSTER.items():
+    for magic, why in NOT_A_ROSTER.items():
         if data.startswith(magic):
-            return f"This is {what}, not a roster. Upload a CSV or XLSX file."
+            return str(why)
     if looks_like_xlsx(data):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
         except zipfile.BadZipFile:
             return None  # a damaged workbook: the check says so in detail
         if "xl/workbook.xml" not in names:
-            return (
+            return gettext(
                 "This is a ZIP archive (or a Word or OpenDocument file), not an XLSX workbook. "
                 "Upload a CSV or XLSX file."
             )
         return None
     head = data[:4096]
     if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "This is not a CSV or XLSX file (it contains binary data)."
+        return str(NOT_CSV_OR_XLSX)
     return None

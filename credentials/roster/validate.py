@@ -16,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db.models.functions import Upper
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker import formats
 from cspo_tracker.bulk import many
@@ -90,14 +92,17 @@ NAME_COLUMNS = ("first_name", "last_name")
 ACCOUNT_FIELDS = ("first_name", "last_name", "is_staff", "is_superuser", "state", "invited_at")
 
 
-STAFF_ACCOUNT = (
+# The problems a row can have, as the roster's page and its download say them. Row problems
+# are stored with the import in English (`imports`: checked with translation off).
+STAFF_ACCOUNT = _(
     "{email} is a staff account; a roster import never changes staff accounts. Use the "
     "attendee's own address, or record the course for them in the admin."
 )
-DEACTIVATED_ACCOUNT = (
+DEACTIVATED_ACCOUNT = _(
     "{email} belongs to an account staff deactivated; reactivate it in the admin first."
 )
-OTHER_ORGANISATION = (
+OTHER_ORGANISATION = _(
+    # Translators: {code} is a course code, {organisation} a training organisation's name.
     "Course {code} is not a course of {organisation}: the code is already used elsewhere "
     "(course codes are unique), and only the course's own organisation reports its attendees. "
     "Check the code, or give your course another one."
@@ -105,29 +110,35 @@ OTHER_ORGANISATION = (
 # An organisation's roster is told nothing of accounts beyond its own courses: whether an
 # address is staff's, deactivated, or another address of someone, which member id a holder
 # has, whether they exist or hold a program.
-UNUSABLE_ADDRESS = "This address cannot be put on an organisation's roster; ask platform staff."
-NOT_WITH_LINE = "This row and line {line} cannot both be imported; ask platform staff."
+UNUSABLE_ADDRESS = _("This address cannot be put on an organisation's roster; ask platform staff.")
+# Translators: {line} is a line number of the roster file.
+NOT_WITH_LINE = _("This row and line {line} cannot both be imported; ask platform staff.")
 PRIVATE_TOTALS = ("new_holders", "credentials_to_issue", "unchanged_rows")
-STORED_DATES = (
+STORED_DATES = _(
+    # Translators: {code} is a course code, {start} and {end} are dates.
     "Course {code} is stored as running {start} to {end}; an organisation's roster does not "
     "move a course's dates (its credentials would move with them). Ask platform staff."
 )
-NO_LONGER_A_MEMBER = (
+NO_LONGER_A_MEMBER = _(
     "Whoever uploaded this roster is no longer a member of {organisation}; an organisation "
     "admin can upload it again."
 )
-NOT_YOUR_COURSE = (
+NOT_YOUR_COURSE = _(
+    # Translators: {code} is a course code, {organisation} a training organisation's name.
     "Course {code} does not name you as its trainer; ask an organisation admin of "
     "{organisation} to add you, or to upload this roster."
 )
-SAME_PERSON_SAME_COURSE = (
+SAME_PERSON_SAME_COURSE = _(
+    # Translators: {line} is a line number of the roster file.
     "Line {line} lists the same person on this course under another of their addresses."
 )
-SAME_PERSON_OTHER_NAME = (
+SAME_PERSON_OTHER_NAME = _(
+    # Translators: {line} is a line number of the roster file.
     "Differs from line {line}, the same person under another of their addresses."
 )
 EARLIEST_COURSE_DATE = datetime.date(1990, 1, 1)
-COURSE_DATE_OUT_OF_RANGE = "{day} is not a plausible course date (from 1990 to two years ahead)."
+# Translators: {day} is a date as the file gives it (2026-03-02).
+COURSE_DATE_OUT_OF_RANGE = _("{day} is not a plausible course date (from 1990 to two years ahead).")
 
 
 def _date(
@@ -147,9 +158,9 @@ def _date(
             try:
                 day = seen[text] = datetime.date.fromisoformat(text[:10])
             except ValueError:
-                errors.append(
-                    RowError(row.line, column, f"“{text}” is not a date; use YYYY-MM-DD.")
-                )
+                # Translators: {text} is a cell of the file as written.
+                problem = gettext("“{text}” is not a date; use YYYY-MM-DD.").format(text=text)
+                errors.append(RowError(row.line, column, problem))
                 return None
     if not EARLIEST_COURSE_DATE <= day <= latest:
         errors.append(RowError(row.line, column, COURSE_DATE_OUT_OF_RANGE.format(day=day)))
@@ -167,20 +178,22 @@ def _hours(row: RawRow, errors: list[RowError], seen: dict) -> Decimal | None:
         try:
             hours = seen[text] = Decimal(text)
         except InvalidOperation:
-            errors.append(
-                RowError(row.line, "hours_attended", f"“{text}” is not a number of hours.")
-            )
+            # Translators: {text} is a cell of the file as written.
+            problem = gettext("“{text}” is not a number of hours.").format(text=text)
+            errors.append(RowError(row.line, "hours_attended", problem))
             return None
     if not hours.is_finite() or hours < 0:
-        errors.append(RowError(row.line, "hours_attended", "Hours cannot be negative."))
+        errors.append(RowError(row.line, "hours_attended", gettext("Hours cannot be negative.")))
         return None
     if hours >= 1000:
-        errors.append(RowError(row.line, "hours_attended", "1000 hours or more in one course."))
+        errors.append(
+            RowError(row.line, "hours_attended", gettext("1000 hours or more in one course."))
+        )
         return None
     if hours % QUARTER:
-        errors.append(
-            RowError(row.line, "hours_attended", f"“{text}” hours: hours go in steps of 0.25.")
-        )
+        # Translators: {text} is a cell of the file as written (a number of hours).
+        problem = gettext("“{text}” hours: hours go in steps of 0.25.").format(text=text)
+        errors.append(RowError(row.line, "hours_attended", problem))
         return None
     return hours
 
@@ -194,7 +207,10 @@ def _completed(row: RawRow, errors: list[RowError]) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    errors.append(RowError(row.line, "completed", f"“{text}” is not yes or no."))
+    # Translators: {text} is a cell of the file as written; yes and no are the words the
+    # file's "completed" column takes (kept in English: the file is read in English).
+    problem = gettext("“{text}” is not yes or no.").format(text=text)
+    errors.append(RowError(row.line, "completed", problem))
     return False
 
 
@@ -232,12 +248,12 @@ def _texts(row: RawRow) -> dict[str, str]:
     return text
 
 
-COURSE_CODE_CHARACTERS = (
+COURSE_CODE_CHARACTERS = _(
     "A course code is letters, digits and punctuation, without spaces, line breaks or "
     "invisible characters."
 )
-COURSE_TEXT_LINK = "No web addresses here: holders read this in their invitation email."
-COURSE_TEXT_CONTROL = "Remove the line breaks, control or invisible characters."
+COURSE_TEXT_LINK = _("No web addresses here: holders read this in their invitation email.")
+COURSE_TEXT_CONTROL = _("Remove the line breaks, control or invisible characters.")
 _URL_LIKE = re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://|\bwww\.")
 _HIDDEN = ("Cc", "Cf", "Zl", "Zp")
 # In a code: also combining marks, private-use and unassigned characters, and letters and
@@ -267,14 +283,14 @@ def _course_text(column: str, value: str) -> tuple[str, str]:
             char.isspace() or char in _BLANK_LOOKING or unicodedata.category(char) in _NOT_IN_CODES
             for char in code
         ):
-            return code, COURSE_CODE_CHARACTERS
+            return code, str(COURSE_CODE_CHARACTERS)
         return code, ""
     if not (value.isascii() and value.isprintable()) and any(
         unicodedata.category(char) in _HIDDEN for char in value
     ):
-        return value, COURSE_TEXT_CONTROL
+        return value, str(COURSE_TEXT_CONTROL)
     if _URL_LIKE.search(unicodedata.normalize("NFKC", value)):
-        return value, COURSE_TEXT_LINK
+        return value, str(COURSE_TEXT_LINK)
     return value, ""
 
 
@@ -307,21 +323,28 @@ class _Parser:
         text = _texts(row)
         email = ""
         if not text["email"]:
-            errors.append(RowError(row.line, "email", "The email address is missing."))
+            errors.append(RowError(row.line, "email", gettext("The email address is missing.")))
         else:
             try:
                 email = canonical_email(text["email"])
             except ValidationError as refused:
                 shown = text["email"]
-                reason = (
-                    "is not a valid email address."
-                    if refused.code == "invalid"
-                    else f"is refused: {' '.join(refused.messages)}"
+                if refused.code == "invalid":
+                    # Translators: {email} is an address as the file wrote it.
+                    problem = gettext("“{email}” is not a valid email address.")
+                else:
+                    # Translators: {email} is an address as the file wrote it, {reason} why it
+                    # is refused (a sentence or more).
+                    problem = gettext("“{email}” is refused: {reason}")
+                reason = " ".join(refused.messages)
+                errors.append(
+                    RowError(row.line, "email", problem.format(email=shown, reason=reason))
                 )
-                errors.append(RowError(row.line, "email", f"“{shown}” {reason}"))
         for column in ("first_name", "last_name", "course_code"):
             if not text[column]:
-                errors.append(RowError(row.line, column, f"{column} is missing."))
+                # Translators: {column} is a column name of the file (first_name).
+                problem = gettext("{column} is missing.").format(column=column)
+                errors.append(RowError(row.line, column, problem))
         for column in ("first_name", "last_name"):
             try:
                 validate_person_name(text[column])
@@ -340,15 +363,20 @@ class _Parser:
         if max(map(len, text.values())) > SHORTEST_LIMIT:
             for column, limit in LIMITS:
                 if len(text[column]) > limit:
-                    errors.append(RowError(row.line, column, f"Longer than {limit} characters."))
+                    problem = gettext("Longer than {limit} characters.").format(limit=limit)
+                    errors.append(RowError(row.line, column, problem))
         program_code = text["program"] or DEFAULT_PROGRAM
         program = programs.get(program_code.upper())
         if program is None:
-            errors.append(RowError(row.line, "program", f"Unknown program “{program_code}”."))
+            # Translators: {program} is a certification's code as the file wrote it.
+            problem = gettext("Unknown program “{program}”.").format(program=program_code)
+            errors.append(RowError(row.line, "program", problem))
         start_date = _date(row, "start_date", errors, self.latest, self.dates)
         end_date = _date(row, "end_date", errors, self.latest, self.dates)
         if start_date and end_date and end_date < start_date:
-            errors.append(RowError(row.line, "end_date", "The course ends before it starts."))
+            errors.append(
+                RowError(row.line, "end_date", gettext("The course ends before it starts."))
+            )
         hours = _hours(row, errors, self.hours)
         completed = _completed(row, errors)
         if len(errors) > start:
@@ -357,19 +385,25 @@ class _Parser:
         if hours is None:
             hours = (program.min_course_hours or Decimal(0)) if completed else Decimal(0)
         if completed and program.min_course_hours is not None and hours < program.min_course_hours:
-            errors.append(
-                RowError(
-                    row.line,
-                    "hours_attended",
-                    f"Marked completed with {hours.normalize():f} hours; {program.code} needs "
-                    f"at least {program.min_course_hours.normalize():f}.",
-                )
+            problem = gettext(
+                # Translators: {hours} and {needed} are numbers of hours, {program} a
+                # certification's code.
+                "Marked completed with {hours} hours; {program} needs at least {needed}."
+            ).format(
+                hours=f"{hours.normalize():f}",
+                program=program.code,
+                needed=f"{program.min_course_hours.normalize():f}",
             )
+            errors.append(RowError(row.line, "hours_attended", problem))
             self._failed(row, text)
             return None, text["email"]
         if completed and end_date and end_date > self.on:
             errors.append(
-                RowError(row.line, "end_date", "Completed on a course that ends in the future.")
+                RowError(
+                    row.line,
+                    "end_date",
+                    gettext("Completed on a course that ends in the future."),
+                )
             )
             self._failed(row, text)
             return None, text["email"]
@@ -461,7 +495,9 @@ def roster_validate(
             written[row.line] = email_as_written
         key = (row.course_code, row.email)
         if key in seen:
-            refuse(row, "email", f"Repeats line {seen[key]} (same course and email).")
+            # Translators: {line} is a line number of the roster file.
+            repeats = gettext("Repeats line {line} (same course and email).")
+            refuse(row, "email", repeats.format(line=seen[key]))
             continue
         first = first_of_course.setdefault(row.course_code, row)
         person = first_of_person.setdefault(row.email, row)
@@ -469,15 +505,25 @@ def roster_validate(
         member = member_ids.setdefault((row.email, issuer_id), row) if row.member_id else row
         problem = None
         if clash := _clash(row, first, COURSE_FIELDS):
+            differs = gettext(
+                # Translators: {line} is a line number of the roster file, {value} and {other}
+                # the two values as the file wrote them.
+                "Differs from line {line} for the same course (“{value}” against “{other}”)."
+            )
             problem = (
                 clash.replace("_code", ""),
-                f"Differs from line {first.line} for the same course "
-                f"(“{getattr(row, clash)}” against “{getattr(first, clash)}”).",
+                differs.format(
+                    line=first.line, value=getattr(row, clash), other=getattr(first, clash)
+                ),
             )
         elif clash := _clash(row, person, ("first_name", "last_name")):
-            problem = (clash, f"Differs from line {person.line} for the same email address.")
+            # Translators: {line} is a line number of the roster file.
+            differs = gettext("Differs from line {line} for the same email address.")
+            problem = (clash, differs.format(line=person.line))
         elif member.member_id != row.member_id:
-            problem = ("member_id", f"Differs from line {member.line} for the same issuer.")
+            # Translators: {line} is a line number of the roster file.
+            differs = gettext("Differs from line {line} for the same issuer.")
+            problem = ("member_id", differs.format(line=member.line))
         if problem:
             refuse(row, *problem)
             continue
@@ -575,25 +621,35 @@ def roster_validate(
         elif user and (user.is_staff or user.is_superuser):
             problem = (
                 "email",
-                UNUSABLE_ADDRESS if scope else STAFF_ACCOUNT.format(email=row.email),
+                str(UNUSABLE_ADDRESS) if scope else STAFF_ACCOUNT.format(email=row.email),
             )
         elif user and user.state == User.State.DEACTIVATED:
             problem = (
                 "email",
-                UNUSABLE_ADDRESS if scope else DEACTIVATED_ACCOUNT.format(email=row.email),
+                str(UNUSABLE_ADDRESS) if scope else DEACTIVATED_ACCOUNT.format(email=row.email),
             )
         elif course and course.program_id != program.pk:
-            problem = ("program", f"Course {course.code} is stored as {course.program.code}.")
+            # Translators: {code} is a course code, {program} a certification's code.
+            stored_as = gettext("Course {code} is stored as {program}.")
+            problem = ("program", stored_as.format(code=course.code, program=course.program.code))
         elif end is None:
-            problem = ("end_date", f"end_date is needed to create course {row.course_code}.")
+            # Translators: end_date is a column name of the file; {code} a course code.
+            needed = gettext("end_date is needed to create course {code}.")
+            problem = ("end_date", needed.format(code=row.course_code))
         elif start and start > end:
-            problem = ("start_date", f"Course {row.course_code} would start after it ends ({end}).")
+            # Translators: {code} is a course code, {end} a date (2026-03-02).
+            after = gettext("Course {code} would start after it ends ({end}).")
+            problem = ("start_date", after.format(code=row.course_code, end=end))
         elif row.completed and end > on:
-            problem = ("end_date", f"Completed on course {row.course_code}, which ends on {end}.")
+            # Translators: {code} is a course code, {end} a date (2026-03-02).
+            future = gettext("Completed on course {code}, which ends on {end}.")
+            problem = ("end_date", future.format(code=row.course_code, end=end))
         elif user and row.member_id:
             stored = memberships.get((user.pk, program.issuer_id))
             if stored and stored != row.member_id:
-                problem = ("member_id", f"{row.email} is stored with member id {stored}.")
+                # Translators: {email} is an address, {member_id} a membership number.
+                stored_id = gettext("{email} is stored with member id {member_id}.")
+                problem = ("member_id", stored_id.format(email=row.email, member_id=stored))
         if not problem and user:
             same = account_on_course.get((row.course_code, user.pk))
             first_row = account_first.get(user.pk)
@@ -608,7 +664,9 @@ def roster_validate(
             if completed and not row.completed:
                 problem = (
                     "completed",
-                    "Already completed and the credential issued; correct it in the admin.",
+                    gettext(
+                        "Already completed and the credential issued; correct it in the admin."
+                    ),
                 )
         if problem:
             refuse(row, *problem)

@@ -11,6 +11,8 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
 from django.utils.timezone import localtime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
 from cspo_tracker.spreadsheets import csv_response
@@ -24,7 +26,7 @@ from ..organisations import (
     roster_imports_visible_to,
 )
 from .imports import (
-    ERRORS_HEADER,
+    errors_header,
     errors_rows,
     rejected_rows,
     roster_file_bytes,
@@ -37,33 +39,33 @@ from .imports import (
 from .parse import COLUMN_HELP, ENCODINGS, REQUIRED_COLUMNS, RosterFileError
 
 SHOWN_ERRORS = 200
-ENCODING_CHOICES = [("", "Detect it (UTF-8, else Windows-1252)"), *ENCODINGS.items()]
+ENCODING_CHOICES = [("", _("Detect it (UTF-8, else Windows-1252)")), *ENCODINGS.items()]
 
 # What the check found, before anything is written.
 TOTAL_LABELS = {
-    "rows": "Rows in the file",
-    "valid_rows": "Valid rows",
-    "rows_with_errors": "Rows with problems",
-    "new_holders": "New holders",
-    "new_courses": "New courses",
-    "attendances": "Attendances to record or correct",
-    "credentials_to_issue": "Credentials to issue",
-    "unchanged_rows": "Rows already up to date",
+    "rows": _("Rows in the file"),
+    "valid_rows": _("Valid rows"),
+    "rows_with_errors": _("Rows with problems"),
+    "new_holders": _("New holders"),
+    "new_courses": _("New courses"),
+    "attendances": _("Attendances to record or correct"),
+    "credentials_to_issue": _("Credentials to issue"),
+    "unchanged_rows": _("Rows already up to date"),
 }
 # What applying did, in plain words.
 SUMMARY_LABELS = {
-    "holders_created": "Holders added",
-    "holders_updated": "Holders' names corrected",
-    "memberships_created": "Member numbers recorded",
-    "courses_created": "Courses added",
-    "courses_updated": "Courses corrected",
-    "credentials_redated": "Credentials moved to corrected course dates",
-    "attendances_created": "Attendances recorded",
-    "attendances_updated": "Attendances corrected",
-    "claims_verified": "Self-reported credentials verified",
-    "credentials_issued": "Credentials issued",
-    "units_entries_logged": "Learning activities logged for holders (one per course day)",
-    "rows_out_of_reach": "Rows left: their course became another organisation's or trainer's",
+    "holders_created": _("Holders added"),
+    "holders_updated": _("Holders' names corrected"),
+    "memberships_created": _("Member numbers recorded"),
+    "courses_created": _("Courses added"),
+    "courses_updated": _("Courses corrected"),
+    "credentials_redated": _("Credentials moved to corrected course dates"),
+    "attendances_created": _("Attendances recorded"),
+    "attendances_updated": _("Attendances corrected"),
+    "claims_verified": _("Self-reported credentials verified"),
+    "credentials_issued": _("Credentials issued"),
+    "units_entries_logged": _("Learning activities logged for holders (one per course day)"),
+    "rows_out_of_reach": _("Rows left: their course became another organisation's or trainer's"),
 }
 
 
@@ -91,9 +93,9 @@ def outcome(record: RosterImport) -> list[tuple[str, int]]:
     done = [(SUMMARY_LABELS.get(key, key), summary[key]) for key in changes]
     skipped = len({error["line"] for error in record.errors if error["line"]})
     if skipped:
-        done.append(("Rows skipped for their problems", skipped))
+        done.append((gettext("Rows skipped for their problems"), skipped))
     if record.totals.get("unchanged_rows"):
-        done.append(("Rows already up to date", record.totals["unchanged_rows"]))
+        done.append((TOTAL_LABELS["unchanged_rows"], record.totals["unchanged_rows"]))
     return done
 
 
@@ -121,24 +123,29 @@ def _visible(request, pk, permission: str = "credentials.view_rosterimport") -> 
 
 
 class RosterUploadForm(CrispySubmitMixin, forms.Form):
-    submit_label = "Check the roster"
+    submit_label = _("Check the roster")
     organisation = forms.ModelChoiceField(
-        label="For the organisation",
+        label=_("For the organisation"),
         queryset=None,
         required=False,
-        help_text="Its rows may name only this organisation's courses; new course codes "
-        "become its courses.",
+        help_text=_(
+            "Its rows may name only this organisation's courses; new course codes "
+            "become its courses."
+        ),
     )
     file = forms.FileField(
-        help_text="CSV (UTF-8, or Windows-1252; comma, semicolon or tab) or XLSX. Nothing is "
-        "written until you confirm.",
+        label=_("File"),
+        help_text=_(
+            "CSV (UTF-8, or Windows-1252; comma, semicolon or tab) or XLSX. Nothing is "
+            "written until you confirm."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,.txt"}),
     )
     encoding = forms.ChoiceField(
-        label="Encoding of a CSV",
+        label=_("Encoding of a CSV"),
         choices=ENCODING_CHOICES,
         required=False,
-        help_text="Leave it to detection unless names came out wrong.",
+        help_text=_("Leave it to detection unless names came out wrong."),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -146,7 +153,7 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
         field = self.fields["organisation"]
         field.queryset = organisations_for_upload(user).defer("logo")
         if is_platform_staff(user, "credentials.add_rosterimport"):
-            field.empty_label = "None: the platform's own courses"
+            field.empty_label = gettext("None: the platform's own courses")
         else:
             # A trainer or organisation admin always uploads for one of their organisations.
             field.required = True
@@ -160,7 +167,7 @@ class RosterUploadForm(CrispySubmitMixin, forms.Form):
 
 
 class RecheckForm(forms.Form):
-    encoding = forms.ChoiceField(label="Read it as", choices=ENCODING_CHOICES, required=False)
+    encoding = forms.ChoiceField(label=_("Read it as"), choices=ENCODING_CHOICES, required=False)
 
 
 @roster_access("credentials.add_rosterimport")
@@ -251,7 +258,7 @@ def roster_apply(request, pk):
         request,
         record,
         lambda: roster_import_queue(record=record, only_valid_rows=only_valid),
-        "Import queued. This page follows its progress.",
+        gettext("Import queued. This page follows its progress."),
     )
 
 
@@ -265,7 +272,7 @@ def roster_recheck(request, pk):
         request,
         record,
         lambda: roster_import_recheck(record=record, encoding=encoding),
-        "Checking the file again. This page follows its progress.",
+        gettext("Checking the file again. This page follows its progress."),
     )
 
 
@@ -277,7 +284,7 @@ def roster_discard(request, pk):
         request,
         record,
         lambda: roster_import_discard(record=record),
-        "Discarded.",
+        gettext("Discarded."),
     )
 
 
@@ -287,8 +294,9 @@ def roster_progress(request, pk):
     record = _visible(request, pk)
     label = record.get_status_display()
     if record.retry_pending():
-        label += (
-            f" (the database did not answer; next attempt at {localtime(record.retry_at):%H:%M:%S})"
+        # Translators: {status} is the import's status ("Applying"), {time} a time of day.
+        label = gettext("{status} (the database did not answer; next attempt at {time})").format(
+            status=label, time=f"{localtime(record.retry_at):%H:%M:%S}"
         )
     return JsonResponse(
         {
@@ -314,7 +322,7 @@ def _stem(record: RosterImport) -> str:
 def roster_errors(request, pk):
     record = _visible(request, pk)
     return csv_response(
-        filename=f"{_stem(record)}-problems.csv", header=ERRORS_HEADER, rows=errors_rows(record)
+        filename=f"{_stem(record)}-problems.csv", header=errors_header(), rows=errors_rows(record)
     )
 
 
