@@ -103,7 +103,7 @@ def calendar_ics(credentials: list[Credential], *, now: datetime.datetime) -> st
         if program.grace_days:
             # What the issuer calls the days after the end ("grace period", "suspension"):
             # data, as staff wrote it.
-            period = program.after_end_name
+            period = program.after_end_words
             # Translators: {period} is what the issuer calls the days after the end, as
             # staff wrote it ("grace period", "suspension").
             ends = gettext("{label} {period} ends: last day to renew")

@@ -439,6 +439,16 @@ class Issuer(models.Model):
         return self.name
 
 
+# The seeded programs' words for the days after a term's end (Program.after_end_status and
+# after_end_name): data, translated where shown when they are these.
+AFTER_END_WORDS = (
+    gettext_noop("In grace"),
+    gettext_noop("Suspended"),
+    gettext_noop("grace period"),
+    gettext_noop("suspension"),
+)
+
+
 class Program(models.Model):
     """A certification and its renewal rules, as data: staff add one with no code change."""
 
@@ -568,6 +578,18 @@ class Program(models.Model):
 
     def __str__(self):
         return self.code
+
+    @property
+    def after_end_label(self) -> str:
+        """`after_end_status` in the reader's language where it is one of the seeded words
+        (AFTER_END_WORDS); as staff wrote it otherwise."""
+        return gettext(self.after_end_status) if self.after_end_status else ""
+
+    @property
+    def after_end_words(self) -> str:
+        """`after_end_name` ("grace period", "suspension") in the reader's language, the same
+        way."""
+        return gettext(self.after_end_name) if self.after_end_name else ""
 
     @property
     def is_lifetime(self) -> bool:

@@ -97,7 +97,7 @@ def status_label(program: Program, status: Status) -> str:
     """The status in words (in the current language), in the issuer's own term for the days
     after the end ("In grace", PMI's "Suspended": data, as staff wrote it)."""
     if status == Status.IN_GRACE:
-        return program.after_end_status
+        return program.after_end_label
     return str(Status(status).label)
 
 

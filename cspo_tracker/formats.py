@@ -35,6 +35,15 @@ def locale() -> Locale:
     return _locale((translation.get_language() or "en").lower())
 
 
+# English dates keep the short month names every English reader knows ("Sep", where CLDR's
+# international English writes "Sept"), day first.
+_ENGLISH_DAY = "d MMM y"
+
+
+def _english() -> bool:
+    return locale().language == "en"
+
+
 def day(value: datetime.date | None) -> str:
     """A calendar date with the month in words ("14 May 2026", "14. Mai 2026", "2026年5月14日");
     "" for None. A datetime is first put in the current time zone."""
@@ -42,6 +51,8 @@ def day(value: datetime.date | None) -> str:
         return ""
     if isinstance(value, datetime.datetime):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if _english():
+        return babel_dates.format_date(value, _ENGLISH_DAY, locale="en")
     return babel_dates.format_skeleton("yMMMd", value, locale=locale())
 
 
@@ -49,6 +60,8 @@ def month(value: datetime.date | None) -> str:
     """A month and year ("May 2026", "Mai 2026", "2026年5月"); "" for None."""
     if value is None:
         return ""
+    if _english():
+        return babel_dates.format_date(value, "MMM y", locale="en")
     return babel_dates.format_skeleton("yMMM", value, locale=locale())
 
 
@@ -60,10 +73,7 @@ def moment(value: datetime.datetime | None) -> str:
         value = timezone.localtime(value)
     here = locale()
     pattern = here.datetime_formats["medium"]
-    return pattern.format(
-        babel_dates.format_skeleton("Hm", value, locale=here),
-        babel_dates.format_skeleton("yMMMd", value, locale=here),
-    )
+    return pattern.format(babel_dates.format_skeleton("Hm", value, locale=here), day(value))
 
 
 def units(value: Decimal | int | None) -> str:

@@ -235,7 +235,7 @@ def _export_rows(name: str, rows):
                 row.holder.get_full_name(),
                 row.holder.email,
                 row.program.code,
-                row.program.after_end_status,
+                row.program.after_end_label,
                 row.valid_through,
                 row.lapses_on,
                 row.days_to_lapse,

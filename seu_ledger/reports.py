@@ -71,7 +71,7 @@ class StatusTable:
 def status_columns(programs: list[Program]) -> tuple[StatusColumn, ...]:
     """Active, Expiring, then the after-end wordings of the programs that have days after the
     end (at least "In grace"), Lapsed, Not yet valid."""
-    after_end = sorted({p.after_end_status for p in programs if p.grace_days}) or [
+    after_end = sorted({p.after_end_label for p in programs if p.grace_days}) or [
         Status.IN_GRACE.label
     ]
     columns = []

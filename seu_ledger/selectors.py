@@ -591,7 +591,7 @@ def _term_refusal(group: RenewalGroup, on: datetime.date) -> str | None:
         final_day = group.ends_on + datetime.timedelta(days=program.grace_days)
         return LAPSE_IS_FINAL.format(
             ends_on=formats.day(group.ends_on),
-            period=program.after_end_name,
+            period=program.after_end_words,
             final_day=formats.day(final_day),
             issuer=program.issuer.name,
         )
@@ -1531,7 +1531,7 @@ def _after_end_in_words(program: Program, version: RuleVersion) -> str:
         bool(program.lapse_is_final),
     )
     return texts[key].format(
-        period=program.after_end_name, days=program.grace_days, unit=program.unit_name
+        period=program.after_end_words, days=program.grace_days, unit=program.unit_name
     )
 
 

@@ -379,13 +379,13 @@ class ReminderCard:
                 return gettext("{label} ended on {day} and is {status}: renew by {last}").format(
                     label=label,
                     day=ended,
-                    status=program.after_end_status.lower(),
+                    status=program.after_end_label.lower(),
                     last=formats.day(self.grace_ends_on),
                 )
             # Translators: {period} is the issuer's word for the time after the end ("grace
             # period").
             return gettext("{label} ended on {day}: renew within the {period}").format(
-                label=label, day=ended, period=program.after_end_name
+                label=label, day=ended, period=program.after_end_words
             )
         if self.kind == Reminder.Kind.EXPIRY_DAY:
             return gettext("{label} expires today").format(label=label)
