@@ -317,6 +317,7 @@ class UserAdmin(ActionPermissionMixin, DjangoUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "pending_email", "other_addresses", "password")}),
         (_("Personal info"), {"fields": ("first_name", "last_name")}),
+        (_("Language and time zone"), {"fields": ("language", "time_zone")}),
         (_("Reminders"), {"fields": ("reminders_unsubscribed_at",)}),
         (
             _("Permissions"),
@@ -372,7 +373,10 @@ class ProgramAdmin(admin.ModelAdmin):
     search_fields = ("code", "name")
     fieldsets = (
         (None, {"fields": ("issuer", "code", "name", "track", "level", "is_active")}),
-        (_("Term"), {"fields": ("validity_months", "reminder_horizon_days", "unit_name")}),
+        (
+            _("Term"),
+            {"fields": ("validity_months", "time_zone", "reminder_horizon_days", "unit_name")},
+        ),
         (
             _("After the end"),
             {
