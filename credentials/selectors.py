@@ -37,6 +37,13 @@ def today() -> datetime.date:
     return zones.local_date(settings.TIME_ZONE)
 
 
+def reader_today() -> datetime.date:
+    """The current date in the active time zone: a signed-in holder's own zone on their pages
+    (cspo_tracker.locale), the site's elsewhere. What "not in the future" means for an
+    activity a holder logs: in Kiritimati, today there, a day ahead of the server."""
+    return timezone.localdate()
+
+
 def issuer_today(program: Program, at: datetime.datetime | None = None) -> datetime.date:
     """The date in the program's issuer's time zone (Program.time_zone) at an instant (now by
     default): the day on which its credentials' validity is decided. A term valid through

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from credentials.forms import CrispySubmitMixin
 from credentials.models import Term
-from credentials.selectors import today
+from credentials.selectors import reader_today
 from cspo_tracker import formats
 
 from . import services
@@ -142,7 +142,7 @@ class EntryForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.holder_id = holder_id
         self.entry = entry
-        self.on = on or today()
+        self.on = on or reader_today()
         self.kept_evidence: services.KeptEvidence | None = None
         self._kept_replaced: services.KeptEvidence | None = None
         self._kept_file = None

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from credentials.dates import add_months, add_years
 from credentials.impact import Impact
 from credentials.models import Course, Credential, Term, User
-from credentials.selectors import credential_current_term, renewal_group, today
+from credentials.selectors import credential_current_term, reader_today, renewal_group, today
 from cspo_tracker import formats
 
 from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
@@ -85,7 +85,7 @@ def entry_check(entry: Entry, *, on: datetime.date | None = None) -> None:
     """Check an entry's values as logging or editing it would (date not in the future nor
     over 10 years before `on`, hours positive, at most MAX_ENTRY_HOURS, in quarters, and the
     model's own field rules). Raises ValidationError by field."""
-    _validate_entry(entry, on=on or today())
+    _validate_entry(entry, on=on or reader_today())
 
 
 def entry_lock_reason(entry: Entry) -> str | None:
@@ -112,7 +112,7 @@ def entry_rule_errors(
 ) -> dict[str, list[str]]:
     """The rules on an activity's date and hours, by field, for whichever of them is given:
     the form checks them together with its own fields so every error shows at once."""
-    on = on or today()
+    on = on or reader_today()
     errors = {}
     if activity_date and activity_date > on:
         errors["activity_date"] = [ENTRY_IN_FUTURE.format(date=formats.day(activity_date))]
@@ -382,7 +382,7 @@ def entry_log(
     if evidence:
         evidence_check(evidence)
         entry.evidence = evidence
-    _validate_entry(entry, on=today())
+    _validate_entry(entry, on=reader_today())
     by_issuer = allocations_check(allocations or [], hours)
     entry.save()
     _allocations_replace(entry, by_issuer)
@@ -415,7 +415,7 @@ def entry_edit(
         evidence_check(changes["evidence"])
     for name, value in changes.items():
         setattr(entry, name, value)
-    _validate_entry(entry, on=today())
+    _validate_entry(entry, on=reader_today())
     by_issuer = allocations_check(allocations or [], entry.hours)
     entry.save()
     _allocations_replace(entry, by_issuer, allocation_issuer_ids)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 from credentials.access import holder_required
 from credentials.models import Credential, Term
 from credentials.organisations import trained_by
-from credentials.selectors import credential_current_term, today
+from credentials.selectors import credential_current_term, reader_today
 from cspo_tracker.locale import reading_as
 from cspo_tracker.spreadsheets import export_response
 
@@ -187,7 +187,7 @@ def entry_create(request):
     revision = rules_revision(request.user)
     programs = holder_programs(request.user.pk, revision)
     initial = {
-        "activity_date": dated_by or today(),
+        "activity_date": dated_by or reader_today(),
         "category": default_category(request.user.pk, programs=programs, revision=revision),
     }
     form = _entry_form(request, initial=initial, programs=programs)
@@ -210,7 +210,7 @@ def _dated_by(request):
         day = datetime.date.fromisoformat(request.GET.get("dated_by", ""))
     except ValueError:
         return None
-    return day if day < today() else None
+    return day if day < reader_today() else None
 
 
 @holder_required
