@@ -37,7 +37,7 @@ def locale() -> Locale:
 
 # English dates keep the short month names every English reader knows ("Sep", where CLDR's
 # international English writes "Sept"), day first.
-_ENGLISH_DAY = "d MMM y"
+_ENGLISH_DAY = "d MMM yyyy"
 
 
 def _english() -> bool:

@@ -126,6 +126,7 @@ TOKEN_URLS = {
 HOLDER_URLS = {
     "licence",
     "account_profile",
+    "account_preferences",
     "address_add",
     "password_change",
     "password_change_done",
@@ -153,6 +154,7 @@ PUBLIC_URLS = {
     "badges:did_document",
     "badges:jwks",
     "badges:check",
+    "set_language",  # the language picker: a cookie for anyone, the saved choice for an account
 }
 # Every staff page: the admin and the staff pages outside it, and the pages staff share with
 # training organisations' members (rosters, organisation pages: test_organisation_authorization
