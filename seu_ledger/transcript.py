@@ -264,9 +264,17 @@ class _Document(FPDF):
             x += width
         self.set_xy(left, top + height)
 
+    def _set_font_anew(self, style: str, size: float) -> None:
+        """set_font that always writes the font into the page: header and footer run when a
+        page opens or closes, after text drawn with a fallback font (CJK) may have left that
+        font selected in the page while fpdf2 still counts the text font as current, and
+        set_font skips a font it thinks is set (the footer's Latin letters came out as boxes)."""
+        self.font_family = ""
+        self.set_font(self.family, style, size)
+
     def header(self):
         if self.banner:
-            self.set_font(self.family, "B", 10)
+            self._set_font_anew("B", 10)
             self.set_text_color(176, 42, 55)
             self.cell(
                 0, 7, self.text(self.banner), border=1, align="C", new_x="LMARGIN", new_y="NEXT"
@@ -276,7 +284,7 @@ class _Document(FPDF):
 
     def footer(self):
         self.set_y(-12)
-        self.set_font(self.family, "", 8)
+        self._set_font_anew("", 8)
         footer = gettext("CSPO Tracker transcript, page {page}").format(page=self.page_no())
         self.cell(0, 5, self.text(footer), align="C")
 

@@ -113,6 +113,17 @@ def test_an_activity_title_in_chinese_is_in_the_transcript():
     assert "敏捷产品负责人工作坊 (东京敏捷)" in text_of(pdf_of(credential))
 
 
+def test_the_footer_after_chinese_text_keeps_its_latin_letters():
+    """The Chinese transcript's footer ("CSPO Tracker 成绩单，第 1 页") came out as boxes
+    where the page's last line was Chinese in the footer's font and size."""
+    pdf = transcript._Document()
+    pdf.add_page()
+    pdf.set_font(pdf.family, "", 8)
+    pdf.multi_cell(0, 4, pdf.text("学分须在有效期结束前的回溯窗口期内"))
+    text = PdfReader(io.BytesIO(bytes(pdf.output()))).pages[0].extract_text().replace("\0", "")
+    assert text.splitlines()[-1] == "CSPO Tracker transcript, page 1"
+
+
 def test_only_the_fonts_a_transcript_needs_are_embedded():
     _, latin = issued_to("Pat", "Owner")
     assert fonts_of(pdf_of(latin)) == DEJAVU
