@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from cspo_tracker import formats
 from cspo_tracker.history import audit_context, history_record
 from cspo_tracker.links import absolute_url
+from cspo_tracker.locale import reading_as
 
 from .accounts import account_email, licence_accept, user_merged_away
 from .dates import add_months
@@ -276,10 +277,12 @@ def credential_revoke(*, credential: Credential, reason: str, by: User | None) -
 
 def _verified_notify(credential: Credential, impact) -> None:
     holder = credential.holder
+    with reading_as(holder):  # the holder's language, not that of the staff who verify
+        changes = [_change_in_words(change) for change in (impact.changes if impact else [])]
     context = {
         "user": holder,
         "credential": credential,
-        "changes": [_change_in_words(change) for change in (impact.changes if impact else [])],
+        "changes": changes,
         "dashboard_url": absolute_url("ledger:dashboard"),
     }
     transaction.on_commit(

@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from credentials.accounts import account_email
 from cspo_tracker import formats
 from cspo_tracker.links import absolute_url
+from cspo_tracker.locale import reading_as
 
 from .models import Fee, Renewal
 from .selectors import fmt_units, holder_ledger, money, pick_fee, renewal_plan
@@ -26,39 +27,44 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
     def send():
         closed = first.closed_term
         credential = closed.credential
-        holder = credential.holder
-        terms = [
-            {
-                "code": r.new_term.credential.program.code,
-                "starts_on": formats.day(r.new_term.starts_on),
-                "ends_on": formats.day(r.new_term.ends_on),
-            }
-            for r in renewals
-        ]
-        fee = first.fee
-        account_email(
-            to=holder.email,
-            template="renewal_done",
-            context={
-                "user": holder,
-                "label": " + ".join(t["code"] for t in terms),
-                "terms": terms,
-                "renewed_on": formats.day(first.renewed_on),
-                # Translators: units a renewal counted: "20 of 20 SEU".
-                "units": gettext("{counted} of {required} {unit}").format(
-                    counted=fmt_units(first.units_counted),
-                    required=fmt_units(first.units_required),
-                    unit=credential.program.unit_name,
-                ),
-                "entries": first.entries.count(),
-                "carried": fmt_units(sum((c.units for c in first.carried_units.all()), Decimal(0))),
-                "fee": _fee_words(fee),
-                "renewal_url": absolute_url("ledger:renewal", credential.pk),
-            },
-            key=f"renewal-{first.pk}",
-        )
+        with reading_as(credential.holder):  # the holder's language, whoever renewed
+            _renewal_done_send(renewals, first, credential)
 
     transaction.on_commit(send, robust=True)
+
+
+def _renewal_done_send(renewals: list[Renewal], first: Renewal, credential) -> None:
+    holder = credential.holder
+    terms = [
+        {
+            "code": r.new_term.credential.program.code,
+            "starts_on": formats.day(r.new_term.starts_on),
+            "ends_on": formats.day(r.new_term.ends_on),
+        }
+        for r in renewals
+    ]
+    fee = first.fee
+    account_email(
+        to=holder.email,
+        template="renewal_done",
+        context={
+            "user": holder,
+            "label": " + ".join(t["code"] for t in terms),
+            "terms": terms,
+            "renewed_on": formats.day(first.renewed_on),
+            # Translators: units a renewal counted: "20 of 20 SEU".
+            "units": gettext("{counted} of {required} {unit}").format(
+                counted=fmt_units(first.units_counted),
+                required=fmt_units(first.units_required),
+                unit=credential.program.unit_name,
+            ),
+            "entries": first.entries.count(),
+            "carried": fmt_units(sum((c.units for c in first.carried_units.all()), Decimal(0))),
+            "fee": _fee_words(fee),
+            "renewal_url": absolute_url("ledger:renewal", credential.pk),
+        },
+        key=f"renewal-{first.pk}",
+    )
 
 
 def _fee_words(fee: Fee | None) -> str:
@@ -83,28 +89,33 @@ def fee_settled_notify(*, fee: Fee) -> None:
 
     def send():
         settled = Fee.objects.select_related("holder").get(pk=fee_id)
-        holder = settled.holder
-        ledger = holder_ledger(holder.pk)
-        # The group this fee pays for: the one whose coming renewal it would be used by.
-        group = next((g for g in ledger.groups if pick_fee(g, [settled]) == settled), None)
-        step = None
-        if group is not None:
-            step = renewal_plan(holder.pk, group.top.pk).card.next_step
-        account_email(
-            to=holder.email,
-            template="fee_settled",
-            context={
-                "user": holder,
-                "label": group.label if group else settled.description,
-                "waived": settled.status == Fee.Status.WAIVED,
-                "amount": money(settled.amount, settled.currency),
-                "reference": settled.reference,
-                "next_step": step.text if step else "",
-                "renewal_url": absolute_url("ledger:renewal", group.top.pk)
-                if group
-                else absolute_url("ledger:dashboard"),
-            },
-            key=f"fee-{settled.pk}-{settled.status}-{settled.recorded_at:%Y%m%d%H%M%S%f}",
-        )
+        with reading_as(settled.holder):  # the holder's language, not that of the staff
+            _fee_settled_send(settled)
 
     transaction.on_commit(send, robust=True)
+
+
+def _fee_settled_send(settled: Fee) -> None:
+    holder = settled.holder
+    ledger = holder_ledger(holder.pk)
+    # The group this fee pays for: the one whose coming renewal it would be used by.
+    group = next((g for g in ledger.groups if pick_fee(g, [settled]) == settled), None)
+    step = None
+    if group is not None:
+        step = renewal_plan(holder.pk, group.top.pk).card.next_step
+    account_email(
+        to=holder.email,
+        template="fee_settled",
+        context={
+            "user": holder,
+            "label": group.label if group else settled.description,
+            "waived": settled.status == Fee.Status.WAIVED,
+            "amount": money(settled.amount, settled.currency),
+            "reference": settled.reference,
+            "next_step": step.text if step else "",
+            "renewal_url": absolute_url("ledger:renewal", group.top.pk)
+            if group
+            else absolute_url("ledger:dashboard"),
+        },
+        key=f"fee-{settled.pk}-{settled.status}-{settled.recorded_at:%Y%m%d%H%M%S%f}",
+    )
