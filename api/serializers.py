@@ -18,7 +18,6 @@ from credentials.selectors import (
     grace_ends_on,
     status_is_valid,
     status_label,
-    today,
 )
 from cspo_tracker.links import absolute_url
 from seu_ledger.models import Category, Entry, Reminder
@@ -175,7 +174,7 @@ class CredentialSerializer(serializers.ModelSerializer):
         ]
 
     def _status(self, credential) -> Status:
-        on = self.context.get("on") or today()
+        on = self.context.get("on")  # none: each credential on its issuer's today
         cache = self.context.setdefault("_status", {})
         if credential.pk not in cache:
             cache[credential.pk] = credential_status(credential, on)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from cspo_tracker.links import absolute_url
+from cspo_tracker.locale import reading_as
 
 from . import accounts
 from .identity import canonical_email, validate_person_name
@@ -136,7 +137,9 @@ class PasswordResetRequestForm(CrispySubmitMixin, auth_forms.PasswordResetForm):
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         # The link comes from SITE_URL like every other emailed link, never the request's host.
         context["link"] = absolute_url("password_reset_confirm", context["uid"], context["token"])
-        super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
+        # Sent by a worker: in the account's saved language and time zone.
+        with reading_as(context["user"]):
+            super().send_mail(subject_template_name, email_template_name, context, *args, **kwargs)
 
 
 class NewPasswordForm(CrispySubmitMixin, auth_forms.SetPasswordForm):
@@ -379,7 +382,7 @@ class CredentialClaimForm(CrispySubmitMixin, forms.Form):
         help_text=_("As printed on your certificate or in the issuer's profile."),
     )
     issued_on = forms.DateField(
-        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Issue date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
 
     CONFIRM_SALT = "credentials.claim-impact"

@@ -114,8 +114,15 @@ def preferences(request):
 
 def _remember_language(response, language: str) -> None:
     """Keep the cookie in step with the account, so the sign-in page after signing out speaks
-    the same language."""
-    if language:
+    the same language; "the browser's language" drops it, so the browser's is used again."""
+    if not language:
+        response.delete_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    else:
         response.set_cookie(
             settings.LANGUAGE_COOKIE_NAME,
             language,

@@ -5,6 +5,7 @@ import os
 import secrets
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -235,11 +236,8 @@ def credential_reject(*, credential: Credential, reason: str) -> None:
         "claim_url": absolute_url("credentials:claim"),
     }
     transaction.on_commit(
-        lambda: account_email(
-            to=holder.email,
-            template="credential_rejected",
-            context=context,
-            key=f"credential-rejected-{pk}",
+        lambda: _email_holder(
+            holder, template="credential_rejected", context=context, key=f"credential-rejected-{pk}"
         ),
         robust=True,
     )
@@ -275,9 +273,16 @@ def credential_revoke(*, credential: Credential, reason: str, by: User | None) -
     return credential
 
 
+def _email_holder(holder: User, *, template: str, context: dict, key: str) -> None:
+    """An email staff's action causes, in the holder's saved language (the site's if none)."""
+    with reading_as(holder, default_language=settings.LANGUAGE_CODE):
+        account_email(to=holder.email, template=template, context=context, key=key)
+
+
 def _verified_notify(credential: Credential, impact) -> None:
     holder = credential.holder
-    with reading_as(holder):  # the holder's language, not that of the staff who verify
+    # The holder's language (the site's if they saved none), not that of the staff who verify.
+    with reading_as(holder, default_language=settings.LANGUAGE_CODE):
         changes = [_change_in_words(change) for change in (impact.changes if impact else [])]
     context = {
         "user": holder,
@@ -286,8 +291,8 @@ def _verified_notify(credential: Credential, impact) -> None:
         "dashboard_url": absolute_url("ledger:dashboard"),
     }
     transaction.on_commit(
-        lambda: account_email(
-            to=holder.email,
+        lambda: _email_holder(
+            holder,
             template="credential_verified",
             context=context,
             key=f"credential-verified-{credential.pk}",

@@ -38,15 +38,18 @@ class PreferencesMiddleware:
 
 
 @contextlib.contextmanager
-def reading_as(account):
+def reading_as(account, *, default_language: str | None = None):
     """Within the block, texts and dates are in the account's saved language and time zone
-    (an email, a PDF or a calendar feed made for it outside its own request). An account
-    without a saved language keeps the active one: the request's, or English in a task."""
-    language = getattr(account, "language", "") or ""
+    (an email, a PDF or a calendar feed made for it outside its own request). The zone is the
+    site's (TIME_ZONE) for an account without one. Without a saved language, the text stays in
+    the active language (the request's: the account's own browser when it asked itself), or in
+    `default_language` when given: what staff cause for a holder (a fee confirmed, a PDF
+    downloaded for them) goes in the site's language, never the staff member's."""
+    language = getattr(account, "language", "") or default_language or ""
     time_zone = getattr(account, "time_zone", "") or ""
     with contextlib.ExitStack() as stack:
         if language:
             stack.enter_context(translation.override(language))
-        if time_zone:
+        if account is not None:
             stack.enter_context(timezone.override(zone(time_zone)))
         yield

@@ -345,7 +345,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = TIME_ZONE
+# Beat counts in UTC: an hourly schedule in a zone with daylight saving skips an hour of UTC
+# when the clocks fall back, and the reminder run must see every hour once.
+CELERY_TIMEZONE = "UTC"
 CELERY_TASK_TIME_LIMIT = 60 * 60
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

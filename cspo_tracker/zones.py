@@ -13,24 +13,27 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# Region prefixes of legacy or machine-dependent names: "US/Pacific", "Etc/GMT+10", "posix/...",
+# "right/..."; and names that are no place ("localtime", "Factory", "EST5EDT") have no "/".
+LEGACY_REGIONS = {"Etc", "US", "SystemV", "posix", "right", "Brazil", "Canada", "Chile", "Mexico"}
+
 
 @functools.cache
 def available() -> frozenset[str]:
-    """Every IANA zone name this machine knows, without the legacy aliases' duplicates."""
-    return frozenset(zoneinfo.available_timezones())
+    """The zone names a person or program may have: IANA "Region/City" names and "UTC", without
+    legacy aliases or names whose meaning depends on the machine ("localtime")."""
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if "/" in name and name.split("/", 1)[0] not in LEGACY_REGIONS
+    ) | {"UTC"}
 
 
 @functools.cache
 def choices() -> list[tuple[str, str]]:
-    """(name, label) pairs for a select, grouped by region in alphabetical order: "Europe/Berlin"
-    reads "Europe / Berlin". Legacy names ("US/Pacific", "Etc/GMT+10") are left out; they stay
-    valid when typed or sent by a browser."""
-    names = sorted(
-        name
-        for name in available()
-        if "/" in name and name.split("/", 1)[0] not in {"Etc", "US", "SystemV", "posix", "right"}
-    )
-    return [(name, name.replace("/", " / ").replace("_", " ")) for name in names + ["UTC"]]
+    """(name, label) pairs for a select, in alphabetical order: "Europe/Berlin" reads
+    "Europe / Berlin"."""
+    return [(name, name.replace("/", " / ").replace("_", " ")) for name in sorted(available())]
 
 
 def validate_time_zone(value: str) -> None:
@@ -43,12 +46,17 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-@functools.cache
 def zone(name: str | None) -> zoneinfo.ZoneInfo:
-    """The zone of a name; the site's default zone for "" or None or a name no longer known."""
+    """The zone of a name; the site's default zone (settings.TIME_ZONE) for "" or None or a
+    name no longer offered."""
     if name and name in available():
-        return zoneinfo.ZoneInfo(name)
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        return _zone(name)
+    return _zone(settings.TIME_ZONE)
+
+
+@functools.cache
+def _zone(name: str) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(name)
 
 
 def local_date(name: str | None, at: datetime.datetime | None = None) -> datetime.date:

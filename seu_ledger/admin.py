@@ -3,6 +3,7 @@
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
@@ -21,7 +22,9 @@ from credentials.models import Credential, Program, User
 from credentials.selectors import today
 from cspo_tracker.emails import email_render
 from cspo_tracker.history import AuditedAdmin, AuditTrailAdmin
+from cspo_tracker.locale import reading_as
 from cspo_tracker.staff import ActionPermissionMixin, LabelledTabularInline, ReadOnlyAdminMixin
+from cspo_tracker.zones import local_date
 
 from .models import (
     Category,
@@ -444,7 +447,9 @@ class HolderAdmin(UserAdmin):
 class ReminderPreviewForm(forms.Form):
     holder = CanonicalEmailField(label=_("Holder's email"))
     on = forms.DateField(
-        label=_("As on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("As on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def clean_holder(self):
@@ -516,10 +521,13 @@ class ReminderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = ReminderPreviewForm(request.GET or None)
         plan = email = None
         if form.is_valid():
-            on = form.cleaned_data["on"] or today()
-            plan = reminder_preview(form.cleaned_data["holder"], on)
-            if plan.cards:
-                email = email_render(template=REMINDER_TEMPLATE, context=plan.context())
+            holder = form.cleaned_data["holder"]
+            # As the worker would send it: the holder's day, language and time zone.
+            with reading_as(holder, default_language=settings.LANGUAGE_CODE):
+                on = form.cleaned_data["on"] or local_date(holder.time_zone)
+                plan = reminder_preview(holder, on)
+                if plan.cards:
+                    email = email_render(template=REMINDER_TEMPLATE, context=plan.context())
         context = {
             **self.admin_site.each_context(request),
             "title": gettext("Preview a reminder email"),

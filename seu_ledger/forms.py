@@ -89,7 +89,7 @@ class EntryForm(forms.Form):
     default_renderer = Jinja2()
     activity_date = forms.DateField(
         label=_("Date"),
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Not in the future."),
     )
     category = IssuerGroupedCategoryField(
@@ -332,10 +332,14 @@ class HistoryFilterForm(forms.Form):
         empty_label=_("Any category"),
     )
     date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("From"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("To"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def __init__(self, *args, terms: list[Term], categories=None, **kwargs):

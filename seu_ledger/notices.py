@@ -5,6 +5,7 @@ retried send is a copy, not a second email."""
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext
 
@@ -27,7 +28,7 @@ def renewal_done_notify(*, renewals: list[Renewal]) -> None:
     def send():
         closed = first.closed_term
         credential = closed.credential
-        with reading_as(credential.holder):  # the holder's language, whoever renewed
+        with reading_as(credential.holder, default_language=settings.LANGUAGE_CODE):
             _renewal_done_send(renewals, first, credential)
 
     transaction.on_commit(send, robust=True)
@@ -89,7 +90,7 @@ def fee_settled_notify(*, fee: Fee) -> None:
 
     def send():
         settled = Fee.objects.select_related("holder").get(pk=fee_id)
-        with reading_as(settled.holder):  # the holder's language, not that of the staff
+        with reading_as(settled.holder, default_language=settings.LANGUAGE_CODE):
             _fee_settled_send(settled)
 
     transaction.on_commit(send, robust=True)

@@ -163,7 +163,7 @@ def reminder_resend(request, pk):
     reminder = get_object_or_404(Reminder.objects.select_related("holder"), pk=pk)
     if not request.user.has_perm("seu_ledger.view_reminder"):
         raise PermissionDenied
-    reminders_send_task.delay([reminder.holder_id], today().isoformat())
+    reminders_send_task.delay([reminder.holder_id], None)  # the holder's own date
     messages.success(
         request,
         gettext("Sending {email}'s reminders again.").format(email=reminder.holder.email),

@@ -605,9 +605,10 @@ def _term_refusal(group: RenewalGroup, on: datetime.date) -> str | None:
 def group_requirements(
     group: RenewalGroup, ledger: HolderLedger, on: datetime.date | None = None
 ) -> RenewalRequirements:
-    """What renewing a group needs on a day, from a loaded ledger (no queries)."""
-    on = on or today()
+    """What renewing a group needs on a day (the issuer's today by default), from a loaded
+    ledger (no queries)."""
     program = group.top.program
+    on = on or issuer_today(program)
     if group.ends_on is None:
         return RenewalRequirements(
             group=group,
@@ -1088,10 +1089,11 @@ def renewal_plan(
     holder_id: int, credential_id: int, on: datetime.date | None = None
 ) -> RenewalPlan:
     """The renewal page of one of the holder's credentials (with its group), in a fixed
-    number of queries. Raises Credential.DoesNotExist for another holder's credential."""
-    on = on or today()
+    number of queries, judged on the issuer's date without `on` (`issuer_today`). Raises
+    Credential.DoesNotExist for another holder's credential."""
     ledger = holder_ledger(holder_id)
     group = ledger.group_of(credential_id)
+    on = on or issuer_today(group.top.program)
     card = group_card(group, ledger, on)
     balance = group_balance(group, ledger, on)
     entries = []

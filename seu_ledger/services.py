@@ -16,7 +16,13 @@ from django.utils.translation import gettext_lazy as _
 from credentials.dates import add_months, add_years
 from credentials.impact import Impact
 from credentials.models import Course, Credential, Term, User
-from credentials.selectors import credential_current_term, reader_today, renewal_group, today
+from credentials.selectors import (
+    credential_current_term,
+    issuer_today,
+    reader_today,
+    renewal_group,
+    today,
+)
 from cspo_tracker import formats
 
 from .models import MAX_ENTRY_HOURS, Allocation, CarriedUnits, Category, Entry, Fee, Renewal
@@ -584,8 +590,9 @@ def credential_renew(
 ) -> RenewalOutcome:
     """Renew the credential (with its group): next terms, fee and consumed entries, all or
     nothing. Renewing a term that is already renewed returns that renewal and changes nothing.
-    Refused with a ValidationError naming what is missing."""
-    on = on or today()
+    Refused with a ValidationError naming what is missing. Without `on`, on the issuer's
+    today (`issuer_today`): the last day there is still a day to renew on."""
+    on = on or issuer_today(credential.program)
     # One renewal at a time per holder and issuer: lock their credentials first.
     list(
         Credential.objects.select_for_update()

@@ -4,6 +4,7 @@ figures come from `reports`."""
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.conf import settings
 from django.core.cache import cache
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext
@@ -141,7 +142,8 @@ def transcript(request, pk, term_pk):
     credential = get_object_or_404(
         Credential.objects.select_related("holder", "program__issuer"), pk=pk
     )
-    return transcript_response(credential, term_pk)
+    # The holder's saved language, else the site's: never the staff member's.
+    return transcript_response(credential, term_pk, default_language=settings.LANGUAGE_CODE)
 
 
 # Column names as keys for spreadsheets and scripts (the same as the organisation pages'

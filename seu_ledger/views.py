@@ -529,12 +529,14 @@ def transcript(request, pk, term_pk):
     return transcript_response(_own_credential(request, pk), term_pk)
 
 
-def transcript_response(credential: Credential, term_pk: int) -> HttpResponse:
+def transcript_response(
+    credential: Credential, term_pk: int, *, default_language: str | None = None
+) -> HttpResponse:
     """The PDF transcript of one of the credential's terms, as a download (404 for a term of
     another credential)."""
     term = get_object_or_404(Term, pk=term_pk, credential=credential)
     # In the holder's saved language, whoever downloads it (the holder, or staff for them).
-    with reading_as(credential.holder):
+    with reading_as(credential.holder, default_language=default_language):
         pdf = transcript_pdf(credential=credential, term=term)
     response = HttpResponse(pdf, content_type="application/pdf")
     filename = f"transcript-{credential.program.code}-term-{term.sequence}.pdf".replace(" ", "_")

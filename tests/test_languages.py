@@ -164,3 +164,35 @@ def test_numbers_dates_and_money_follow_the_language():
     # The currency is the fee row's.
     with translation.override("de"):
         assert formats.money(Decimal(100), "EUR") == f"100{nbsp}€"
+
+
+def test_date_fields_keep_the_browsers_iso_date_in_every_language(client):
+    """A date input reads only YYYY-MM-DD: a German or Chinese page wrote "01.06.2026" or
+    "2026/06/01" into it and the browser showed it empty (the edit page lost the date)."""
+    holder = UserFactory(language="de")
+    client.force_login(holder)
+    with time_machine.travel(datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC), tick=False):
+        for language in ("de", "zh-hans", "pt-br"):
+            holder.language = language
+            holder.save(update_fields=["language"])
+            page = client.get(reverse("ledger:entry_create")).content.decode()
+            assert 'type="date"' in page
+            assert 'value="2026-06-01"' in page, language
+
+
+def test_the_password_link_email_is_in_the_accounts_language(client):
+    from credentials.accounts import password_link_send
+
+    holder = UserFactory(email="mei@example.com", language="zh-hans")
+    assert password_link_send(email="mei@example.com") == 1
+    (message,) = mail.outbox
+    assert 'lang="zh-hans"' in message.alternatives[0][0]
+    with translation.override("zh-hans"):
+        assert gettext("Hello,") in message.body or holder.first_name in message.body
+    assert "Someone" not in message.body
+
+
+def test_beat_counts_in_utc(settings):
+    """An hourly crontab in a zone with daylight saving skips an hour of UTC when the clocks
+    fall back: the reminder run would miss the holders whose morning is that hour."""
+    assert settings.CELERY_TIMEZONE == "UTC"

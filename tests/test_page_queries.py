@@ -476,6 +476,20 @@ HOLDER_PAGES = [
     ),
     Page("licence, accepted", get("licence"), status=302),
     Page("profile", get("account_profile")),
+    Page("language and time zone", get("account_preferences")),
+    Page(
+        "language and time zone, saved",
+        post(
+            "account_preferences",
+            data=lambda w: {"language": "de", "time_zone": "Europe/Berlin"},
+        ),
+        status=302,
+    ),
+    Page(
+        "language picker",
+        post("set_language", data=lambda w: {"language": "es", "next": "/dashboard/"}),
+        status=302,
+    ),
     Page("API tokens", get("api_tokens")),
     Page(
         "API tokens, one made",

@@ -127,3 +127,19 @@ def test_pages_show_times_in_the_holders_zone(client):
     holder.save(update_fields=["time_zone"])
     html = client.get(reverse("api_tokens")).content.decode()
     assert "2 Jun 2026, 20:45" in html
+
+
+@pytest.mark.parametrize(
+    "name", ["localtime", "Factory", "EST5EDT", "Etc/GMT+10", "US/Pacific", "posix/UTC"]
+)
+def test_only_place_names_are_kept_as_a_zone(name):
+    """Names the preferences list does not offer (the machine's own "localtime", legacy
+    aliases) were stored at sign-up, then silently dropped on the next save."""
+    from django.core.exceptions import ValidationError
+
+    from cspo_tracker import zones
+
+    assert zones.guess(name) == ""
+    with pytest.raises(ValidationError):
+        zones.validate_time_zone(name)
+    assert zones.guess("Asia/Kolkata") == "Asia/Kolkata"

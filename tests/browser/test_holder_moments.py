@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from credentials.dates import add_months
 from credentials.models import Credential
-from credentials.selectors import today
+from credentials.selectors import issuer_today, today
 from credentials.services import credential_issue, licence_accept
 from cspo_tracker import formats
 from seu_ledger.services import fee_waive
@@ -40,7 +40,8 @@ def holder(email: str, code: str, issued_on: datetime.date):
 def test_a_holder_in_grace_logs_a_dated_activity_and_renews(
     browser, live_server, reference_data, screenshot_dir
 ):
-    ends_on = today() - datetime.timedelta(days=20)
+    # Days counted on the issuer's calendar (Scrum Alliance: Denver), as the dashboard counts.
+    ends_on = issuer_today(program("CSP-PO")) - datetime.timedelta(days=20)
     person, credential = holder("gia@example.com", "CSP-PO", add_months(ends_on, -24))
     assert credential.terms.get().ends_on == ends_on
     for back in range(1, 5):  # 32 of the 40 SEU, dated inside the term

@@ -139,6 +139,7 @@ def test_staff_add_a_program_in_the_admin_and_it_works_with_no_code_change(admin
             "level": 1,
             "is_active": "on",
             "validity_months": 36,
+            "time_zone": "Europe/Amsterdam",
             "grace_days": 30,
             "reminder_horizon_days": 60,
             "reminder_days_before": "60, 14",
@@ -288,3 +289,25 @@ def test_the_reminder_preview_frames_the_whole_email_html_escaped_and_sandboxed(
     assert "Stop the optional reminders" in email
     assert frame["sandbox"] == ""  # no scripts, forms or same-origin access for the email
     assert frame["title"]
+
+
+def test_the_reminder_previews_text_part_is_escaped_and_in_the_holders_language(admin_client):
+    """A holder's text in the plain-text part (a first name that is markup: a meta refresh
+    sent staff's browser to another site) is shown as text; and the preview is the email the
+    worker sends, in the holder's language, not the staff member's."""
+    holder = UserFactory(
+        email="pat@example.com",
+        first_name='<meta http-equiv="refresh" content="0;url=//203.0.113.7/">',
+        language="de",
+    )
+    with time_machine.travel(datetime.datetime(2026, 6, 1, 12, tzinfo=datetime.UTC), tick=False):
+        credential_issue(
+            holder=holder, program=program("CSPO"), issued_on=datetime.date(2024, 7, 1)
+        )
+        page = admin_client.get(
+            reverse("admin:seu_ledger_reminder_preview"), {"holder": "pat@example.com"}
+        )
+    html = page.content.decode()
+    assert '<meta http-equiv="refresh"' not in html
+    assert "&lt;meta http-equiv=&quot;refresh&quot;" in html
+    assert "Hallo" in html  # the holder's German, though staff read English
