@@ -471,8 +471,14 @@ def transcript_pdf(*, credential: Credential, term: Term) -> bytes:
     )
     if renewal:
         widths, headings = (24, 34, 100, 16), headings[:4]
-    pdf.set_font(pdf.family, "B", 9)
     for width, heading in zip(widths, headings, strict=True):
+        # A longer translation ("Angerechnet", "Warum nicht alle") gets a smaller type rather
+        # than running into the next column.
+        size = 9.0
+        pdf.set_font(pdf.family, "B", size)
+        while size > 5.5 and pdf.get_string_width(pdf.text(heading)) > width - 1.5:
+            size -= 0.5
+            pdf.set_font(pdf.family, "B", size)
         pdf.cell(width, 7, pdf.text(heading), border="B")
     pdf.ln()
     pdf.set_font(pdf.family, "", 8)

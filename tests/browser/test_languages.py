@@ -157,3 +157,20 @@ def formats_units(language: str, value: str) -> str:
 
     with translation.override(language):
         return formats.units(Decimal(value))
+
+
+@pytest.mark.parametrize("language", ["de", "es", "pt-br"])
+def test_the_staff_navigation_fits_in_longer_languages(page, live_server, language):
+    """German staff's seven links pushed the picker and their account menu off the page."""
+    from tests.browser.conftest import sign_in
+    from tests.factories import DEFAULT_PASSWORD, staff_in
+
+    staff = staff_in("superuser")
+    staff.language = language
+    staff.save(update_fields=["language"])
+    sign_in(page, staff.email, DEFAULT_PASSWORD)
+    for width in (1280, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(reverse("staff:queue"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (language, width)
+        expect(page.locator("#language-picker")).to_be_in_viewport()
