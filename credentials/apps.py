@@ -7,3 +7,6 @@ class CredentialsConfig(AppConfig):
 
     name = "credentials"
     verbose_name = _("Credentials")
+
+    def ready(self):
+        from . import preferences  # noqa: F401 - connects the sign-in receiver

@@ -12,6 +12,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext
@@ -24,6 +26,22 @@ from cspo_tracker import zones
 from .models import User
 
 LANGUAGE_CODES = frozenset(code for code, _name in settings.LANGUAGES)
+LANGUAGE_CODES_IN_ORDER = [code for code, _name in settings.LANGUAGES]
+
+
+def language_name(code: str) -> str:
+    """A language in its own name ("Deutsch", "简体中文"), as the picker shows it."""
+    return translation.get_language_info(code)["name_local"].capitalize()
+
+
+@receiver(user_logged_in)
+def language_kept_at_sign_in(sender, request, user, **kwargs):
+    """An account with no saved language (registered by staff or a roster) keeps the one its
+    owner reads the site in when signing in, so its emails and PDFs follow."""
+    if request is not None and not getattr(user, "language", "x"):
+        language = translation.get_language()
+        if language in LANGUAGE_CODES:
+            preferences_update(user=user, language=language)
 
 
 def preferences_update(*, user: User, language: str | None = None, time_zone: str | None = None):
@@ -64,7 +82,8 @@ class PreferencesForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"),
         required=False,
-        choices=[("", _("The browser's language"))] + list(settings.LANGUAGES),
+        choices=[("", _("The browser's language"))]
+        + [(code, language_name(code)) for code in LANGUAGE_CODES_IN_ORDER],
         help_text=_("Pages, emails, PDF transcripts and the calendar feed come in it."),
     )
     time_zone = forms.ChoiceField(

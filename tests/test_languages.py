@@ -196,3 +196,24 @@ def test_beat_counts_in_utc(settings):
     """An hourly crontab in a zone with daylight saving skips an hour of UTC when the clocks
     fall back: the reminder run would miss the holders whose morning is that hour."""
     assert settings.CELERY_TIMEZONE == "UTC"
+
+
+def test_signing_in_keeps_the_language_of_an_account_that_had_none(client, password):
+    invited = UserFactory(email="ana@example.com")  # registered by a roster: nothing saved
+    assert invited.language == ""
+    client.post(
+        reverse("login"),
+        {"username": "ana@example.com", "password": password},
+        HTTP_ACCEPT_LANGUAGE="es-ES",
+    )
+    invited.refresh_from_db()
+    assert invited.language == "es"
+    # A saved choice is never overwritten by the browser of the moment.
+    client.post(reverse("logout"))
+    client.post(
+        reverse("login"),
+        {"username": "ana@example.com", "password": password},
+        HTTP_ACCEPT_LANGUAGE="de",
+    )
+    invited.refresh_from_db()
+    assert invited.language == "es"
